@@ -1,0 +1,37 @@
+# flowc: `make demo` and `make test` work on a fresh machine (they create .venv and node_modules).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLOWC := $(VENV)/bin/flowc
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test venv node bench bench-smoke fuzz faults clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements-test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+node: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: venv
+	@mkdir -p build
+	$(FLOWC) compile examples/*.py --target ir -o build/
+	@for t in argo step-functions airflow; do \
+		if $(PY) -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('flowc.compiler.targets.'+'$$t'.replace('-','_')) is None)"; then \
+			$(FLOWC) compile examples/*.py --target $$t -o build/ || exit 1; fi; done
+	@ls build
+	@if $(FLOWC) run --help >/dev/null 2>&1; then $(FLOWC) run examples/foreach.py --datastore build/datastore; fi
+
+test: venv node
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,154 @@
+"""`flowc compile`, `flowc check`, `flowc graph`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from flowc.compiler.targets import TARGETS
+
+EXIT_USAGE = 2
+
+
+def report(diagnostics) -> None:
+    for d in diagnostics:
+        click.echo(str(d), err=True)
+
+
+def target_option(default: str | None = None):
+    return click.option("--target", "-t", type=click.Choice(list(TARGETS)), default=default,
+                        required=default is None, help="What to compile to.")
+
+
+def options_flags(func):
+    """The flags every compiling command shares (compile, deploy)."""
+    flags = [
+        click.option("--with", "with_decorators", multiple=True, metavar="DECORATOR[:k=v,...]",
+                     help="Attach a decorator to every step that lacks it, e.g. --with retry:times=2."),
+        click.option("--image", help="Container image for steps that do not name one."),
+        click.option("--datastore", help="Datastore root, e.g. s3://bucket/prefix."),
+        click.option("--namespace", help="Kubernetes namespace (argo, airflow)."),
+        click.option("--service-account", help="Kubernetes service account (argo, airflow)."),
+        click.option("--max-workers", type=int, help="Most tasks at once (argo parallelism, Map concurrency)."),
+        click.option("--name", help="Deployed name (default: derived from the flow's name)."),
+        click.option("--format", "output_format", type=click.Choice(["yaml", "json"]), help="Argo output format."),
+        click.option("--operator", type=click.Choice(["kubernetes", "local"]), help="Airflow task operator."),
+        click.option("--gpu-vendor", help="GPU resource vendor on Kubernetes (default nvidia)."),
+    ]
+    for flag in reversed(flags):
+        func = flag(func)
+    return func
+
+
+OPTION_KEYS = ("image", "datastore", "namespace", "service_account", "max_workers", "name", "output_format",
+               "operator", "gpu_vendor")
+
+
+def options_for(kwargs: dict, flow_path: str, target: str):
+    from flowc.settings import resolve_options
+
+    flags = {k: kwargs.get(k) for k in OPTION_KEYS}
+    try:
+        return resolve_options(flags, Path(flow_path).resolve().parent, target)
+    except (TypeError, ValueError) as exc:
+        raise click.UsageError(f"bad setting: {exc}") from None
+
+
+def load_or_exit(path: str, with_decorators=()):
+    """The flow's IR, printing warnings; on errors print them all and exit 2."""
+    from flowc.compiler import CompileError, load_flow, read_source
+
+    try:
+        flow, warnings = load_flow(read_source(path), path, tuple(with_decorators))
+    except CompileError as exc:
+        report(exc.diagnostics)
+        sys.exit(EXIT_USAGE)
+    report(warnings)
+    return flow
+
+
+def compile_one(path: str, target: str, kwargs: dict):
+    """(artifact or None, had_errors)."""
+    from flowc.compiler import CompileError, compile_flow, read_source
+
+    options = options_for(kwargs, path, target)
+    try:
+        artifact = compile_flow(read_source(path), path, target, options, tuple(kwargs.get("with_decorators") or ()))
+    except CompileError as exc:
+        report(exc.diagnostics)
+        return None
+    report(artifact.warnings)
+    return artifact
+
+
+@click.command("compile")
+@click.argument("flows", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@target_option()
+@click.option("-o", "--output", type=click.Path(), help="File (one flow) or directory (one output per flow).")
+@options_flags
+def compile_command(flows, target, output, **kwargs):
+    """Compile FLOWS for a target. Several flows compile in one process with -o DIR."""
+    to_dir = output is not None and (len(flows) > 1 or os.path.isdir(output) or output.endswith(os.sep))
+    if len(flows) > 1 and output is None:
+        raise click.UsageError("several flows need -o DIR")
+    failed = 0
+    for path in flows:
+        artifact = compile_one(path, target, kwargs)
+        if artifact is None:
+            failed += 1
+            continue
+        if output is None:
+            click.echo(artifact.text, nl=False)
+            continue
+        destination = Path(output) / (Path(path).stem + artifact.suffix) if to_dir else Path(output)
+        write_atomically(destination, artifact.text)
+    if failed:
+        sys.exit(EXIT_USAGE)
+
+
+def write_atomically(destination: Path, text: str) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temporary = destination.with_name(f".{destination.name}.tmp{os.getpid()}")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, destination)
+
+
+@click.command("check")
+@click.argument("flows", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--target", "-t", type=click.Choice(list(TARGETS)), help="Also apply this target's rules.")
+@click.option("--with", "with_decorators", multiple=True, metavar="DECORATOR[:k=v,...]")
+def check_command(flows, target, with_decorators):
+    """Validate FLOWS without writing anything."""
+    failed = 0
+    for path in flows:
+        if target:
+            ok = compile_one(path, target, {"with_decorators": with_decorators}) is not None
+        else:
+            from flowc.compiler import CompileError, load_flow, read_source
+
+            try:
+                _, warnings = load_flow(read_source(path), path, tuple(with_decorators))
+                report(warnings)
+                ok = True
+            except CompileError as exc:
+                report(exc.diagnostics)
+                ok = False
+        failed += not ok
+        if ok:
+            click.echo(f"{path}: ok")
+    if failed:
+        sys.exit(EXIT_USAGE)
+
+
+@click.command("graph")
+@click.argument("flow", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+def graph_command(flow, fmt):
+    """Print the flow's graph as Mermaid or Graphviz dot."""
+    from flowc.compiler.diagram import to_dot, to_mermaid
+
+    graph = load_or_exit(flow)
+    click.echo(to_mermaid(graph) if fmt == "mermaid" else to_dot(graph), nl=False)

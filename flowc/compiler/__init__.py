@@ -1,0 +1,71 @@
+"""The compiler: flow source -> IR -> validated -> target text.
+
+    load_flow(source, filename) -> FlowGraph           (raises CompileError)
+    compile_flow(source, filename, target, options) -> Artifact
+
+Never imports the user's module or the runtime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flowc.compiler.diagnostics import CompileError, Diagnostic, raise_if_errors
+from flowc.compiler.ir import FlowGraph, Location
+from flowc.compiler.options import Options
+
+
+@dataclass(frozen=True)
+class Artifact:
+    text: str
+    suffix: str
+    flow: FlowGraph
+    warnings: tuple[Diagnostic, ...] = ()
+
+
+def load_flow(source: bytes | str, filename: str, with_decorators: tuple[str, ...] = ()) -> tuple[FlowGraph, list[Diagnostic]]:
+    """Parse and validate; returns the IR and its warnings, or raises CompileError with every error."""
+    from flowc.compiler.frontend import read_flow
+    from flowc.compiler.normalize import build_graph, parse_with
+    from flowc.compiler.validate import validate
+
+    diagnostics: list[Diagnostic] = []
+    attached = []
+    for spec in with_decorators:
+        use, problems = parse_with(spec)
+        diagnostics += problems
+        if use is not None:
+            attached.append(use)
+    raw, found = read_flow(source, filename)
+    diagnostics += found
+    if raw is None:
+        raise CompileError(diagnostics)
+    flow, structure, found = build_graph(raw, filename, tuple(attached))
+    diagnostics += found
+    diagnostics += validate(flow, structure)
+    raise_if_errors(diagnostics)
+    return flow, diagnostics
+
+
+def read_source(path: str) -> bytes:
+    """The file's bytes, or a CompileError naming it."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise CompileError([Diagnostic(Location(path, 1, 1), f"cannot read the file: {exc.strerror or exc}")]) from None
+
+
+def compile_flow(source: bytes | str, filename: str, target: str, options: Options = Options(),
+                 with_decorators: tuple[str, ...] = ()) -> Artifact:
+    """Compile one flow for one target."""
+    from flowc.compiler.targets import load_target
+
+    flow, warnings = load_flow(source, filename, with_decorators)
+    module = load_target(target)
+    problems = list(module.unsupported(flow, options))
+    raise_if_errors(warnings + problems)
+    return Artifact(module.emit(flow, options), module.SUFFIX, flow, tuple(warnings + problems))
+
+
+__all__ = ["Artifact", "CompileError", "Diagnostic", "Options", "compile_flow", "load_flow", "read_source"]

@@ -1,0 +1,71 @@
+"""The runtime command every target renders, as an argv list with placeholders.
+
+    python -m flowc.runtime step FLOW_FILE STEP --run-id RUN --task-id TASK
+        --datastore ROOT [--param NAME=VALUE ...] [--attempt N --max-attempts M]
+        [--foreach-out PATH]
+
+One function builds it for all targets so they cannot drift.  Values only the
+orchestrator knows at run time (the run id, the task id inside a foreach, the
+attempt number, a parameter's value) are `Placeholder`s that each emitter
+renders in its own syntax (`{{workflow.name}}`, `$$.Execution.Name`,
+`{{ run_id }}`).  Each argv item is a tuple of parts (literal strings and
+placeholders) so that `alpha={{...}}` stays one argv item: nothing is ever
+joined into a shell string.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from typing import Union
+
+from flowc.compiler.ir import FlowGraph, Step, StepKind
+from flowc.compiler.options import Options
+
+RUN_ID = "run_id"
+TASK_ID = "task_id"  # the task id of the enclosing foreach iteration, e.g. "3" or "3.7"
+ATTEMPT = "attempt"  # zero-based attempt number
+PARAM = "param"
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    kind: str
+    name: str | None = None  # the parameter's name, for PARAM
+
+
+Part = Union[str, Placeholder]
+ArgvItem = tuple  # tuple[Part, ...]
+
+
+def flow_file_name(flow: FlowGraph) -> str:
+    """The flow file as the container sees it: its base name, at the code root."""
+    return posixpath.basename(flow.file.replace("\\", "/"))
+
+
+def runtime_argv(flow: FlowGraph, step: Step, options: Options, foreach_out: str | None = None) -> tuple[ArgvItem, ...]:
+    """The argv (items of parts) that runs `step` inside a container."""
+    argv: list[ArgvItem] = [(options.python,), ("-m",), ("flowc.runtime",), ("step",),
+                            (flow_file_name(flow),), (step.name,),
+                            ("--run-id",), (Placeholder(RUN_ID),),
+                            ("--task-id",), (Placeholder(TASK_ID),) if step.foreach_depth else ("0",),
+                            ("--datastore",), (options.datastore,)]
+    if step.kind is StepKind.START or step.name == "start":
+        for param in flow.parameters:
+            argv += [("--param",), (f"{param.name}=", Placeholder(PARAM, param.name))]
+    if step.retry is not None and step.retry.times > 0:
+        argv += [("--attempt",), (Placeholder(ATTEMPT),), ("--max-attempts",), (str(step.retry.times + 1),)]
+    if step.kind is StepKind.FOREACH and foreach_out:
+        argv += [("--foreach-out",), (foreach_out,)]
+    if options.package_url:
+        argv += [("--package",), (options.package_url,)]
+    return tuple(argv)
+
+
+def render(argv: tuple[ArgvItem, ...], placeholder) -> list[str]:
+    """Each item as one string, with `placeholder(p)` giving a Placeholder's text."""
+    return ["".join(part if isinstance(part, str) else placeholder(part) for part in item) for item in argv]
+
+
+def is_literal(item: ArgvItem) -> bool:
+    return all(isinstance(part, str) for part in item)

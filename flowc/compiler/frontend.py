@@ -1,0 +1,403 @@
+"""Read a flow file with `ast` (never importing it) into the IR.
+
+Finds the FlowSpec subclass (from `flowc` or `metaflow`), its @step methods
+and their decorators, `self.next(...)` transitions, Parameters and flow-level
+decorators.  Every problem becomes a located Diagnostic; all of a file's
+problems are reported together.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowc.compiler import literals
+from flowc.compiler.diagnostics import Diagnostic
+from flowc.compiler.ir import DecoratorUse, Location, Parameter, StepKind
+from flowc.decorators import DECORATORS, FOREIGN_DECORATORS, check_value, did_you_mean
+
+API_MODULES = ("flowc", "metaflow")
+API_NAMES = {"FlowSpec", "step", "Parameter", "IncludeFile", "JSONType", "current"}
+PARAMETER_ARGS = ("name", "default", "type", "required", "help", "show_default", "separator", "is_text", "encoding")
+TYPE_NAMES = {"str": "str", "int": "int", "float": "float", "bool": "bool", "JSONType": "json",
+              "dict": "json", "list": "json"}
+
+
+@dataclass
+class RawStep:
+    name: str
+    location: Location
+    next: tuple[str, ...] = ()
+    next_location: Location | None = None
+    foreach_var: str | None = None
+    takes_inputs: bool = False
+    decorators: list[DecoratorUse] = field(default_factory=list)
+    doc: str | None = None
+
+
+@dataclass
+class RawFlow:
+    name: str
+    location: Location
+    steps: list[RawStep]
+    parameters: list = field(default_factory=list)
+    decorators: list[DecoratorUse] = field(default_factory=list)
+    doc: str | None = None
+
+
+class _Names:
+    """What the file's imports make of a name: ('api', 'step'), or None if foreign."""
+
+    def __init__(self, tree: ast.Module):
+        self.direct: dict[str, str] = {}
+        self.modules: set[str] = set()
+        self.star = False
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in API_MODULES:
+                for alias in node.names:
+                    if alias.name == "*":
+                        self.star = True
+                    else:
+                        self.direct[alias.asname or alias.name] = alias.name
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.split(".")[0] in API_MODULES:
+                        self.modules.add(alias.asname or alias.name.split(".")[0])
+
+    def resolve(self, node: ast.AST) -> str | None:
+        if isinstance(node, ast.Call):
+            node = node.func
+        if isinstance(node, ast.Name):
+            if node.id in self.direct:
+                return self.direct[node.id]
+            if self.star and (node.id in API_NAMES or node.id in DECORATORS):
+                return node.id
+            return None
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in self.modules:
+            return node.attr
+        return None
+
+
+def decorator_name(node: ast.AST) -> str:
+    target = node.func if isinstance(node, ast.Call) else node
+    return ast.unparse(target)
+
+
+class Frontend:
+    def __init__(self, source: str, filename: str):
+        self.source = source
+        self.filename = filename
+        self.diagnostics: list[Diagnostic] = []
+
+    def loc(self, node: ast.AST | None) -> Location:
+        if node is None:
+            return Location(self.filename, 1, 1)
+        return Location(self.filename, getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1)
+
+    def error(self, node: ast.AST | None, message: str) -> None:
+        self.diagnostics.append(Diagnostic(self.loc(node), message))
+
+    def warn(self, node: ast.AST | None, message: str) -> None:
+        self.diagnostics.append(Diagnostic(self.loc(node), message, "warning"))
+
+    # -- the file ------------------------------------------------------------
+
+    def read(self) -> RawFlow | None:
+        try:
+            tree = ast.parse(self.source, filename=self.filename)
+        except SyntaxError as exc:
+            line, col = exc.lineno or 1, exc.offset or 1
+            self.diagnostics.append(Diagnostic(Location(self.filename, line, max(col, 1)), f"syntax error: {exc.msg}"))
+            return None
+        except (ValueError, RecursionError, MemoryError) as exc:
+            self.diagnostics.append(Diagnostic(Location(self.filename, 1, 1), f"cannot parse the file: {exc}"))
+            return None
+        self.names = _Names(tree)
+        self.module_constants = literals.module_constants(tree.body)
+        classes = [n for n in tree.body if isinstance(n, ast.ClassDef) and self._is_flowspec(n)]
+        if not classes:
+            self.error(None, "no FlowSpec class in this file (expected `class MyFlow(FlowSpec):` "
+                             "with FlowSpec imported from flowc or metaflow)")
+            return None
+        for extra in classes[1:]:
+            self.error(extra, f"a second FlowSpec class '{extra.name}' (the first is '{classes[0].name}' "
+                              f"at line {classes[0].lineno}); put one flow in each file")
+        return self._read_class(classes[0])
+
+    def _is_flowspec(self, cls: ast.ClassDef) -> bool:
+        return any(self.names.resolve(base) == "FlowSpec" for base in cls.bases)
+
+    # -- the class -----------------------------------------------------------
+
+    def _read_class(self, cls: ast.ClassDef) -> RawFlow:
+        self.constants = literals.module_constants(cls.body, self.module_constants)
+        flow = RawFlow(cls.name, self.loc(cls), [], doc=ast.get_docstring(cls))
+        flow.decorators = self._decorators(cls.decorator_list, "flow", f"class {cls.name}")
+        seen: dict[str, int] = {}
+        methods = {n.name for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        for node in cls.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                is_step = any(self.names.resolve(d) == "step" for d in node.decorator_list)
+                if not is_step:
+                    self._check_non_step(node)
+                    continue
+                if node.name in seen:
+                    self.error(node, f"step '{node.name}' is defined twice (first at line {seen[node.name]})")
+                    continue
+                seen[node.name] = node.lineno
+                flow.steps.append(self._read_step(node, methods))
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                value = node.value
+                target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+                if isinstance(value, ast.Call) and self.names.resolve(value.func) in ("Parameter", "IncludeFile"):
+                    param = self._read_parameter(target, value)
+                    if param is not None:
+                        flow.parameters.append(param)
+        return flow
+
+    def _check_non_step(self, node: ast.FunctionDef) -> None:
+        for d in node.decorator_list:
+            name = self.names.resolve(d)
+            if name in DECORATORS:
+                self.error(d, f"@{name} is on '{node.name}', which is not a @step")
+
+    # -- decorators ----------------------------------------------------------
+
+    def _decorators(self, nodes: list[ast.expr], level: str, owner: str) -> list[DecoratorUse]:
+        uses = []
+        seen: set[str] = set()
+        for node in nodes:
+            name = self.names.resolve(node)
+            if name == "step":
+                if level == "flow":
+                    self.error(node, f"@step is on {owner}; it belongs on methods")
+                continue
+            if name is None:
+                self.warn(node, f"@{decorator_name(node)} is not a flowc decorator: it runs inside the task, "
+                                "but no compiled target sees it")
+                continue
+            if name in FOREIGN_DECORATORS:
+                if FOREIGN_DECORATORS[name] == "warning":
+                    self.warn(node, f"@{name} is not supported by flowc and is ignored")
+                else:
+                    self.error(node, f"@{name} is not supported by flowc: ignoring it would change what runs")
+                continue
+            spec = DECORATORS.get(name)
+            if spec is None:
+                self.error(node, f"unknown decorator @{name}" + did_you_mean(name, DECORATORS))
+                continue
+            if spec.level != level:
+                where = "a step" if spec.level == "step" else "the flow class"
+                self.error(node, f"@{name} belongs on {where}, not on {owner}")
+                continue
+            if name in seen:
+                self.error(node, f"@{name} is given twice on {owner}")
+                continue
+            seen.add(name)
+            use = self._decorator_use(name, node)
+            if use is not None:
+                uses.append(use)
+        return uses
+
+    def _decorator_use(self, name: str, node: ast.expr) -> DecoratorUse | None:
+        spec = DECORATORS[name]
+        args: dict[str, Any] = {}
+        ok = True
+        if isinstance(node, ast.Call):
+            for arg in node.args:
+                self.error(arg, f"@{name} takes keyword arguments only ({', '.join(spec.arg_names)})")
+                ok = False
+            for kw in node.keywords:
+                if kw.arg is None:
+                    self.error(kw.value, f"@{name} cannot take ** arguments: give each argument by name")
+                    ok = False
+                    continue
+                value = self.literal(kw.value, f"argument '{kw.arg}' of @{name}")
+                if value is _MISSING:
+                    ok = False
+                    continue
+                arg_spec = spec.arg(kw.arg)
+                if arg_spec is None:
+                    self.error(kw.value, f"@{name} has no argument '{kw.arg}'" + did_you_mean(kw.arg, spec.arg_names))
+                    ok = False
+                    continue
+                problem = check_value(spec, arg_spec, value)
+                if problem:
+                    self.error(kw.value, problem)
+                    ok = False
+                    continue
+                args[kw.arg] = value
+        if not ok:
+            return None
+        return DecoratorUse(name, tuple(sorted(args.items())), self.loc(node))
+
+    def literal(self, node: ast.AST, what: str) -> Any:
+        try:
+            return literals.evaluate(node, self.constants)
+        except literals.NotLiteral as exc:
+            self.error(exc.node, f"{what} must be a literal or a module-level constant, not {exc}")
+            return _MISSING
+
+    # -- steps ---------------------------------------------------------------
+
+    def _read_step(self, node: ast.FunctionDef, methods: set[str]) -> RawStep:
+        step = RawStep(node.name, self.loc(node), doc=ast.get_docstring(node))
+        step.decorators = self._decorators(node.decorator_list, "step", f"step '{node.name}'")
+        params = node.args.args
+        extra = node.args.posonlyargs + node.args.kwonlyargs
+        if len(params) == 2 and not extra and not node.args.vararg and not node.args.kwarg:
+            step.takes_inputs = True
+        elif len(params) != 1 or extra or node.args.vararg or node.args.kwarg:
+            self.error(node, f"step '{node.name}' must take (self) or, for a join, (self, inputs)")
+        if isinstance(node, ast.AsyncFunctionDef):
+            self.error(node, f"step '{node.name}' must not be async")
+        self._read_next(node, step, methods)
+        return step
+
+    def _read_next(self, node: ast.FunctionDef, step: RawStep, methods: set[str]) -> None:
+        calls = [n for n in ast.walk(node) if _is_next_call(n)]
+        last = node.body[-1] if node.body else None
+        final = last.value if isinstance(last, ast.Expr) and _is_next_call(last.value) else None
+        for call in calls:
+            if call is not final:
+                self.error(call, f"self.next(...) in step '{node.name}' must be the step's last statement, "
+                                 "outside any if, loop or try")
+        if final is None:
+            if step.name != "end" and not calls:
+                self.error(node, f"step '{node.name}' has no self.next(...); every step but 'end' names what runs next")
+            return
+        if step.name == "end":
+            self.error(final, "step 'end' must not call self.next(...)")
+            return
+        targets = []
+        for arg in final.args:
+            if isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name) and arg.value.id == "self":
+                targets.append(arg.attr)
+            else:
+                self.error(arg, f"self.next(...) takes steps as self.<step>, not {ast.unparse(arg)}")
+        step.next = tuple(targets)
+        step.next_location = self.loc(final)
+        if not final.args:
+            self.error(final, "self.next(...) names no step")
+        for kw in final.keywords:
+            if kw.arg == "foreach":
+                if not (isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)):
+                    self.error(kw.value, "foreach= must be a string naming an attribute, e.g. foreach='items'")
+                elif not kw.value.value.isidentifier():
+                    self.error(kw.value, f"foreach='{kw.value.value}' is not an attribute name")
+                elif kw.value.value in methods:
+                    self.error(kw.value, f"foreach='{kw.value.value}' names a method; it must name a list attribute")
+                else:
+                    step.foreach_var = kw.value.value
+                if len(final.args) != 1:
+                    self.error(final, "a foreach names exactly one step: self.next(self.body, foreach='items')")
+            elif kw.arg == "num_parallel":
+                self.error(kw, "self.next(..., num_parallel=...) needs @parallel, which flowc does not support")
+            else:
+                self.error(kw, f"self.next(...) has no argument '{kw.arg}'" + did_you_mean(kw.arg or "", ["foreach"]))
+
+    # -- parameters ----------------------------------------------------------
+
+    def _read_parameter(self, target: ast.expr, call: ast.Call):
+        kind = self.names.resolve(call.func)
+        attribute = target.id if isinstance(target, ast.Name) else ast.unparse(target)
+        values: dict[str, Any] = {}
+        for i, arg in enumerate(call.args):
+            key = ("name", "default")[i] if i < 2 else None
+            if key is None:
+                self.error(arg, f"{kind}(...) takes the name, then keyword arguments")
+                return None
+            values[key] = arg
+        for kw in call.keywords:
+            if kw.arg not in PARAMETER_ARGS:
+                self.error(kw, f"{kind}(...) has no argument '{kw.arg}'" + did_you_mean(kw.arg or "", PARAMETER_ARGS))
+                return None
+            values[kw.arg] = kw.value
+        if "name" not in values:
+            self.error(call, f"{kind}(...) needs a name: {kind}('{attribute}', ...)")
+            return None
+        evaluated = {}
+        for key, node in values.items():
+            if key == "type":
+                type_name = ast.unparse(node).split(".")[-1]
+                if type_name not in TYPE_NAMES:
+                    self.error(node, f"Parameter type must be str, int, float, bool or JSONType, not {ast.unparse(node)}")
+                    return None
+                evaluated["type"] = TYPE_NAMES[type_name]
+                continue
+            value = self.literal(node, f"argument '{key}' of {kind}")
+            if value is _MISSING:
+                return None
+            evaluated[key] = value
+        name = evaluated["name"]
+        if not isinstance(name, str) or not name.replace("-", "_").isidentifier():
+            self.error(values["name"], f"parameter name {name!r} must be a string of letters, digits, _ or -")
+            return None
+        has_default = "default" in evaluated and evaluated["default"] is not None
+        default = evaluated.get("default")
+        type_name = "file" if kind == "IncludeFile" else evaluated.get("type") or _type_of(default)
+        problem = _default_mismatch(type_name, default) if has_default else None
+        if problem:
+            self.error(values["default"], f"parameter '{name}': {problem}")
+            return None
+        return Parameter(name=name, attribute=attribute, type=type_name, default=default, has_default=has_default,
+                         required=bool(evaluated.get("required", False)), help=evaluated.get("help"),
+                         location=self.loc(call))
+
+
+_MISSING = object()
+
+
+def _is_next_call(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "next"
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "self")
+
+
+def _type_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, (dict, list)):
+        return "json"
+    return "str"
+
+
+def _default_mismatch(type_name: str, default: Any) -> str | None:
+    ok = {
+        "str": isinstance(default, str), "file": isinstance(default, str),
+        "int": isinstance(default, int) and not isinstance(default, bool),
+        "float": isinstance(default, (int, float)) and not isinstance(default, bool),
+        "bool": isinstance(default, bool), "json": True,
+    }[type_name]
+    return None if ok else f"default {default!r} is not of type {type_name}"
+
+
+def step_kind(step: RawStep) -> StepKind:
+    if step.name == "end":
+        return StepKind.END
+    if step.foreach_var is not None:
+        return StepKind.FOREACH
+    if len(step.next) > 1:
+        return StepKind.SPLIT
+    if step.takes_inputs:
+        return StepKind.JOIN
+    if step.name == "start":
+        return StepKind.START
+    return StepKind.LINEAR
+
+
+def read_flow(source: bytes | str, filename: str) -> tuple[RawFlow | None, list[Diagnostic]]:
+    """Parse `source` into a RawFlow; diagnostics carry every problem found."""
+    if isinstance(source, bytes):
+        try:
+            source = source.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = source[: exc.start].count(b"\n") + 1
+            return None, [Diagnostic(Location(filename, line, 1), f"the file is not UTF-8 ({exc.reason} at byte {exc.start})")]
+    frontend = Frontend(source, filename)
+    flow = frontend.read()
+    return flow, frontend.diagnostics

@@ -1,0 +1,228 @@
+"""Turn the frontend's raw flow into the IR: decorators become normalized settings.
+
+Units are converted once, here: CPU cores as a decimal, memory and disk in
+MiB, timeouts and retry delays in seconds.  Where @resources, @batch and
+@kubernetes all give a value, the larger wins (as in Metaflow).
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from typing import Any
+
+from flowc.compiler.diagnostics import Diagnostic
+from flowc.compiler.frontend import RawFlow, RawStep, step_kind
+from flowc.compiler.ir import (Catch, Compute, DecoratorUse, FlowGraph, Location, Packages, Resources, Retry,
+                               Schedule, Step, derive_structure, with_structure)
+from flowc.decorators import DECORATORS, check_value, did_you_mean
+
+COMPUTE_DECORATORS = ("batch", "kubernetes", "skypilot")
+RESOURCE_ARGS = ("cpu", "memory", "gpu", "disk", "shared_memory")
+DEFAULT_RESOURCES = Resources()
+SCHEDULE_PRESETS = {"hourly": "0 * * * *", "daily": "0 0 * * *", "weekly": "0 0 * * 0"}
+WITH_LOCATION = Location("<--with>", 1, 1)
+
+
+def parse_with(spec: str) -> tuple[DecoratorUse | None, list[Diagnostic]]:
+    """`--with batch:cpu=4,queue=gpu` -> a DecoratorUse, checked against the decorator table."""
+    name, _, rest = spec.partition(":")
+    name = name.strip()
+    where = WITH_LOCATION
+    if name not in DECORATORS or DECORATORS[name].level != "step":
+        choices = [n for n, s in DECORATORS.items() if s.level == "step"]
+        return None, [Diagnostic(where, f"--with {name}: not a step decorator" + did_you_mean(name, choices))]
+    decorator = DECORATORS[name]
+    args: dict[str, Any] = {}
+    problems = []
+    for item in filter(None, (p.strip() for p in rest.split(","))):
+        key, eq, text = item.partition("=")
+        arg = decorator.arg(key.strip())
+        if not eq or arg is None:
+            problems.append(Diagnostic(where, f"--with {name}: no argument '{key}'" + did_you_mean(key, decorator.arg_names)))
+            continue
+        try:
+            value = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            value = text.strip()
+        problem = check_value(decorator, arg, value)
+        if problem:
+            problems.append(Diagnostic(where, f"--with {name}: {problem}"))
+            continue
+        args[arg.name] = value
+    if problems:
+        return None, problems
+    return DecoratorUse(name, tuple(sorted(args.items())), where), []
+
+
+def build_graph(raw: RawFlow, filename: str, with_decorators: tuple[DecoratorUse, ...] = ()):
+    """The IR for `raw`, with derived structure; diagnostics for bad settings."""
+    diagnostics: list[Diagnostic] = []
+    flow_decorators = {d.name: d for d in raw.decorators}
+    flow_packages = _packages(flow_decorators.get("conda_base") or flow_decorators.get("pypi_base"))
+    steps = []
+    for raw_step in raw.steps:
+        decorators = _with_attached(raw_step.decorators, with_decorators)
+        steps.append(_build_step(raw_step, decorators, flow_packages, diagnostics))
+    structure = derive_structure(steps)
+    flow = FlowGraph(
+        name=raw.name,
+        file=filename,
+        location=raw.location,
+        steps=tuple(with_structure(steps, structure)),
+        parameters=tuple(raw.parameters),
+        schedule=_schedule(flow_decorators.get("schedule"), diagnostics),
+        project=(flow_decorators["project"].get("name") if "project" in flow_decorators else None),
+        packages=flow_packages,
+        decorators=tuple(raw.decorators),
+        doc=raw.doc,
+    )
+    return flow, structure, diagnostics
+
+
+def _with_attached(own: list[DecoratorUse], attached: tuple[DecoratorUse, ...]) -> tuple[DecoratorUse, ...]:
+    names = {d.name for d in own}
+    has_compute = bool(names & set(COMPUTE_DECORATORS))
+    extra = [d for d in attached if d.name not in names and not (has_compute and d.name in COMPUTE_DECORATORS)]
+    return tuple(own) + tuple(extra)
+
+
+def _build_step(raw: RawStep, decorators: tuple[DecoratorUse, ...], flow_packages, diagnostics) -> Step:
+    by_name = {d.name: d for d in decorators}
+    compute_uses = [by_name[n] for n in COMPUTE_DECORATORS if n in by_name]
+    if len(compute_uses) > 1:
+        diagnostics.append(Diagnostic(compute_uses[1].location, f"step '{raw.name}' has both "
+                                      f"@{compute_uses[0].name} and @{compute_uses[1].name}; choose one"))
+    compute_use = compute_uses[0] if compute_uses else None
+    return Step(
+        name=raw.name,
+        kind=step_kind(raw),
+        next=raw.next,
+        location=raw.location,
+        next_location=raw.next_location,
+        takes_inputs=raw.takes_inputs,
+        foreach_var=raw.foreach_var,
+        resources=_resources([by_name.get("resources"), by_name.get("batch"), by_name.get("kubernetes")]),
+        retry=_retry(by_name.get("retry")),
+        catch=_catch(by_name.get("catch"), diagnostics),
+        timeout_seconds=_timeout(by_name.get("timeout"), diagnostics),
+        environment=_environment(by_name.get("environment"), diagnostics),
+        secrets=_secrets(by_name.get("secrets"), diagnostics),
+        image=compute_use.get("image") if compute_use and compute_use.name != "skypilot" else None,
+        compute=_compute(compute_use),
+        packages=_packages(by_name.get("conda") or by_name.get("pypi")) or flow_packages,
+        decorators=decorators,
+        doc=raw.doc,
+    )
+
+
+def _number(value: Any) -> float:
+    return float(value)
+
+
+def _resources(uses: list[DecoratorUse | None]) -> Resources:
+    given: dict[str, float] = {}
+    for use in uses:
+        if use is None:
+            continue
+        for key in RESOURCE_ARGS:
+            value = use.get(key)
+            if value is not None:
+                given[key] = max(given.get(key, 0.0), _number(value))
+    cpu = given.get("cpu", DEFAULT_RESOURCES.cpu)
+    return Resources(
+        cpu=float(cpu),
+        memory_mib=int(math.ceil(given.get("memory", DEFAULT_RESOURCES.memory_mib))),
+        gpu=int(math.ceil(given.get("gpu", DEFAULT_RESOURCES.gpu))),
+        disk_mib=int(math.ceil(given["disk"])) if "disk" in given else None,
+        shared_memory_mib=int(math.ceil(given["shared_memory"])) if "shared_memory" in given else None,
+    )
+
+
+def _default(name: str, arg: str) -> Any:
+    return DECORATORS[name].arg(arg).default
+
+
+def _retry(use: DecoratorUse | None) -> Retry | None:
+    if use is None:
+        return None
+    minutes = use.get("minutes_between_retries", _default("retry", "minutes_between_retries"))
+    return Retry(times=int(use.get("times", _default("retry", "times"))), delay_seconds=int(round(minutes * 60)))
+
+
+def _catch(use: DecoratorUse | None, diagnostics) -> Catch | None:
+    if use is None:
+        return None
+    var = use.get("var")
+    if var is not None and not var.isidentifier():
+        diagnostics.append(Diagnostic(use.location, f"@catch(var={var!r}) must name an attribute"))
+    return Catch(var=var, print_exception=bool(use.get("print_exception", True)))
+
+
+def _timeout(use: DecoratorUse | None, diagnostics) -> int | None:
+    if use is None:
+        return None
+    total = use.get("seconds", 0) + use.get("minutes", 0) * 60 + use.get("hours", 0) * 3600
+    if total <= 0:
+        diagnostics.append(Diagnostic(use.location, "@timeout needs seconds, minutes or hours greater than zero"))
+        return None
+    return int(math.ceil(total))
+
+
+def _environment(use: DecoratorUse | None, diagnostics) -> tuple[tuple[str, str], ...]:
+    if use is None:
+        return ()
+    env = use.get("vars") or {}
+    out = []
+    for key, value in env.items():
+        if not isinstance(key, str) or not key.replace("_", "a").isalnum() or key[:1].isdigit():
+            diagnostics.append(Diagnostic(use.location, f"@environment: {key!r} is not a valid variable name"))
+            continue
+        if isinstance(value, (dict, list)) or value is None:
+            diagnostics.append(Diagnostic(use.location, f"@environment: the value of {key} must be a string or number"))
+            continue
+        out.append((key, value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)))
+    return tuple(sorted(out))
+
+
+def _secrets(use: DecoratorUse | None, diagnostics) -> tuple[str, ...]:
+    if use is None:
+        return ()
+    sources = use.get("sources") or []
+    for source in sources:
+        if not isinstance(source, str) or not source:
+            diagnostics.append(Diagnostic(use.location, f"@secrets: each source must be a secret's name, got {source!r}"))
+            return ()
+    return tuple(sources)
+
+
+def _compute(use: DecoratorUse | None) -> Compute:
+    if use is None:
+        return Compute()
+    skip = () if use.name == "skypilot" else RESOURCE_ARGS + ("image",)
+    return Compute(backend=use.name, options=tuple((k, v) for k, v in use.args if k not in skip))
+
+
+def _packages(use: DecoratorUse | None) -> Packages | None:
+    if use is None or use.get("disabled"):
+        return None
+    manager = "conda" if use.name.startswith("conda") else "pypi"
+    packages = dict(use.get("packages") or {})
+    packages.update(use.get("libraries") or {})
+    return Packages(manager, tuple(sorted((str(k), str(v)) for k, v in packages.items())), use.get("python"))
+
+
+def _schedule(use: DecoratorUse | None, diagnostics) -> Schedule | None:
+    if use is None:
+        return None
+    cron = use.get("cron")
+    if cron is None:
+        for preset in ("hourly", "weekly", "daily"):
+            if use.get(preset):
+                cron = SCHEDULE_PRESETS[preset]
+                break
+        else:
+            cron = SCHEDULE_PRESETS["daily"]
+    elif len(cron.split()) != 5:
+        diagnostics.append(Diagnostic(use.location, f"@schedule(cron={cron!r}) must have 5 fields: minute hour day month weekday"))
+    return Schedule(cron=cron, timezone=use.get("timezone"), location=use.location)

@@ -1,0 +1,310 @@
+"""The decorator vocabulary: one table read by the authoring API and the compiler.
+
+Each entry names a decorator, where it applies (a step or the flow class) and
+the arguments it accepts with their types, defaults and bounds.  The runtime
+decorators below only record their arguments; the compiler's frontend checks
+literal arguments against the same table, so the two cannot drift.
+
+Standard library only: user flows import this inside containers.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+NUMBER = (int, float)
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One decorator argument: accepted Python types, default, lower bound."""
+
+    name: str
+    types: tuple
+    default: Any = None
+    minimum: float | None = None
+    numeric_string: bool = False  # Metaflow accepts "4096" for memory; so do we
+    choices: tuple = ()
+
+
+@dataclass(frozen=True)
+class DecoratorSpec:
+    name: str
+    level: str  # "step" or "flow"
+    args: tuple[Arg, ...] = ()
+    summary: str = ""
+
+    def arg(self, name: str) -> Arg | None:
+        for a in self.args:
+            if a.name == name:
+                return a
+        return None
+
+    @property
+    def arg_names(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.args)
+
+
+_RESOURCE_ARGS = (
+    Arg("cpu", NUMBER, None, minimum=0, numeric_string=True),
+    Arg("memory", NUMBER, None, minimum=0, numeric_string=True),
+    Arg("gpu", NUMBER, None, minimum=0, numeric_string=True),
+    Arg("disk", NUMBER, None, minimum=0, numeric_string=True),
+    Arg("shared_memory", NUMBER, None, minimum=0, numeric_string=True),
+)
+
+DECORATORS: dict[str, DecoratorSpec] = {
+    spec.name: spec
+    for spec in (
+        DecoratorSpec("resources", "step", _RESOURCE_ARGS, "resource requests for the step"),
+        DecoratorSpec(
+            "batch",
+            "step",
+            _RESOURCE_ARGS[:3]
+            + (
+                Arg("queue", (str,)),
+                Arg("image", (str,)),
+                Arg("iam_role", (str,)),
+                Arg("execution_role", (str,)),
+                Arg("shared_memory", NUMBER, None, minimum=0, numeric_string=True),
+                Arg("max_swap", NUMBER, None, minimum=0),
+                Arg("swappiness", NUMBER, None, minimum=0),
+                Arg("use_tmpfs", (bool,), False),
+                Arg("tmpfs_size", NUMBER, None, minimum=0),
+                Arg("aws_batch_tags", (dict,)),
+            ),
+            "run the step as an AWS Batch job",
+        ),
+        DecoratorSpec(
+            "kubernetes",
+            "step",
+            _RESOURCE_ARGS[:4]
+            + (
+                Arg("image", (str,)),
+                Arg("image_pull_policy", (str,), None, choices=("Always", "IfNotPresent", "Never")),
+                Arg("namespace", (str,)),
+                Arg("service_account", (str,)),
+                Arg("node_selector", (dict, str)),
+                Arg("tolerations", (list,)),
+                Arg("secrets", (list, str)),
+                Arg("gpu_vendor", (str,)),
+                Arg("labels", (dict,)),
+                Arg("annotations", (dict,)),
+                Arg("shared_memory", NUMBER, None, minimum=0, numeric_string=True),
+            ),
+            "run the step as a Kubernetes pod",
+        ),
+        DecoratorSpec(
+            "retry",
+            "step",
+            (
+                Arg("times", (int,), 3, minimum=0),
+                Arg("minutes_between_retries", NUMBER, 2, minimum=0),
+            ),
+            "retry the step on failure",
+        ),
+        DecoratorSpec(
+            "catch",
+            "step",
+            (Arg("var", (str,)), Arg("print_exception", (bool,), True)),
+            "store the exception of the last attempt and carry on",
+        ),
+        DecoratorSpec(
+            "timeout",
+            "step",
+            (
+                Arg("seconds", NUMBER, 0, minimum=0),
+                Arg("minutes", NUMBER, 0, minimum=0),
+                Arg("hours", NUMBER, 0, minimum=0),
+            ),
+            "fail the step after this long",
+        ),
+        DecoratorSpec("environment", "step", (Arg("vars", (dict,), None),), "environment variables"),
+        DecoratorSpec(
+            "secrets",
+            "step",
+            (Arg("sources", (list,), None), Arg("role", (str,))),
+            "secrets made available as environment variables, by reference",
+        ),
+        DecoratorSpec(
+            "conda",
+            "step",
+            (
+                Arg("packages", (dict,)),
+                Arg("libraries", (dict,)),
+                Arg("python", (str,)),
+                Arg("disabled", (bool,), False),
+            ),
+            "conda packages for the step (recorded)",
+        ),
+        DecoratorSpec(
+            "pypi",
+            "step",
+            (Arg("packages", (dict,)), Arg("python", (str,)), Arg("disabled", (bool,), False)),
+            "PyPI packages for the step (recorded)",
+        ),
+        DecoratorSpec(
+            "skypilot",
+            "step",
+            (
+                Arg("cluster_name", (str,)),
+                Arg("use_spot", (bool,), False),
+                Arg("cloud", (str,)),
+                Arg("region", (str,)),
+                Arg("accelerators", (str, dict)),
+                Arg("cpus", NUMBER + (str,)),
+                Arg("memory", NUMBER + (str,)),
+                Arg("disk_size", NUMBER, None, minimum=0),
+                Arg("image_id", (str,)),
+                Arg("managed", (bool,), True),
+                Arg("max_restarts_on_errors", (int,), 0, minimum=0),
+                Arg("autostop_minutes", (int,), None, minimum=0),
+            ),
+            "run the step on any cloud through SkyPilot",
+        ),
+        DecoratorSpec(
+            "schedule",
+            "flow",
+            (
+                Arg("cron", (str,)),
+                Arg("hourly", (bool,), False),
+                Arg("daily", (bool,), True),
+                Arg("weekly", (bool,), False),
+                Arg("timezone", (str,)),
+            ),
+            "run the deployed flow on a schedule",
+        ),
+        DecoratorSpec("project", "flow", (Arg("name", (str,)),), "namespace deployments by project"),
+        DecoratorSpec(
+            "conda_base",
+            "flow",
+            (Arg("packages", (dict,)), Arg("libraries", (dict,)), Arg("python", (str,)), Arg("disabled", (bool,), False)),
+            "conda packages for every step (recorded)",
+        ),
+        DecoratorSpec(
+            "pypi_base",
+            "flow",
+            (Arg("packages", (dict,)), Arg("python", (str,)), Arg("disabled", (bool,), False)),
+            "PyPI packages for every step (recorded)",
+        ),
+    )
+}
+
+# Metaflow decorators flowc does not implement.  A warning where ignoring the
+# decorator changes nothing a target emits; an error where it would.
+FOREIGN_DECORATORS: dict[str, str] = {
+    "card": "warning",
+    "checkpoint": "warning",
+    "model": "warning",
+    "huggingface_hub": "warning",
+    "parallel": "error",
+    "pytorch_parallel": "error",
+    "tensorflow": "error",
+    "ray_parallel": "error",
+    "trigger": "error",
+    "trigger_on_finish": "error",
+    "exit_hook": "error",
+    "airflow_s3_key_sensor": "error",
+    "airflow_external_task_sensor": "error",
+}
+
+
+def did_you_mean(word: str, candidates) -> str:
+    """' (did you mean 'x'?)' when a close candidate exists, else ''."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def check_value(spec: DecoratorSpec, arg: Arg, value: Any) -> str | None:
+    """Why `value` is not acceptable for `arg` of `spec`, or None if it is."""
+    where = f"argument '{arg.name}' of @{spec.name}"
+    if value is None:
+        return None
+    if arg.numeric_string and isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return f"{where} must be a number, got {value!r}"
+    if isinstance(value, bool) and bool not in arg.types:
+        return f"{where} must be {_type_names(arg.types)}, got {value!r}"
+    if not isinstance(value, arg.types):
+        return f"{where} must be {_type_names(arg.types)}, got {value!r}"
+    if arg.minimum is not None and isinstance(value, NUMBER) and value < arg.minimum:
+        return f"{where} must be at least {arg.minimum:g}, got {value!r}"
+    if arg.choices and value not in arg.choices:
+        return f"{where} must be one of {', '.join(arg.choices)}, got {value!r}"
+    return None
+
+
+def _type_names(types: tuple) -> str:
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
+             dict: "a dict", list: "a list"}
+    if set(types) >= {int, float}:
+        rest = [names[t] for t in types if t not in (int, float)]
+        return " or ".join(["a number"] + rest)
+    return " or ".join(names[t] for t in types)
+
+
+# ---------------------------------------------------------------------------
+# Runtime side: decorators record their arguments on the function or class.
+
+
+def _make_decorator(spec: DecoratorSpec) -> Callable:
+    def decorator(target=None, **kwargs):
+        unknown = [k for k in kwargs if spec.arg(k) is None]
+        if unknown:
+            raise TypeError(
+                f"@{spec.name} has no argument '{unknown[0]}'"
+                + did_you_mean(unknown[0], spec.arg_names)
+            )
+
+        def apply(obj):
+            if spec.level == "flow":
+                recorded = dict(getattr(obj, "_flow_decorators", {}))
+                recorded[spec.name] = kwargs
+                obj._flow_decorators = recorded
+            else:
+                recorded = dict(getattr(obj, "_step_decorators", {}))
+                recorded[spec.name] = kwargs
+                obj._step_decorators = recorded
+            return obj
+
+        if target is not None and callable(target) and not kwargs:
+            return apply(target)  # used bare: @retry
+        return apply
+
+    decorator.__name__ = spec.name
+    decorator.__doc__ = f"@{spec.name}: {spec.summary}. Arguments: {', '.join(spec.arg_names)}."
+    return decorator
+
+
+resources = _make_decorator(DECORATORS["resources"])
+batch = _make_decorator(DECORATORS["batch"])
+kubernetes = _make_decorator(DECORATORS["kubernetes"])
+retry = _make_decorator(DECORATORS["retry"])
+catch = _make_decorator(DECORATORS["catch"])
+timeout = _make_decorator(DECORATORS["timeout"])
+environment = _make_decorator(DECORATORS["environment"])
+secrets = _make_decorator(DECORATORS["secrets"])
+conda = _make_decorator(DECORATORS["conda"])
+pypi = _make_decorator(DECORATORS["pypi"])
+skypilot = _make_decorator(DECORATORS["skypilot"])
+schedule = _make_decorator(DECORATORS["schedule"])
+project = _make_decorator(DECORATORS["project"])
+conda_base = _make_decorator(DECORATORS["conda_base"])
+pypi_base = _make_decorator(DECORATORS["pypi_base"])
+
+
+def _make_ignored(name: str) -> Callable:
+    def decorator(target=None, **kwargs):
+        if target is not None and callable(target) and not kwargs:
+            return target
+        return lambda obj: obj
+
+    decorator.__name__ = name
+    return decorator
+
+
+card = _make_ignored("card")

@@ -1,0 +1,99 @@
+"""FlowSpec, @step, Parameter and `current`: the classes a flow file uses.
+
+At compile time nothing here runs (the compiler reads the file with `ast`);
+inside a task the runtime drives these objects.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+class JSONType:
+    """Parameter type for JSON values (dicts, lists): `Parameter(type=JSONType)`."""
+
+
+class Parameter:
+    """A flow parameter, set per run and read-only inside steps."""
+
+    def __init__(self, name: str, default: Any = None, type: Any = None, required: bool = False,
+                 help: str | None = None, **kwargs):
+        self.name = name
+        self.default = default
+        self.type = type if type is not None else (builtin_type(default) if default is not None else str)
+        self.required = required
+        self.help = help
+
+    def convert(self, text: str) -> Any:
+        """Parse a command-line string into the parameter's type."""
+        if self.type is JSONType or self.type in (dict, list):
+            return json.loads(text)
+        if self.type is bool:
+            lowered = text.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(f"parameter '{self.name}' expects true or false, got {text!r}")
+        return self.type(text)
+
+
+def builtin_type(value: Any):
+    if isinstance(value, bool):
+        return bool
+    if isinstance(value, (dict, list)):
+        return JSONType
+    return type(value)
+
+
+class IncludeFile(Parameter):
+    """A parameter whose value is the text of a local file, read when the run starts."""
+
+    def __init__(self, name: str, default: Any = None, is_text: bool = True, encoding: str = "utf-8",
+                 required: bool = False, help: str | None = None, **kwargs):
+        super().__init__(name, default=default, type=str, required=required, help=help)
+        self.is_text = is_text
+        self.encoding = encoding
+
+
+def step(func):
+    """Mark a method of a FlowSpec as a step."""
+    func._is_step = True
+    return func
+
+
+class Current:
+    """Facts about the running task: `current.run_id`, `current.step_name`, ..."""
+
+    def __init__(self):
+        self._facts: dict[str, Any] = {}
+
+    def _set(self, **facts):
+        self._facts = dict(facts)
+
+    def __getattr__(self, name):
+        facts = self.__dict__.get("_facts", {})
+        if name in facts:
+            return facts[name]
+        raise AttributeError(f"current.{name} is not set outside a running task")
+
+    @property
+    def is_running_flow(self) -> bool:
+        return bool(self._facts)
+
+
+current = Current()
+
+
+class FlowSpec:
+    """Base class of a flow.  Steps call `self.next(...)` to name what runs next."""
+
+    _flow_decorators: dict = {}
+
+    def __init__(self, use_cli: bool = True):
+        self._transition: tuple[tuple[str, ...], str | None] | None = None
+
+    def next(self, *steps, foreach: str | None = None, num_parallel: int | None = None):
+        names = tuple(getattr(s, "__name__", str(s)) for s in steps)
+        self._transition = (names, foreach)
