@@ -71,3 +71,61 @@ def run_flowc(*args: str, cwd: Path = ROOT, env: dict | None = None, timeout: fl
 
 def example_files() -> list[Path]:
     return sorted(EXAMPLES.glob("*.py"))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+AWS_TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """moto's server mode on 127.0.0.1: a real HTTP S3 / Step Functions / Batch API for real boto3 clients.
+
+    Yields the endpoint URL; tests point boto3 at it with AWS_ENDPOINT_URL (boto3 reads it natively).
+    """
+    import time
+    import urllib.request
+
+    need(subprocess.run([sys.executable, "-c", "import moto.server"], capture_output=True).returncode == 0,
+         "moto[server] is not installed")
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=dict(os.environ, **AWS_TEST_ENV))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=1)
+            break
+        except OSError:
+            if time.time() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail("moto server did not start")
+            time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def aws_env(moto_endpoint, monkeypatch):
+    """Environment for boto3 (in this process and in subprocesses) pointed at the moto server."""
+    for key, value in AWS_TEST_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    return dict(AWS_TEST_ENV, AWS_ENDPOINT_URL=moto_endpoint)

@@ -21,13 +21,7 @@ main.add_command(compile_command)
 main.add_command(check_command)
 main.add_command(graph_command)
 
-for _module in ("flowc.cli.run", "flowc.cli.deploy"):
-    try:
-        __import__(_module)
-        _commands = __import__(_module, fromlist=["COMMANDS"]).COMMANDS
-    except ModuleNotFoundError as exc:  # a part not installed in this build
-        if exc.name != _module:
-            raise
-        continue
-    for _command in _commands:
-        main.add_command(_command)
+from flowc.cli.deploy import COMMANDS as DEPLOY_COMMANDS  # noqa: E402
+
+for _command in DEPLOY_COMMANDS:
+    main.add_command(_command)
