@@ -219,7 +219,7 @@ class Frontend:
                     continue
                 arg_spec = spec.arg(kw.arg)
                 if arg_spec is None:
-                    self.error(kw.value, f"@{name} has no argument '{kw.arg}'" + did_you_mean(kw.arg, spec.arg_names))
+                    self.error(kw, f"@{name} has no argument '{kw.arg}'" + did_you_mean(kw.arg, spec.arg_names))
                     ok = False
                     continue
                 problem = check_value(spec, arg_spec, value)
@@ -282,6 +282,7 @@ class Frontend:
             self.error(final, "self.next(...) names no step")
         for kw in final.keywords:
             if kw.arg == "foreach":
+                step.foreach_var = ast.unparse(kw.value)  # replaced below when valid; keeps the shape
                 if not (isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)):
                     self.error(kw.value, "foreach= must be a string naming an attribute, e.g. foreach='items'")
                 elif not kw.value.value.isidentifier():

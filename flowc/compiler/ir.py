@@ -306,7 +306,9 @@ def derive_structure(steps: list[Step]) -> Structure:
             incoming = known[0] if known and all(h == known[0] for h in known) else None
             if known and incoming is None and step.takes_inputs:
                 result.mixed_join[name] = list(parents)
-        if incoming is not None and step.takes_inputs:
+        # A step with several parents closes a split even when it forgot `inputs`
+        # (validation says so), so one mistake does not cascade into others.
+        if incoming is not None and (step.takes_inputs or len(parents) > 1):
             if incoming:
                 result.closes[name] = incoming[-1]
                 incoming = incoming[:-1]

@@ -48,8 +48,8 @@ def check_no_cycles(flow: FlowGraph, structure: Structure) -> Iterable[Diagnosti
 
 
 def check_reachable(flow: FlowGraph, structure: Structure) -> Iterable[Diagnostic]:
-    if not flow.has_step("start"):
-        return
+    if not flow.has_step("start") or _broken_transitions(flow):
+        return  # the missing or broken transition is the error worth reading
     import networkx as nx
 
     reached = nx.descendants(flow.digraph(), "start") | {"start"}
@@ -58,11 +58,24 @@ def check_reachable(flow: FlowGraph, structure: Structure) -> Iterable[Diagnosti
             yield Diagnostic(step.location, f"step '{step.name}' is unreachable from 'start'")
 
 
+def _broken_transitions(flow: FlowGraph) -> bool:
+    return any((not s.next and s.name != "end") or any(not flow.has_step(n) for n in s.next) for s in flow.steps)
+
+
+def _reachable(flow: FlowGraph) -> set[str]:
+    if not flow.has_step("start"):
+        return set()
+    import networkx as nx
+
+    return nx.descendants(flow.digraph(), "start") | {"start"}
+
+
 def check_joins_take_inputs(flow: FlowGraph, structure: Structure) -> Iterable[Diagnostic]:
     if not structure.acyclic:
         return
+    reached = _reachable(flow)
     for step in flow.steps:
-        parents = structure.parents.get(step.name, [])
+        parents = [p for p in structure.parents.get(step.name, []) if p in reached]
         if len(parents) > 1 and not step.takes_inputs:
             yield Diagnostic(step.location, f"step '{step.name}' joins {', '.join(parents)}: "
                                             f"a join must take inputs: def {step.name}(self, inputs)")
