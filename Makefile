@@ -33,5 +33,11 @@ demo: venv
 test: venv node
 	$(PY) -m pytest -q
 
+bench: venv
+	$(PY) benchmarks/bench.py
+
+bench-smoke: venv
+	$(PY) benchmarks/bench.py --smoke
+
 clean:
 	rm -rf build .pytest_cache
