@@ -24,6 +24,19 @@ class Parameter:
         self.type = type if type is not None else (builtin_type(default) if default is not None else str)
         self.required = required
         self.help = help
+        self.attribute = name
+
+    def __set_name__(self, owner, attribute):
+        self.attribute = attribute
+
+    # A data descriptor: inside a task `self.<attribute>` is the run's value, and read-only.
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        return instance._parameter_value(self)
+
+    def __set__(self, instance, value):
+        raise AttributeError(f"parameter '{self.name}' is read-only inside a step")
 
     def convert(self, text: str) -> Any:
         """Parse a command-line string into the parameter's type."""
@@ -87,13 +100,66 @@ current = Current()
 
 
 class FlowSpec:
-    """Base class of a flow.  Steps call `self.next(...)` to name what runs next."""
+    """Base class of a flow.  Steps call `self.next(...)` to name what runs next.
+
+    Inside a task the runtime attaches a context (`_flowc_task`) that loads
+    artifacts lazily, on first read, and knows `input`, `index` and parameters.
+    Every public attribute set on `self` is an artifact, stored when the step ends.
+    """
 
     _flow_decorators: dict = {}
 
     def __init__(self, use_cli: bool = True):
-        self._transition: tuple[tuple[str, ...], str | None] | None = None
+        object.__setattr__(self, "_transition", None)
+        object.__setattr__(self, "_flowc_task", None)
 
     def next(self, *steps, foreach: str | None = None, num_parallel: int | None = None):
         names = tuple(getattr(s, "__name__", str(s)) for s in steps)
-        self._transition = (names, foreach)
+        object.__setattr__(self, "_transition", (names, foreach))
+
+    def __getattr__(self, name):
+        # Only called when normal lookup fails: an artifact not loaded yet.
+        task = self.__dict__.get("_flowc_task")
+        if task is not None and not name.startswith("__"):
+            found, value = task.load_artifact(name)
+            if found:
+                object.__setattr__(self, name, value)
+                return value
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute or artifact '{name}'")
+
+    def _parameter_value(self, parameter: Parameter):
+        task = self.__dict__.get("_flowc_task")
+        if task is None:
+            return parameter.default
+        return task.parameter_value(parameter)
+
+    @property
+    def input(self):
+        """The item of the enclosing foreach list this task works on."""
+        return self._require_task("input").foreach_input()
+
+    @property
+    def index(self):
+        """The position of this task in the enclosing foreach list (None outside a foreach)."""
+        return self._require_task("index").foreach_index()
+
+    def foreach_stack(self):
+        return self._require_task("foreach_stack").foreach_stack()
+
+    def merge_artifacts(self, inputs, exclude=None, include=None):
+        """Copy artifacts from a join's inputs onto self.
+
+        An artifact with the same value in every input (or present in only
+        some) is copied; one whose values differ is an error naming it, unless
+        this step already set it or it is excluded.
+        """
+        if include and exclude:
+            raise ValueError("merge_artifacts takes include or exclude, not both")
+        task = self._require_task("merge_artifacts")
+        task.merge_artifacts(self, inputs, include=include, exclude=exclude)
+
+    def _require_task(self, what: str):
+        task = self.__dict__.get("_flowc_task")
+        if task is None:
+            raise AttributeError(f"{what} is only available inside a running step")
+        return task

@@ -1,0 +1,69 @@
+"""`python -m flowc.runtime step FLOW_FILE STEP --run-id RUN --task-id TASK --datastore ROOT ...`
+
+Exit codes: 0 the task succeeded (or @catch caught its exception), 1 the step
+failed (one line on stderr names step and task), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+TASK_ID = re.compile(r"^\d+(\.\d+)*$")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m flowc.runtime", description="Run one task of a flow.")
+    commands = top.add_subparsers(dest="command", required=True)
+    step = commands.add_parser("step", help="run one task of a step")
+    step.add_argument("flow_file")
+    step.add_argument("step")
+    step.add_argument("--run-id", required=True)
+    step.add_argument("--task-id", required=True)
+    step.add_argument("--datastore", required=True)
+    step.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    step.add_argument("--attempt", type=int, default=0)
+    step.add_argument("--max-attempts", type=int, default=None)
+    step.add_argument("--foreach-out", default=None)
+    step.add_argument("--package", default=None, metavar="URL")
+    return top
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    if not TASK_ID.match(args.task_id):
+        print(f"flowc.runtime: error: bad --task-id {args.task_id!r} (expected 0, 3 or 3.7)", file=sys.stderr)
+        return EXIT_USAGE
+    if not re.match(r"^[A-Za-z0-9_.:-]+$", args.run_id):
+        print(f"flowc.runtime: error: bad --run-id {args.run_id!r}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.attempt < 0 or (args.max_attempts is not None and args.max_attempts < 1):
+        print("flowc.runtime: error: --attempt must be >= 0 and --max-attempts >= 1", file=sys.stderr)
+        return EXIT_USAGE
+    params = {}
+    for item in args.param:
+        name, eq, value = item.partition("=")
+        if not eq or not name:
+            print(f"flowc.runtime: error: --param expects NAME=VALUE, got {item!r}", file=sys.stderr)
+            return EXIT_USAGE
+        params[name] = value
+    if args.package:
+        from flowc.runtime.bootstrap import enter_package
+
+        try:
+            enter_package(args.package)
+        except Exception as exc:  # noqa: BLE001 - any fetch problem is reported the same way
+            print(f"flowc.runtime: error: cannot use code package {args.package}: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+    from flowc.runtime.task import TaskRequest, run_task
+
+    request = TaskRequest(flow_file=args.flow_file, step=args.step, run_id=args.run_id, task_id=args.task_id,
+                          datastore=args.datastore, params=params, attempt=args.attempt,
+                          max_attempts=args.max_attempts, foreach_out=args.foreach_out, package=args.package)
+    return run_task(request)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

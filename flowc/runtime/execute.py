@@ -1,0 +1,160 @@
+"""The body of a task: run the step with @retry/@catch/@timeout/@environment, then store everything."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+
+from flowc.flowspec import current
+from flowc.runtime import graph as g
+from flowc.runtime.artifacts import ArtifactError, dump
+from flowc.runtime.datastore import task_key
+from flowc.runtime.logs import StepTimeout, timeout_alarm
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def max_attempts_for(context, settings: dict) -> int:
+    if context.request.max_attempts is not None:
+        return context.request.max_attempts
+    retry = settings.get("retry")
+    if retry is None:
+        return 1
+    return int(retry.get("times", 3)) + 1
+
+
+def apply_environment(settings: dict, step: str) -> None:
+    for name, value in ((settings.get("environment") or {}).get("vars") or {}).items():
+        os.environ[str(name)] = str(value)
+    sources = (settings.get("secrets") or {}).get("sources") or []
+    if sources:
+        # Secrets are not fetched by the local runtime: values come from the
+        # environment the task starts with (the orchestrator's secret mount, or
+        # variables the user exported).  Only names are printed, never values.
+        print(f"flowc.runtime: note: @secrets({', '.join(map(str, sources))}) on step '{step}': "
+              "not fetched by flowc; the step sees only variables already in its environment", file=sys.stderr)
+
+
+def execute_step(context, where: str, started: float) -> int:
+    request, info = context.request, context.info
+    func = getattr(context.flow_class, request.step)
+    settings = dict(getattr(func, "_step_decorators", {}))
+    max_attempts = max_attempts_for(context, settings)
+    last_attempt = request.attempt >= max_attempts - 1
+    key = task_key(context.flow, request.run_id, request.step, request.task_id)
+
+    inputs = context.build_inputs()
+    flow = context.flow_class(use_cli=False)
+    object.__setattr__(flow, "_flowc_task", context)
+    current._set(flow_name=context.flow, run_id=request.run_id, step_name=request.step, task_id=request.task_id,
+                 retry_count=request.attempt, max_attempts=max_attempts,
+                 pathspec=f"{context.flow}/{request.run_id}/{request.step}/{request.task_id}",
+                 origin_run_id=None, namespace=None, username=os.environ.get("USER", "unknown"),
+                 parameter_names=[p.name for p in _parameters(context)])
+    apply_environment(settings, request.step)
+
+    caught = None
+    try:
+        with timeout_alarm(_timeout(settings), request.step):
+            if inputs is not None:
+                func(flow, inputs)
+            else:
+                func(flow)
+    except (Exception, StepTimeout) as exc:  # the step's own failure
+        catch = settings.get("catch")
+        if catch is None or not last_attempt:
+            traceback.print_exc()
+            _record_attempt(context, key, "failed", started, exc)
+            retry_note = "" if last_attempt else f"; will retry ({request.attempt + 1} of {max_attempts - 1} retries)"
+            print(f"flowc: {where} failed: {type(exc).__name__}: {exc}{retry_note}", file=sys.stderr)
+            return EXIT_FAILED
+        caught = exc
+        if catch.get("print_exception", True):
+            traceback.print_exc()
+        print(f"flowc: {where}: @catch stored {type(exc).__name__} in '{catch.get('var')}' and carries on",
+              file=sys.stderr)
+        if catch.get("var"):
+            object.__setattr__(flow, catch["var"], exc)
+
+    refs = dict(context.refs)
+    for attribute, value in context.parameter_values.items():
+        refs[attribute] = context.store.put_blob(context.flow, dump(attribute, request.step, value))
+    for name, value in list(vars(flow).items()):
+        if name.startswith("_"):
+            continue
+        data = dump(name, request.step, _picklable_exception(value) if value is caught else value)
+        refs[name] = context.store.put_blob(context.flow, data)
+
+    foreach = None
+    if info.is_foreach:
+        foreach = _write_split(context, flow, key, request)
+
+    meta = {
+        "flowc_meta_version": 1,
+        "flow": context.flow, "run_id": request.run_id, "step": request.step, "task_id": request.task_id,
+        "attempt": request.attempt, "max_attempts": max_attempts,
+        "parents": [{"step": s, "task_id": t} for s, t in context.parents],
+        "next": list(info.next), "foreach": foreach, "artifacts": dict(sorted(refs.items())),
+        "status": "caught" if caught is not None else "ok",
+        "exception": None if caught is None else f"{type(caught).__name__}: {caught}",
+        "started_at": started, "finished_at": time.time(), "package": request.package,
+    }
+    _record_attempt(context, key, meta["status"], started, caught)
+    context.store.write_text(f"{key}/meta.json", json.dumps(meta, indent=1, sort_keys=True))
+    context.store.write_text(f"{key}/DONE", "")
+    return EXIT_OK
+
+
+def _write_split(context, flow, key, request) -> dict:
+    var = context.info.foreach_var
+    try:
+        items = getattr(flow, var)
+        count = len(items)
+    except AttributeError:
+        raise ArtifactError(f"foreach step '{request.step}' did not set its foreach artifact '{var}'") from None
+    except TypeError:
+        raise ArtifactError(f"foreach artifact '{var}' of step '{request.step}' has no length") from None
+    children = g.child_task_ids(context.info, request.task_id, count)
+    text = json.dumps(children)
+    context.store.write_text(f"{key}/foreach.json", text)
+    if request.foreach_out:
+        folder = os.path.dirname(os.path.abspath(request.foreach_out))
+        os.makedirs(folder, exist_ok=True)
+        temporary = f"{request.foreach_out}.tmp{os.getpid()}"
+        with open(temporary, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(temporary, request.foreach_out)
+    return {"var": var, "num_splits": count}
+
+
+def _record_attempt(context, key, status, started, exc) -> None:
+    record = {"attempt": context.request.attempt, "status": status, "started_at": started, "finished_at": time.time(),
+              "error": None if exc is None else f"{type(exc).__name__}: {exc}"}
+    context.store.write_text(f"{key}/logs/attempt-{context.request.attempt}.json", json.dumps(record, sort_keys=True))
+
+
+def _picklable_exception(exc):
+    """The exception itself when it pickles, else a plain one with the same type name and message."""
+    import pickle
+
+    try:
+        pickle.dumps(exc, protocol=5)
+        exc.__traceback__ = None
+        return exc
+    except Exception:  # noqa: BLE001
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def _timeout(settings):
+    from flowc.runtime.task import timeout_seconds
+
+    return timeout_seconds(settings)
+
+
+def _parameters(context):
+    from flowc.runtime.task import flow_parameters
+
+    return flow_parameters(context.flow_class)

@@ -1,0 +1,239 @@
+"""Run one task: rebuild `self` from the parents' artifacts, run the step, store, mark done."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+
+from flowc.runtime import graph as g
+from flowc.runtime.artifacts import ArtifactError, ArtifactSource, InputTask, Inputs, merge
+from flowc.runtime.datastore import open_datastore, task_key
+from flowc.runtime.logs import capture_output, parameter_error
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+@dataclass
+class TaskRequest:
+    flow_file: str
+    step: str
+    run_id: str
+    task_id: str
+    datastore: str
+    params: dict = field(default_factory=dict)
+    attempt: int = 0
+    max_attempts: int | None = None
+    foreach_out: str | None = None
+    package: str | None = None
+
+
+class TaskFailure(Exception):
+    """The task cannot run or store its results (not the step's own exception)."""
+
+
+class TaskContext:
+    """What `self` reaches through `_flowc_task`: artifacts, parameters, input/index."""
+
+    def __init__(self, store, flow_name, request: TaskRequest, steps: dict, flow_class):
+        self.store = store
+        self.flow = flow_name
+        self.request = request
+        self.steps = steps
+        self.info: g.StepInfo = steps[request.step]
+        self.flow_class = flow_class
+        self.refs: dict[str, str] = {}  # inherited or merged artifact references
+        self.source = ArtifactSource(store, flow_name, {})
+        self.parameter_values: dict[str, object] = {}
+        self.parents: list[tuple[str, str]] = []
+
+    def meta(self, step: str, task_id: str) -> dict:
+        key = task_key(self.flow, self.request.run_id, step, task_id)
+        if not self.store.exists(f"{key}/DONE"):
+            raise TaskFailure(f"parent task {step}/{task_id} of run {self.request.run_id} has not finished")
+        return json.loads(self.store.read_text(f"{key}/meta.json"))
+
+    def load_artifact(self, name: str):
+        if name in self.refs:
+            self.source.refs.setdefault(name, self.refs[name])
+            return True, self.source.load(name)
+        return False, None
+
+    def parameter_value(self, parameter):
+        if parameter.attribute in self.parameter_values:
+            return self.parameter_values[parameter.attribute]
+        found, value = self.load_artifact(parameter.attribute)
+        return value if found else parameter.default
+
+    def foreach_index(self):
+        if not self.info.foreach_scope:
+            return None
+        return int(self.request.task_id.rpartition(".")[2])
+
+    def foreach_input(self):
+        if not self.info.foreach_scope:
+            raise AttributeError(f"self.input: step '{self.info.name}' is not inside a foreach")
+        foreach_step = self.steps[self.info.foreach_scope[-1]]
+        meta = self.meta(foreach_step.name, g.parent_task_of_child(self.request.task_id))
+        items = ArtifactSource(self.store, self.flow, meta["artifacts"]).load(foreach_step.foreach_var)
+        return list(items)[self.foreach_index()]
+
+    def foreach_stack(self):
+        return [(name, int(part)) for name, part in
+                zip(self.info.foreach_scope, self.request.task_id.split("."))] if self.info.foreach_scope else []
+
+    def merge_artifacts(self, flow_self, inputs, include=None, exclude=None):
+        already = {k for k in vars(flow_self) if not k.startswith("_")}
+        merged = merge(self.refs, already, inputs, self.info.name, include=include, exclude=exclude)
+        for name in merged:  # a value read before merging must not shadow the merged one
+            vars(flow_self).pop(name, None)
+
+    # -- parents -------------------------------------------------------------
+
+    def parent_tasks(self) -> list[tuple[str, str]]:
+        info, task_id = self.info, self.request.task_id
+        if not info.parents:
+            return []
+        if info.takes_inputs and info.closes is not None:
+            closed = self.steps[info.closes]
+            if closed.is_foreach:
+                listed = self.store.read_text(task_key(self.flow, self.request.run_id, closed.name, task_id,
+                                                       "foreach.json"))
+                if listed is None:
+                    raise TaskFailure(f"foreach step {closed.name}/{task_id} has no split list in the datastore")
+                children = json.loads(listed)
+                return [(p, c) for c in children for p in info.parents]
+            return [(p, task_id) for p in info.parents]
+        parent = self.steps[info.parents[0]]
+        return [(parent.name, g.parent_task_of_child(task_id) if parent.is_foreach else task_id)]
+
+    def build_inputs(self) -> Inputs | None:
+        self.parents = self.parent_tasks()
+        metas = [(step, task, self.meta(step, task)) for step, task in self.parents]
+        if not self.info.takes_inputs:
+            if metas:
+                self.refs = dict(metas[0][2]["artifacts"])
+            return None
+        tasks = [InputTask(step, task, ArtifactSource(self.store, self.flow, meta["artifacts"]))
+                 for step, task, meta in metas]
+        # Parameters reach every step, joins included.
+        if metas:
+            for parameter in flow_parameters(self.flow_class):
+                sha = metas[0][2]["artifacts"].get(parameter.attribute)
+                if sha is not None:
+                    self.refs[parameter.attribute] = sha
+        return Inputs(tasks)
+
+
+def flow_parameters(flow_class) -> list:
+    from flowc.flowspec import Parameter
+
+    found = {}
+    for klass in reversed(flow_class.__mro__):
+        for name, value in vars(klass).items():
+            if isinstance(value, Parameter):
+                found[name] = value
+    return list(found.values())
+
+
+def step_settings(func) -> dict:
+    return dict(getattr(func, "_step_decorators", {}))
+
+
+def timeout_seconds(settings: dict) -> float:
+    spec = settings.get("timeout")
+    if not spec:
+        return 0
+    return float(spec.get("seconds", 0) or 0) + 60 * float(spec.get("minutes", 0) or 0) \
+        + 3600 * float(spec.get("hours", 0) or 0)
+
+
+def convert_parameters(flow_class, raw: dict) -> dict:
+    """{attribute: typed value} for the start step; ValueError (usage) on a bad or missing value."""
+    known = {p.name: p for p in flow_parameters(flow_class)}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ValueError(f"unknown parameter {unknown[0]!r} (known: {', '.join(sorted(known)) or 'none'})")
+    values = {}
+    for name, parameter in known.items():
+        text = raw.get(name, "")
+        if text == "":
+            if parameter.required:
+                raise ValueError(f"parameter '{name}' is required")
+            values[parameter.attribute] = parameter.default
+            continue
+        try:
+            value = parameter.convert(text)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(parameter_error(name, parameter, text, exc)) from None
+        if getattr(parameter, "is_text", None) is not None and os.path.isfile(value):
+            with open(value, encoding=parameter.encoding) as f:  # IncludeFile: the file's text
+                value = f.read()
+        values[parameter.attribute] = value
+    return values
+
+
+def run_task(request: TaskRequest) -> int:
+    """Run one attempt of one task; returns the process exit code."""
+    from flowc.runtime.loader import FlowLoadError, find_flow_class, import_flow_module
+
+    where = f"step '{request.step}' task {request.task_id} (run {request.run_id}, attempt {request.attempt})"
+    try:
+        store = open_datastore(request.datastore)
+    except ValueError as exc:
+        print(f"flowc.runtime: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    started = time.time()
+    with capture_output() as logs:
+        try:
+            module = import_flow_module(request.flow_file)
+            flow_class = find_flow_class(module)
+            steps = g.scan(flow_class)
+        except (FlowLoadError, g.GraphError) as exc:
+            print(f"flowc.runtime: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except Exception:
+            traceback.print_exc()
+            print(f"flowc: {where} failed: the flow file could not be imported", file=sys.stderr)
+            return EXIT_FAILED
+        flow_name = flow_class.__name__
+        if request.step not in steps:
+            print(f"flowc.runtime: error: flow {flow_name} has no step {request.step!r}", file=sys.stderr)
+            return EXIT_USAGE
+        key = task_key(flow_name, request.run_id, request.step, request.task_id)
+        try:
+            code = _execute(store, flow_name, flow_class, steps, request, where, started)
+        finally:
+            store_logs(store, key, request.attempt, logs)
+        return code
+
+
+def _execute(store, flow_name, flow_class, steps, request, where, started) -> int:
+    from flowc.runtime.execute import execute_step
+
+    context = TaskContext(store, flow_name, request, steps, flow_class)
+    if request.step == "start" or not steps[request.step].parents:
+        try:
+            context.parameter_values = convert_parameters(flow_class, request.params)
+        except ValueError as exc:
+            print(f"flowc.runtime: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    elif request.params:
+        print(f"flowc.runtime: note: --param is read by the start step only; {request.step} ignores it",
+              file=sys.stderr)
+    try:
+        return execute_step(context, where, started)
+    except (TaskFailure, ArtifactError) as exc:
+        print(f"flowc: {where} failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def store_logs(store, key: str, attempt: int, logs) -> None:
+    try:
+        store.write_text(f"{key}/logs/attempt-{attempt}.stdout", logs.stdout())
+        store.write_text(f"{key}/logs/attempt-{attempt}.stderr", logs.stderr())
+    except Exception as exc:  # noqa: BLE001 - losing logs must not fail the task
+        print(f"flowc.runtime: warning: could not save logs: {exc}", file=sys.__stderr__)
