@@ -21,6 +21,7 @@ class Options:
     name: str | None = None  # the deployed name, default derived from the flow
     output_format: str = "yaml"  # argo: yaml or json
     operator: str = "kubernetes"  # airflow: kubernetes or local
+    code_dir: str | None = None  # airflow --operator local: folder holding the flow file (default: the DAG's folder)
     gpu_vendor: str = "nvidia"
     package_url: str | None = None  # code package to bootstrap from (deploy sets it)
     package_sha: str | None = None

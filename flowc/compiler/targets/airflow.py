@@ -1,0 +1,211 @@
+"""Target `airflow`: one self-contained Airflow 3 DAG file, rendered from flowc/templates/airflow_dag.py.j2.
+
+Python builds a flat view model (every literal already a `repr`); the template
+only loops and prints.  Each step is one task running the runtime argv
+(flowc/compiler/command.py), either in a Kubernetes pod (default) or as a
+local subprocess (`--operator local`).
+
+Foreach: every step inside a foreach scope is one task mapped (`.expand`) over
+the task ids of its innermost enclosing foreach, flattened across all of that
+foreach's own instances.  The foreach step pushes its children's task ids as
+its XCom; when the foreach step is itself mapped (nested foreach), a small
+`<step>-task-ids` task concatenates the lists of its instances.  A body of
+several steps maps each step over the same list, downstream of the whole
+previous mapped task.  The join closing a foreach runs with the foreach step's
+own task id (mapped the same way as the foreach step, or "0" outside any).
+"""
+
+from __future__ import annotations
+
+from flowc.compiler.command import ATTEMPT, PARAM, RUN_ID, TASK_ID, Placeholder, runtime_argv
+from flowc.compiler.diagnostics import Diagnostic
+from flowc.compiler.ir import FlowGraph, Step, StepKind
+from flowc.compiler.options import Options
+
+SUFFIX = ".airflow.py"
+TEMPLATE = "airflow_dag.py.j2"
+OPERATORS = ("kubernetes", "local")
+# KubernetesPodOperator pushes what the container writes here as the task's XCom.
+POD_XCOM_FILE = "/airflow/xcom/return.json"
+PARAM_JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "file": "string"}
+
+
+def unsupported(flow: FlowGraph, options: Options) -> list[Diagnostic]:
+    """Everything the IR can express maps to Airflow; only a bad operator choice is refused."""
+    problems = []
+    if options.operator not in OPERATORS:
+        problems.append(Diagnostic(flow.location, f"airflow: unknown operator {options.operator!r}; "
+                                                  f"choose one of {', '.join(OPERATORS)}"))
+    if options.operator == "local":
+        for step in flow.steps:
+            if step.secrets or step.compute.get("secrets"):
+                problems.append(Diagnostic(step.location, f"airflow --operator local: secrets of step {step.name} "
+                                                          "are not injected; the task inherits the worker's environment",
+                                           severity="warning"))
+    return problems
+
+
+def emit(flow: FlowGraph, options: Options) -> str:
+    """The DAG file's text: pure and deterministic."""
+    import jinja2
+
+    environment = jinja2.Environment(loader=jinja2.PackageLoader("flowc", "templates"),
+                                     undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                                     trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    return environment.get_template(TEMPLATE).render(**view_model(flow, options))
+
+
+def view_model(flow: FlowGraph, options: Options) -> dict:
+    """The flat values the template prints; every value is already Python source text."""
+    local = options.operator == "local"
+    concat_tasks = [foreach for foreach in _nested_foreach_steps(flow)]
+    return {
+        "flow_name": flow.name,
+        "flow_file": flow.file,
+        "local": local,
+        "dag_id": repr(options.name or flow.name),
+        "doc": repr(flow.doc or f"{flow.name}, compiled by flowc from {flow.file}."),
+        "schedule": _schedule(flow),
+        "params": [(repr(p.name), _param(p)) for p in flow.parameters],
+        "param_types": repr({p.name: p.type for p in flow.parameters}),
+        "max_active_tasks": repr(options.max_workers) if options.max_workers else None,
+        "tags": repr(["flowc"] + ([f"project:{flow.project}"] if flow.project else [])),
+        "code_dir": repr(options.code_dir),
+        "tasks": [_task(flow, step, options) for step in flow.steps],
+        "concat_tasks": [{"var": _concat_var(name), "task_id": repr(f"{name}-task-ids"),
+                          "source": _step_var(name)} for name in concat_tasks],
+        "edges": [(_step_var(parent), _step_var(step.name)) for step in flow.steps for parent in step.parents],
+    }
+
+
+def _nested_foreach_steps(flow: FlowGraph) -> list[str]:
+    """Foreach steps that are themselves mapped: their children's ids need concatenating."""
+    return [s.name for s in flow.steps if s.kind is StepKind.FOREACH and s.foreach_depth > 0]
+
+
+def _step_var(name: str) -> str:
+    return f"step_{name}"
+
+
+def _concat_var(name: str) -> str:
+    return f"task_ids_{name}"
+
+
+def _mapped_over(flow: FlowGraph, step: Step) -> str | None:
+    """The XCom the step is expanded over: the task ids of its innermost foreach, or None."""
+    if not step.foreach_scope:
+        return None
+    innermost = flow.step(step.foreach_scope[-1])
+    return f"{_concat_var(innermost.name)}" if innermost.foreach_depth else f"{_step_var(innermost.name)}.output"
+
+
+def _task(flow: FlowGraph, step: Step, options: Options) -> dict:
+    local = options.operator == "local"
+    foreach_out = None if local else POD_XCOM_FILE
+    argv = runtime_argv(flow, step, options, foreach_out=foreach_out)
+    spec = [_argv_item(item) for item in argv]
+    if local:
+        spec[0] = {"placeholder": "python"}  # the worker's own interpreter, not the container's
+    kwargs = [("argv_spec", _pretty_argv(spec))]
+    if step.kind is StepKind.FOREACH:
+        kwargs.append(("foreach", "True"))
+    if step.retry is not None and step.retry.times > 0:
+        kwargs += [("retries", repr(step.retry.times)),
+                   ("retry_delay", f"datetime.timedelta(seconds={step.retry.delay_seconds!r})")]
+    if step.timeout_seconds:
+        kwargs.append(("execution_timeout", f"datetime.timedelta(seconds={step.timeout_seconds!r})"))
+    if step.environment:
+        kwargs.append(("env_vars", repr(dict(step.environment))))
+    if not local:
+        kwargs += _pod_kwargs(step, options)
+    else:
+        kwargs.append(("code_dir", "CODE_DIR"))
+    return {
+        "var": _step_var(step.name),
+        "task_id": repr(step.name),
+        "operator": "FlowcLocalOperator" if local else "FlowcKubernetesPodOperator",
+        "kwargs": kwargs,
+        "mapped_over": _mapped_over(flow, step),
+        "line": step.location.line,
+    }
+
+
+def _pod_kwargs(step: Step, options: Options) -> list[tuple[str, str]]:
+    compute = step.compute
+    kwargs = [("image", repr(step.image or options.image))]
+    namespace = compute.get("namespace") or options.namespace
+    if namespace:
+        kwargs.append(("namespace", repr(namespace)))
+    service_account = compute.get("service_account") or options.service_account
+    if service_account:
+        kwargs.append(("service_account_name", repr(service_account)))
+    kwargs.append(("pod_resources", repr(pod_resources(step, options))))
+    if compute.get("node_selector"):
+        kwargs.append(("node_selector", repr(dict(sorted(dict(compute.get("node_selector")).items())))))
+    if compute.get("tolerations"):
+        kwargs.append(("tolerations", repr([dict(sorted(dict(t).items())) for t in compute.get("tolerations")])))
+    secrets = sorted(set(step.secrets) | set(compute.get("secrets") or ()))
+    if secrets:
+        kwargs.append(("secret_names", repr(secrets)))
+    return kwargs
+
+
+def pod_resources(step: Step, options: Options) -> dict[str, str]:
+    """Kubernetes quantities, used as both requests and limits (a step gets what it asked for)."""
+    resources = step.resources
+    quantities = {"cpu": _cpu_quantity(resources.cpu), "memory": f"{resources.memory_mib}Mi"}
+    if resources.disk_mib:
+        quantities["ephemeral-storage"] = f"{resources.disk_mib}Mi"
+    if resources.gpu:
+        quantities[f"{options.gpu_vendor}.com/gpu"] = str(resources.gpu)
+    return quantities
+
+
+def _cpu_quantity(cores: float) -> str:
+    millicores = round(cores * 1000)
+    return str(millicores // 1000) if millicores % 1000 == 0 else f"{millicores}m"
+
+
+def _argv_item(item: tuple) -> object:
+    """A literal string, one placeholder dict, or a list of parts (literal strings and placeholder dicts)."""
+    parts = [part if isinstance(part, str) else _placeholder(part) for part in item]
+    return parts[0] if len(parts) == 1 else parts
+
+
+def _placeholder(placeholder: Placeholder) -> dict:
+    names = {RUN_ID: "run_id", TASK_ID: "task_id", ATTEMPT: "attempt"}
+    if placeholder.kind == PARAM:
+        return {"placeholder": "param", "name": placeholder.name}
+    return {"placeholder": names[placeholder.kind]}
+
+
+def _pretty_argv(spec: list, width: int = 100) -> str:
+    """The argv spec as Python source, wrapped at `width` so golden diffs stay readable."""
+    lines, line = [], ""
+    for item in spec:
+        text = f"{item!r}, "
+        if line and len(line) + len(text) > width:
+            lines.append(line.rstrip())
+            line = ""
+        line += text
+    lines.append(line.rstrip())
+    return "[\n" + "".join(f"            {text}\n" for text in lines) + "        ]"
+
+
+def _param(parameter) -> str:
+    kwargs = []
+    if parameter.has_default:
+        kwargs.append(repr(parameter.default))
+    json_type = PARAM_JSON_TYPES.get(parameter.type)
+    if json_type:
+        kwargs.append(f"type={[json_type, 'null']!r}" if parameter.has_default and parameter.default is None
+                      else f"type={json_type!r}")
+    if parameter.help:
+        kwargs.append(f"description={parameter.help!r}")
+    return f"Param({', '.join(kwargs)})"
+
+
+def _schedule(flow: FlowGraph) -> str:
+    if flow.schedule is None:
+        return "None"
+    return f"CronTriggerTimetable({flow.schedule.cron!r}, timezone={flow.schedule.timezone or 'UTC'!r})"
