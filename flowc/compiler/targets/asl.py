@@ -1,0 +1,108 @@
+"""Amazon States Language: small typed helpers, one per state kind, each returning a plain dict.
+
+Step Functions has no Python model we can build from, so these helpers are the
+model: key order here is the key order in the output (stable bytes), and every
+user value reaches the definition either as a JSON string value or inside an
+intrinsic-function string literal escaped by `literal()`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+BATCH_SUBMIT_JOB_SYNC = "arn:aws:states:::batch:submitJob.sync"
+S3_GET_OBJECT = "arn:aws:states:::s3:getObject"
+MAX_NAME_CHARS = 80
+_UNSAFE_NAME_CHAR = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def safe_name(name: str, limit: int = MAX_NAME_CHARS) -> str:
+    """A name Step Functions and Batch accept: [A-Za-z0-9_-], at most `limit` chars.
+
+    The rule is stable: a name that already fits is kept as is; otherwise the
+    unsafe characters become `_`, and if anything changed or it is too long, an
+    8-hex sha256 of the original is appended so two different names never meet.
+    """
+    cleaned = _UNSAFE_NAME_CHAR.sub("_", name)
+    if cleaned == name and len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    return f"{cleaned[:limit - 9]}-{digest}"
+
+
+def literal(text: str) -> str:
+    """`text` as a string literal inside an intrinsic function: quoted, with ' { } \\ escaped."""
+    escaped = re.sub(r"(['{}\\])", r"\\\1", text)
+    return f"'{escaped}'"
+
+
+def retry_on_task_failed(times: int, delay_seconds: int) -> list[dict]:
+    # BackoffRate 1 keeps every interval at the delay the user asked for.
+    return [{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": max(1, delay_seconds),
+             "MaxAttempts": times, "BackoffRate": 1}]
+
+
+def catch_all(fail_state: str) -> list[dict]:
+    return [{"ErrorEquals": ["States.ALL"], "Next": fail_state}]
+
+
+def fail(error: str, cause: str) -> dict:
+    return {"Type": "Fail", "Error": error, "Cause": cause}
+
+
+def batch_task(parameters: dict, *, next_state: str | None, retry: list[dict] | None,
+               catch: list[dict] | None, timeout_seconds: int | None, output_empty: bool = False) -> dict:
+    """A Batch job run to completion; its (large) job description never enters the state."""
+    state: dict = {"Type": "Task", "Resource": BATCH_SUBMIT_JOB_SYNC, "Parameters": parameters, "ResultPath": None}
+    if output_empty:
+        state["OutputPath"] = None
+    if timeout_seconds:
+        state["TimeoutSeconds"] = timeout_seconds
+    if retry:
+        state["Retry"] = retry
+    if catch:
+        state["Catch"] = catch
+    return _then(state, next_state)
+
+
+def parallel(branches: list[dict], *, next_state: str | None, output_empty: bool = False) -> dict:
+    state: dict = {"Type": "Parallel", "Branches": branches, "ResultPath": None}
+    if output_empty:
+        state["OutputPath"] = None
+    return _then(state, next_state)
+
+
+def distributed_map(processor: dict, *, bucket: str, key_expression: str, item_selector: dict,
+                    max_concurrency: int | None, next_state: str | None, output_empty: bool = False) -> dict:
+    """A Distributed Map over the JSON array stored at s3://bucket/<key_expression>."""
+    state: dict = {
+        "Type": "Map",
+        "ItemReader": {"Resource": S3_GET_OBJECT, "ReaderConfig": {"InputType": "JSON"},
+                       "Parameters": {"Bucket": bucket, "Key.$": key_expression}},
+        "ItemSelector": item_selector,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, **processor},
+    }
+    if max_concurrency:
+        state["MaxConcurrency"] = max_concurrency
+    state["ResultPath"] = None
+    if output_empty:
+        state["OutputPath"] = None
+    return _then(state, next_state)
+
+
+def pass_state(parameters: dict, next_state: str) -> dict:
+    return {"Type": "Pass", "Parameters": parameters, "Next": next_state}
+
+
+def choice_is_present(variable: str, then_state: str, else_state: str) -> dict:
+    return {"Type": "Choice", "Choices": [{"Variable": variable, "IsPresent": True, "Next": then_state}],
+            "Default": else_state}
+
+
+def _then(state: dict, next_state: str | None) -> dict:
+    if next_state is None:
+        state["End"] = True
+    else:
+        state["Next"] = next_state
+    return state
