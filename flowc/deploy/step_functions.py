@@ -1,0 +1,194 @@
+"""Deploy to AWS Step Functions + AWS Batch with boto3, and start executions.
+
+deploy(request):
+  1. package the flow's code to the datastore (content-addressed, flowc.package);
+  2. register, or reuse when an ACTIVE revision has the same content, one Batch
+     job definition per image the flow uses;
+  3. create or update the state machine (tags: flow name, code package sha);
+  4. for @schedule, create or update an EventBridge rule that starts it.
+trigger(request, params) starts an execution and returns its ARN.
+
+With `request.dry_run` nothing is sent: each API call that would be made (on an
+account where nothing exists yet) is printed instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from flowc.deploy import DeployError, DeployRequest
+
+TAG_FLOW = "flowc:flow"
+TAG_PACKAGE_SHA = "flowc:package-sha"
+# What a job definition holds; a step's own resources come in ContainerOverrides.
+JOB_DEFINITION_RESOURCES = [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "4096"}]
+
+
+class _Aws:
+    """boto3 clients, or a printer of the calls when dry-running."""
+
+    def __init__(self, request: DeployRequest):
+        self.dry_run = request.dry_run
+        self.echo = request.echo
+        self._clients: dict = {}
+
+    def call(self, service: str, operation: str, **kwargs):
+        if self.dry_run:
+            shown = {k: (f"<{len(v):,} characters>" if k == "definition" else v) for k, v in kwargs.items()}
+            self.echo(f"{service}.{operation}({json.dumps(shown, sort_keys=True)})")
+            return None
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self.client(service), operation)(**kwargs)
+        except ClientError as exc:
+            raise DeployError(f"{service} {operation} failed: {exc.response.get('Error', {}).get('Message', exc)}") from None
+        except BotoCoreError as exc:
+            raise DeployError(f"{service} {operation} failed: {exc}") from None
+
+    def client(self, service: str):
+        if service not in self._clients:
+            import boto3
+
+            self._clients[service] = boto3.client(service)
+        return self._clients[service]
+
+
+def deploy(request: DeployRequest) -> str:
+    """Package, register job definitions, create or update the state machine and its schedule; returns its ARN."""
+    from flowc.compiler.targets import step_functions as target
+
+    flow, options = request.artifact.flow, request.options
+    if target.s3_location(options.datastore) is None:
+        raise DeployError(f"step-functions needs an s3://bucket/prefix datastore, got {options.datastore!r}; pass --datastore")
+    if not request.role_arn:
+        raise DeployError("step-functions needs --role-arn: the IAM role the state machine runs as")
+    job_queue = request.job_queue or options.job_queue
+    if not job_queue:
+        raise DeployError("step-functions needs --job-queue: the AWS Batch job queue the steps run on")
+    aws = _Aws(request)
+
+    package_url, package_sha = _package(request, aws)
+    options = dataclasses.replace(options, package_url=package_url, package_sha=package_sha, job_queue=job_queue)
+    for image in target.step_images(flow, options):
+        _register_job_definition(aws, target.job_definition_name(flow, options, image), image)
+
+    definition = json.dumps(target.definition(flow, options), separators=(",", ":"), ensure_ascii=False)
+    name = target.state_machine_name(flow, options)
+    tags = [{"key": TAG_FLOW, "value": flow.name}, {"key": TAG_PACKAGE_SHA, "value": package_sha}]
+    arn = None if request.dry_run else _state_machine_arn(aws, name)
+    if arn is None:
+        created = aws.call("stepfunctions", "create_state_machine", name=name, definition=definition,
+                           roleArn=request.role_arn, type="STANDARD", tags=tags)
+        arn = created["stateMachineArn"] if created else f"arn:aws:states:::stateMachine:{name}"
+    else:
+        aws.call("stepfunctions", "update_state_machine", stateMachineArn=arn, definition=definition,
+                 roleArn=request.role_arn)
+        aws.call("stepfunctions", "tag_resource", resourceArn=arn, tags=tags)
+    if flow.schedule is not None:
+        _schedule(aws, request, name, arn)
+    request.echo(f"{'would deploy' if request.dry_run else 'deployed'} state machine {name}: {arn}")
+    return arn
+
+
+def trigger(request: DeployRequest, params: dict[str, str]) -> str:
+    """Start an execution with `{"parameters": params}` as input; returns the execution ARN."""
+    from flowc.compiler.targets import step_functions as target
+
+    flow = request.artifact.flow
+    known = {p.name for p in flow.parameters}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise DeployError(f"unknown parameter(s) {', '.join(unknown)}; {flow.name} has: {', '.join(sorted(known)) or 'none'}")
+    missing = [p.name for p in flow.parameters if p.required and not p.has_default and p.name not in params]
+    if missing:
+        raise DeployError(f"required parameter(s) missing: {', '.join(missing)}; pass --param NAME=VALUE")
+    aws = _Aws(request)
+    name = target.state_machine_name(flow, request.options)
+    execution_input = json.dumps({"parameters": params}, sort_keys=True)
+    if request.dry_run:
+        aws.call("stepfunctions", "start_execution", stateMachineArn=f"<arn of {name}>", input=execution_input)
+        return f"(dry run) would start {name}"
+    arn = _state_machine_arn(aws, name)
+    if arn is None:
+        raise DeployError(f"no state machine named {name}; run flowc deploy --target step-functions first")
+    return aws.call("stepfunctions", "start_execution", stateMachineArn=arn, input=execution_input)["executionArn"]
+
+
+def _package(request: DeployRequest, aws: _Aws) -> tuple[str, str]:
+    try:
+        from flowc.package import build_package, upload_package
+    except ImportError as exc:
+        raise DeployError(f"cannot package the code: {exc}") from None
+    data, sha = build_package(request.flow_path)
+    root, flow_name = request.options.datastore.rstrip("/"), request.artifact.flow.name
+    if aws.dry_run:
+        url = f"{root}/{flow_name}/packages/{sha}.tar.gz"
+        request.echo(f"s3 upload of the code package ({len(data):,} bytes) to {url}")
+        return url, sha
+    try:
+        return upload_package(root, flow_name, data, sha), sha
+    except Exception as exc:  # boto3 raises many kinds; the user needs the cause, not the class
+        raise DeployError(f"uploading the code package to {root} failed: {exc}") from None
+
+
+def _job_definition_properties(image: str) -> dict:
+    return {"image": image, "resourceRequirements": JOB_DEFINITION_RESOURCES,
+            "command": ["python", "-m", "flowc.runtime", "--help"]}
+
+
+def _register_job_definition(aws: _Aws, name: str, image: str) -> None:
+    """Register `name` unless an ACTIVE revision already has this content."""
+    wanted = _job_definition_properties(image)
+    if not aws.dry_run:
+        found = aws.call("batch", "describe_job_definitions", jobDefinitionName=name, status="ACTIVE")
+        for existing in found.get("jobDefinitions", []):
+            props = existing.get("containerProperties", {})
+            if all(props.get(k) == v for k, v in wanted.items()):
+                aws.echo(f"reusing job definition {existing['jobDefinitionArn']}")
+                return
+    aws.call("batch", "register_job_definition", jobDefinitionName=name, type="container",
+             containerProperties=wanted, tags={"flowc:image": image[:256]})
+
+
+def _state_machine_arn(aws: _Aws, name: str) -> str | None:
+    client = aws.client("stepfunctions")
+    try:
+        for page in client.get_paginator("list_state_machines").paginate():
+            for machine in page["stateMachines"]:
+                if machine["name"] == name:
+                    return machine["stateMachineArn"]
+    except Exception as exc:  # botocore errors: no credentials, endpoint down, access denied
+        raise DeployError(f"cannot list state machines: {exc}") from None
+    return None
+
+
+def aws_cron(cron: str) -> str:
+    """A 5-field cron as EventBridge's 6-field `cron(...)` (one of day-of-month/day-of-week must be `?`)."""
+    fields = cron.split()
+    if len(fields) != 5:
+        raise DeployError(f"@schedule cron {cron!r} must have 5 fields")
+    minute, hour, day, month, weekday = fields
+    if weekday == "*":
+        weekday = "?"
+    elif day == "*":
+        day = "?"
+    else:
+        raise DeployError(f"@schedule cron {cron!r}: EventBridge cannot restrict both day of month and day of week")
+    if any(c.isdigit() for c in weekday):
+        # EventBridge numbers days 1-7 from Sunday; cron numbers them 0-6.
+        weekday = "".join(str(int(c) % 7 + 1) if c.isdigit() else c for c in weekday)
+    return f"cron({minute} {hour} {day} {month} {weekday} *)"
+
+
+def _schedule(aws: _Aws, request: DeployRequest, name: str, state_machine_arn: str) -> None:
+    schedule = request.artifact.flow.schedule
+    if schedule.timezone and schedule.timezone not in ("UTC", "Etc/UTC"):
+        request.echo(f"warning: EventBridge rules run in UTC; the timezone {schedule.timezone} is not applied")
+    rule = f"flowc-{name}"[:64]
+    aws.call("events", "put_rule", Name=rule, ScheduleExpression=aws_cron(schedule.cron), State="ENABLED",
+             Description=f"flowc schedule of {request.artifact.flow.name}")
+    aws.call("events", "put_targets", Rule=rule, Targets=[{"Id": "flowc", "Arn": state_machine_arn,
+                                                          "RoleArn": request.role_arn,
+                                                          "Input": json.dumps({"parameters": {}})}])

@@ -1,0 +1,87 @@
+// Run a compiled flowc state machine with aws-local-stepfunctions 3.0.0, each Batch Task as a local process.
+//
+// usage: node sfn_run.mjs DEFINITION.json INPUT_JSON CONFIG_JSON
+//   CONFIG_JSON: {"cwd": code root, "executionName": run id, "s3Endpoint": moto URL or null}
+// prints one JSON line: {"status": "SUCCEEDED"|"FAILED", "error", "calls": [{state, argv, exitCode}]}
+//
+// Each Task state's evaluated ContainerOverrides.Command runs as an argv list (no shell) with its
+// ContainerOverrides.Environment added to this process's environment. The definition runs as compiled
+// except for exactly two gaps of this interpreter, each bridged below and nowhere else:
+//  1. ItemReader (a Distributed Map reading its items from S3) is not implemented: such a Map state
+//     "M" becomes a Task state "M" whose Parameters are the ItemReader's own Parameters (so the
+//     compiled Bucket / Key.$ expressions are evaluated by the interpreter) and whose local handler
+//     GETs that object from the S3 endpoint, followed by the Map "M~map" reading those items with
+//     ItemsPath. ItemSelector, ItemProcessor and everything else in the Map are untouched.
+//  2. The context object has no $$.State.RetryCount: the context holds 0 and the handler puts the
+//     attempt number it counted for that state and task into the argv item after `--attempt`.
+import { readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { StateMachine, ExecutionError } from "aws-local-stepfunctions";
+
+const definition = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const input = JSON.parse(process.argv[3] ?? "{}");
+const config = JSON.parse(process.argv[4] ?? "{}");
+const calls = [];
+const attempts = new Map();
+const handlers = {};
+const BRIDGE_ITEMS = "$.flowc_bridge_items";
+
+function runCommand(stateName, parameters) {
+  const overrides = parameters.ContainerOverrides;
+  const argv = [...overrides.Command];
+  const taskIndex = argv.indexOf("--task-id");
+  const key = `${stateName}/${taskIndex >= 0 ? argv[taskIndex + 1] : "0"}`;
+  const attempt = attempts.get(key) ?? 0;
+  const attemptIndex = argv.indexOf("--attempt");
+  if (attemptIndex >= 0) argv[attemptIndex + 1] = String(attempt);  // gap 2
+  const env = { ...process.env };
+  for (const { Name, Value } of overrides.Environment ?? []) env[Name] = Value;
+  return new Promise((resolve, reject) => {
+    execFile(argv[0], argv.slice(1), { cwd: config.cwd, env, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      const exitCode = error ? (error.code ?? 1) : 0;
+      calls.push({ state: stateName, argv, exitCode, stderr: exitCode ? stderr.slice(-2000) : "" });
+      if (exitCode === 0) return resolve({});
+      attempts.set(key, attempt + 1);
+      const failure = new Error(`${stateName} exited with ${exitCode}`);
+      failure.name = "States.TaskFailed";
+      reject(failure);
+    });
+  });
+}
+
+async function readItems(parameters) {  // gap 1: the ItemReader's s3:getObject
+  const response = await fetch(`${config.s3Endpoint}/${parameters.Bucket}/${parameters.Key}`);
+  if (!response.ok) throw new Error(`ItemReader: s3://${parameters.Bucket}/${parameters.Key}: HTTP ${response.status}`);
+  return await response.json();
+}
+
+function prepare(states) {
+  for (const [name, state] of Object.entries({ ...states })) {
+    if (state.Type === "Task") handlers[name] = (parameters) => runCommand(name, parameters);
+    for (const branch of state.Branches ?? []) prepare(branch.States);
+    if (state.Type === "Map" && state.ItemReader) {
+      const { ItemReader, ...map } = state;
+      const mapName = `${name}~map`;
+      states[name] = { Type: "Task", Resource: "arn:aws:states:::s3:getObject", Parameters: ItemReader.Parameters,
+                       ResultPath: BRIDGE_ITEMS, Next: mapName };
+      handlers[name] = readItems;
+      states[mapName] = { ...map, ItemsPath: BRIDGE_ITEMS };
+    }
+    if (state.ItemProcessor) prepare(state.ItemProcessor.States);
+  }
+}
+prepare(definition.States);
+
+const machine = new StateMachine(definition, { validationOptions: { checkPaths: true, checkArn: false } });
+const retryIntervalOverrides = Object.fromEntries(Object.keys(handlers).map((n) => [n, 0]));
+const execution = machine.run(input, {
+  overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides },
+  context: { Execution: { Name: config.executionName ?? "local-run", Id: "local" }, State: { RetryCount: 0 } },
+});
+try {
+  await execution.result;
+  console.log(JSON.stringify({ status: "SUCCEEDED", calls }));
+} catch (e) {
+  const error = e instanceof ExecutionError ? e.message : String(e);
+  console.log(JSON.stringify({ status: "FAILED", error, calls }));
+}
