@@ -25,3 +25,8 @@ from flowc.cli.deploy import COMMANDS as DEPLOY_COMMANDS  # noqa: E402
 
 for _command in DEPLOY_COMMANDS:
     main.add_command(_command)
+
+from flowc.cli.run import COMMANDS as RUN_COMMANDS  # noqa: E402
+
+for _command in RUN_COMMANDS:
+    main.add_command(_command)

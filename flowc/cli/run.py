@@ -1,0 +1,248 @@
+"""`flowc run`, `resume`, `show`, `logs`, `runs`, `package`: the local side of flowc."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+
+import click
+
+from flowc.cli.compile import EXIT_USAGE, load_or_exit
+
+
+def default_datastore(flow_path: str | None, datastore: str | None) -> str:
+    """--datastore, else FLOWC_DATASTORE, else `.flowc/` beside the flow (or in the current folder)."""
+    if datastore:
+        return datastore
+    if os.environ.get("FLOWC_DATASTORE"):
+        return os.environ["FLOWC_DATASTORE"]
+    folder = os.path.dirname(os.path.abspath(flow_path)) if flow_path else os.getcwd()
+    return os.path.join(folder, ".flowc")
+
+
+def parse_params(pairs) -> dict:
+    params = {}
+    for pair in pairs:
+        name, eq, value = pair.partition("=")
+        if not eq or not name:
+            raise click.UsageError(f"--param expects NAME=VALUE, got {pair!r}")
+        params[name] = value
+    return params
+
+
+def machine_memory_mib() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def local_notes(flow) -> list[str]:
+    """What a local run does differently from the remote one: said once per step, before starting."""
+    notes = []
+    cpus, memory = os.cpu_count() or 1, machine_memory_mib()
+    has_gpu = shutil.which("nvidia-smi") is not None
+    for step in flow.steps:
+        if step.compute.backend in ("batch", "kubernetes", "skypilot"):
+            notes.append(f"note: step '{step.name}' has @{step.compute.backend}; `flowc run` runs it locally")
+        r = step.resources
+        if r.cpu > cpus:
+            notes.append(f"warning: step '{step.name}' asks for {r.cpu:g} CPUs; this machine has {cpus}")
+        if memory is not None and r.memory_mib > memory:
+            notes.append(f"warning: step '{step.name}' asks for {r.memory_mib} MiB of memory; this machine has {memory}")
+        if r.gpu and not has_gpu:
+            notes.append(f"warning: step '{step.name}' asks for {r.gpu} GPU(s); no GPU found (nvidia-smi)")
+        if step.secrets:
+            notes.append(f"note: step '{step.name}' has @secrets({', '.join(step.secrets)}); flowc does not fetch "
+                         "secrets locally: export the variables they provide before `flowc run`")
+    return notes
+
+
+def check_params(flow, params: dict) -> None:
+    known = {p.name for p in flow.parameters}
+    for name in params:
+        if name not in known:
+            raise click.UsageError(f"unknown parameter {name!r}; {flow.name} has: {', '.join(sorted(known)) or 'none'}")
+    for p in flow.parameters:
+        if p.required and not p.has_default and params.get(p.name, "") == "":
+            raise click.UsageError(f"parameter {p.name!r} is required: --param {p.name}=VALUE")
+
+
+def echo(line: str) -> None:
+    click.echo(line)
+
+
+@click.command("run")
+@click.argument("flow_path", metavar="FLOW.py", type=click.Path(exists=True, dir_okay=False))
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A parameter value (repeatable).")
+@click.option("--run-id", help="The run's id (default: time-based).")
+@click.option("--datastore", help="Datastore root: a folder or s3://bucket/prefix (default .flowc/ beside the flow).")
+@click.option("--max-workers", type=click.IntRange(min=1), default=None, help="Most tasks at once (default: CPUs).")
+@click.option("--with", "with_decorators", multiple=True, metavar="DECORATOR[:k=v,...]",
+              help="Attach a decorator to every step that lacks it, e.g. --with retry:times=2.")
+@click.option("--quiet", is_flag=True, help="Do not echo the tasks' printed output.")
+def run(flow_path, params, run_id, datastore, max_workers, with_decorators, quiet):
+    """Run FLOW.py on this machine, each task a local process."""
+    from flowc.runner import LocalRun, RunRequest, new_run_id
+
+    flow = load_or_exit(flow_path, with_decorators)
+    values = parse_params(params)
+    check_params(flow, values)
+    for note in local_notes(flow):
+        click.echo(note, err=True)
+    root = default_datastore(flow_path, datastore)
+    run_id = run_id or new_run_id()
+    click.echo(f"run {flow.name}/{run_id} (datastore {root})")
+    request = RunRequest(flow=flow, flow_path=flow_path, datastore=root, run_id=run_id, params=values,
+                         max_workers=max_workers or os.cpu_count() or 1, echo=echo, show_output=not quiet)
+    code = LocalRun(request).execute()
+    if code == 0:
+        click.echo(f"artifacts: flowc show {flow.name}/{run_id} --datastore {root}; "
+                   f"in Python: flowc.Run('{flow.name}/{run_id}', datastore={root!r})['end'].task.data")
+    sys.exit(code)
+
+
+def _locate(run_spec: str, datastore: str | None, flow_path: str | None):
+    """(store, flow_name, run_id) for 'Flow/RUN' or 'RUN'; UsageError when not found."""
+    from flowc.runtime.datastore import open_datastore
+
+    store = open_datastore(default_datastore(flow_path, datastore))
+    flow_name, _, run_id = run_spec.rpartition("/")
+    if not flow_name:
+        flows = [f for f in store.children("") if store.exists(f"{f}/runs/{run_id}/run.json")]
+        if len(flows) != 1:
+            raise click.UsageError(f"run {run_id!r} {'not found' if not flows else 'is ambiguous'} in "
+                                   f"{store.root}; name it as FLOW/RUN_ID or pass --datastore")
+        flow_name = flows[0]
+    if not store.exists(f"{flow_name}/runs/{run_id}/run.json"):
+        raise click.UsageError(f"run {flow_name}/{run_id} not found in {store.root}")
+    return store, flow_name, run_id
+
+
+datastore_option = click.option("--datastore", help="Datastore root (default FLOWC_DATASTORE, or .flowc/ beside --flow "
+                                "or in the current folder).")
+flow_option = click.option("--flow", "flow_path", type=click.Path(dir_okay=False),
+                           help="The flow file (locates the default datastore beside it).")
+
+
+@click.command("resume")
+@click.argument("run_spec", metavar="[FLOW/]RUN_ID")
+@click.option("--from", "from_step", help="Re-run this step and everything after it (default: from what failed).")
+@click.option("--run-id", help="The new run's id.")
+@click.option("--max-workers", type=click.IntRange(min=1), default=None)
+@datastore_option
+@flow_option
+def resume(run_spec, from_step, run_id, max_workers, datastore, flow_path):
+    """Re-run a run from its failed step (or --from STEP), reusing finished tasks."""
+    from flowc.runner import LocalRun, RunRequest, new_run_id, run_record_key
+
+    store, flow_name, origin = _locate(run_spec, datastore, flow_path)
+    record = json.loads(store.read_text(run_record_key(flow_name, origin)))
+    path = flow_path or record["flow_file"]
+    flow = load_or_exit(path)
+    rerun = frozenset()
+    if from_step:
+        if not flow.has_step(from_step):
+            raise click.UsageError(f"{flow.name} has no step {from_step!r}")
+        graph = flow.digraph()
+        import networkx as nx
+
+        rerun = frozenset({from_step} | nx.descendants(graph, from_step))
+    new_id = run_id or new_run_id()
+    click.echo(f"resume {flow_name}/{origin} as {flow_name}/{new_id} (datastore {store.root})")
+    request = RunRequest(flow=flow, flow_path=path, datastore=store.root, run_id=new_id, params=record["params"],
+                         max_workers=max_workers or os.cpu_count() or 1, origin_run_id=origin, rerun_steps=rerun,
+                         echo=echo)
+    sys.exit(LocalRun(request).execute())
+
+
+@click.command("show")
+@click.argument("run_spec", metavar="[FLOW/]RUN_ID")
+@datastore_option
+@flow_option
+def show(run_spec, datastore, flow_path):
+    """List a run's steps and tasks with status, attempts and timings."""
+    from flowc.client import Run
+
+    store, flow_name, run_id = _locate(run_spec, datastore, flow_path)
+    r = Run(f"{flow_name}/{run_id}", datastore=store.root)
+    click.echo(f"{flow_name}/{run_id}: {r.status}  (started {_when(r.record.get('started_at'))})")
+    for step in r.steps():
+        for task in step.tasks():
+            m = task.meta or {}
+            took = f"{m['finished_at'] - m['started_at']:.2f}s" if m else "-"
+            extra = f"  caught {m['exception']}" if m.get("status") == "caught" else ""
+            extra += f"  (reused from {m['origin_run_id']})" if m.get("origin_run_id") else ""
+            click.echo(f"  {step.name:<20} {task.id:<8} {task.status:<8} attempt {m.get('attempt', '-')}  {took}"
+                       f"  {len(m.get('artifacts', {}))} artifacts{extra}")
+
+
+@click.command("logs")
+@click.argument("pathspec", metavar="[FLOW/]RUN_ID/STEP[/TASK]")
+@click.option("--stderr/--stdout", "want_stderr", default=None, help="Only one stream (default: both).")
+@click.option("--attempt", type=int, default=None, help="One attempt (default: every attempt).")
+@datastore_option
+@flow_option
+def logs(pathspec, want_stderr, attempt, datastore, flow_path):
+    """Print the saved logs of a step's tasks (every attempt)."""
+    parts = pathspec.split("/")
+    if len(parts) < 2:
+        raise click.UsageError("expected RUN_ID/STEP[/TASK] or FLOW/RUN_ID/STEP[/TASK]")
+    task_id = None
+    if len(parts) >= 3 and (parts[-1][:1].isdigit()):
+        task_id = parts.pop()
+    step_name = parts.pop()
+    store, flow_name, run_id = _locate("/".join(parts), datastore, flow_path)
+    base = f"{flow_name}/runs/{run_id}/{step_name}"
+    tasks = [task_id] if task_id else store.children(base)
+    if not tasks:
+        raise click.UsageError(f"no tasks of step {step_name!r} in run {flow_name}/{run_id}")
+    streams = ["stdout", "stderr"] if want_stderr is None else (["stderr"] if want_stderr else ["stdout"])
+    for t in tasks:
+        names = store.children(f"{base}/{t}/logs")
+        attempts = sorted({int(n.split(".")[0].split("-")[1]) for n in names if n.startswith("attempt-")})
+        for a in attempts if attempt is None else [attempt]:
+            for stream in streams:
+                text = store.read_text(f"{base}/{t}/logs/attempt-{a}.{stream}")
+                if text:
+                    click.echo(f"--- {step_name}/{t} attempt {a} {stream}")
+                    click.echo(text, nl=not text.endswith("\n"))
+
+
+@click.command("runs")
+@click.argument("flow_path", metavar="FLOW.py", type=click.Path(exists=True, dir_okay=False))
+@datastore_option
+def runs(flow_path, datastore):
+    """List the runs of FLOW.py, newest first."""
+    from flowc.client import Flow
+
+    flow = load_or_exit(flow_path)
+    root = default_datastore(flow_path, datastore)
+    listed = Flow(flow.name, datastore=root).runs()
+    if not listed:
+        click.echo(f"no runs of {flow.name} in {root}")
+    for r in listed:
+        origin = f"  (resumed from {r.record['origin_run_id']})" if r.record.get("origin_run_id") else ""
+        click.echo(f"{r.id:<28} {r.status:<8} {_when(r.record.get('started_at'))}{origin}")
+
+
+@click.command("package")
+@click.argument("flow_path", metavar="FLOW.py", type=click.Path(exists=True, dir_okay=False))
+@datastore_option
+def package(flow_path, datastore):
+    """Build the flow's code package and upload it; prints its URL."""
+    from flowc.package import build_package, upload_package
+
+    flow = load_or_exit(flow_path)
+    data, sha = build_package(flow_path)
+    click.echo(upload_package(default_datastore(flow_path, datastore), flow.name, data, sha))
+
+
+def _when(timestamp) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp)) if timestamp else "-"
+
+
+COMMANDS = [run, resume, show, logs, runs, package]

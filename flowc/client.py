@@ -1,0 +1,228 @@
+"""Read runs back from the datastore: `Run("Flow/RUN")["end"].task.data.x`, `Flow("Flow").latest_run`.
+
+The datastore is the `datastore=` argument, else FLOWC_DATASTORE, else
+`.flowc/` in the current folder.  Artifacts load lazily, one at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from flowc.runtime.artifacts import ArtifactSource
+from flowc.runtime.datastore import open_datastore, task_key
+from flowc.runtime.graph import task_sort_key
+
+
+def _store(datastore: str | None):
+    root = datastore or os.environ.get("FLOWC_DATASTORE") or os.path.join(os.getcwd(), ".flowc")
+    return open_datastore(root)
+
+
+class Flow:
+    """All runs of one flow in a datastore."""
+
+    def __init__(self, name: str, datastore: str | None = None):
+        self.name = name
+        self._store = _store(datastore)
+
+    def runs(self) -> list["Run"]:
+        """Runs with a run record, newest first."""
+        found = []
+        for run_id in self._store.children(f"{self.name}/runs"):
+            if self._store.exists(f"{self.name}/runs/{run_id}/run.json"):
+                found.append(Run(f"{self.name}/{run_id}", store=self._store))
+        return sorted(found, key=lambda r: (r.record.get("started_at") or 0, r.id), reverse=True)
+
+    def __iter__(self):
+        return iter(self.runs())
+
+    def __getitem__(self, run_id: str) -> "Run":
+        return Run(f"{self.name}/{run_id}", store=self._store)
+
+    @property
+    def latest_run(self) -> "Run | None":
+        runs = self.runs()
+        return runs[0] if runs else None
+
+    @property
+    def latest_successful_run(self) -> "Run | None":
+        return next((r for r in self.runs() if r.successful), None)
+
+    def __repr__(self):
+        return f"Flow({self.name!r})"
+
+
+class Run:
+    """One run: its steps, their tasks, and the artifacts of the `end` task as `run.data`."""
+
+    def __init__(self, pathspec: str, datastore: str | None = None, store=None):
+        flow, _, run_id = pathspec.partition("/")
+        if not flow or not run_id or "/" in run_id:
+            raise ValueError(f"expected 'FlowName/RUN_ID', got {pathspec!r}")
+        self.flow_name, self.id = flow, run_id
+        self._store = store or _store(datastore)
+        text = self._store.read_text(f"{flow}/runs/{run_id}/run.json")
+        if text is None and not self._store.children(f"{flow}/runs/{run_id}"):
+            raise KeyError(f"run {pathspec} not found in {self._store.root}")
+        self.record = json.loads(text) if text else {}
+
+    @property
+    def pathspec(self) -> str:
+        return f"{self.flow_name}/{self.id}"
+
+    @property
+    def status(self) -> str:
+        return self.record.get("status", "unknown")
+
+    @property
+    def successful(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("ok", "failed")
+
+    def steps(self) -> list["Step"]:
+        """Steps that have tasks, in the order they started."""
+        names = [n for n in self._store.children(f"{self.flow_name}/runs/{self.id}") if n != "run.json"]
+        steps = [Step(self, n) for n in names]
+        return sorted(steps, key=lambda s: (s._first_start(), s.name))
+
+    def __iter__(self):
+        return iter(self.steps())
+
+    def __getitem__(self, step: str) -> "Step":
+        if not self._store.children(f"{self.flow_name}/runs/{self.id}/{step}"):
+            raise KeyError(f"run {self.pathspec} has no step {step!r}")
+        return Step(self, step)
+
+    @property
+    def data(self):
+        """The artifacts of the `end` task."""
+        return self["end"].task.data
+
+    def __repr__(self):
+        return f"Run({self.pathspec!r})"
+
+
+class Step:
+    def __init__(self, run: Run, name: str):
+        self.run, self.name = run, name
+
+    def tasks(self) -> list["Task"]:
+        ids = self.run._store.children(f"{self.run.flow_name}/runs/{self.run.id}/{self.name}")
+        return [Task(self, t) for t in sorted(ids, key=task_sort_key)]
+
+    def __iter__(self):
+        return iter(self.tasks())
+
+    def __getitem__(self, task_id: str) -> "Task":
+        return Task(self, str(task_id))
+
+    @property
+    def task(self) -> "Task":
+        """The step's task (the first one, for a step inside a foreach)."""
+        tasks = self.tasks()
+        if not tasks:
+            raise KeyError(f"step {self.name} has no tasks")
+        return tasks[0]
+
+    def _first_start(self) -> float:
+        starts = [t.meta["started_at"] for t in self.tasks() if t.meta]
+        return min(starts) if starts else float("inf")
+
+    def __repr__(self):
+        return f"Step({self.run.pathspec}/{self.name})"
+
+
+class Task:
+    def __init__(self, step: Step, task_id: str):
+        self.step, self.id = step, task_id
+        run = step.run
+        self._store = run._store
+        self._key = task_key(run.flow_name, run.id, step.name, task_id)
+        self._meta = None
+
+    @property
+    def pathspec(self) -> str:
+        return f"{self.step.run.pathspec}/{self.step.name}/{self.id}"
+
+    @property
+    def finished(self) -> bool:
+        return self._store.exists(f"{self._key}/DONE")
+
+    @property
+    def meta(self) -> dict | None:
+        if self._meta is None and self.finished:
+            self._meta = json.loads(self._store.read_text(f"{self._key}/meta.json"))
+        return self._meta
+
+    @property
+    def successful(self) -> bool:
+        return self.finished
+
+    @property
+    def status(self) -> str:
+        if self.finished:
+            return self.meta.get("status", "ok")
+        attempts = self.attempts()
+        return attempts[-1].get("status", "unknown") if attempts else "running"
+
+    @property
+    def exception(self) -> str | None:
+        if self.meta:
+            return self.meta.get("exception")
+        attempts = self.attempts()
+        return attempts[-1].get("error") if attempts else None
+
+    def attempts(self) -> list[dict]:
+        names = self._store.children(f"{self._key}/logs")
+        records = [json.loads(self._store.read_text(f"{self._key}/logs/{n}")) for n in names if n.endswith(".json")]
+        return sorted(records, key=lambda r: r["attempt"])
+
+    def log(self, stream: str = "stdout", attempt: int | None = None) -> str:
+        if attempt is None:
+            attempts = self.attempts()
+            attempt = attempts[-1]["attempt"] if attempts else 0
+        return self._store.read_text(f"{self._key}/logs/attempt-{attempt}.{stream}") or ""
+
+    @property
+    def stdout(self) -> str:
+        return self.log("stdout")
+
+    @property
+    def stderr(self) -> str:
+        return self.log("stderr")
+
+    @property
+    def data(self) -> "Data":
+        if not self.meta:
+            raise KeyError(f"task {self.pathspec} has not finished: no artifacts")
+        return Data(ArtifactSource(self._store, self.step.run.flow_name, self.meta["artifacts"]))
+
+    @property
+    def index(self) -> int | None:
+        return int(self.id.rpartition(".")[2]) if self.meta and self.meta.get("parents") else None
+
+    def __repr__(self):
+        return f"Task({self.pathspec})"
+
+
+class Data:
+    """Artifacts by attribute: `task.data.x`; `'x' in data`; `data.names`."""
+
+    def __init__(self, source: ArtifactSource):
+        object.__setattr__(self, "_source", source)
+
+    def __getattr__(self, name):
+        if self._source.has(name):
+            return self._source.load(name)
+        raise AttributeError(f"no artifact {name!r} (artifacts: {', '.join(self.names)})")
+
+    def __contains__(self, name) -> bool:
+        return self._source.has(name)
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._source.refs)

@@ -1,0 +1,279 @@
+"""`flowc run` / `flowc resume`: schedule the IR on local processes.
+
+Each task is a subprocess running exactly the runtime command the targets
+render (flowc.compiler.command.runtime_argv), so a local run exercises the
+container code path.  Independent tasks run in parallel; new tasks are found
+as tasks finish (a foreach's children come from its split list in the
+datastore).  On resume, tasks finished in the origin run are cloned by
+reference (their meta.json names the same content-addressed blobs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Callable
+
+from flowc.runtime.datastore import open_datastore, task_key
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+@dataclass
+class RunRequest:
+    flow: object  # FlowGraph
+    flow_path: str
+    datastore: str
+    run_id: str
+    params: dict = field(default_factory=dict)
+    max_workers: int = 1
+    origin_run_id: str | None = None  # resume: reuse this run's finished tasks
+    rerun_steps: frozenset = frozenset()  # resume --from: steps that always run again
+    echo: Callable[[str], None] = print
+    show_output: bool = True
+
+
+@dataclass
+class TaskResult:
+    step: str
+    task_id: str
+    code: int
+    attempts: int
+    seconds: float
+    stderr_tail: str = ""
+    cloned: bool = False
+
+
+def run_record_key(flow_name: str, run_id: str) -> str:
+    return f"{flow_name}/runs/{run_id}/run.json"
+
+
+class LocalRun:
+    def __init__(self, request: RunRequest):
+        self.r = request
+        self.flow = request.flow
+        self.store = open_datastore(request.datastore)
+        self.done: set[tuple[str, str]] = set()
+        self.failed: TaskResult | None = None
+        self.usage_error = False
+        self.pending_joins: set[tuple[str, str]] = set()
+        self.scheduled: set[tuple[str, str]] = set()
+        self.cwd = os.path.dirname(os.path.abspath(request.flow_path))
+
+    # -- the run record --------------------------------------------------------
+
+    def write_record(self, status: str, started: float) -> None:
+        record = {"flow": self.flow.name, "flow_file": os.path.abspath(self.r.flow_path), "run_id": self.r.run_id,
+                  "params": self.r.params, "status": status, "started_at": started,
+                  "finished_at": None if status == "running" else time.time(),
+                  "origin_run_id": self.r.origin_run_id, "datastore": self.store.root}
+        self.store.write_text(run_record_key(self.flow.name, self.r.run_id), json.dumps(record, indent=1))
+
+    # -- argv --------------------------------------------------------------------
+
+    def argv(self, step, task_id: str, attempt: int) -> list[str]:
+        from flowc.compiler import command
+        from flowc.compiler.options import Options
+
+        options = Options(python=sys.executable, datastore=self.store.root)
+        items = command.runtime_argv(self.flow, step, options)
+
+        def fill(p):
+            if p.kind == command.RUN_ID:
+                return self.r.run_id
+            if p.kind == command.TASK_ID:
+                return task_id
+            if p.kind == command.ATTEMPT:
+                return str(attempt)
+            if p.kind == command.PARAM:
+                return str(self.r.params.get(p.name, ""))
+            raise ValueError(f"unknown placeholder {p}")
+
+        return command.render(items, fill)
+
+    def env(self) -> dict:
+        env = dict(os.environ)
+        package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env["PYTHONPATH"] = os.pathsep.join(x for x in (package_parent, env.get("PYTHONPATH")) if x)
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    # -- one task ----------------------------------------------------------------
+
+    def run_task(self, step_name: str, task_id: str) -> TaskResult:
+        step = self.flow.step(step_name)
+        attempts = 1 + (step.retry.times if step.retry else 0)
+        delay = step.retry.delay_seconds if step.retry else 0
+        started = time.time()
+        for attempt in range(attempts):
+            process = subprocess.run(self.argv(step, task_id, attempt), cwd=self.cwd, env=self.env(),
+                                     capture_output=True, text=True)
+            if self.r.show_output:
+                for line in process.stdout.splitlines():
+                    self.r.echo(f"[{step_name}/{task_id}] {line}")
+            if process.returncode == 0:
+                return TaskResult(step_name, task_id, 0, attempt + 1, time.time() - started)
+            tail = "\n".join(process.stderr.strip().splitlines()[-6:])
+            if process.returncode == EXIT_USAGE or attempt == attempts - 1:
+                return TaskResult(step_name, task_id, process.returncode, attempt + 1, time.time() - started, tail)
+            self.r.echo(f"[{step_name}/{task_id}] attempt {attempt} failed; retrying"
+                        + (f" in {delay}s" if delay else ""))
+            time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    # -- cloning on resume ---------------------------------------------------------
+
+    def try_clone(self, step_name: str, task_id: str) -> bool:
+        origin = self.r.origin_run_id
+        if origin is None or step_name in self.r.rerun_steps:
+            return False
+        source = task_key(self.flow.name, origin, step_name, task_id)
+        if not self.store.exists(f"{source}/DONE"):
+            return False
+        meta = json.loads(self.store.read_text(f"{source}/meta.json"))
+        meta.update(run_id=self.r.run_id, origin_run_id=origin)
+        target = task_key(self.flow.name, self.r.run_id, step_name, task_id)
+        split = self.store.read_text(f"{source}/foreach.json")
+        if split is not None:
+            self.store.write_text(f"{target}/foreach.json", split)
+        self.store.write_text(f"{target}/meta.json", json.dumps(meta, indent=1, sort_keys=True))
+        self.store.write_text(f"{target}/DONE", "")
+        return True
+
+    # -- scheduling ------------------------------------------------------------------
+
+    def successors(self, step_name: str, task_id: str) -> list[tuple[str, str]]:
+        """Tasks that may start now that (step_name, task_id) is done."""
+        step = self.flow.step(step_name)
+        found = []
+        if step.foreach_var is not None:
+            split = json.loads(self.store.read_text(f"{task_key(self.flow.name, self.r.run_id, step_name, task_id)}"
+                                                    "/foreach.json"))
+            found += [(step.next[0], child) for child in split]
+        for name in step.next:
+            nxt = self.flow.step(name)
+            if step.foreach_var is not None:
+                continue
+            if nxt.is_join:
+                continue
+            found.append((name, task_id))
+        if step.matching_join:
+            self.pending_joins.add((step.matching_join, task_id))
+        return found
+
+    def join_ready(self, join_name: str, task_id: str) -> bool:
+        join = self.flow.step(join_name)
+        closed = self.flow.step(join.closes)
+        if closed.foreach_var is not None:
+            text = self.store.read_text(task_key(self.flow.name, self.r.run_id, closed.name, task_id, "foreach.json"))
+            children = json.loads(text)
+            return all((p, c) in self.done for p in join.parents for c in children)
+        return all((p, task_id) in self.done for p in join.parents)
+
+    def ready_joins(self) -> list[tuple[str, str]]:
+        ready = [j for j in sorted(self.pending_joins) if self.join_ready(*j)]
+        self.pending_joins.difference_update(ready)
+        return ready
+
+    def execute(self) -> int:
+        started = time.time()
+        self.write_record("running", started)
+        progress = Progress(self.r.echo, len(self.flow.steps))
+        queue: list[tuple[str, str]] = [("start", "0")]
+        running = {}
+        with ThreadPoolExecutor(max_workers=max(1, self.r.max_workers)) as pool:
+            while queue or running:
+                while queue and self.failed is None:
+                    item = queue.pop(0)
+                    if item in self.scheduled:
+                        continue
+                    self.scheduled.add(item)
+                    if self.try_clone(*item):
+                        progress.task_done(TaskResult(*item, 0, 0, 0.0, cloned=True))
+                        self.done.add(item)
+                        queue += self.successors(*item)
+                        queue += self.ready_joins()
+                        continue
+                    progress.task_started(*item)
+                    running[pool.submit(self.run_task, *item)] = item
+                if not running:
+                    break
+                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in finished:
+                    item = running.pop(future)
+                    result = future.result()
+                    progress.task_done(result)
+                    if result.code != 0:
+                        if self.failed is None:
+                            self.failed = result
+                            self.usage_error = result.code == EXIT_USAGE
+                        continue
+                    self.done.add(item)
+                    queue += self.successors(*item)
+                    queue += self.ready_joins()
+        status = "ok" if self.failed is None and ("end", "0") in self.done else "failed"
+        self.write_record(status, started)
+        progress.finish(status, time.time() - started)
+        if self.failed is not None:
+            f = self.failed
+            self.r.echo(f"flowc: run {self.r.run_id} failed: step '{f.step}' task {f.task_id} "
+                        f"(after {f.attempts} attempt{'s' if f.attempts != 1 else ''}):")
+            for line in (f.stderr_tail or "(no error output)").splitlines():
+                self.r.echo(f"    {line}")
+            self.r.echo(f"flowc: fix it, then `flowc resume {self.flow.name}/{self.r.run_id}` reuses finished tasks")
+            return EXIT_USAGE if self.usage_error else EXIT_FAILED
+        if status != "ok":
+            self.r.echo(f"flowc: run {self.r.run_id} stopped before 'end'")
+            return EXIT_FAILED
+        return EXIT_OK
+
+
+class Progress:
+    """Steps done / running / failed: a live line on a terminal, plain lines otherwise."""
+
+    def __init__(self, echo, total_steps: int):
+        self.echo = echo
+        self.tty = sys.stderr.isatty()
+        self.done = self.running = self.failed = self.cloned = 0
+
+    def task_started(self, step: str, task_id: str) -> None:
+        self.running += 1
+        if not self.tty:
+            self.echo(f"[{step}/{task_id}] started")
+        self._live()
+
+    def task_done(self, result: TaskResult) -> None:
+        if result.cloned:
+            self.cloned += 1
+            self.echo(f"[{result.step}/{result.task_id}] reused from the origin run")
+            return
+        self.running -= 1
+        if result.code == 0:
+            self.done += 1
+            retries = f", {result.attempts} attempts" if result.attempts > 1 else ""
+            self.echo(f"[{result.step}/{result.task_id}] ok ({result.seconds:.1f}s{retries})")
+        else:
+            self.failed += 1
+            self.echo(f"[{result.step}/{result.task_id}] FAILED (exit {result.code})")
+        self._live()
+
+    def _live(self):
+        if self.tty:
+            sys.stderr.write(f"\rtasks: {self.done} done, {self.running} running, {self.failed} failed   ")
+            sys.stderr.flush()
+
+    def finish(self, status: str, seconds: float) -> None:
+        if self.tty:
+            sys.stderr.write("\n")
+        reused = f", {self.cloned} reused" if self.cloned else ""
+        self.echo(f"run {status}: {self.done} tasks done{reused}, {self.failed} failed in {seconds:.1f}s")
