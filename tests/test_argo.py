@@ -299,3 +299,137 @@ def test_options_reach_the_manifest():
     assert doc["spec"]["parallelism"] == 7 and doc["spec"]["serviceAccountName"] == "runner"
     assert doc["spec"]["templateDefaults"]["container"]["image"] == "registry.example/flows:1"
     assert all("s3://bucket/x" in t["container"]["args"] for t in doc["spec"]["templates"] if "container" in t)
+
+
+# ---------------------------------------------------------------------------
+# Deploy.  No Argo server runs here: a small stand-in on 127.0.0.1 speaks the
+# Argo Server's REST API for workflow templates and cron workflows, checks each
+# body against Argo's JSON schema and the bearer token, and records it.
+
+
+class StandInArgoServer:
+    COLLECTIONS = {"workflow-templates": ("template", "WorkflowTemplate"),
+                   "cron-workflows": ("cronWorkflow", "CronWorkflow")}
+
+    def __init__(self, schema_file: Path, token: str):
+        import http.server
+        import threading
+
+        self.objects: dict[tuple[str, str, str], dict] = {}
+        self.requests: list[tuple[str, str, dict | None]] = []
+        self.problems: list[str] = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def reply(self, status: int, body: dict):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def handle_any(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else None
+                server.requests.append((self.command, self.path, body))
+                if self.headers.get("Authorization") != f"Bearer {token}":
+                    return self.reply(401, {"code": 16, "message": "bad token"})
+                parts = self.path.split("?")[0].strip("/").split("/")  # api v1 COLLECTION NS [NAME]
+                key_name, kind = server.COLLECTIONS[parts[2]]
+                namespace, name = parts[3], parts[4] if len(parts) > 4 else None
+                if self.command == "GET":
+                    found = server.objects.get((parts[2], namespace, name))
+                    return self.reply(200, found) if found else self.reply(404, {"code": 5, "message": "not found"})
+                manifest = body[key_name]
+                errors = schema_errors(schema_file, manifest)
+                if errors:
+                    server.problems += errors
+                    return self.reply(400, {"code": 3, "message": "; ".join(errors[:3])})
+                key = (parts[2], namespace, manifest["metadata"]["name"])
+                if self.command == "PUT":
+                    current = server.objects[key]["metadata"]["resourceVersion"]
+                    if manifest["metadata"].get("resourceVersion") != current:
+                        return self.reply(409, {"code": 10, "message": "resourceVersion mismatch"})
+                stored = json.loads(json.dumps(manifest))
+                stored["metadata"]["resourceVersion"] = str(len(server.requests))
+                server.objects[key] = stored
+                return self.reply(200, stored)
+
+            do_GET = do_POST = do_PUT = handle_any
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def argo_server():
+    server = StandInArgoServer(schema_path(), token="secret-token")
+    yield server
+    server.close()
+
+
+def test_deploy_creates_then_updates(argo_server, tmp_path):
+    datastore = tmp_path / "datastore"
+    args = ("deploy", "examples/decorators.py", "-t", "argo", "--argo-server", argo_server.url,
+            "--datastore", str(datastore))
+    first = run_flowc(*args, env={"ARGO_TOKEN": "secret-token"})
+    assert first.returncode == 0, first.stderr
+    assert "created WorkflowTemplate ml/demo-decoratedflow" in first.stdout
+    assert "created CronWorkflow ml/demo-decoratedflow" in first.stdout
+    second = run_flowc(*args, env={"ARGO_TOKEN": "secret-token"})
+    assert second.returncode == 0, second.stderr
+    assert "updated WorkflowTemplate ml/demo-decoratedflow" in second.stdout
+    assert argo_server.problems == []
+    methods = [(method, path.split("?")[0]) for method, path, _ in argo_server.requests]
+    assert methods.count(("POST", "/api/v1/workflow-templates/ml")) == 1
+    assert methods.count(("PUT", "/api/v1/workflow-templates/ml/demo-decoratedflow")) == 1
+    assert methods.count(("PUT", "/api/v1/cron-workflows/ml/demo-decoratedflow")) == 1
+    template = argo_server.objects[("workflow-templates", "ml", "demo-decoratedflow")]
+    sha = template["metadata"]["annotations"]["flowc.dev/package-sha"]
+    packages = list(datastore.rglob("*.tar.gz"))
+    assert [p.name for p in packages] == [f"{sha}.tar.gz"]
+    start_args = templates_by_name(template)["start"]["container"]["args"]
+    assert start_args[-2] == "--package" and start_args[-1].endswith(f"{sha}.tar.gz")
+
+
+def deploy_request(example: str, tmp_path: Path, **fields):
+    from flowc.deploy import DeployRequest
+
+    options = Options(datastore=str(tmp_path / "ds"))
+    artifact = compile_flow((ROOT / example).read_bytes(), example, "argo", options)
+    shown: list[str] = []
+    return DeployRequest(flow_path=str(ROOT / example), artifact=artifact, options=options, echo=shown.append,
+                         **fields), shown
+
+
+def test_deploy_dry_run_sends_nothing(argo_server, tmp_path):
+    from flowc.deploy.argo import deploy
+
+    request, shown = deploy_request("examples/foreach.py", tmp_path, dry_run=True, argo_server=argo_server.url)
+    assert deploy(request) == "foreachflow"
+    assert argo_server.requests == [] and not (tmp_path / "ds").exists()
+    assert any("would create or update WorkflowTemplate foreachflow" in line for line in shown)
+    manifest = yaml.safe_load(shown[-1])
+    assert manifest["kind"] == "WorkflowTemplate" and schema_errors(schema_path(), manifest) == []
+
+
+def test_deploy_reports_refusal_and_missing_server(argo_server, tmp_path):
+    from flowc.deploy import DeployError
+    from flowc.deploy.argo import deploy
+
+    request, _ = deploy_request("examples/linear.py", tmp_path, argo_server=argo_server.url, argo_token="wrong")
+    with pytest.raises(DeployError, match="Argo Server refused WorkflowTemplate default/linearflow"):
+        deploy(request)
+    request, _ = deploy_request("examples/linear.py", tmp_path)
+    with pytest.raises(DeployError, match="--argo-server"):
+        deploy(request)
