@@ -1,0 +1,244 @@
+"""The Airflow target checked by real Airflow (3.x), always in subprocesses with AIRFLOW_HOME in a temp dir.
+
+Airflow is slow to import, so the work is batched: one subprocess loads every
+golden DAG (tests/airflow_helpers.py inspect), one runs every end-to-end
+`dag.test()` (tests/airflow_helpers.py run); the tests read their JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLES, GOLDEN, ROOT, example_files, need, run_flowc
+from flowc.compiler import Options, load_flow
+from flowc.compiler.command import runtime_argv
+from flowc.compiler.ir import StepKind
+from flowc.compiler.targets import airflow as airflow_target
+
+HELPERS = ROOT / "tests" / "airflow_helpers.py"
+AIRFLOW = Path(sys.executable).parent / "airflow"
+
+
+def _airflow_env(home: Path, dags: Path) -> dict:
+    return dict(os.environ, AIRFLOW_HOME=str(home), AIRFLOW__CORE__LOAD_EXAMPLES="False",
+                AIRFLOW__CORE__DAGS_FOLDER=str(dags), AIRFLOW__CORE__UNIT_TEST_MODE="False")
+
+
+def _helper(command: str, argument: str, env: dict, timeout: float = 240) -> tuple[object, str]:
+    result = subprocess.run([sys.executable, str(HELPERS), command, argument], env=env, capture_output=True,
+                            text=True, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1]), result.stdout + result.stderr
+
+
+@pytest.fixture(scope="session")
+def airflow_home(tmp_path_factory):
+    """A migrated SQLite Airflow home and an empty dags folder, once per session."""
+    need(AIRFLOW.exists() and subprocess.run([sys.executable, "-c", "import airflow.sdk"]).returncode == 0,
+         "apache-airflow 3 is not installed")
+    home = tmp_path_factory.mktemp("airflow_home")
+    dags = home / "dags"
+    dags.mkdir()
+    migrate = subprocess.run([str(AIRFLOW), "db", "migrate"], env=_airflow_env(home, dags), capture_output=True,
+                             text=True, timeout=180)
+    assert migrate.returncode == 0, migrate.stderr[-3000:]
+    return home, dags
+
+
+# ---------------------------------------------------------------------------
+# Every golden DAG, loaded by DagBag and compared with the IR
+
+
+@pytest.fixture(scope="session")
+def golden_dags(airflow_home, tmp_path_factory):
+    home, _ = airflow_home
+    folder = tmp_path_factory.mktemp("golden_dags")
+    for example in example_files():
+        shutil.copy(GOLDEN / example.stem / "airflow.py", folder / f"{example.stem}.py")
+    inspection, _ = _helper("inspect", str(folder), _airflow_env(home, folder))
+    return inspection
+
+
+def test_every_golden_dag_imports_without_errors(golden_dags):
+    assert golden_dags["import_errors"] == {}
+    assert len(golden_dags["dags"]) == len(example_files())
+
+
+def test_golden_parse_time_is_reported(golden_dags, capsys):
+    """Parse time of each golden DAG file in DagBag (reported, not asserted: machines differ)."""
+    with capsys.disabled():
+        print("\nAirflow DagBag parse seconds:", json.dumps(golden_dags["parse_seconds"], sort_keys=True))
+    assert golden_dags["parse_seconds"]
+
+
+@pytest.mark.parametrize("example", example_files(), ids=lambda p: p.stem)
+def test_golden_dag_matches_the_ir(golden_dags, example):
+    flow, _ = load_flow(example.read_bytes(), example.relative_to(ROOT).as_posix())
+    dag = golden_dags["dags"][flow.name]
+    tasks = dag["tasks"]
+    nested = [s.name for s in flow.steps if s.kind is StepKind.FOREACH and s.foreach_depth]
+    assert set(tasks) == {s.name for s in flow.steps} | {f"{n}-task-ids" for n in nested}
+    assert sorted(dag["params"]) == sorted(p.name for p in flow.parameters)
+    for step in flow.steps:
+        task = tasks[step.name]
+        innermost = flow.step(step.foreach_scope[-1]) if step.foreach_scope else None
+        expand_from = None if innermost is None else (
+            f"{innermost.name}-task-ids" if innermost.foreach_depth else innermost.name)
+        assert task["mapped"] == bool(step.foreach_scope), step.name
+        assert task.get("expand_from") == expand_from, step.name
+        assert set(task["upstream"]) == set(step.parents) | ({expand_from} if expand_from else set()), step.name
+        retries = step.retry.times if step.retry else 0
+        assert task["retries"] == retries, step.name
+        if retries:
+            assert task["retry_delay"] == step.retry.delay_seconds
+        assert task["execution_timeout"] == step.timeout_seconds, step.name
+        assert task["pod_resources"] == airflow_target.pod_resources(step, Options()), step.name
+        assert task["image"] == (step.image or Options().image)
+        assert (task.get("foreach") or False) == (step.kind is StepKind.FOREACH)
+        argv = runtime_argv(flow, step, Options(), foreach_out=airflow_target.POD_XCOM_FILE)
+        assert [item if isinstance(item, str) else "<>" for item in task["argv_spec"]] == \
+               ["".join(item) if all(isinstance(p, str) for p in item) else "<>" for item in argv]
+        if "pod" in task:  # the real KubernetesPodOperator the task builds when it runs
+            assert task["pod"]["class"] == "KubernetesPodOperator"
+            assert task["pod"]["limits"] == task["pod_resources"] == task["pod"]["requests"]
+
+
+def test_decorated_pod_settings(golden_dags):
+    train = golden_dags["dags"]["DecoratedFlow"]["tasks"]["train"]
+    assert train["pod_resources"] == {"cpu": "8", "memory": "32768Mi", "ephemeral-storage": "102400Mi",
+                                      "nvidia.com/gpu": "2"}
+    assert (train["namespace"], train["service_account_name"]) == ("ml", "trainer")
+    assert train["node_selector"] == {"pool": "gpu"} and train["secret_names"] == ["db-credentials"]
+    assert train["pod"]["tolerations"] == 1 and train["pod"]["secrets"] == 1
+    schedule = json.dumps(golden_dags["dags"]["DecoratedFlow"]["schedule"])
+    assert "30 2 * * *" in schedule and "Europe/Berlin" in schedule
+
+
+# ---------------------------------------------------------------------------
+# End to end: --operator local, dag.test(), artifacts read back from the datastore
+
+INJECTION = "$(touch INJECTED); `touch INJECTED` {{ 7 * 7 }} ; rm -rf / && echo"
+# key -> (example, extra flags, run conf, env)
+LOCAL_RUNS = {
+    "linear": ("linear", (), {}, {}),
+    "branch": ("branch", (), {}, {}),
+    "foreach": ("foreach", (), {}, {}),
+    "nested_foreach": ("nested_foreach", (), {}, {}),
+    "parameters": ("parameters", (), {}, {}),
+    "parameters_set": ("parameters", ("--name", "ParameterFlowSet"), {"greeting": INJECTION, "epochs": 5,
+                                                                        "verbose": True, "config": {"layers": [1]}}, {}),
+    "retry_catch": ("retry_catch", (), {}, {}),
+    "map_limit": ("foreach", ("--name", "ForeachFlowMapLimit"), {}, {"AIRFLOW__CORE__MAX_MAP_LENGTH": "2"}),
+}
+
+
+@pytest.fixture(scope="session")
+def local_runs(airflow_home, tmp_path_factory):
+    home, _ = airflow_home
+    work = tmp_path_factory.mktemp("local_runs")
+    dags = work / "dags"
+    dags.mkdir()
+    specs = []
+    for key, (example, flags, conf, env) in LOCAL_RUNS.items():
+        datastore = work / "datastore" / key
+        compiled = run_flowc("compile", f"examples/{example}.py", "-t", "airflow", "--operator", "local",
+                             "--datastore", str(datastore), "-o", str(dags / f"{key}.py"), *flags,
+                             env={"FLOWC_CODE_DIR": str(EXAMPLES)})
+        assert compiled.returncode == 0, compiled.stderr
+        dag_id = flags[1] if flags else load_flow((EXAMPLES / f"{example}.py").read_bytes(), example)[0].name
+        specs.append({"key": key, "file": str(dags / f"{key}.py"), "dag_id": dag_id, "conf": conf, "env": env})
+    spec_file = work / "spec.json"
+    spec_file.write_text(json.dumps(specs))
+    results, output = _helper("run", str(spec_file), _airflow_env(home, dags), timeout=600)
+    return {spec["key"]: result for spec, result in zip(specs, results)}, work, output
+
+
+def final_artifacts(work: Path, key: str) -> dict:
+    """The `end` task's artifacts of the single run in this case's datastore."""
+    from flowc.runtime.datastore import open_datastore
+
+    root = work / "datastore" / key
+    (flow_dir,) = root.iterdir()
+    (run_dir,) = (flow_dir / "runs").iterdir()
+    meta = json.loads((run_dir / "end" / "0" / "meta.json").read_text())
+    assert (run_dir / "end" / "0" / "DONE").exists()
+    store = open_datastore(str(root))
+    return {name: pickle.loads(store.get_blob(flow_dir.name, sha)) for name, sha in meta["artifacts"].items()}
+
+
+EXPECTED = {
+    "linear": {"total": 385},
+    "branch": {"summary": {"words": 9, "letters": 35}},
+    "foreach": {"best_rate": 0.01},
+    "nested_foreach": {"totals": {"north": 300, "south": 300}},
+    "parameters": {"message": "hello world 0.01", "layers": [64, 32]},
+    "parameters_set": {"message": f"hello {INJECTION} 0.01", "layers": [1]},
+    "retry_catch": {"attempts_needed": 2, "partial": "written before the failure"},
+}
+
+
+@pytest.mark.parametrize("key", list(EXPECTED))
+def test_local_dag_run_produces_the_flows_artifacts(local_runs, key):
+    results, work, output = local_runs
+    result = results[key]
+    assert result["state"] == "success", (result, output[-4000:])
+    artifacts = final_artifacts(work, key)
+    for name, value in EXPECTED[key].items():
+        assert artifacts[name] == value, name
+
+
+def test_nested_foreach_maps_every_cell(local_runs):
+    tasks = local_runs[0]["nested_foreach"]["tasks"]
+    assert len(tasks["region"]) == 2 and len(tasks["cell"]) == 6 and len(tasks["region_total"]) == 2
+
+
+def test_parameter_values_are_argv_items_not_code(local_runs):
+    """A value full of shell and Jinja syntax arrives in the step verbatim and runs nothing."""
+    results, work, _ = local_runs
+    assert results["parameters_set"]["state"] == "success"
+    assert not list(ROOT.rglob("INJECTED")) and not list(EXAMPLES.glob("INJECTED")) and not list(work.rglob("INJECTED"))
+
+
+def test_foreach_wider_than_max_map_length_fails_naming_the_setting(local_runs):
+    results, _, output = local_runs
+    assert results["map_limit"]["state"] == "failed"
+    assert "max_map_length" in output and "AIRFLOW__CORE__MAX_MAP_LENGTH" in output
+
+
+# ---------------------------------------------------------------------------
+# Deploy
+
+
+def test_deploy_writes_the_dag_and_airflow_lists_it(airflow_home, tmp_path):
+    need(importlib_find("flowc.package"), "flowc.package (the code packager) is not in this tree yet")
+    home, _ = airflow_home
+    dags = tmp_path / "dags"
+    deployed = run_flowc("deploy", "examples/linear.py", "-t", "airflow", "--dags-folder", str(dags),
+                         "--datastore", str(tmp_path / "datastore"))
+    assert deployed.returncode == 0, deployed.stderr
+    assert [p.name for p in dags.iterdir()] == ["LinearFlow.airflow.py"]
+    assert "--package" in (dags / "LinearFlow.airflow.py").read_text()
+    assert list((tmp_path / "datastore" / "LinearFlow" / "packages").iterdir())
+    listed = subprocess.run([str(AIRFLOW), "dags", "list", "--local", "-o", "plain"], env=_airflow_env(home, dags),
+                            capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    assert "LinearFlow" in listed.stdout
+
+
+def test_deploy_without_dags_folder_is_an_error(tmp_path):
+    deployed = run_flowc("deploy", "examples/linear.py", "-t", "airflow", "--datastore", str(tmp_path))
+    assert deployed.returncode == 2 and "--dags-folder" in deployed.stderr
+
+
+def importlib_find(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
