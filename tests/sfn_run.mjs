@@ -1,7 +1,7 @@
 // Run a compiled flowc state machine with aws-local-stepfunctions 3.0.0, each Batch Task as a local process.
 //
 // usage: node sfn_run.mjs DEFINITION.json INPUT_JSON CONFIG_JSON
-//   CONFIG_JSON: {"cwd": code root, "executionName": run id, "s3Endpoint": moto URL or null}
+//   CONFIG_JSON: {"cwd": code root, "executionName": run id, "python": interpreter with boto3}
 // prints one JSON line: {"status": "SUCCEEDED"|"FAILED", "error", "calls": [{state, argv, exitCode}]}
 //
 // Each Task state's evaluated ContainerOverrides.Command runs as an argv list (no shell) with its
@@ -10,7 +10,7 @@
 //  1. ItemReader (a Distributed Map reading its items from S3) is not implemented: such a Map state
 //     "M" becomes a Task state "M" whose Parameters are the ItemReader's own Parameters (so the
 //     compiled Bucket / Key.$ expressions are evaluated by the interpreter) and whose local handler
-//     GETs that object from the S3 endpoint, followed by the Map "M~map" reading those items with
+//     reads that object from S3 (AWS_ENDPOINT_URL), followed by the Map "M~map" reading those items with
 //     ItemsPath. ItemSelector, ItemProcessor and everything else in the Map are untouched.
 //  2. The context object has no $$.State.RetryCount: the context holds 0 and the handler puts the
 //     attempt number it counted for that state and task into the argv item after `--attempt`.
@@ -49,10 +49,17 @@ function runCommand(stateName, parameters) {
   });
 }
 
-async function readItems(parameters) {  // gap 1: the ItemReader's s3:getObject
-  const response = await fetch(`${config.s3Endpoint}/${parameters.Bucket}/${parameters.Key}`);
-  if (!response.ok) throw new Error(`ItemReader: s3://${parameters.Bucket}/${parameters.Key}: HTTP ${response.status}`);
-  return await response.json();
+// gap 1: the ItemReader's s3:getObject, made with boto3 (signed, as the real service would) against
+// the S3 endpoint in AWS_ENDPOINT_URL; the argv carries bucket and key as separate items.
+const READ_OBJECT = "import sys, boto3; sys.stdout.buffer.write(boto3.client('s3').get_object(" +
+  "Bucket=sys.argv[1], Key=sys.argv[2])['Body'].read())";
+function readItems(parameters) {
+  return new Promise((resolve, reject) => {
+    execFile(config.python, ["-c", READ_OBJECT, parameters.Bucket, parameters.Key], { maxBuffer: 256 << 20 },
+      (error, stdout, stderr) => error
+        ? reject(new Error(`ItemReader: s3://${parameters.Bucket}/${parameters.Key}: ${stderr.slice(-500)}`))
+        : resolve(JSON.parse(stdout)));
+  });
 }
 
 function prepare(states) {

