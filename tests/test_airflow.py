@@ -242,3 +242,25 @@ def importlib_find(module: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(module) is not None
+
+
+def test_deploy_to_s3_dags_folder(aws_env):
+    need(importlib_find("flowc.package"), "flowc.package (the code packager) is not in this tree yet")
+    import boto3
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="airflow-dags")
+    deployed = run_flowc("deploy", "examples/foreach.py", "-t", "airflow", "--dags-folder", "s3://airflow-dags/dags/",
+                         "--datastore", "s3://airflow-dags/flowc", env=aws_env)
+    assert deployed.returncode == 0, deployed.stderr
+    text = s3.get_object(Bucket="airflow-dags", Key="dags/ForeachFlow.airflow.py")["Body"].read().decode()
+    assert "s3://airflow-dags/flowc" in text and "--package" in text
+
+
+def test_deploy_dry_run_writes_nothing(tmp_path):
+    need(importlib_find("flowc.package"), "flowc.package (the code packager) is not in this tree yet")
+    deployed = run_flowc("deploy", "examples/linear.py", "-t", "airflow", "--dry-run", "--dags-folder",
+                         str(tmp_path / "dags"), "--datastore", str(tmp_path / "datastore"))
+    assert deployed.returncode == 0, deployed.stderr
+    assert "would write" in deployed.stdout and not (tmp_path / "dags").exists()
+    assert not (tmp_path / "datastore").exists()
