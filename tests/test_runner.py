@@ -51,14 +51,29 @@ def test_every_example_has_an_expectation():
     assert sorted(p.stem for p in EXAMPLES.glob("*.py")) == sorted(EXPECTED)
 
 
+@pytest.fixture(scope="module")
+def example_runs(tmp_path_factory):
+    """Every example run once, a few at a time (the runs are independent subprocesses)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    root = tmp_path_factory.mktemp("examples")
+
+    def one(example):
+        store = root / example
+        result = run_flowc("run", str(EXAMPLES / f"{example}.py"), "--datastore", str(store), "--run-id", "r1",
+                           "--max-workers", "2")
+        return example, (store, result)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        return dict(pool.map(one, sorted(EXPECTED)))
+
+
 @pytest.mark.parametrize("example", sorted(EXPECTED))
-def test_example_runs_end_to_end(example, tmp_path):
-    store = str(tmp_path / "ds")
-    result = run_flowc("run", str(EXAMPLES / f"{example}.py"), "--datastore", store, "--run-id", "r1",
-                       "--max-workers", "2")
+def test_example_runs_end_to_end(example, example_runs):
+    store, result = example_runs[example]
     assert result.returncode == 0, result.stdout + result.stderr
-    flow_name = json.loads(next((tmp_path / "ds").glob("*/runs/r1/run.json")).read_text())["flow"]
-    run = Run(f"{flow_name}/r1", datastore=store)
+    flow_name = json.loads(next(store.glob("*/runs/r1/run.json")).read_text())["flow"]
+    run = Run(f"{flow_name}/r1", datastore=str(store))
     assert run.successful
     EXPECTED[example](run["end"].task.data)
 
