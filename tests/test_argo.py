@@ -92,10 +92,8 @@ def dag_depth(templates: dict[str, dict], name: str) -> int:
     return max(inner, default=0)
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
-def test_dag_structure(example):
-    flow, _ = load_flow(example.read_bytes(), example.name)
-    doc = golden_docs(example)[0]
+def check_structure(flow, doc: dict) -> None:
+    """Dependencies, templates, withParam producers, inputs vs arguments, foreach depth, one container per step."""
     templates = templates_by_name(doc)
     assert doc["spec"]["entrypoint"] in templates
     for template in templates.values():
@@ -116,6 +114,41 @@ def test_dag_structure(example):
     assert dag_depth(templates, "main") == flow.max_foreach_depth
     containers = {t["name"] for t in templates.values() if "container" in t}
     assert containers == {names.step_name(s.name) for s in flow.steps}
+    for step in flow.steps:  # inside a foreach, a step runs with its iteration's task id
+        args = templates[names.step_name(step.name)]["container"]["args"]
+        task_id = args[args.index("--task-id") + 1]
+        assert task_id == ("{{inputs.parameters.task-id}}" if step.foreach_scope else "0")
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
+def test_dag_structure(example):
+    flow, _ = load_flow(example.read_bytes(), example.name)
+    check_structure(flow, golden_docs(example)[0])
+
+
+def test_generated_flows_keep_their_structure_and_pass_the_schema():
+    """Random shapes (branches in foreach, foreach in branches, nesting to depth 3), see tests/flowgen.py."""
+    from hypothesis import HealthCheck, given, settings
+
+    from flowgen import generated_flows
+
+    schema = schema_path()
+
+    @settings(max_examples=15, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(generated_flows())
+    def check(generated):
+        flow, _ = load_flow(generated.source, "generated.py")
+        try:
+            docs = compiled(generated.source, "generated.py")
+        except CompileError as exc:
+            assert exc.errors and all(e.location.line >= 1 for e in exc.errors)
+            return
+        check_structure(flow, docs[0])
+        for doc in docs:
+            assert schema_errors(schema, doc) == []
+
+    check()
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
