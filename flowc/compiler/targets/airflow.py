@@ -58,7 +58,7 @@ def emit(flow: FlowGraph, options: Options) -> str:
 def view_model(flow: FlowGraph, options: Options) -> dict:
     """The flat values the template prints; every value is already Python source text."""
     local = options.operator == "local"
-    concat_tasks = [foreach for foreach in _nested_foreach_steps(flow)]
+    concat_tasks = _nested_foreach_steps(flow)
     return {
         "flow_name": flow.name,
         "flow_file": flow.file,
@@ -96,7 +96,7 @@ def _mapped_over(flow: FlowGraph, step: Step) -> str | None:
     if not step.foreach_scope:
         return None
     innermost = flow.step(step.foreach_scope[-1])
-    return f"{_concat_var(innermost.name)}" if innermost.foreach_depth else f"{_step_var(innermost.name)}.output"
+    return _concat_var(innermost.name) if innermost.foreach_depth else f"{_step_var(innermost.name)}.output"
 
 
 def _task(flow: FlowGraph, step: Step, options: Options) -> dict:
