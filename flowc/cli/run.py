@@ -10,7 +10,7 @@ import time
 
 import click
 
-from flowc.cli.compile import EXIT_USAGE, load_or_exit
+from flowc.cli.compile import load_or_exit
 
 
 def default_datastore(flow_path: str | None, datastore: str | None) -> str:
@@ -133,9 +133,10 @@ flow_option = click.option("--flow", "flow_path", type=click.Path(dir_okay=False
 @click.option("--from", "from_step", help="Re-run this step and everything after it (default: from what failed).")
 @click.option("--run-id", help="The new run's id.")
 @click.option("--max-workers", type=click.IntRange(min=1), default=None)
+@click.option("--quiet", is_flag=True, help="Do not echo the tasks' printed output.")
 @datastore_option
 @flow_option
-def resume(run_spec, from_step, run_id, max_workers, datastore, flow_path):
+def resume(run_spec, from_step, run_id, max_workers, quiet, datastore, flow_path):
     """Re-run a run from its failed step (or --from STEP), reusing finished tasks."""
     from flowc.runner import LocalRun, RunRequest, new_run_id, run_record_key
 
@@ -155,7 +156,7 @@ def resume(run_spec, from_step, run_id, max_workers, datastore, flow_path):
     click.echo(f"resume {flow_name}/{origin} as {flow_name}/{new_id} (datastore {store.root})")
     request = RunRequest(flow=flow, flow_path=path, datastore=store.root, run_id=new_id, params=record["params"],
                          max_workers=max_workers or os.cpu_count() or 1, origin_run_id=origin, rerun_steps=rerun,
-                         echo=echo)
+                         echo=echo, show_output=not quiet)
     sys.exit(LocalRun(request).execute())
 
 
