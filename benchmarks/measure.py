@@ -1,0 +1,171 @@
+"""Timing primitives: whole-process runs, samples, and the table's rows.
+
+A run is an argv list (no shell) started with Popen and reaped with wait4, so
+wall time, user+sys CPU and the peak RSS of the largest single process of the
+tree (ru_maxrss over the waited-for descendants) come from the kernel.  When
+`sample_tree` is set, the summed RSS of the whole process tree is also sampled
+(psutil, 20 Hz), for runs that fork many tasks at once.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Run:
+    wall_s: float
+    cpu_s: float
+    peak_mib: float  # largest single process
+    rc: int
+    tree_peak_mib: float = 0.0  # sum over the process tree, sampled
+    stderr: str = ""
+
+
+class RunFailed(Exception):
+    pass
+
+
+def run(argv: list[str], env: dict | None = None, cwd: str | None = None, stdout=subprocess.DEVNULL,
+        sample_tree: bool = False, timeout_s: float = 600.0, check: bool = True) -> Run:
+    """Run argv to completion; RunFailed (with stderr's tail) on a non-zero exit when check."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=stdout, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    tree_peak = [0]
+    stop = threading.Event()
+    sampler = None
+    if sample_tree:
+        sampler = threading.Thread(target=_sample_tree, args=(proc.pid, stop, tree_peak), daemon=True)
+        sampler.start()
+    stderr_chunks: list[bytes] = []
+    reader = threading.Thread(target=lambda: stderr_chunks.append(proc.stderr.read()), daemon=True)
+    reader.start()
+    timer = threading.Timer(timeout_s, proc.kill)
+    timer.start()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        timer.cancel()
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stop.set()
+    reader.join()
+    if sampler:
+        sampler.join()
+    err = b"".join(stderr_chunks).decode("utf-8", "replace")
+    result = Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode,
+                 tree_peak[0] / 2**20, err)
+    if check and proc.returncode != 0:
+        tail = "\n".join(err.strip().splitlines()[-6:])
+        raise RunFailed(f"exit {proc.returncode}: {' '.join(argv[:6])}...\n{tail}")
+    return result
+
+
+def _sample_tree(pid: int, stop: threading.Event, peak: list[int]) -> None:
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return
+    while not stop.is_set():
+        total = 0
+        try:
+            for p in [root] + root.children(recursive=True):
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+        except psutil.Error:
+            break
+        peak[0] = max(peak[0], total)
+        stop.wait(0.05)
+
+
+@dataclass
+class Stat:
+    """Samples of one measurement (seconds, bytes, MiB, MB/s: see the row's unit)."""
+
+    samples: list[float] = field(default_factory=list)
+    note: str = ""  # why there are no samples, or a remark ("extrapolated")
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.samples)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    def cell(self, fmt: str) -> str:
+        if not self.samples:
+            return "—"
+        med = fmt.format(self.median)
+        if len(self.samples) == 1 or min(self.samples) == max(self.samples):
+            return med + (f" ({self.note})" if self.note else "")
+        return f"{med} ({fmt.format(min(self.samples))}–{fmt.format(max(self.samples))})" + \
+            (f" {self.note}" if self.note else "")
+
+
+def skipped(reason: str) -> Stat:
+    return Stat([], reason)
+
+
+@dataclass
+class Row:
+    section: str
+    name: str
+    unit: str  # "s", "ms", "B", "B/step", "MiB", "MB/s", "steps"
+    ours: Stat
+    theirs: Stat
+    higher_is_better: bool = False
+    peer_label: str = "Metaflow"  # or "cp"
+    fmt: str = "{:.3f}"
+    why: str = ""  # what limits it / why not measured
+
+    def ratio(self) -> str:
+        """How many times better flowc is than the peer (>1: flowc wins)."""
+        if not (self.ours.ok and self.theirs.ok) or self.ours.median == 0 or self.theirs.median == 0:
+            return "—"
+        r = self.ours.median / self.theirs.median if self.higher_is_better else self.theirs.median / self.ours.median
+        return f"{r:.2f}x" if r < 10 else f"{r:.0f}x"
+
+    def markdown(self) -> str:
+        notes = "; ".join(n for n in (self.why,
+                                      self.ours.note if not self.ours.ok else "",
+                                      self.theirs.note if not self.theirs.ok else "") if n)
+        theirs = self.theirs.cell(self.fmt) if self.theirs.ok else "—"
+        label = f"{self.name}" + (f" (vs {self.peer_label})" if self.peer_label != "Metaflow" else "")
+        return f"| {self.section} | {label} | {self.unit} | {self.ours.cell(self.fmt)} | {theirs} | {self.ratio()} | {notes} |"
+
+
+HEADER = ("| # | measurement | unit | flowc median (min–max) | Metaflow median (min–max) | flowc advantage | notes |\n"
+          "|---|---|---|---|---|---|---|")
+
+
+def alternate(n: int, *fns) -> list[Stat]:
+    """n samples of each callable (returning a float), the order rotating every round.
+
+    A callable that is None, or that raised once, is skipped from then on; its Stat's
+    note says why.
+    """
+    stats = [Stat() for _ in fns]
+    for i in range(n):
+        k = i % len(fns)
+        for fn, stat in list(zip(fns, stats))[k:] + list(zip(fns, stats))[:k]:
+            if fn is None or stat.note:
+                continue
+            try:
+                value = fn()
+            except Exception as exc:  # noqa: BLE001 - a failing cell is reported, the table goes on
+                text = str(exc).strip()
+                stat.note = "failed: " + (text.splitlines()[-1][:200] if text else type(exc).__name__)
+                stat.samples.clear()
+                continue
+            stat.samples.append(value)
+    return stats
