@@ -51,6 +51,20 @@ class GeneratedFlow:
     edges: dict  # step -> list of next steps
     expected_trace: list
     parameters: dict
+    task_count: int = 0
+
+
+def count_tasks(segments: list[Shape]) -> int:
+    """Tasks one pass through the block runs (a foreach multiplies its body)."""
+    total = 0
+    for shape in segments:
+        if shape.kind == "step":
+            total += 1
+        elif shape.kind == "branch":
+            total += 2 + sum(count_tasks(arm) for arm in shape.arms)
+        else:
+            total += 2 + shape.width * count_tasks(shape.arms[0])
+    return total
 
 
 class _Renderer:
@@ -163,4 +177,4 @@ def generated_flows(draw) -> GeneratedFlow:
     edges = {name: list(spec["next"]) for name, spec in renderer.steps.items()}
     edges["end"] = []
     _, trace = _continue(renderer.steps, first, ["start"])
-    return GeneratedFlow(source, edges, trace + ["end"], params)
+    return GeneratedFlow(source, edges, trace + ["end"], params, count_tasks(shape) + 2)
