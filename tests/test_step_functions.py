@@ -204,12 +204,12 @@ def runtime_ready() -> bool:
 
 
 def run_locally(definition: dict, tmp_path: Path, run_id: str, execution_input: dict | None = None,
-                timeout: float = 120) -> dict:
+                timeout: float = 120, cwd: Path = EXAMPLES) -> dict:
     need(NODE.exists() and (ROOT / "node_modules" / "aws-local-stepfunctions").exists(), "node_modules missing")
     need(runtime_ready(), "flowc.runtime is not written yet")
     path = tmp_path / f"{run_id}.json"
     path.write_text(json.dumps(definition))
-    config = {"cwd": str(EXAMPLES), "executionName": run_id, "python": sys.executable}
+    config = {"cwd": str(cwd), "executionName": run_id, "python": sys.executable}
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     result = subprocess.run([str(NODE), str(DRIVER), str(path), json.dumps(execution_input or {}), json.dumps(config)],
                             capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
@@ -339,3 +339,46 @@ def test_deploy_and_trigger_against_moto(aws_env, s3_datastore, tmp_path):
     assert triggered.returncode == 0, triggered.stderr
     executions = boto3.client("stepfunctions").list_executions(stateMachineArn=arn)["executions"]
     assert [e["executionArn"] for e in executions] == [triggered.stdout.strip()]
+
+
+WIDE_FLOW = '''from flowc import FlowSpec, step
+
+
+class WideFlow(FlowSpec):
+    @step
+    def start(self):
+        self.items = list(range(WIDTH))
+        self.next(self.body, foreach="items")
+
+    @step
+    def body(self):
+        self.value = self.input
+        self.next(self.join)
+
+    @step
+    def join(self, inputs):
+        self.count = len(inputs)
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+'''
+
+
+def test_a_wide_foreach_completes(tmp_path, s3_datastore):
+    """Width from FLOWC_WIDE_FOREACH: the split list travels through S3, not the state.
+
+    The default, 10, keeps the suite fast; each task is a Python process (about 1 s of CPU here), so
+    FLOWC_WIDE_FOREACH=1000 takes many minutes on a 2-CPU machine and is run by hand.
+    """
+    width = int(os.environ.get("FLOWC_WIDE_FOREACH", "10"))
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "wide.py").write_text(WIDE_FLOW.replace("WIDTH", str(width)))
+    artifact_ = compile_flow((code / "wide.py").read_text(), "wide.py", "step-functions",
+                             Options(datastore=s3_datastore, python=sys.executable, max_workers=8))
+    outcome = run_locally(json.loads(artifact_.text), tmp_path, "wide-1", cwd=code, timeout=600)
+    assert outcome["status"] == "SUCCEEDED", outcome["error"]
+    assert sum(1 for c in outcome["calls"] if c["state"] == "body") == width
+    assert artifact(s3_datastore, "WideFlow", "wide-1", "join", "count") == width
