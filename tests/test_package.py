@@ -36,7 +36,7 @@ def test_task_runs_from_a_package_without_flowc_installed(tmp_path):
     data, sha = build_package(str(EXAMPLES / "linear.py"))
     store = tmp_path / "ds"
     url = upload_package(str(store), "LinearFlow", data, sha)
-    from flowc.runtime.bootstrap import BOOTSTRAP_SOURCE
+    from flowc.bootstrap import BOOTSTRAP_SOURCE
 
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -58,6 +58,11 @@ def runtime_argv(flow: FlowGraph, step: Step, options: Options, foreach_out: str
     if step.kind is StepKind.FOREACH and foreach_out:
         argv += [("--foreach-out",), (foreach_out,)]
     if options.package_url:
+        # Only Python (and boto3) need be in the image: the fixed bootstrap fetches
+        # the hash-checked code package and starts flowc.runtime from it.
+        from flowc.bootstrap import BOOTSTRAP_SOURCE
+
+        argv[1:3] = [("-c",), (BOOTSTRAP_SOURCE,)]
         argv += [("--package",), (options.package_url,)]
     return tuple(argv)
 

@@ -5,9 +5,8 @@ checked against the bytes before anything is extracted.  Extraction goes to
 a cache folder (FLOWC_PACKAGE_CACHE, default <tmp>/flowc-packages/<sha>),
 made complete by an atomic rename, so concurrent tasks share it safely.
 
-BOOTSTRAP_SOURCE is the same logic as one fixed program for images that have
-only Python (and boto3): `python -c BOOTSTRAP_SOURCE step FLOW STEP ... --package URL`.
-No user value is part of the program; the URL arrives as an argv item.
+flowc/bootstrap.py holds the same logic as one fixed program for images that
+have only Python (and boto3).
 """
 
 from __future__ import annotations
@@ -77,21 +76,3 @@ def enter_package(url: str) -> str:
         if name != "flowc.runtime.__main__":
             del sys.modules[name]
     return folder
-
-
-BOOTSTRAP_SOURCE = (
-    "import hashlib,io,os,re,runpy,sys,tarfile,tempfile\n"
-    "a=sys.argv[1:];u=a[a.index('--package')+1];s=re.search(r'([0-9a-f]{64})\\.tar\\.gz$',u).group(1)\n"
-    "d=os.path.join(tempfile.gettempdir(),'flowc-packages',s)\n"
-    "if not os.path.isdir(d):\n"
-    " if u.startswith('s3://'):\n"
-    "  import boto3;b,_,k=u[5:].partition('/');data=boto3.client('s3').get_object(Bucket=b,Key=k)['Body'].read()\n"
-    " else:data=open(u,'rb').read()\n"
-    " assert hashlib.sha256(data).hexdigest()==s,'package sha256 mismatch'\n"
-    " os.makedirs(os.path.dirname(d),exist_ok=True);t=tempfile.mkdtemp(dir=os.path.dirname(d))\n"
-    " tarfile.open(fileobj=io.BytesIO(data)).extractall(t)\n"
-    " try:os.rename(t,d)\n"
-    " except OSError:pass\n"
-    "sys.path.insert(0,d);os.chdir(d);sys.argv=['flowc.runtime']+a\n"
-    "runpy.run_module('flowc.runtime',run_name='__main__',alter_sys=True)\n"
-)
