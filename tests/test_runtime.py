@@ -72,7 +72,8 @@ def test_artifacts_load_lazily_and_corrupt_blobs_are_refused(tmp_path):
     # `end` never reads `numbers`: it passes by reference, untouched.
     assert step(EXAMPLES, "linear.py", "end", store).returncode == 0
     assert meta(store, "LinearFlow", "end")["artifacts"]["numbers"] == numbers_sha
-    # Reading it is refused, with the reason.
+    # Reading it is refused, with the reason (transform is done: un-mark it, or it would exit at once).
+    (store / "LinearFlow/runs/r/transform/0/DONE").unlink()
     result = step(EXAMPLES, "linear.py", "transform", store, run="r")
     assert result.returncode == 1 and "corrupt" in result.stderr
 

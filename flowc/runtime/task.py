@@ -204,6 +204,8 @@ def run_task(request: TaskRequest) -> int:
             print(f"flowc.runtime: error: flow {flow_name} has no step {request.step!r}", file=sys.stderr)
             return EXIT_USAGE
         key = task_key(flow_name, request.run_id, request.step, request.task_id)
+        if store.exists(f"{key}/DONE"):
+            return already_done(store, key, request, where)
         try:
             code = _execute(store, flow_name, flow_class, steps, request, where, started)
         finally:
@@ -229,6 +231,25 @@ def _execute(store, flow_name, flow_class, steps, request, where, started) -> in
     except (TaskFailure, ArtifactError) as exc:
         print(f"flowc: {where} failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def already_done(store, key: str, request: TaskRequest, where: str) -> int:
+    """A restarted task (SkyPilot recovery, an orchestrator retry after the commit) exits at once.
+
+    DONE is written last, so its presence means meta.json and the artifacts are
+    complete; running again would only replace them.  The split list is handed
+    to the orchestrator again, as the first run did.  Logs are left untouched:
+    they belong to the attempt that did the work.
+    """
+    if request.foreach_out:
+        text = store.read_text(f"{key}/foreach.json")
+        if text is not None:
+            folder = os.path.dirname(os.path.abspath(request.foreach_out))
+            os.makedirs(folder, exist_ok=True)
+            with open(request.foreach_out, "w", encoding="utf-8") as f:
+                f.write(text)
+    print(f"flowc.runtime: note: {where}: already done in the datastore; nothing to do", file=sys.__stderr__)
+    return EXIT_OK
 
 
 def store_logs(store, key: str, attempt: int, logs) -> None:
