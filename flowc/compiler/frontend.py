@@ -391,8 +391,14 @@ def step_kind(step: RawStep) -> StepKind:
     return StepKind.LINEAR
 
 
+MAX_SOURCE_BYTES = 8 * 1024 * 1024  # far above any real flow file; bounds time and memory
+
+
 def read_flow(source: bytes | str, filename: str) -> tuple[RawFlow | None, list[Diagnostic]]:
     """Parse `source` into a RawFlow; diagnostics carry every problem found."""
+    if len(source) > MAX_SOURCE_BYTES:
+        return None, [Diagnostic(Location(filename, 1, 1), f"the file is {len(source):,} bytes; "
+                                                           f"flowc reads flow files up to {MAX_SOURCE_BYTES:,}")]
     if isinstance(source, bytes):
         try:
             source = source.decode("utf-8")

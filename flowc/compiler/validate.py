@@ -79,7 +79,7 @@ def check_joins_take_inputs(flow: FlowGraph, structure: Structure) -> Iterable[D
         if len(parents) > 1 and not step.takes_inputs:
             yield Diagnostic(step.location, f"step '{step.name}' joins {', '.join(parents)}: "
                                             f"a join must take inputs: def {step.name}(self, inputs)")
-        elif step.takes_inputs and step.name in structure.closes and structure.closes[step.name] is None:
+        elif step.takes_inputs and step.name != "start" and structure.closes.get(step.name, "") is None:
             yield Diagnostic(step.location, f"step '{step.name}' takes inputs but closes no branch or foreach: "
                                             f"remove 'inputs' (def {step.name}(self))")
 

@@ -1,0 +1,15 @@
+# expect: 8:18: argument 'image' of @batch must be a literal or a module-level constant, not an f-string
+from flowc import FlowSpec, step, resources, retry, timeout, batch, kubernetes, environment, Parameter, catch, secrets, schedule
+
+TAG = 'v1'
+
+
+class F(FlowSpec):
+    @batch(image=f'repo/{TAG}')
+    @step
+    def start(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
