@@ -38,6 +38,7 @@ def parse_args(argv=None):
     ap.add_argument("--runs", type=int, default=None, help="samples per cell (default 5; smoke 1)")
     ap.add_argument("--rows", default=",".join(ROWS), help=f"comma list of {','.join(ROWS)}")
     ap.add_argument("--no-peer", action="store_true", help="skip Metaflow (flowc cells only)")
+    ap.add_argument("--with-peer", action="store_true", help="with --smoke: tiny sizes, but Metaflow too")
     ap.add_argument("--peer-venv", type=Path, default=PEER_VENV)
     ap.add_argument("--artifact-mib", type=int, default=None, help="artifact size (default 1024; smoke 8)")
     ap.add_argument("--results", type=Path, help="also write the dated run to this markdown file")
@@ -74,7 +75,7 @@ def main(argv=None) -> int:
     rows = []
     with ExitStack() as stack:
         peer_obj, reason = None, ""
-        if args.smoke or args.no_peer:
+        if (args.smoke and not args.with_peer) or args.no_peer:
             reason = "not measured: Metaflow skipped (--smoke)" if args.smoke else "not measured: --no-peer"
         else:
             peer_obj, reason = start_peer(args, tmp, stack)

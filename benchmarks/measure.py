@@ -1,8 +1,11 @@
 """Timing primitives: whole-process runs, samples, and the table's rows.
 
 A run is an argv list (no shell) started with Popen and reaped with wait4, so
-wall time, user+sys CPU and the peak RSS of the largest single process of the
-tree (ru_maxrss over the waited-for descendants) come from the kernel.  When
+wall time and user+sys CPU of the whole tree come from the kernel.  The peak RSS
+of the largest single process comes from /usr/bin/time (%M), started in front of
+the command: Linux carries a process's high-water RSS across exec, so ru_maxrss
+of a child forked straight from this (large) harness would report at least the
+harness's own size.  When
 `sample_tree` is set, the summed RSS of the whole process tree is also sampled
 (psutil, 20 Hz), for runs that fork many tasks at once.
 """
@@ -12,9 +15,13 @@ from __future__ import annotations
 import os
 import statistics
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+
+
+GNU_TIME = "/usr/bin/time"
 
 
 @dataclass
@@ -34,6 +41,11 @@ class RunFailed(Exception):
 def run(argv: list[str], env: dict | None = None, cwd: str | None = None, stdout=subprocess.DEVNULL,
         sample_tree: bool = False, timeout_s: float = 600.0, check: bool = True) -> Run:
     """Run argv to completion; RunFailed (with stderr's tail) on a non-zero exit when check."""
+    peak_file = None
+    if os.path.exists(GNU_TIME):
+        fd, peak_file = tempfile.mkstemp(prefix="bench-peak-")
+        os.close(fd)
+        argv = [GNU_TIME, "-f", "%M", "-o", peak_file, *argv]
     started = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=stdout, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     tree_peak = [0]
@@ -58,7 +70,15 @@ def run(argv: list[str], env: dict | None = None, cwd: str | None = None, stdout
     if sampler:
         sampler.join()
     err = b"".join(stderr_chunks).decode("utf-8", "replace")
-    result = Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode,
+    peak_kib = usage.ru_maxrss
+    if peak_file:
+        try:
+            with open(peak_file) as f:
+                peak_kib = int(f.read().split()[-1])
+        except (OSError, ValueError, IndexError):
+            pass  # killed before time wrote it
+        os.unlink(peak_file)
+    result = Run(wall, usage.ru_utime + usage.ru_stime, peak_kib / 1024, proc.returncode,
                  tree_peak[0] / 2**20, err)
     if check and proc.returncode != 0:
         tail = "\n".join(err.strip().splitlines()[-6:])

@@ -136,7 +136,7 @@ def compile_rows(ctx: Context) -> tuple[list[Row], dict]:
         cell = cells[("linear", big, target)]
         rows.append(Row("1", f"compile peak RSS, linear {big} → {target}", "MiB", Stat(list(cell.ours_peak)),
                         Stat(list(cell.their_peak)), fmt="{:.0f}",
-                        why="largest single process (wait4 ru_maxrss)"))
+                        why="largest single process (/usr/bin/time %M)"))
     rows += many_flows_rows(ctx, cells)
     rows += import_rows(ctx)
     return rows, cells
@@ -161,7 +161,7 @@ def many_flows_rows(ctx: Context, cells: dict) -> list[Row]:
                       f"= {count} × one linear-10 compile (no multi-flow mode)") if their_single.ok else \
             skipped(their_single.note or "no Metaflow sample")
         rows.append(Row("1", f"compile {count} linear-10 flows, one process → {target}", "s", ours, theirs,
-                        why="flowc: one `flowc compile ... -o DIR`; Metaflow: 50 processes, extrapolated"))
+                        why=f"flowc: one `flowc compile ... -o DIR`; Metaflow: {count} processes, extrapolated"))
     return rows
 
 
