@@ -125,6 +125,8 @@ class FlowSpec:
             if found:
                 object.__setattr__(self, name, value)
                 return value
+            raise AttributeError(f"step '{task.request.step}' of {type(self).__name__} has no artifact '{name}': "
+                                 f"no earlier step set self.{name} and the step has not set it yet")
         raise AttributeError(f"'{type(self).__name__}' object has no attribute or artifact '{name}'")
 
     def _parameter_value(self, parameter: Parameter):

@@ -10,19 +10,22 @@ reference (their meta.json names the same content-addressed blobs).
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import secrets
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable
 
-from flowc.runtime.datastore import open_datastore, task_key
+from flowc.runtime.datastore import DatastoreError, open_datastore, task_key
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+LINE_LIMIT = 64 * 1024  # a longer printed line is echoed in pieces
 
 
 def new_run_id() -> str:
@@ -116,20 +119,53 @@ class LocalRun:
         delay = step.retry.delay_seconds if step.retry else 0
         started = time.time()
         for attempt in range(attempts):
-            process = subprocess.run(self.argv(step, task_id, attempt), cwd=self.cwd, env=self.env(),
-                                     capture_output=True, text=True)
-            if self.r.show_output:
-                for line in process.stdout.splitlines():
-                    self.r.echo(f"[{step_name}/{task_id}] {line}")
-            if process.returncode == 0:
+            code, stderr_lines = self.run_process(self.argv(step, task_id, attempt), f"[{step_name}/{task_id}] ")
+            if code == 0 and not self.task_done(step_name, task_id):
+                # The task exited 0 without committing (os._exit(0) in the step, a killed writer):
+                # a failure, never a success that the next step would trip over.
+                code = EXIT_FAILED
+                stderr_lines.append(f"flowc: step '{step_name}' task {task_id} exited 0 without marking itself "
+                                    "done in the datastore (did the step end the process?)")
+            if code == 0:
                 return TaskResult(step_name, task_id, 0, attempt + 1, time.time() - started)
-            tail = "\n".join(process.stderr.strip().splitlines()[-6:])
-            if process.returncode == EXIT_USAGE or attempt == attempts - 1:
-                return TaskResult(step_name, task_id, process.returncode, attempt + 1, time.time() - started, tail)
+            tail = "\n".join(list(stderr_lines)[-6:]).strip()
+            if code == EXIT_USAGE or attempt == attempts - 1:
+                return TaskResult(step_name, task_id, code, attempt + 1, time.time() - started, tail)
             self.r.echo(f"[{step_name}/{task_id}] attempt {attempt} failed; retrying"
                         + (f" in {delay}s" if delay else ""))
             time.sleep(delay)
         raise AssertionError("unreachable")
+
+    def task_done(self, step_name: str, task_id: str) -> bool:
+        try:
+            return self.store.exists(f"{task_key(self.flow.name, self.r.run_id, step_name, task_id)}/DONE")
+        except DatastoreError:
+            return False
+
+    def run_process(self, argv: list[str], prefix: str) -> tuple[int, collections.deque]:
+        """Run one task process; echo its stdout line by line, keep the last lines of its stderr.
+
+        Memory stays bounded whatever the task prints (lines are cut at 64 KiB,
+        only the last 200 stderr lines are kept); its full output is in its saved logs.
+        """
+        process = subprocess.Popen(argv, cwd=self.cwd, env=self.env(), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        tail: collections.deque = collections.deque(maxlen=200)
+
+        def drain_stderr():
+            for raw in iter(lambda: process.stderr.readline(LINE_LIMIT), b""):
+                tail.append(raw.decode("utf-8", "replace").rstrip("\n"))
+
+        reader = threading.Thread(target=drain_stderr, daemon=True)
+        reader.start()
+        for raw in iter(lambda: process.stdout.readline(LINE_LIMIT), b""):
+            if self.r.show_output:
+                self.r.echo(prefix + raw.decode("utf-8", "replace").rstrip("\n"))
+        code = process.wait()
+        reader.join()
+        process.stdout.close()
+        process.stderr.close()
+        return code, tail
 
     # -- cloning on resume ---------------------------------------------------------
 
@@ -186,6 +222,13 @@ class LocalRun:
         return ready
 
     def execute(self) -> int:
+        try:
+            return self._execute()
+        except DatastoreError as exc:
+            self.r.echo(f"flowc: run {self.r.run_id} failed: {exc}")
+            return EXIT_FAILED
+
+    def _execute(self) -> int:
         started = time.time()
         self.write_record("running", started)
         progress = Progress(self.r.echo, len(self.flow.steps))
@@ -222,7 +265,12 @@ class LocalRun:
                     queue += self.successors(*item)
                     queue += self.ready_joins()
         status = "ok" if self.failed is None and ("end", "0") in self.done else "failed"
-        self.write_record(status, started)
+        try:
+            self.write_record(status, started)
+        except DatastoreError as exc:
+            if status == "ok":
+                raise
+            self.r.echo(f"flowc: warning: could not record the run's status: {exc}")
         progress.finish(status, time.time() - started)
         if self.failed is not None:
             f = self.failed

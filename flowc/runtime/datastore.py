@@ -16,11 +16,22 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
-class CorruptBlob(Exception):
-    """A blob whose bytes do not hash to its name."""
+
+class DatastoreError(Exception):
+    """The datastore cannot be read or written (permissions, missing bucket, endpoint gone).
+
+    The message is one line naming the datastore and the cause; the runtime and
+    the runner print it as is, without a traceback.
+    """
+
+
+class CorruptBlob(DatastoreError):
+    """A blob whose bytes do not hash to its name (or a reference that is not a sha256)."""
 
 
 def sha256_hex(data: bytes) -> str:
@@ -52,6 +63,13 @@ class Datastore:
         return sha
 
     def get_blob(self, flow: str, sha: str) -> bytes:
+        """The bytes of blob `sha` of `flow`, refused unless they hash to `sha`.
+
+        Only names of 64 lowercase hex digits are looked up, so a reference in a
+        meta.json can never point outside ROOT/<flow>/data/.
+        """
+        if not isinstance(sha, str) or not SHA256.match(sha):
+            raise CorruptBlob(f"artifact reference {sha!r} in {self.root} is not a sha256; refusing to load it")
         data = self.read(blob_key(flow, sha))
         if data is None:
             raise FileNotFoundError(f"artifact blob {sha} is missing from {self.root}/{flow}/data")
@@ -80,25 +98,32 @@ class LocalDatastore(Datastore):
     def write(self, key: str, data: bytes) -> None:
         path = self._path(key)
         folder = os.path.dirname(path)
-        os.makedirs(folder, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+        try:
+            os.makedirs(folder, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+        except OSError as exc:
+            raise DatastoreError(f"cannot write to the datastore {self.root}: {_os_reason(exc)}") from None
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
             os.replace(temporary, path)
-        except BaseException:
+        except BaseException as exc:
             try:
                 os.unlink(temporary)
             except OSError:
                 pass
+            if isinstance(exc, OSError):
+                raise DatastoreError(f"cannot write to the datastore {self.root}: {_os_reason(exc)}") from None
             raise
 
     def read(self, key: str) -> bytes | None:
         try:
             with open(self._path(key), "rb") as f:
                 return f.read()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
+        except OSError as exc:
+            raise DatastoreError(f"cannot read the datastore {self.root}: {_os_reason(exc)}") from None
 
     def exists(self, key: str) -> bool:
         return os.path.exists(self._path(key))
@@ -109,6 +134,11 @@ class LocalDatastore(Datastore):
             return sorted(n for n in os.listdir(self._path(key)) if not n.startswith(".tmp-"))
         except (FileNotFoundError, NotADirectoryError):
             return []
+
+
+def _os_reason(exc: OSError) -> str:
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    return f"{exc.strerror or type(exc).__name__}{where}"
 
 
 def open_datastore(root: str) -> Datastore:

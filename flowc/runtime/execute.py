@@ -17,6 +17,10 @@ from flowc.runtime.logs import StepTimeout, timeout_alarm
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
+class StepExit(Exception):
+    """The step called sys.exit(): a failure like any exception (retried, caught by @catch)."""
+
+
 def max_attempts_for(context, settings: dict) -> int:
     if context.request.max_attempts is not None:
         return context.request.max_attempts
@@ -59,10 +63,14 @@ def execute_step(context, where: str, started: float) -> int:
     caught = None
     try:
         with timeout_alarm(_timeout(settings), request.step):
-            if inputs is not None:
-                func(flow, inputs)
-            else:
-                func(flow)
+            try:
+                if inputs is not None:
+                    func(flow, inputs)
+                else:
+                    func(flow)
+            except SystemExit as exit_:
+                # A step ends by returning; sys.exit (any code, 0 included) leaves it unfinished.
+                raise StepExit(f"step '{request.step}' called sys.exit({exit_.code!r}) before finishing") from None
     except (Exception, StepTimeout) as exc:  # the step's own failure
         catch = settings.get("catch")
         if catch is None or not last_attempt:

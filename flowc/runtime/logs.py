@@ -2,15 +2,74 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import io
+import os
 import signal
 import sys
 import threading
 
 
+LOG_LIMIT_DEFAULT = 8 * 1024 * 1024
+
+
+def log_limit() -> int:
+    """Characters of each stream kept in the saved log (FLOWC_LOG_LIMIT, default 8 MiB)."""
+    try:
+        return max(1024, int(os.environ.get("FLOWC_LOG_LIMIT", "") or LOG_LIMIT_DEFAULT))
+    except ValueError:
+        return LOG_LIMIT_DEFAULT
+
+
+class BoundedLog:
+    """The first and the last `limit / 2` characters of a stream, and how many were left out between."""
+
+    def __init__(self, limit: int):
+        self.half = limit // 2
+        self.head = io.StringIO()
+        self.head_size = 0
+        self.tail: collections.deque[str] = collections.deque()
+        self.tail_size = 0
+        self.dropped = 0
+
+    def write(self, text: str) -> None:
+        if self.head_size < self.half:
+            room = self.half - self.head_size
+            self.head.write(text[:room])
+            self.head_size += min(room, len(text))
+            text = text[room:]
+        if not text:
+            return
+        if len(text) >= self.half:
+            self.dropped += self.tail_size + len(text) - self.half
+            self.tail.clear()
+            text = text[-self.half:]
+            self.tail_size = 0
+        self.tail.append(text)
+        self.tail_size += len(text)
+        while self.tail_size > self.half:
+            first = self.tail[0]
+            extra = self.tail_size - self.half
+            if len(first) <= extra:
+                self.tail.popleft()
+                self.tail_size -= len(first)
+                self.dropped += len(first)
+            else:
+                self.tail[0] = first[extra:]
+                self.tail_size -= extra
+                self.dropped += extra
+
+    def getvalue(self) -> str:
+        middle = ""
+        if self.dropped:
+            middle = (f"\n[flowc: {self.dropped} characters of output left out of this saved log "
+                      f"(FLOWC_LOG_LIMIT={2 * self.half}); the first and the last {self.half} are kept]\n")
+        return self.head.getvalue() + middle + "".join(self.tail)
+
+
 class _Tee(io.TextIOBase):
-    def __init__(self, original, buffer: io.StringIO):
+    def __init__(self, original, buffer: BoundedLog):
         self.original = original
         self.buffer_ = buffer
         self.lock = threading.Lock()
@@ -40,8 +99,8 @@ class _Tee(io.TextIOBase):
 
 class Captured:
     def __init__(self):
-        self._out = io.StringIO()
-        self._err = io.StringIO()
+        self._out = BoundedLog(log_limit())
+        self._err = BoundedLog(log_limit())
 
     def stdout(self) -> str:
         return self._out.getvalue()

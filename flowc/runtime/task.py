@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from flowc.runtime import graph as g
 from flowc.runtime.artifacts import ArtifactError, ArtifactSource, InputTask, Inputs, merge
-from flowc.runtime.datastore import open_datastore, task_key
+from flowc.runtime.datastore import DatastoreError, open_datastore, task_key
 from flowc.runtime.logs import capture_output, parameter_error
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -204,8 +204,12 @@ def run_task(request: TaskRequest) -> int:
             print(f"flowc.runtime: error: flow {flow_name} has no step {request.step!r}", file=sys.stderr)
             return EXIT_USAGE
         key = task_key(flow_name, request.run_id, request.step, request.task_id)
-        if store.exists(f"{key}/DONE"):
-            return already_done(store, key, request, where)
+        try:
+            if store.exists(f"{key}/DONE"):
+                return already_done(store, key, request, where)
+        except DatastoreError as exc:
+            print(f"flowc: {where} failed: {exc}", file=sys.stderr)
+            return EXIT_FAILED
         try:
             code = _execute(store, flow_name, flow_class, steps, request, where, started)
         finally:
@@ -228,7 +232,7 @@ def _execute(store, flow_name, flow_class, steps, request, where, started) -> in
               file=sys.stderr)
     try:
         return execute_step(context, where, started)
-    except (TaskFailure, ArtifactError) as exc:
+    except (TaskFailure, ArtifactError, DatastoreError) as exc:
         print(f"flowc: {where} failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
 
