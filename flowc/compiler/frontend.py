@@ -14,14 +14,12 @@ from typing import Any
 
 from flowc.compiler import literals
 from flowc.compiler.diagnostics import Diagnostic
-from flowc.compiler.ir import DecoratorUse, Location, Parameter, StepKind
+from flowc.compiler.ir import DecoratorUse, Location, StepKind
+from flowc.compiler.parameters import MISSING, read_parameter
 from flowc.decorators import DECORATORS, FOREIGN_DECORATORS, check_value, did_you_mean
 
 API_MODULES = ("flowc", "metaflow")
 API_NAMES = {"FlowSpec", "step", "Parameter", "IncludeFile", "JSONType", "current"}
-PARAMETER_ARGS = ("name", "default", "type", "required", "help", "show_default", "separator", "is_text", "encoding")
-TYPE_NAMES = {"str": "str", "int": "int", "float": "float", "bool": "bool", "JSONType": "json",
-              "dict": "json", "list": "json"}
 
 
 @dataclass
@@ -151,7 +149,7 @@ class Frontend:
                 value = node.value
                 target = node.targets[0] if isinstance(node, ast.Assign) else node.target
                 if isinstance(value, ast.Call) and self.names.resolve(value.func) in ("Parameter", "IncludeFile"):
-                    param = self._read_parameter(target, value)
+                    param = read_parameter(self, target, value)
                     if param is not None:
                         flow.parameters.append(param)
         return flow
@@ -214,7 +212,7 @@ class Frontend:
                     ok = False
                     continue
                 value = self.literal(kw.value, f"argument '{kw.arg}' of @{name}")
-                if value is _MISSING:
+                if value is MISSING:
                     ok = False
                     continue
                 arg_spec = spec.arg(kw.arg)
@@ -237,7 +235,7 @@ class Frontend:
             return literals.evaluate(node, self.constants)
         except literals.NotLiteral as exc:
             self.error(exc.node, f"{what} must be a literal or a module-level constant, not {exc}")
-            return _MISSING
+            return MISSING
 
     # -- steps ---------------------------------------------------------------
 
@@ -298,83 +296,12 @@ class Frontend:
             else:
                 self.error(kw, f"self.next(...) has no argument '{kw.arg}'" + did_you_mean(kw.arg or "", ["foreach"]))
 
-    # -- parameters ----------------------------------------------------------
 
-    def _read_parameter(self, target: ast.expr, call: ast.Call):
-        kind = self.names.resolve(call.func)
-        attribute = target.id if isinstance(target, ast.Name) else ast.unparse(target)
-        values: dict[str, Any] = {}
-        for i, arg in enumerate(call.args):
-            key = ("name", "default")[i] if i < 2 else None
-            if key is None:
-                self.error(arg, f"{kind}(...) takes the name, then keyword arguments")
-                return None
-            values[key] = arg
-        for kw in call.keywords:
-            if kw.arg not in PARAMETER_ARGS:
-                self.error(kw, f"{kind}(...) has no argument '{kw.arg}'" + did_you_mean(kw.arg or "", PARAMETER_ARGS))
-                return None
-            values[kw.arg] = kw.value
-        if "name" not in values:
-            self.error(call, f"{kind}(...) needs a name: {kind}('{attribute}', ...)")
-            return None
-        evaluated = {}
-        for key, node in values.items():
-            if key == "type":
-                type_name = ast.unparse(node).split(".")[-1]
-                if type_name not in TYPE_NAMES:
-                    self.error(node, f"Parameter type must be str, int, float, bool or JSONType, not {ast.unparse(node)}")
-                    return None
-                evaluated["type"] = TYPE_NAMES[type_name]
-                continue
-            value = self.literal(node, f"argument '{key}' of {kind}")
-            if value is _MISSING:
-                return None
-            evaluated[key] = value
-        name = evaluated["name"]
-        if not isinstance(name, str) or not name.replace("-", "_").isidentifier():
-            self.error(values["name"], f"parameter name {name!r} must be a string of letters, digits, _ or -")
-            return None
-        has_default = "default" in evaluated and evaluated["default"] is not None
-        default = evaluated.get("default")
-        type_name = "file" if kind == "IncludeFile" else evaluated.get("type") or _type_of(default)
-        problem = _default_mismatch(type_name, default) if has_default else None
-        if problem:
-            self.error(values["default"], f"parameter '{name}': {problem}")
-            return None
-        return Parameter(name=name, attribute=attribute, type=type_name, default=default, has_default=has_default,
-                         required=bool(evaluated.get("required", False)), help=evaluated.get("help"),
-                         location=self.loc(call))
-
-
-_MISSING = object()
 
 
 def _is_next_call(node: ast.AST) -> bool:
     return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "next"
             and isinstance(node.func.value, ast.Name) and node.func.value.id == "self")
-
-
-def _type_of(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, (dict, list)):
-        return "json"
-    return "str"
-
-
-def _default_mismatch(type_name: str, default: Any) -> str | None:
-    ok = {
-        "str": isinstance(default, str), "file": isinstance(default, str),
-        "int": isinstance(default, int) and not isinstance(default, bool),
-        "float": isinstance(default, (int, float)) and not isinstance(default, bool),
-        "bool": isinstance(default, bool), "json": True,
-    }[type_name]
-    return None if ok else f"default {default!r} is not of type {type_name}"
 
 
 def step_kind(step: RawStep) -> StepKind:
