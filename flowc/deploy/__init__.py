@@ -34,3 +34,25 @@ class DeployRequest:
     dags_folder: str | None = None
     with_decorators: tuple[str, ...] = ()
     echo: Callable[[str], None] = print
+
+
+def package_code(request: DeployRequest) -> tuple[str, str]:
+    """Build the flow's code package and upload it to the datastore: (url, sha256).
+
+    With `request.dry_run` nothing is uploaded; the URL it would have is returned.
+    """
+    from flowc.package import build_package, upload_package
+
+    try:
+        data, sha = build_package(request.flow_path)
+    except (OSError, ValueError) as exc:
+        raise DeployError(f"cannot package {request.flow_path}: {exc}") from None
+    root, flow_name = request.options.datastore.rstrip("/"), request.artifact.flow.name
+    if request.dry_run:
+        url = f"{root}/{flow_name}/packages/{sha}.tar.gz"
+        request.echo(f"would upload the code package ({len(data):,} bytes) to {url}")
+        return url, sha
+    try:
+        return upload_package(root, flow_name, data, sha), sha
+    except Exception as exc:  # local and S3 failures both end the deploy with their cause
+        raise DeployError(f"uploading the code package to {root} failed: {exc}") from None

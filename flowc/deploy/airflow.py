@@ -13,7 +13,7 @@ import os
 import re
 from dataclasses import replace
 
-from flowc.deploy import DeployError, DeployRequest
+from flowc.deploy import DeployError, DeployRequest, package_code
 
 SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
@@ -32,22 +32,13 @@ def deploy(request: DeployRequest) -> None:
     if not request.dags_folder:
         raise DeployError("airflow deploy needs --dags-folder PATH (or s3://bucket/dags/)")
     from flowc.compiler.targets.airflow import emit
-    from flowc.package import build_package, upload_package
 
     flow = request.artifact.flow
     name = dag_file_name(request)
-    try:
-        data, sha = build_package(request.flow_path)
-    except (OSError, ValueError) as exc:
-        raise DeployError(f"cannot package {request.flow_path}: {exc}") from exc
+    url, sha = package_code(request)
     if request.dry_run:
-        request.echo(f"would upload the code package {sha} ({len(data)} bytes) to {request.options.datastore}")
         request.echo(f"would write {_join(request.dags_folder, name)}")
         return
-    try:
-        url = upload_package(request.options.datastore, flow.name, data, sha)
-    except Exception as exc:  # noqa: BLE001 - local and S3 failures both end the deploy with their message
-        raise DeployError(f"cannot upload the code package to {request.options.datastore}: {exc}") from exc
     text = emit(flow, replace(request.options, package_url=url, package_sha=sha))
     destination = _join(request.dags_folder, name)
     if request.dags_folder.startswith("s3://"):

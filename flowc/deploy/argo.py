@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from flowc.deploy import DeployError, DeployRequest
+from flowc.deploy import DeployError, DeployRequest, package_code
 
 DEFAULT_NAMESPACE = "default"
 PACKAGE_SHA_ANNOTATION = "flowc.dev/package-sha"
@@ -30,7 +30,7 @@ def deploy(request: DeployRequest) -> str:
     flow = request.artifact.flow
     if not request.dry_run and not request.argo_server:
         raise DeployError("argo needs the Argo Server's URL: pass --argo-server https://HOST:2746 or set ARGO_SERVER")
-    package_url, package_sha = _package(request)
+    package_url, package_sha = package_code(request)
     options = dataclasses.replace(request.options, package_url=package_url, package_sha=package_sha)
     problems = [d for d in target.unsupported(flow, options) if d.is_error]
     if problems:
@@ -48,26 +48,6 @@ def deploy(request: DeployRequest) -> str:
     for doc in docs:
         _create_or_update(service, doc, namespace, request.echo)
     return docs[0]["metadata"]["name"]
-
-
-def _package(request: DeployRequest) -> tuple[str, str]:
-    try:
-        from flowc.package import build_package, upload_package
-    except ImportError as exc:
-        raise DeployError(f"cannot package the code: {exc}") from None
-    try:
-        data, sha = build_package(request.flow_path)
-    except OSError as exc:
-        raise DeployError(f"packaging {request.flow_path} failed: {exc}") from None
-    root, flow_name = request.options.datastore.rstrip("/"), request.artifact.flow.name
-    if request.dry_run:
-        url = f"{root}/{flow_name}/packages/{sha}.tar.gz"
-        request.echo(f"# would upload the code package ({len(data):,} bytes) to {url}")
-        return url, sha
-    try:
-        return upload_package(root, flow_name, data, sha), sha
-    except Exception as exc:  # boto3 and the filesystem raise many kinds; the user needs the cause
-        raise DeployError(f"uploading the code package to {root} failed: {exc}") from None
 
 
 def _show(request: DeployRequest, doc: dict, namespace: str) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from flowc.deploy import DeployError, DeployRequest
+from flowc.deploy import DeployError, DeployRequest, package_code
 
 TAG_FLOW = "flowc:flow"
 TAG_PACKAGE_SHA = "flowc:package-sha"
@@ -69,7 +69,7 @@ def deploy(request: DeployRequest) -> str:
         raise DeployError("step-functions needs --job-queue: the AWS Batch job queue the steps run on")
     aws = _Aws(request)
 
-    package_url, package_sha = _package(request, aws)
+    package_url, package_sha = package_code(request)
     options = dataclasses.replace(options, package_url=package_url, package_sha=package_sha, job_queue=job_queue)
     for image in target.step_images(flow, options):
         _register_job_definition(aws, target.job_definition_name(flow, options, image), image)
@@ -114,23 +114,6 @@ def trigger(request: DeployRequest, params: dict[str, str]) -> str:
     if arn is None:
         raise DeployError(f"no state machine named {name}; run flowc deploy --target step-functions first")
     return aws.call("stepfunctions", "start_execution", stateMachineArn=arn, input=execution_input)["executionArn"]
-
-
-def _package(request: DeployRequest, aws: _Aws) -> tuple[str, str]:
-    try:
-        from flowc.package import build_package, upload_package
-    except ImportError as exc:
-        raise DeployError(f"cannot package the code: {exc}") from None
-    data, sha = build_package(request.flow_path)
-    root, flow_name = request.options.datastore.rstrip("/"), request.artifact.flow.name
-    if aws.dry_run:
-        url = f"{root}/{flow_name}/packages/{sha}.tar.gz"
-        request.echo(f"s3 upload of the code package ({len(data):,} bytes) to {url}")
-        return url, sha
-    try:
-        return upload_package(root, flow_name, data, sha), sha
-    except Exception as exc:  # boto3 raises many kinds; the user needs the cause, not the class
-        raise DeployError(f"uploading the code package to {root} failed: {exc}") from None
 
 
 def _job_definition_properties(image: str) -> dict:
