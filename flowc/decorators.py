@@ -11,7 +11,7 @@ Standard library only: user flows import this inside containers.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 NUMBER = (int, float)

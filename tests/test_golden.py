@@ -51,7 +51,7 @@ def test_output_is_identical_across_hash_seeds(target):
     outputs = set()
     for seed in ("0", "1", "12345"):
         env = dict(os.environ, PYTHONHASHSEED=seed)
-        result = subprocess.run([sys.executable, "-m", "flowc.cli", "compile", "examples/decorators.py", "-t", target],
+        result = subprocess.run([sys.executable, "-m", "flowc.cli", "compile", example.relative_to(ROOT).as_posix(), "-t", target],
                                 cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         assert result.returncode in (0, 2), result.stderr
         outputs.add(result.stdout + result.stderr)
