@@ -82,28 +82,15 @@ def main(argv=None) -> int:
         ctx = Context(tmp=tmp, runs=args.runs, smoke=args.smoke, peer=peer_obj, peer_reason=reason)
         ctx.artifact_bytes = args.artifact_mib * 2**20
         cells = {}
-        if "compile" in args.rows or "size" in args.rows:
-            from rows_compile import compile_rows
+        for name, part in row_groups(args.rows):
+            try:
+                produced = part(ctx, cells)
+            except Exception as exc:  # noqa: BLE001 - one broken group must not lose the others' numbers
+                import traceback
 
-            compile_part, cells = compile_rows(ctx)
-            if "compile" in args.rows:
-                rows += compile_part
-        if "size" in args.rows:
-            from rows_size import size_rows
-
-            rows += size_rows(ctx, cells)
-        if "run" in args.rows or "startup" in args.rows:
-            from rows_run import run_rows
-
-            rows += run_rows(ctx, "run" in args.rows, "startup" in args.rows)
-        if "artifacts" in args.rows:
-            from rows_data import artifact_rows
-
-            rows += artifact_rows(ctx)
-        if "airflow" in args.rows:
-            from rows_data import airflow_rows
-
-            rows += airflow_rows(ctx)
+                traceback.print_exc()
+                produced = [failed_row(name, exc)]
+            rows += produced
     if not args.keep:
         shutil.rmtree(tmp, ignore_errors=True)
     info = machine()
@@ -120,6 +107,54 @@ def main(argv=None) -> int:
     if args.results:
         write_results(args.results, head, info, table, findings)
     return 0
+
+
+def row_groups(wanted: list[str]):
+    """(name, callable(ctx, cells) -> rows) in table order; compile fills `cells` for size."""
+    def compile_part(ctx, cells):
+        from rows_compile import compile_rows
+
+        rows, found = compile_rows(ctx)
+        cells.update(found)
+        return rows if "compile" in wanted else []
+
+    def size_part(ctx, cells):
+        from rows_size import size_rows
+
+        return size_rows(ctx, cells)
+
+    def run_part(ctx, cells):
+        from rows_run import run_rows
+
+        return run_rows(ctx, "run" in wanted, "startup" in wanted)
+
+    def artifacts_part(ctx, cells):
+        from rows_data import artifact_rows
+
+        return artifact_rows(ctx)
+
+    def airflow_part(ctx, cells):
+        from rows_data import airflow_rows
+
+        return airflow_rows(ctx)
+
+    if "compile" in wanted or "size" in wanted:
+        yield "compile", compile_part
+    if "size" in wanted:
+        yield "size", size_part
+    if "run" in wanted or "startup" in wanted:
+        yield "run", run_part
+    if "artifacts" in wanted:
+        yield "artifacts", artifacts_part
+    if "airflow" in wanted:
+        yield "airflow", airflow_part
+
+
+def failed_row(name: str, exc: Exception):
+    from measure import Row, skipped
+
+    reason = f"failed: {type(exc).__name__}: {str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else ''}"
+    return Row("-", f"{name} rows", "", skipped(reason), skipped(""))
 
 
 def start_peer(args, tmp: Path, stack: ExitStack):

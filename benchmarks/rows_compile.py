@@ -73,11 +73,11 @@ class Cell:
         self.their_peak.append(r.peak_mib)
         return r.wall_s
 
-    def measure(self) -> tuple[Stat, Stat]:
+    def measure(self, warm_up: bool) -> tuple[Stat, Stat]:
         ours_fn = None if self.ours_skip() else self.ours
         their_fn = None if self.their_skip() else self.theirs
-        for fn in (ours_fn, their_fn):  # one unmeasured warm-up (page cache, .pyc)
-            if fn and not self.ctx.smoke:
+        for fn in (ours_fn, their_fn):  # one unmeasured warm-up per target (page cache, .pyc)
+            if fn and warm_up and not self.ctx.smoke:
                 try:
                     fn()
                 except Exception:  # noqa: BLE001 - the measured runs report it
@@ -121,11 +121,11 @@ def _rmtree(path) -> None:
 
 def compile_rows(ctx: Context) -> tuple[list[Row], dict]:
     rows, cells = [], {}
-    for label, shape, size in flow_set(ctx):
+    for i, (label, shape, size) in enumerate(flow_set(ctx)):
         for target in TARGETS:
             ctx.log(f"compile {label} -> {target}")
             cell = Cell(ctx, label, shape, size, target)
-            ours, theirs = cell.measure()
+            ours, theirs = cell.measure(warm_up=i == 0)
             cells[(shape, size, target)] = cell
             why = "whole process"
             if target == "step-functions" and theirs.ok:
@@ -212,7 +212,7 @@ def import_rows(ctx: Context) -> list[Row]:
             their_share.append((total / r.wall_s, 0, top, r.wall_s))
             return total
 
-        runs = 1 if ctx.smoke else max(3, ctx.runs)
+        runs = 1 if ctx.smoke else 3
         o, t = alternate(runs, None if missing else ours, None if ctx.peer is None else theirs)
         if missing:
             o.note = missing

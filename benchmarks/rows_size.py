@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import time
+import json
+from pathlib import Path
 
-import flows
 from context import TARGETS, Context
-from measure import Row, Stat, skipped
-from rows_compile import ETCD_LIMIT_BYTES, SFN_LIMIT_BYTES, compact_json
+from measure import Row, RunFailed, Stat, run, skipped
+from rows_compile import ETCD_LIMIT_BYTES, SFN_LIMIT_BYTES
+
+PROBES = Path(__file__).resolve().parent / "probes"
 
 LIMITS = {"step-functions": (SFN_LIMIT_BYTES, "Step Functions 1 MiB definition", False),
           "argo": (ETCD_LIMIT_BYTES, "etcd 1.5 MiB object (compact JSON, as stored)", True)}
@@ -45,34 +47,14 @@ def size_rows(ctx: Context, cells: dict) -> list[Row]:
 
 
 def largest_fitting(ctx: Context, target: str, limit: int, compact: bool) -> Stat:
-    """Largest n whose linear-n flow compiles under `limit` bytes: grow ×2, then bisect (in process)."""
-    from flowc.compiler import CompileError, compile_flow
-
-    folder = ctx.scratch("fit")
-    deadline = time.monotonic() + (4 if ctx.smoke else 120)
-
-    def size(n: int) -> int:
-        path = flows.write(folder, "linear", n, "flowc")
-        try:
-            text = compile_flow(path.read_bytes(), str(path), target).text.encode()
-        except CompileError:  # the emitter refuses a flow over the platform's limit
-            return limit + 1
-        finally:
-            path.unlink()
-        return len(compact_json(text, target)) if compact else len(text)
-
-    low, high = 2, 1000
-    while size(high) <= limit:
-        low, high = high, high * 2
-        if high > 200_000 or time.monotonic() > deadline:
-            return Stat([float(low)], f"≥ (search stopped at {low:,})")
-    while high - low > max(1, low // 200):  # within 0.5%
-        mid = (low + high) // 2
-        if size(mid) <= limit:
-            low = mid
-        else:
-            high = mid
-        if time.monotonic() > deadline:
-            break
-    note = "" if high - low <= 1 else f"±{high - low}"
-    return Stat([float(low)], note)
+    """Largest n whose linear-n flow compiles under `limit` bytes (probes/fit_search.py, its own process)."""
+    budget = 4 if ctx.smoke else 120
+    out = ctx.scratch("fit") / f"{target}.json"
+    try:
+        with open(out, "wb") as f:
+            run([ctx.python, str(PROBES / "fit_search.py"), target, str(limit), "1" if compact else "0",
+                 str(ctx.scratch("fit")), str(budget)], stdout=f, timeout_s=budget + 300)
+    except RunFailed as exc:
+        return skipped(f"failed: {str(exc).strip().splitlines()[-1][:200]}")
+    data = json.loads(out.read_text())
+    return Stat([float(data["steps"])], data["note"])
