@@ -41,6 +41,7 @@ class RunFailed(Exception):
 def run(argv: list[str], env: dict | None = None, cwd: str | None = None, stdout=subprocess.DEVNULL,
         sample_tree: bool = False, timeout_s: float = 600.0, check: bool = True) -> Run:
     """Run argv to completion; RunFailed (with stderr's tail) on a non-zero exit when check."""
+    env = clean_env(env)
     peak_file = None
     if os.path.exists(GNU_TIME):
         fd, peak_file = tempfile.mkstemp(prefix="bench-peak-")
@@ -84,6 +85,17 @@ def run(argv: list[str], env: dict | None = None, cwd: str | None = None, stdout
         tail = "\n".join(err.strip().splitlines()[-6:])
         raise RunFailed(f"exit {proc.returncode}: {' '.join(argv[:6])}...\n{tail}")
     return result
+
+
+def clean_env(env: dict | None) -> dict:
+    """The environment for a measured process: bytecode caching on, as for any installed package.
+
+    With PYTHONDONTWRITEBYTECODE set (as in some shells here), flowc's editable checkout would
+    be compiled from source in every process, while Metaflow's venv has pip's .pyc files.
+    """
+    env = dict(os.environ if env is None else env)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def _sample_tree(pid: int, stop: threading.Event, peak: list[int]) -> None:
