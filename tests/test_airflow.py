@@ -20,6 +20,7 @@ import pytest
 from conftest import EXAMPLES, GOLDEN, ROOT, example_files, need, run_flowc
 from flowc.compiler import Options, load_flow
 from flowc.compiler.command import runtime_argv
+from flowc.compiler.targets.skypilot import launch_mode
 from flowc.compiler.ir import StepKind
 from flowc.compiler.targets import airflow as airflow_target
 
@@ -96,10 +97,15 @@ def test_golden_dag_matches_the_ir(golden_dags, example):
         assert task.get("expand_from") == expand_from, step.name
         assert set(task["upstream"]) == set(step.parents) | ({expand_from} if expand_from else set()), step.name
         retries = step.retry.times if step.retry else 0
+        if step.compute.backend == "skypilot" and launch_mode(step) == "managed":
+            retries = 0  # SkyPilot restarts a managed job; Airflow does not retry its launcher
         assert task["retries"] == retries, step.name
         if retries:
             assert task["retry_delay"] == step.retry.delay_seconds
         assert task["execution_timeout"] == step.timeout_seconds, step.name
+        if step.compute.backend == "skypilot":  # the launcher pod (its argv: tests/test_skypilot.py)
+            assert task["image"] == Options().skypilot_image and "flowc.skypilot_launch" in task["argv_spec"]
+            continue
         assert task["pod_resources"] == airflow_target.pod_resources(step, Options()), step.name
         assert task["image"] == (step.image or Options().image)
         assert (task.get("foreach") or False) == (step.kind is StepKind.FOREACH)

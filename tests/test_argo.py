@@ -117,6 +117,9 @@ def check_structure(flow, doc: dict) -> None:
     assert containers == {names.step_name(s.name) for s in flow.steps}
     for step in flow.steps:  # inside a foreach, a step runs with its iteration's task id
         args = templates[names.step_name(step.name)]["container"]["args"]
+        if step.compute.backend == "skypilot":  # the launcher hands the task id to SkyPilot as an env
+            assert ("FLOWC_TASK_ID={{inputs.parameters.task-id}}" in args) == bool(step.foreach_scope)
+            continue
         task_id = args[args.index("--task-id") + 1]
         assert task_id == ("{{inputs.parameters.task-id}}" if step.foreach_scope else "0")
 
@@ -159,6 +162,8 @@ def test_resources_match_the_ir(example):
     templates = templates_by_name(doc)
     defaults = doc["spec"]["templateDefaults"]["container"]["resources"]
     for step in flow.steps:
+        if step.compute.backend == "skypilot":
+            continue  # a launcher pod: the step's resources are in its SkyPilot task (tests/test_skypilot.py)
         container = templates[names.step_name(step.name)]["container"]
         resources = container.get("resources", defaults)  # Argo merges templateDefaults into each template
         expected = {"cpu": argo.cpu_quantity(step.resources.cpu), "memory": f"{step.resources.memory_mib}Mi"}

@@ -103,6 +103,12 @@ def compile_command(flows, target, output, **kwargs):
         if output is None:
             click.echo(artifact.text, nl=False)
             continue
+        if to_dir and target == "skypilot":  # one SkyPilot task file per @skypilot step: <flow>.<step>.sky.yaml
+            from flowc.compiler.targets.skypilot import split_documents
+
+            for task, text in split_documents(artifact.text).items():
+                write_atomically(Path(output) / f"{Path(path).stem}.{task}{artifact.suffix}", text)
+            continue
         destination = Path(output) / (Path(path).stem + artifact.suffix) if to_dir else Path(output)
         write_atomically(destination, artifact.text)
     if failed:

@@ -27,6 +27,7 @@ class Options:
     package_sha: str | None = None
     job_queue: str | None = None  # step-functions
     job_definition: str | None = None  # step-functions
+    skypilot_image: str = "berkeleyskypilot/skypilot:0.14.1"  # argo, airflow: the @skypilot launcher's image (needs flowc)
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ TARGETS: dict[str, str] = {
     "argo": "flowc.compiler.targets.argo",
     "step-functions": "flowc.compiler.targets.step_functions",
     "airflow": "flowc.compiler.targets.airflow",
+    "skypilot": "flowc.compiler.targets.skypilot",
 }
 
 

@@ -32,7 +32,9 @@ PARAM_JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool"
 
 def unsupported(flow: FlowGraph, options: Options) -> list[Diagnostic]:
     """Everything the IR can express maps to Airflow; only a bad operator choice is refused."""
-    problems = []
+    from flowc.compiler.targets.skypilot import step_problems
+
+    problems = [d for step in flow.steps if step.compute.backend == "skypilot" for d in step_problems(step)]
     if options.operator not in OPERATORS:
         problems.append(Diagnostic(flow.location, f"airflow: unknown operator {options.operator!r}; "
                                                   f"choose one of {', '.join(OPERATORS)}"))
@@ -102,21 +104,29 @@ def _mapped_over(flow: FlowGraph, step: Step) -> str | None:
 def _task(flow: FlowGraph, step: Step, options: Options) -> dict:
     local = options.operator == "local"
     foreach_out = None if local else POD_XCOM_FILE
-    argv = runtime_argv(flow, step, options, foreach_out=foreach_out)
+    launcher = step.compute.backend == "skypilot"
+    if launcher:  # a small task that launches the step's SkyPilot task and waits (flowc/skypilot_launch.py)
+        from flowc.compiler.targets.skypilot import launcher_argv, restarts_in_skypilot
+
+        argv = launcher_argv(flow, step, options, foreach_out=foreach_out)
+    else:
+        argv = runtime_argv(flow, step, options, foreach_out=foreach_out)
     spec = [_argv_item(item) for item in argv]
     if local:
         spec[0] = {"placeholder": "python"}  # the worker's own interpreter, not the container's
     kwargs = [("argv_spec", _pretty_argv(spec))]
     if step.kind is StepKind.FOREACH:
         kwargs.append(("foreach", "True"))
-    if step.retry is not None and step.retry.times > 0:
+    if step.retry is not None and step.retry.times > 0 and not (launcher and restarts_in_skypilot(step)):
         kwargs += [("retries", repr(step.retry.times)),
                    ("retry_delay", f"datetime.timedelta(seconds={step.retry.delay_seconds!r})")]
     if step.timeout_seconds:
         kwargs.append(("execution_timeout", f"datetime.timedelta(seconds={step.timeout_seconds!r})"))
-    if step.environment:
+    if step.environment and not launcher:  # a @skypilot step's environment is in its task's envs
         kwargs.append(("env_vars", repr(dict(step.environment))))
-    if not local:
+    if launcher and not local:
+        kwargs.append(("image", repr(options.skypilot_image)))
+    elif not local:
         kwargs += _pod_kwargs(step, options)
     else:
         kwargs.append(("code_dir", "CODE_DIR"))

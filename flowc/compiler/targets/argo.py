@@ -169,6 +169,8 @@ def step_template(flow: FlowGraph, step: Step, options: Options):
     """One container template: the runtime argv tail plus what this step sets."""
     from hera.workflows import models as m
 
+    if step.compute.backend == "skypilot":
+        return launcher_template(flow, step, options)
     compute = step.compute
     vendor = compute.get("gpu_vendor") or options.gpu_vendor
     resources = resource_requirements(step.resources, gpu_resource(vendor))
@@ -204,6 +206,32 @@ def step_template(flow: FlowGraph, step: Step, options: Options):
         if labels or annotations else None,
         volumes=[m.Volume(name="dshm", empty_dir=m.EmptyDirVolumeSource(medium="Memory", size_limit=f"{shm}Mi"))]
         if shm else None,
+    )
+
+
+def launcher_template(flow: FlowGraph, step: Step, options: Options):
+    """A @skypilot step: a small container that launches the step's SkyPilot task and waits for it.
+
+    The step's resources are the SkyPilot task's; this pod keeps the default
+    ones.  A managed job retries in SkyPilot, so Argo does not retry it too.
+    """
+    from hera.workflows import models as m
+
+    from flowc.compiler.targets.skypilot import launcher_argv, restarts_in_skypilot
+
+    argv = render(launcher_argv(flow, step, options, foreach_out=FOREACH_OUT), argo_placeholder)
+    retry = step.retry if step.retry is not None and step.retry.times > 0 and not restarts_in_skypilot(step) else None
+    return m.Template(
+        name=names.step_name(step.name),
+        inputs=task_id_inputs() if step.foreach_depth else None,
+        outputs=m.Outputs(parameters=[m.Parameter(name=FOREACH_OUTPUT, value_from=m.ValueFrom(path=FOREACH_OUT))])
+        if step.kind is StepKind.FOREACH else None,
+        container=m.Container(image=options.skypilot_image, command=argv[:3], args=argv[3:]),
+        retry_strategy=m.RetryStrategy(
+            limit=str(retry.times), retry_policy="Always",
+            backoff=m.Backoff(duration=f"{retry.delay_seconds}s") if retry.delay_seconds else None,
+        ) if retry else None,
+        active_deadline_seconds=str(step.timeout_seconds) if step.timeout_seconds else None,
     )
 
 

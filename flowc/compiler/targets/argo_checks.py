@@ -112,6 +112,17 @@ def check_kubernetes_values(flow: FlowGraph, options: Options) -> Iterable[Diagn
             yield Diagnostic(where(step, "kubernetes", "batch"), f"image {image!r}: Argo would replace its '{{{{...}}}}'")
 
 
+def check_skypilot(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
+    """@skypilot steps run a launcher container; what their SkyPilot task cannot take is refused here too."""
+    from flowc.compiler.targets.skypilot import step_problems
+
+    for step in flow.steps:
+        if step.compute.backend == "skypilot":
+            yield from step_problems(step)
+    if names.has_argo_expression(options.skypilot_image):
+        yield Diagnostic(flow.location, f"--skypilot-image {options.skypilot_image!r}: Argo would replace its '{{{{...}}}}'")
+
+
 def check_schedule(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
     schedule = flow.schedule
     if schedule is None:
@@ -144,7 +155,7 @@ def check_size(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
 
 
 CHECKS = [check_namespaces, check_secrets, check_environment, check_parameters, check_step_names,
-          check_kubernetes_values, check_schedule, check_flow_name]
+          check_kubernetes_values, check_skypilot, check_schedule, check_flow_name]
 
 
 def find_problems(flow: FlowGraph, options: Options) -> list[Diagnostic]:
