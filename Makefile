@@ -42,5 +42,8 @@ bench-smoke: venv
 fuzz: venv node
 	FLOWC_FUZZ_EXAMPLES=$${FLOWC_FUZZ_EXAMPLES:-400} FLOWC_FUZZ_RUNS=$${FLOWC_FUZZ_RUNS:-20} $(PY) -m pytest -q tests/test_fuzz.py
 
+faults: venv
+	$(PY) benchmarks/faults.py
+
 clean:
 	rm -rf build .pytest_cache
