@@ -43,7 +43,8 @@ def all_states(states: dict):
 
 def test_every_golden_passes_asl_validator():
     need(NODE.exists() and ASL_VALIDATOR.exists(), "node_modules missing: run npm ci")
-    assert len(GOLDENS) == len(example_files())
+    refused = [e for e in example_files() if (GOLDEN / e.stem / "step_functions.json.error").exists()]  # @skypilot
+    assert len(GOLDENS) == len(example_files()) - len(refused)
     args = [a for g in GOLDENS for a in ("--json-path", str(g))]
     result = subprocess.run([str(NODE), str(ASL_VALIDATOR), *args], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
