@@ -2,7 +2,7 @@
 
     python -m flowc.runtime step FLOW_FILE STEP --run-id RUN --task-id TASK
         --datastore ROOT [--param NAME=VALUE ...] [--attempt N --max-attempts M]
-        [--foreach-out PATH]
+        [--decorator JSON ...] [--foreach-out PATH]
 
 One function builds it for all targets so they cannot drift.  Values only the
 orchestrator knows at run time (the run id, the task id inside a foreach, the
@@ -15,6 +15,7 @@ joined into a shell string.
 
 from __future__ import annotations
 
+import json
 import posixpath
 from dataclasses import dataclass
 from typing import Union
@@ -26,6 +27,11 @@ RUN_ID = "run_id"
 TASK_ID = "task_id"  # the task id of the enclosing foreach iteration, e.g. "3" or "3.7"
 ATTEMPT = "attempt"  # zero-based attempt number
 PARAM = "param"
+
+# Decorators whose work happens inside the task.  When `--with` attached one,
+# the runtime cannot see it on the imported function, so the command carries it.
+RUNTIME_DECORATORS = ("catch", "timeout", "environment")
+WITH_FILE = "<--with>"
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,9 @@ def runtime_argv(flow: FlowGraph, step: Step, options: Options, foreach_out: str
             argv += [("--param",), (f"{param.name}=", Placeholder(PARAM, param.name))]
     if step.retry is not None and step.retry.times > 0:
         argv += [("--attempt",), (Placeholder(ATTEMPT),), ("--max-attempts",), (str(step.retry.times + 1),)]
+    for use in step.decorators:
+        if use.location.file == WITH_FILE and use.name in RUNTIME_DECORATORS:
+            argv += [("--decorator",), (json.dumps({use.name: dict(use.args)}, sort_keys=True),)]
     if step.kind is StepKind.FOREACH and foreach_out:
         argv += [("--foreach-out",), (foreach_out,)]
     if options.package_url:

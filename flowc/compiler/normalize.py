@@ -11,6 +11,7 @@ import ast
 import math
 from typing import Any
 
+from flowc.compiler.command import WITH_FILE
 from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.frontend import RawFlow, RawStep, step_kind
 from flowc.compiler.ir import (Catch, Compute, DecoratorUse, FlowGraph, Location, Packages, Resources, Retry,
@@ -21,7 +22,7 @@ COMPUTE_DECORATORS = ("batch", "kubernetes", "skypilot")
 RESOURCE_ARGS = ("cpu", "memory", "gpu", "disk", "shared_memory")
 DEFAULT_RESOURCES = Resources()
 SCHEDULE_PRESETS = {"hourly": "0 * * * *", "daily": "0 0 * * *", "weekly": "0 0 * * 0"}
-WITH_LOCATION = Location("<--with>", 1, 1)
+WITH_LOCATION = Location(WITH_FILE, 1, 1)
 
 
 def parse_with(spec: str) -> tuple[DecoratorUse | None, list[Diagnostic]]:

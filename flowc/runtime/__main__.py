@@ -7,6 +7,7 @@ failed (one line on stderr names step and task), 2 usage error.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 
@@ -28,6 +29,8 @@ def parser() -> argparse.ArgumentParser:
     step.add_argument("--max-attempts", type=int, default=None)
     step.add_argument("--foreach-out", default=None)
     step.add_argument("--package", default=None, metavar="URL")
+    step.add_argument("--decorator", action="append", default=[], metavar="JSON",
+                      help='a decorator attached with --with, e.g. {"catch": {"var": "err"}}')
     return top
 
 
@@ -49,6 +52,16 @@ def main(argv=None) -> int:
             print(f"flowc.runtime: error: --param expects NAME=VALUE, got {item!r}", file=sys.stderr)
             return EXIT_USAGE
         params[name] = value
+    decorators = {}
+    for item in args.decorator:
+        try:
+            attached = json.loads(item)
+            if not all(isinstance(v, dict) for v in attached.values()):
+                raise ValueError(item)
+            decorators.update(attached)
+        except (ValueError, TypeError, AttributeError):
+            print(f"flowc.runtime: error: --decorator expects a JSON object, got {item!r}", file=sys.stderr)
+            return EXIT_USAGE
     if args.package:
         from flowc.runtime.bootstrap import enter_package
 
@@ -61,7 +74,8 @@ def main(argv=None) -> int:
 
     request = TaskRequest(flow_file=args.flow_file, step=args.step, run_id=args.run_id, task_id=args.task_id,
                           datastore=args.datastore, params=params, attempt=args.attempt,
-                          max_attempts=args.max_attempts, foreach_out=args.foreach_out, package=args.package)
+                          max_attempts=args.max_attempts, foreach_out=args.foreach_out, package=args.package,
+                          decorators=decorators)
     return run_task(request)
 
 

@@ -45,7 +45,7 @@ def apply_environment(settings: dict, step: str) -> None:
 def execute_step(context, where: str, started: float) -> int:
     request, info = context.request, context.info
     func = getattr(context.flow_class, request.step)
-    settings = dict(getattr(func, "_step_decorators", {}))
+    settings = {**request.decorators, **getattr(func, "_step_decorators", {})}
     max_attempts = max_attempts_for(context, settings)
     last_attempt = request.attempt >= max_attempts - 1
     key = task_key(context.flow, request.run_id, request.step, request.task_id)

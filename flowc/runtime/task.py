@@ -29,6 +29,7 @@ class TaskRequest:
     max_attempts: int | None = None
     foreach_out: str | None = None
     package: str | None = None
+    decorators: dict = field(default_factory=dict)  # attached by --with; the step's own win
 
 
 class TaskFailure(Exception):
