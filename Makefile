@@ -4,6 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 FLOWC := $(VENV)/bin/flowc
 STAMP := $(VENV)/.installed
+# SkyPilot's validator lives in its own venv: skypilot pins versions Airflow cannot share.
+SKY_VENV ?= .venv-sky
+SKY_STAMP := $(SKY_VENV)/.installed
 
 .PHONY: demo test venv node bench bench-smoke fuzz faults clean
 
@@ -16,6 +19,11 @@ $(STAMP): pyproject.toml requirements-test.txt
 	touch $@
 
 node: node_modules/.installed
+
+$(SKY_STAMP):
+	$(PYTHON) -m venv $(SKY_VENV)
+	$(SKY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check skypilot==0.14.1
+	touch $@
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -30,7 +38,7 @@ demo: venv
 	@echo "compiled: $$(ls build | wc -l) files in build/"
 	$(FLOWC) run examples/foreach.py --datastore build/datastore
 
-test: venv node
+test: venv node $(SKY_STAMP)
 	$(PY) -m pytest -q
 
 bench: venv
