@@ -20,9 +20,9 @@ $(STAMP): pyproject.toml requirements-test.txt
 
 node: node_modules/.installed
 
-$(SKY_STAMP):
+$(SKY_STAMP): requirements-sky.txt
 	$(PYTHON) -m venv $(SKY_VENV)
-	$(SKY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check skypilot==0.14.1
+	$(SKY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-sky.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
