@@ -44,6 +44,7 @@ class RunRequest:
     rerun_steps: frozenset = frozenset()  # resume --from: steps that always run again
     echo: Callable[[str], None] = print
     show_output: bool = True
+    skypilot: object | None = None  # Options for the VMs: launch @skypilot steps (flowc/runner_skypilot.py)
 
 
 @dataclass
@@ -72,6 +73,11 @@ class LocalRun:
         self.pending_joins: set[tuple[str, str]] = set()
         self.scheduled: set[tuple[str, str]] = set()
         self.cwd = os.path.dirname(os.path.abspath(request.flow_path))
+        self.sky = None
+        if request.skypilot is not None:
+            from flowc.runner_skypilot import SkyPilotSteps
+
+            self.sky = SkyPilotSteps(self.flow, request.flow_path, self.store.root, request.skypilot)
 
     # -- the run record --------------------------------------------------------
 
@@ -88,9 +94,6 @@ class LocalRun:
         from flowc.compiler import command
         from flowc.compiler.options import Options
 
-        options = Options(python=sys.executable, datastore=self.store.root)
-        items = command.runtime_argv(self.flow, step, options)
-
         def fill(p):
             if p.kind == command.RUN_ID:
                 return self.r.run_id
@@ -102,7 +105,10 @@ class LocalRun:
                 return str(self.r.params.get(p.name, ""))
             raise ValueError(f"unknown placeholder {p}")
 
-        return command.render(items, fill)
+        if self.sky is not None and self.sky.launches(step):
+            return self.sky.argv(step, fill)  # python -m flowc.skypilot_launch ...
+        options = Options(python=sys.executable, datastore=self.store.root)
+        return command.render(command.runtime_argv(self.flow, step, options), fill)
 
     def env(self) -> dict:
         env = dict(os.environ)
@@ -118,6 +124,9 @@ class LocalRun:
         attempts = 1 + (step.retry.times if step.retry else 0)
         delay = step.retry.delay_seconds if step.retry else 0
         started = time.time()
+        if self.sky is not None and self.sky.launches(step):
+            attempts = self.sky.attempts(step, attempts)
+            self.r.echo(f"[{step_name}/{task_id}] launching through SkyPilot {self.sky.describe(step)}")
         for attempt in range(attempts):
             code, stderr_lines = self.run_process(self.argv(step, task_id, attempt), f"[{step_name}/{task_id}] ")
             if code == 0 and not self.task_done(step_name, task_id):
@@ -231,6 +240,8 @@ class LocalRun:
     def _execute(self) -> int:
         started = time.time()
         self.write_record("running", started)
+        if self.sky is not None:
+            self.sky.upload_package(self.r.echo)
         progress = Progress(self.r.echo, len(self.flow.steps))
         queue: list[tuple[str, str]] = [("start", "0")]
         running = {}

@@ -10,7 +10,7 @@ import time
 
 import click
 
-from flowc.cli.compile import load_or_exit
+from flowc.cli.compile import load_or_exit, options_for
 
 
 def default_datastore(flow_path: str | None, datastore: str | None) -> str:
@@ -40,13 +40,19 @@ def machine_memory_mib() -> int | None:
         return None
 
 
-def local_notes(flow) -> list[str]:
+def local_notes(flow, launch_skypilot: bool = False) -> list[str]:
     """What a local run does differently from the remote one: said once per step, before starting."""
+    from flowc.runner_skypilot import local_note
+
     notes = []
     cpus, memory = os.cpu_count() or 1, machine_memory_mib()
     has_gpu = shutil.which("nvidia-smi") is not None
     for step in flow.steps:
-        if step.compute.backend in ("batch", "kubernetes", "skypilot"):
+        if step.compute.backend == "skypilot" and launch_skypilot:
+            continue  # launched through SkyPilot: its resources are the cloud's, not this machine's
+        if step.compute.backend == "skypilot":
+            notes.append(local_note(step))
+        elif step.compute.backend in ("batch", "kubernetes"):
             notes.append(f"note: step '{step.name}' has @{step.compute.backend}; `flowc run` runs it locally")
         r = step.resources
         if r.cpu > cpus:
@@ -83,21 +89,31 @@ def echo(line: str) -> None:
 @click.option("--max-workers", type=click.IntRange(min=1), default=None, help="Most tasks at once (default: CPUs).")
 @click.option("--with", "with_decorators", multiple=True, metavar="DECORATOR[:k=v,...]",
               help="Attach a decorator to every step that lacks it, e.g. --with retry:times=2.")
+@click.option("--skypilot", "launch_skypilot", is_flag=True,
+              help="Launch @skypilot steps through SkyPilot (needs an s3:// datastore); implied by --with skypilot.")
 @click.option("--quiet", is_flag=True, help="Do not echo the tasks' printed output.")
-def run(flow_path, params, run_id, datastore, max_workers, with_decorators, quiet):
-    """Run FLOW.py on this machine, each task a local process."""
+def run(flow_path, params, run_id, datastore, max_workers, with_decorators, launch_skypilot, quiet):
+    """Run FLOW.py on this machine, each task a local process (@skypilot steps: see --skypilot)."""
     from flowc.runner import LocalRun, RunRequest, new_run_id
+    from flowc.runner_skypilot import launch_problems, requested
 
     flow = load_or_exit(flow_path, with_decorators)
     values = parse_params(params)
     check_params(flow, values)
-    for note in local_notes(flow):
-        click.echo(note, err=True)
     root = default_datastore(flow_path, datastore)
+    sky_options = None
+    if requested(launch_skypilot, with_decorators):
+        problems = launch_problems(flow, root)
+        if problems:
+            raise click.UsageError("\n".join(problems))
+        sky_options = options_for({}, flow_path, "skypilot")  # the VMs' interpreter etc.: [tool.flowc], FLOWC_*
+    for note in local_notes(flow, launch_skypilot=sky_options is not None):
+        click.echo(note, err=True)
     run_id = run_id or new_run_id()
     click.echo(f"run {flow.name}/{run_id} (datastore {root})")
     request = RunRequest(flow=flow, flow_path=flow_path, datastore=root, run_id=run_id, params=values,
-                         max_workers=max_workers or os.cpu_count() or 1, echo=echo, show_output=not quiet)
+                         max_workers=max_workers or os.cpu_count() or 1, echo=echo, show_output=not quiet,
+                         skypilot=sky_options)
     code = LocalRun(request).execute()
     if code == 0:
         click.echo(f"artifacts: flowc show {flow.name}/{run_id} --datastore {root}; "
