@@ -75,12 +75,15 @@ class TaskContext:
         return int(self.request.task_id.rpartition(".")[2])
 
     def foreach_input(self):
-        if not self.info.foreach_scope:
-            raise AttributeError(f"self.input: step '{self.info.name}' is not inside a foreach")
-        foreach_step = self.steps[self.info.foreach_scope[-1]]
-        meta = self.meta(foreach_step.name, g.parent_task_of_child(self.request.task_id))
-        items = ArtifactSource(self.store, self.flow, meta["artifacts"]).load(foreach_step.foreach_var)
-        return list(items)[self.foreach_index()]
+        # Read once: a step may touch self.input in a loop, and each read is datastore round trips.
+        if "_foreach_item" not in vars(self):
+            if not self.info.foreach_scope:
+                raise AttributeError(f"self.input: step '{self.info.name}' is not inside a foreach")
+            foreach_step = self.steps[self.info.foreach_scope[-1]]
+            meta = self.meta(foreach_step.name, g.parent_task_of_child(self.request.task_id))
+            items = ArtifactSource(self.store, self.flow, meta["artifacts"]).load(foreach_step.foreach_var)
+            self._foreach_item = list(items)[self.foreach_index()]
+        return self._foreach_item
 
     def foreach_stack(self):
         return [(name, int(part)) for name, part in
