@@ -125,6 +125,7 @@ class Stat:
 
     samples: list[float] = field(default_factory=list)
     note: str = ""  # why there are no samples, or a remark ("extrapolated")
+    bound: bool = False  # the samples are only a lower bound (the tool failed part-way): no ratio
 
     @property
     def ok(self) -> bool:
@@ -137,7 +138,7 @@ class Stat:
     def cell(self, fmt: str) -> str:
         if not self.samples:
             return "—"
-        med = fmt.format(self.median)
+        med = ("≥ " if self.bound else "") + fmt.format(self.median)
         if len(self.samples) == 1 or min(self.samples) == max(self.samples):
             return med + (f" ({self.note})" if self.note else "")
         return f"{med} ({fmt.format(min(self.samples))}–{fmt.format(max(self.samples))})" + \
@@ -164,6 +165,8 @@ class Row:
         """How many times better flowc is than the peer (>1: flowc wins)."""
         if not (self.ours.ok and self.theirs.ok) or self.ours.median == 0 or self.theirs.median == 0:
             return "—"
+        if self.ours.bound or self.theirs.bound:
+            return "n/a (bound)"
         r = self.ours.median / self.theirs.median if self.higher_is_better else self.theirs.median / self.ours.median
         return f"{r:.2f}x" if r < 10 else f"{r:.0f}x"
 

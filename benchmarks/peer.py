@@ -168,7 +168,8 @@ class Peer:
     def run_argv(self, flow: Path) -> tuple[list[str], Path]:
         """`python FLOW run` with the local datastore and metadata, in a private folder."""
         work = self.scratch(flow)
-        return [str(self.python), flow.name, "--no-pylint", "run"], work
+        # Metaflow refuses a foreach wider than 100 unless told (--max-num-splits); flowc has no such cap
+        return [str(self.python), flow.name, "--no-pylint", "run", "--max-num-splits", "100000"], work
 
     def run_env(self) -> dict:
         return base_env(self.home)

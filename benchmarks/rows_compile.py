@@ -130,6 +130,9 @@ def compile_rows(ctx: Context) -> tuple[list[Row], dict]:
             why = "whole process"
             if target == "step-functions" and theirs.ok:
                 why += "; Metaflow calls Batch (moto on loopback) for every step"
+            if "RecursionError" in theirs.note:
+                theirs.note = (f"Metaflow fails on {label}: RecursionError in its graph walk "
+                               "(Python's default recursion limit)")
             rows.append(Row("1", f"compile {label} → {target}", "s", ours, theirs, why=why))
     big = max(size for _, shape, size in flow_set(ctx) if shape == "linear")
     for target in TARGETS:
