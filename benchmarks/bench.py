@@ -107,7 +107,7 @@ def main(argv=None) -> int:
     print(f"\n{head}\n\nflowc advantage = Metaflow ÷ flowc for times, sizes and memory; flowc ÷ peer for "
           "throughput and step counts (> 1: flowc better).\n")
     print(table)
-    findings = getattr(ctx, "findings", [])
+    findings = ctx.findings
     if findings:
         print("\nNotes:\n" + "\n".join(f"- {f}" for f in findings))
     if args.results:

@@ -22,7 +22,8 @@ class Context:
     peer: object | None  # peer.Peer, or None with peer_reason
     peer_reason: str = ""
     python: str = sys.executable
-    log_lines: list = field(default_factory=list)
+    artifact_bytes: int = 8 * 2**20
+    findings: list = field(default_factory=list)  # profiling notes printed under the table
 
     @property
     def flowc(self) -> str:

@@ -13,7 +13,6 @@ read the time from process start to user code for both runtimes the same way.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 MARK = '''
@@ -141,4 +140,3 @@ if __name__ == "__main__":  # python benchmarks/flows.py linear 10 [metaflow]
     import sys
 
     print(SHAPES[sys.argv[1]](int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "flowc")[1], end="")
-    os.sys.exit(0)

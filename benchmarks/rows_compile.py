@@ -191,7 +191,7 @@ def import_rows(ctx: Context) -> list[Row]:
     """How much of a small compile (the example) is imports, per target, both tools (-X importtime)."""
     rows = []
     example_ours, example_theirs = write_pair(ctx, "example", 3)
-    findings = ctx.__dict__.setdefault("findings", [])
+    findings = ctx.findings
     for target in TARGETS:
         missing = ctx.target_missing(target)
         ours_share, their_share = [], []
