@@ -9,6 +9,8 @@ problems are reported together.
 from __future__ import annotations
 
 import ast
+import re
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +89,7 @@ class Frontend:
         self.source = source
         self.filename = filename
         self.diagnostics: list[Diagnostic] = []
+        self._lines: list[str] | None = None
 
     def loc(self, node: ast.AST | None) -> Location:
         if node is None:
@@ -254,7 +257,7 @@ class Frontend:
         return step
 
     def _read_next(self, node: ast.FunctionDef, step: RawStep, methods: set[str]) -> None:
-        calls = [n for n in ast.walk(node) if _is_next_call(n)]
+        calls = self._next_calls(node)
         last = node.body[-1] if node.body else None
         final = last.value if isinstance(last, ast.Expr) and _is_next_call(last.value) else None
         for call in calls:
@@ -297,6 +300,32 @@ class Frontend:
                 self.error(kw, f"self.next(...) has no argument '{kw.arg}'" + did_you_mean(kw.arg or "", ["foreach"]))
 
 
+
+
+    def _next_calls(self, node: ast.AST) -> list[ast.Call]:
+        """`[n for n in ast.walk(node) if _is_next_call(n)]`, in the same order, without walking statements
+        whose source lines cannot hold a `self.next(...)` call (no `next` in them, ASCII only)."""
+        if self._lines is None:
+            self._lines = _LINE_BREAK.split(self.source)
+        lines = self._lines
+        found = []
+        todo = deque([node])
+        while todo:
+            current = todo.popleft()
+            if _is_next_call(current):
+                found.append(current)
+            for child in ast.iter_child_nodes(current):
+                if isinstance(child, ast.stmt):
+                    first, last = getattr(child, "lineno", None), getattr(child, "end_lineno", None)
+                    if first is not None and last is not None:
+                        text = "".join(lines[first - 1:last])
+                        if "next" not in text and text.isascii():
+                            continue  # no call named `next` can be in this statement
+                todo.append(child)
+        return found
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # how the parser counts lines (not str.splitlines)
 
 
 def _is_next_call(node: ast.AST) -> bool:
