@@ -1,17 +1,43 @@
 """The `flowc` command: a thin shell around the compiler and the runner.
 
 Heavy modules (hera, jinja2, boto3, airflow) load inside the command that
-needs them, so `flowc --help` stays fast.
+needs them, so `flowc --help` stays fast.  The modules of the deploy and local
+commands (`flowc.cli.deploy`, `flowc.cli.run`) load only when one of their
+commands is asked for: `flowc compile` never imports them.
 """
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
 from flowc.cli.compile import check_command, compile_command, graph_command
 
+# command name -> the module whose COMMANDS list defines it
+LAZY_COMMANDS = {
+    "deploy": "flowc.cli.deploy", "trigger": "flowc.cli.deploy",
+    "run": "flowc.cli.run", "resume": "flowc.cli.run", "show": "flowc.cli.run", "logs": "flowc.cli.run",
+    "runs": "flowc.cli.run", "package": "flowc.cli.run",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class FlowcGroup(click.Group):
+    """A group whose deploy and local commands are imported on first use."""
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx, name):
+        command = super().get_command(ctx, name)
+        if command is None and name in LAZY_COMMANDS:
+            for loaded in importlib.import_module(LAZY_COMMANDS[name]).COMMANDS:
+                self.add_command(loaded)
+            command = super().get_command(ctx, name)
+        return command
+
+
+@click.group(cls=FlowcGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="flowc")
 def main():
     """flowc: write a flow once; run it locally or compile it for Argo, Step Functions or Airflow."""
@@ -20,13 +46,3 @@ def main():
 main.add_command(compile_command)
 main.add_command(check_command)
 main.add_command(graph_command)
-
-from flowc.cli.deploy import COMMANDS as DEPLOY_COMMANDS  # noqa: E402
-
-for _command in DEPLOY_COMMANDS:
-    main.add_command(_command)
-
-from flowc.cli.run import COMMANDS as RUN_COMMANDS  # noqa: E402
-
-for _command in RUN_COMMANDS:
-    main.add_command(_command)

@@ -10,7 +10,7 @@ import time
 
 import click
 
-from flowc.cli.compile import load_or_exit, options_for
+from flowc.cli.compile import gc_paused, load_or_exit, options_for
 
 
 def default_datastore(flow_path: str | None, datastore: str | None) -> str:
@@ -97,7 +97,8 @@ def run(flow_path, params, run_id, datastore, max_workers, with_decorators, laun
     from flowc.runner import LocalRun, RunRequest, new_run_id
     from flowc.runner_skypilot import launch_problems, requested
 
-    flow = load_or_exit(flow_path, with_decorators)
+    with gc_paused():
+        flow = load_or_exit(flow_path, with_decorators)
     values = parse_params(params)
     check_params(flow, values)
     root = default_datastore(flow_path, datastore)
