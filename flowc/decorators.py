@@ -10,9 +10,11 @@ Standard library only: user flows import this inside containers.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # typing (3 ms) and difflib stay out of every task process's start-up
+    from typing import Any, Callable
 
 NUMBER = (int, float)
 
@@ -213,6 +215,8 @@ FOREIGN_DECORATORS: dict[str, str] = {
 
 def did_you_mean(word: str, candidates) -> str:
     """' (did you mean 'x'?)' when a close candidate exists, else ''."""
+    import difflib
+
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

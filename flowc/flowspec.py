@@ -7,7 +7,10 @@ inside a task the runtime drives these objects.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class JSONType:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections
 import json
 import os
-import secrets
 import subprocess
 import sys
 import threading
@@ -29,7 +28,7 @@ LINE_LIMIT = 64 * 1024  # a longer printed line is echoed in pieces
 
 
 def new_run_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + os.urandom(3).hex()  # = secrets.token_hex(3)
 
 
 @dataclass

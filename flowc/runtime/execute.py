@@ -6,7 +6,6 @@ import json
 import os
 import sys
 import time
-import traceback
 
 from flowc.flowspec import current
 from flowc.runtime import graph as g
@@ -15,6 +14,12 @@ from flowc.runtime.datastore import task_key
 from flowc.runtime.logs import StepTimeout, timeout_alarm
 
 EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def _print_exc() -> None:
+    import traceback  # (and textwrap): only when a step fails
+
+    traceback.print_exc()
 
 
 class StepExit(Exception):
@@ -74,14 +79,14 @@ def execute_step(context, where: str, started: float) -> int:
     except (Exception, StepTimeout) as exc:  # the step's own failure
         catch = settings.get("catch")
         if catch is None or not last_attempt:
-            traceback.print_exc()
+            _print_exc()
             _record_attempt(context, key, "failed", started, exc)
             retry_note = "" if last_attempt else f"; will retry ({request.attempt + 1} of {max_attempts - 1} retries)"
             print(f"flowc: {where} failed: {type(exc).__name__}: {exc}{retry_note}", file=sys.stderr)
             return EXIT_FAILED
         caught = exc
         if catch.get("print_exception", True):
-            traceback.print_exc()
+            _print_exc()
         print(f"flowc: {where}: @catch stored {type(exc).__name__} in '{catch.get('var')}' and carries on",
               file=sys.stderr)
         if catch.get("var"):

@@ -6,7 +6,6 @@ import json
 import os
 import sys
 import time
-import traceback
 from dataclasses import dataclass, field
 
 from flowc.runtime import graph as g
@@ -200,6 +199,8 @@ def run_task(request: TaskRequest) -> int:
             print(f"flowc.runtime: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
         except Exception:
+            import traceback
+
             traceback.print_exc()
             print(f"flowc: {where} failed: the flow file could not be imported", file=sys.stderr)
             return EXIT_FAILED
