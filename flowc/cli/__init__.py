@@ -8,6 +8,8 @@ commands is asked for: `flowc compile` never imports them.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import importlib
 
 import click
@@ -41,6 +43,11 @@ class FlowcGroup(click.Group):
 @click.version_option(package_name="flowc")
 def main():
     """flowc: write a flow once; run it locally or compile it for Argo, Step Functions or Airflow."""
+    # The interpreter's last act is a full collection over every live object (after an argo
+    # compile: hera's ~300 pydantic classes and their schemas, ~0.2 s).  A CLI process is about
+    # to exit: freezing the heap first leaves that collection nothing to walk.  Objects still die
+    # by reference counting; only the exit-time sweep of unreachable cycles is skipped.
+    atexit.register(gc.freeze)
 
 
 main.add_command(compile_command)
