@@ -11,18 +11,12 @@ file + rename locally, whole-object put on S3), so a killed writer leaves
 nothing a reader could mistake for finished.  A blob whose content does not
 hash to its name is refused.
 
-A blob is either a plain pickle (protocol 5) or, when the value has large
-buffers (bytes, bytearray, numpy arrays: 64 KiB and up), a framed blob:
-
-    MAGIC (8 bytes, starts with 0xff: no pickle starts so)
-    COUNT (u64 LE) = 1 + number of buffers
-    COUNT lengths (u64 LE; bit 63 set = a read-only buffer, restored as bytes)
-    the in-band pickle, then the raw buffers, in order
-
-The name is the sha256 of all of it.  Framed blobs are written and read in
-chunks with the hashing on a thread (hashlib releases the GIL), and read into
-one preallocated buffer per part, so the value is never copied; nothing is
-unpickled before the whole blob has been read and its hash checked.
+A blob is a plain pickle (protocol 5), or, when the value has buffers of
+64 KiB and up, framed: MAGIC (8 bytes, 0xff first: no pickle starts so), a u64
+count (1 + buffers), the u64 lengths (bit 63: read-only), the in-band pickle,
+the raw buffers (docs/running.md).  Framed blobs are written and read in chunks,
+hashed on a thread, into one preallocated buffer per part (no copy of the
+value); nothing is unpickled before the whole blob has hashed to its name.
 """
 
 from __future__ import annotations
