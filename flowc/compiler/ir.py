@@ -139,6 +139,14 @@ class Step:
                 return d
         return None
 
+    def location_of(self, *decorators: str) -> Location:
+        """Where the first of `decorators` the step carries is written, else the step itself."""
+        for name in decorators:
+            use = self.decorator(name)
+            if use is not None:
+                return use.location
+        return self.location
+
 
 @dataclass(frozen=True)
 class Parameter:

@@ -10,18 +10,9 @@ import re
 from typing import Iterable
 
 from flowc.compiler.diagnostics import Diagnostic
-from flowc.compiler.ir import FlowGraph, Location, Step
+from flowc.compiler.ir import FlowGraph
 from flowc.compiler.options import Options
 from flowc.compiler.targets import argo_names as names
-
-
-def where(step: Step, *decorators: str) -> Location:
-    """The first of `decorators` the step carries, else the step itself."""
-    for name in decorators:
-        use = step.decorator(name)
-        if use is not None:
-            return use.location
-    return step.location
 
 
 def check_namespaces(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
@@ -32,12 +23,12 @@ def check_namespaces(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
     wanted = options.namespace or (sorted(set(declared.values()))[0] if declared else None)
     for step_name, namespace in declared.items():
         if namespace != wanted:
-            yield Diagnostic(where(flow.step(step_name), "kubernetes"),
+            yield Diagnostic(flow.step(step_name).location_of("kubernetes"),
                              f"step '{step_name}' asks for namespace '{namespace}', but an Argo workflow runs all its "
                              f"pods in one namespace ('{wanted}'); use the same namespace for every step")
     for step_name, namespace in declared.items():
         if not names.is_label(namespace):
-            yield Diagnostic(where(flow.step(step_name), "kubernetes"),
+            yield Diagnostic(flow.step(step_name).location_of("kubernetes"),
                              f"namespace '{namespace}' is not a valid Kubernetes namespace name (DNS-1123 label)")
 
 
@@ -47,7 +38,7 @@ def check_secrets(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
     for step in flow.steps:
         for secret in secret_names(step):
             if not isinstance(secret, str) or not names.is_subdomain(secret):
-                yield Diagnostic(where(step, "secrets", "kubernetes"),
+                yield Diagnostic(step.location_of("secrets", "kubernetes"),
                                  f"secret {secret!r} is not a Kubernetes Secret name (lowercase letters, digits, "
                                  "'-' and '.'); Argo passes secrets by reference to a Kubernetes Secret")
 
@@ -56,10 +47,10 @@ def check_environment(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]
     for step in flow.steps:
         for key, value in step.environment:
             if not names.is_env_name(key):
-                yield Diagnostic(where(step, "environment"), f"environment variable name {key!r} is not valid in a "
+                yield Diagnostic(step.location_of("environment"), f"environment variable name {key!r} is not valid in a "
                                                              "Kubernetes container")
             if names.has_argo_expression(key + value):
-                yield Diagnostic(where(step, "environment"),
+                yield Diagnostic(step.location_of("environment"),
                                  f"environment variable {key}: Argo would replace the '{{{{...}}}}' in its value "
                                  "with a workflow variable, and has no escape for it")
 
@@ -96,20 +87,20 @@ def check_kubernetes_values(flow: FlowGraph, options: Options) -> Iterable[Diagn
         tolerations = compute.get("tolerations") or []
         for toleration in tolerations:
             if not isinstance(toleration, dict) or not set(toleration) <= set(TOLERATION_KEYS):
-                yield Diagnostic(where(step, "kubernetes"),
+                yield Diagnostic(step.location_of("kubernetes"),
                                  f"toleration {toleration!r}: expected a mapping with keys from "
                                  "key, operator, value, effect, tolerationSeconds")
         selector = compute.get("node_selector")
         if selector is not None and node_selector_map(selector) is None:
-            yield Diagnostic(where(step, "kubernetes"),
+            yield Diagnostic(step.location_of("kubernetes"),
                              f"node_selector {selector!r}: expected a mapping or 'key=value,key=value'")
         vendor = compute.get("gpu_vendor") or options.gpu_vendor
         if not re.match(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(/[a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$", vendor):
-            yield Diagnostic(where(step, "kubernetes", "resources"), f"gpu vendor {vendor!r} does not make a "
+            yield Diagnostic(step.location_of("kubernetes", "resources"), f"gpu vendor {vendor!r} does not make a "
                                                                       "Kubernetes resource name")
         image = step.image or options.image
         if names.has_argo_expression(image):
-            yield Diagnostic(where(step, "kubernetes", "batch"), f"image {image!r}: Argo would replace its '{{{{...}}}}'")
+            yield Diagnostic(step.location_of("kubernetes", "batch"), f"image {image!r}: Argo would replace its '{{{{...}}}}'")
 
 
 def check_skypilot(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:

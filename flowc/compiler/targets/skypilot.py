@@ -54,14 +54,6 @@ def skypilot_steps(flow: FlowGraph) -> list[Step]:
     return [s for s in flow.steps if s.compute.backend == BACKEND]
 
 
-def where(step: Step, *decorators: str):
-    for name in decorators:
-        use = step.decorator(name)
-        if use is not None:
-            return use.location
-    return step.location
-
-
 # ---------------------------------------------------------------------------
 # What SkyPilot (or flowc's mapping onto it) cannot express
 
@@ -79,27 +71,27 @@ def step_problems(step: Step) -> list[Diagnostic]:
     problems = []
     accelerators = step.compute.get("accelerators")
     if step.resources.gpu and accelerators is None:
-        problems.append(Diagnostic(where(step, "resources", "skypilot"),
+        problems.append(Diagnostic(step.location_of("resources", "skypilot"),
                                    f"step '{step.name}' asks for {step.resources.gpu} GPU(s) but SkyPilot needs their "
                                    "type: add @skypilot(accelerators=\"A100\") (the count comes from @resources)"))
     if isinstance(accelerators, dict) and (len(accelerators) != 1 or
                                            not all(isinstance(v, (int, float)) for v in accelerators.values())):
-        problems.append(Diagnostic(where(step, "skypilot"), f"@skypilot(accelerators={accelerators!r}): give one "
+        problems.append(Diagnostic(step.location_of("skypilot"), f"@skypilot(accelerators={accelerators!r}): give one "
                                                             "type, as \"A100:2\" or {\"A100\": 2}"))
     if step.secrets:
-        problems.append(Diagnostic(where(step, "secrets"),
+        problems.append(Diagnostic(step.location_of("secrets"),
                                    f"step '{step.name}': @secrets are passed by reference to the orchestrator, which a "
                                    "SkyPilot VM cannot read; give the values to SkyPilot (its `secrets:`) instead"))
     for key, _ in step.environment:
         if key.startswith(ENV_PREFIX):
-            problems.append(Diagnostic(where(step, "environment"), f"@environment {key}: names starting with "
+            problems.append(Diagnostic(step.location_of("environment"), f"@environment {key}: names starting with "
                                                                    f"{ENV_PREFIX} are flowc's own on SkyPilot"))
     for option in ("cloud", "region"):
         value = step.compute.get(option)
         if value is not None and not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", value):
-            problems.append(Diagnostic(where(step, "skypilot"), f"@skypilot({option}={value!r}) is not a {option} name"))
+            problems.append(Diagnostic(step.location_of("skypilot"), f"@skypilot({option}={value!r}) is not a {option} name"))
     if step.compute.get("cluster_name") is not None and not is_cluster_name(step.compute.get("cluster_name")):
-        problems.append(Diagnostic(where(step, "skypilot"),
+        problems.append(Diagnostic(step.location_of("skypilot"),
                                    f"@skypilot(cluster_name={step.compute.get('cluster_name')!r}): SkyPilot cluster "
                                    "names are lowercase letters, digits and '-', starting with a letter"))
     return problems
