@@ -334,3 +334,16 @@ def test_task_runs_from_the_code_package_and_a_restart_finds_done(fake_sky, tmp_
     result, _ = fake_sky(*argv[3:])
     assert result.returncode == 0 and "already done" in result.stderr
     assert done.stat().st_mtime_ns == before
+
+
+def test_decorators_attached_with_with_travel_as_variables_too():
+    """`--with catch` adds a --decorator item to the runtime argv; the run line references it like any flag."""
+    import yaml
+
+    from flowc.compiler import Options, compile_flow
+
+    text = compile_flow((EXAMPLES / "linear.py").read_text(), "linear.py", "skypilot", Options(),
+                        with_decorators=("skypilot", "catch:var=error")).text
+    tasks = [d for d in yaml.safe_load_all(text) if d and "run" in d]
+    assert tasks and all('--decorator "$FLOWC_DECORATOR_0"' in t["run"] for t in tasks)
+    assert all(t["envs"]["FLOWC_DECORATOR_0"] == '{"catch": {"var": "error"}}' for t in tasks)

@@ -162,23 +162,31 @@ def run_words(flow: FlowGraph, step: Step, options: Options) -> tuple[list[str],
     the code package and hands over to flowc.runtime), each flag stays, each
     value becomes a variable.
     """
-    argv = runtime_argv(flow, step, replace(options, package_url=None))
-    head, tail = argv[:6], list(argv[6:])
-    assert [item[0] for item in head[1:4]] == ["-m", "flowc.runtime", "step"], "the runtime argv changed shape"
     words = ["exec", '"$FLOWC_PYTHON"', "-c", '"$FLOWC_BOOTSTRAP"', "step", '"$FLOWC_FLOW_FILE"', '"$FLOWC_STEP"']
     values: dict[str, str | None] = {}
-    params = 0
-    for flag_item, value_item in zip(tail[0::2], tail[1::2]):
-        flag = flag_item[0]
-        if flag == "--param":
-            name, params = f"FLOWC_PARAM_{params}", params + 1
-        else:
-            name = FLAG_ENV[flag]
+    for flag, name, value_item in flag_variables(flow, step, options):
         values[name] = default_value(value_item)
         words += [flag, f'"${name}"']
     values["FLOWC_PACKAGE"] = options.package_url
     words += ["--package", '"$FLOWC_PACKAGE"']
     return words, values
+
+
+def flag_variables(flow: FlowGraph, step: Step, options: Options) -> list[tuple[str, str, tuple]]:
+    """(flag, variable name, value item) for each flag of the runtime argv after `step FLOW STEP`."""
+    argv = runtime_argv(flow, step, replace(options, package_url=None))
+    head, tail = argv[:6], argv[6:]
+    assert [item[0] for item in head[1:4]] == ["-m", "flowc.runtime", "step"], "the runtime argv changed shape"
+    found, counts = [], {"--param": 0, "--decorator": 0}  # repeatable flags: one variable each
+    for flag_item, value_item in zip(tail[0::2], tail[1::2]):
+        flag = flag_item[0]
+        if flag in counts:
+            name = f"FLOWC_{flag[2:].upper()}_{counts[flag]}"
+            counts[flag] += 1
+        else:
+            name = FLAG_ENV[flag]
+        found.append((flag, name, value_item))
+    return found
 
 
 def default_value(item: tuple) -> str | None:
@@ -260,14 +268,7 @@ def launcher_argv(flow: FlowGraph, step: Step, options: Options, foreach_out: st
         argv += [("--cluster",), (step.compute.get("cluster_name"),)]
     if step.compute.get("autostop_minutes") is not None:
         argv += [("--autostop-minutes",), (str(step.compute.get("autostop_minutes")),)]
-    tail = runtime_argv(flow, step, replace(options, package_url=None))[6:]
-    params = 0
-    for flag_item, value_item in zip(tail[0::2], tail[1::2]):
-        flag = flag_item[0]
-        if flag == "--param":
-            name, params = f"FLOWC_PARAM_{params}", params + 1
-        else:
-            name = FLAG_ENV[flag]
+    for flag, name, value_item in flag_variables(flow, step, options):
         if any(isinstance(p, Placeholder) for p in value_item):
             if flag == "--attempt" and restarts_in_skypilot(step):
                 continue  # SkyPilot restarts it, the orchestrator does not: the attempt stays 0
