@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 
+from conftest import EXAMPLES
 from flowc.compiler import CompileError, load_flow
 from flowc.compiler.ir import StepKind
 
@@ -168,7 +169,7 @@ def test_nested_foreach_scopes_and_joins():
 
 
 def test_foreach_inside_branch_and_branch_inside_foreach():
-    flow = flow_of(open("examples/branch_in_foreach.py").read(), head="")
+    flow = flow_of((EXAMPLES / "branch_in_foreach.py").read_text(), head="")
     assert flow.step("per_shard").kind is StepKind.SPLIT
     assert flow.step("per_shard").foreach_scope == ("shard",)
     assert flow.step("shard_join").closes == "per_shard"
@@ -227,7 +228,7 @@ def test_schedule(arguments, cron):
 
 
 def test_parameters():
-    flow = flow_of(open("examples/parameters.py").read(), head="")
+    flow = flow_of((EXAMPLES / "parameters.py").read_text(), head="")
     params = {p.name: (p.type, p.default) for p in flow.parameters}
     assert params == {"greeting": ("str", "world"), "alpha": ("float", 0.01), "epochs": ("int", 3),
                       "verbose": ("bool", False), "config": ("json", {"layers": [64, 32]})}
