@@ -5,12 +5,17 @@ networkx, hera, jinja2, click or boto3.  The client (`Run`, `Flow`) loads on
 first use.
 """
 
-from flowc.decorators import (
+from flowc.api import (
+    FlowSpec,
+    IncludeFile,
+    JSONType,
+    Parameter,
     batch,
     card,
     catch,
     conda,
     conda_base,
+    current,
     environment,
     kubernetes,
     project,
@@ -21,9 +26,9 @@ from flowc.decorators import (
     schedule,
     secrets,
     skypilot,
+    step,
     timeout,
 )
-from flowc.flowspec import FlowSpec, IncludeFile, JSONType, Parameter, current, step
 
 __version__ = "0.1.0"
 
@@ -37,7 +42,7 @@ __all__ = [
 
 def __getattr__(name):
     if name in ("Run", "Flow"):
-        from flowc import client
+        from flowc.runtime import client
 
         return getattr(client, name)
     raise AttributeError(f"module 'flowc' has no attribute {name!r}")

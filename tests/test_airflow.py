@@ -104,7 +104,7 @@ def test_golden_dag_matches_the_ir(golden_dags, example):
             assert task["retry_delay"] == step.retry.delay_seconds
         assert task["execution_timeout"] == step.timeout_seconds, step.name
         if step.compute.backend == "skypilot":  # the launcher pod (its argv: tests/test_skypilot.py)
-            assert task["image"] == Options().skypilot_image and "flowc.skypilot_launch" in task["argv_spec"]
+            assert task["image"] == Options().skypilot_image and "flowc.runtime.skypilot_launch" in task["argv_spec"]
             continue
         assert task["pod_resources"] == airflow_target.pod_resources(step, Options()), step.name
         assert task["image"] == (step.image or Options().image)
@@ -224,7 +224,7 @@ def test_foreach_wider_than_max_map_length_fails_naming_the_setting(local_runs):
 
 
 def test_deploy_writes_the_dag_and_airflow_lists_it(airflow_home, tmp_path):
-    need(importlib_find("flowc.package"), "flowc.package (the code packager) is not in this tree yet")
+    need(importlib_find("flowc.deploy.package"), "flowc.deploy.package (the code packager) is not in this tree yet")
     home, _ = airflow_home
     dags = tmp_path / "dags"
     deployed = run_flowc("deploy", "examples/linear.py", "-t", "airflow", "--dags-folder", str(dags),
@@ -251,7 +251,7 @@ def importlib_find(module: str) -> bool:
 
 
 def test_deploy_to_s3_dags_folder(aws_env):
-    need(importlib_find("flowc.package"), "flowc.package (the code packager) is not in this tree yet")
+    need(importlib_find("flowc.deploy.package"), "flowc.deploy.package (the code packager) is not in this tree yet")
     import boto3
 
     s3 = boto3.client("s3")
@@ -264,7 +264,7 @@ def test_deploy_to_s3_dags_folder(aws_env):
 
 
 def test_deploy_dry_run_writes_nothing(tmp_path):
-    need(importlib_find("flowc.package"), "flowc.package (the code packager) is not in this tree yet")
+    need(importlib_find("flowc.deploy.package"), "flowc.deploy.package (the code packager) is not in this tree yet")
     deployed = run_flowc("deploy", "examples/linear.py", "-t", "airflow", "--dry-run", "--dags-folder",
                          str(tmp_path / "dags"), "--datastore", str(tmp_path / "datastore"))
     assert deployed.returncode == 0, deployed.stderr

@@ -13,7 +13,8 @@ import time
 import pytest
 
 from flowc.runtime.artifacts import ArtifactSource, dump
-from flowc.runtime.datastore import MAGIC, CorruptBlob, Framed, LocalDatastore
+from flowc.runtime.datastore import CorruptBlob, Framed, LocalDatastore
+from flowc.runtime.datastore.blob import MAGIC
 
 BIG = 3 * 1024 * 1024  # above the 1 MiB "small blob" cut, so the streamed read path is taken
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from conftest import ROOT, run_flowc
-from flowc.settings import resolve_options
+from flowc.cli.options import resolve_options
 
 
 def test_compile_ir_to_stdout_and_file(tmp_path):

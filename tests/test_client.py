@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import EXAMPLES, run_flowc
 
-from flowc.client import Flow, Run
+from flowc.runtime.client import Flow, Run
 
 
 @pytest.fixture(scope="module")
@@ -51,5 +51,5 @@ def test_import_flowc_exposes_the_client_lazily():
     import subprocess
     import sys
 
-    code = "import sys, flowc; assert 'flowc.client' not in sys.modules; flowc.Run; assert 'flowc.client' in sys.modules"
+    code = "import sys, flowc; assert 'flowc.runtime.client' not in sys.modules; flowc.Run; assert 'flowc.runtime.client' in sys.modules"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

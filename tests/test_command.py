@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 from conftest import EXAMPLES
-from flowc.bootstrap import BOOTSTRAP_SOURCE
+from flowc.contract.bootstrap import BOOTSTRAP_SOURCE
 from flowc.compiler import Options, load_flow
 from flowc.compiler.command import ATTEMPT, PARAM, RUN_ID, TASK_ID, Placeholder, render, runtime_argv
-from flowc.package import build_package
+from flowc.deploy.package import build_package
 
 
 def argv_of(example: str, step: str, **options) -> list[str]:

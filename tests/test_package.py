@@ -11,7 +11,7 @@ import tarfile
 
 from conftest import EXAMPLES
 
-from flowc.package import build_package, upload_package
+from flowc.deploy.package import build_package, upload_package
 
 
 def test_package_is_deterministic_and_holds_flow_modules_and_runtime(tmp_path):
@@ -26,7 +26,7 @@ def test_package_is_deterministic_and_holds_flow_modules_and_runtime(tmp_path):
         members = tar.getmembers()
     names = [m.name for m in members]
     assert names == sorted(names)
-    assert {"flow.py", "helpers.py", "flowc/runtime/__main__.py", "flowc/flowspec.py"} <= set(names)
+    assert {"flow.py", "helpers.py", "flowc/runtime/__main__.py", "flowc/api/flowspec.py"} <= set(names)
     assert "unused.py" not in names
     assert not [n for n in names if n.startswith(("flowc/compiler/", "flowc/cli/", "flowc/deploy/"))]
     assert {(m.mtime, m.uid, m.gid, m.uname, m.gname) for m in members} == {(0, 0, 0, "", "")}
@@ -36,7 +36,7 @@ def test_task_runs_from_a_package_without_flowc_installed(tmp_path):
     data, sha = build_package(str(EXAMPLES / "linear.py"))
     store = tmp_path / "ds"
     url = upload_package(str(store), "LinearFlow", data, sha)
-    from flowc.bootstrap import BOOTSTRAP_SOURCE
+    from flowc.contract.bootstrap import BOOTSTRAP_SOURCE
 
     empty = tmp_path / "empty"
     empty.mkdir()

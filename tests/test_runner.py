@@ -8,7 +8,7 @@ import textwrap
 import pytest
 from conftest import EXAMPLES, run_flowc
 
-from flowc.client import Flow, Run
+from flowc.runtime.client import Flow, Run
 
 
 def expect_branch(d):

@@ -208,7 +208,7 @@ def test_catch_only_on_the_last_attempt_and_attempt_logs_are_kept(tmp_path):
     assert "attempt 0" in (logs / "attempt-0.stderr").read_text()
     assert json.loads((logs / "attempt-0.json").read_text())["status"] == "failed"
     assert step(folder, "f.py", "end", store).returncode == 0  # the graph, not self.next, says what follows
-    from flowc.client import Run
+    from flowc.runtime.client import Run
 
     data = Run("C/r", datastore=str(store))["end"].task.data
     assert isinstance(data.err, KeyError) and data.greeting == "hi"

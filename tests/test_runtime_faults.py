@@ -13,7 +13,7 @@ from pathlib import Path
 
 from conftest import ROOT, run_flowc
 
-from flowc.client import Run
+from flowc.runtime.client import Run
 
 BIG = textwrap.dedent('''
     import hashlib, os

@@ -17,7 +17,7 @@ def test_foreach_run_on_s3_and_read_back(aws_env, tmp_path):
     s3 = boto3.client("s3")
     split = s3.get_object(Bucket="flowc-test", Key="some/prefix/ForeachFlow/runs/s3run/start/0/foreach.json")
     assert json.loads(split["Body"].read()) == ["0", "1", "2"]
-    from flowc.client import Run
+    from flowc.runtime.client import Run
 
     run = Run("ForeachFlow/s3run", datastore=root)
     assert run.successful and run.data.best_rate == 0.01
@@ -30,7 +30,7 @@ def test_foreach_run_on_s3_and_read_back(aws_env, tmp_path):
 def test_package_upload_to_s3_is_idempotent(aws_env):
     import boto3
 
-    from flowc.package import build_package, upload_package
+    from flowc.deploy.package import build_package, upload_package
 
     boto3.client("s3").create_bucket(Bucket="flowc-pkg")
     data, sha = build_package(str(EXAMPLES / "linear.py"))

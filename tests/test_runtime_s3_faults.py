@@ -42,7 +42,7 @@ def test_run_completes_through_drops_5xx_and_slow_answers(aws_env):
     assert proxy.remaining == 0 and injected == sum(BUDGET.values()), (proxy.injected, proxy.requests)
     print(f"{proxy.requests} requests, {injected} faults injected {dict(proxy.injected)}, {elapsed:.1f}s")
     # Read back straight from moto: the run is whole.
-    from flowc.client import Run
+    from flowc.runtime.client import Run
 
     run = Run("ForeachFlow/faulty", datastore=root)
     assert run.successful and run.data.best_rate == 0.01

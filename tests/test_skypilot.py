@@ -201,7 +201,7 @@ def test_launcher_argv_in_argo_and_airflow():
 
     flow = flow_of(EXAMPLE)
     featurize = render(skypilot.launcher_argv(flow, flow.step("featurize"), Options()), argo_placeholder)
-    assert featurize[:3] == ["python", "-m", "flowc.skypilot_launch"]
+    assert featurize[:3] == ["python", "-m", "flowc.runtime.skypilot_launch"]
     assert featurize[featurize.index("--mode") + 1] == "managed"
     assert "FLOWC_RUN_ID={{workflow.name}}" in featurize
     assert "FLOWC_TASK_ID={{inputs.parameters.task-id}}" in featurize
@@ -212,7 +212,7 @@ def test_launcher_argv_in_argo_and_airflow():
     template = {t["name"]: t for t in argo["spec"]["templates"]}["featurize"]
     assert template["container"]["image"] == Options().skypilot_image and "retryStrategy" not in template
     airflow = compile_flow(EXAMPLE.read_bytes(), "examples/skypilot.py", "airflow").text
-    assert airflow.count("'flowc.skypilot_launch'") == 2
+    assert airflow.count("'flowc.runtime.skypilot_launch'") == 2
 
 
 # ---------------------------------------------------------------------------
@@ -256,7 +256,7 @@ def fake_sky(tmp_path):
     def launch(*args: str, codes: str = "") -> tuple[subprocess.CompletedProcess, list]:
         env = dict(os.environ, PATH=f"{folder}{os.pathsep}{os.environ['PATH']}", FAKE_SKY_LOG=str(log),
                    FAKE_SKY_CODES=codes, PYTHONPATH=str(ROOT))
-        result = subprocess.run([sys.executable, "-m", "flowc.skypilot_launch", *args], env=env, cwd=tmp_path,
+        result = subprocess.run([sys.executable, "-m", "flowc.runtime.skypilot_launch", *args], env=env, cwd=tmp_path,
                                 capture_output=True, text=True, timeout=120)
         calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
         log.unlink(missing_ok=True)
@@ -305,14 +305,14 @@ def test_usage_errors(fake_sky):
 
 def test_sky_missing_is_a_launch_failure(tmp_path):
     env = dict(os.environ, FLOWC_SKY=str(tmp_path / "no-sky"), PYTHONPATH=str(ROOT))
-    result = subprocess.run([sys.executable, "-m", "flowc.skypilot_launch", "--task-yaml", TASK, "--mode", "managed",
+    result = subprocess.run([sys.executable, "-m", "flowc.runtime.skypilot_launch", "--task-yaml", TASK, "--mode", "managed",
                              "--env", "FLOWC_RUN_ID=r"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 3 and "not found" in result.stderr
 
 
 def test_task_runs_from_the_code_package_and_a_restart_finds_done(fake_sky, tmp_path):
     """The generated `run` script, executed by bash as SkyPilot would: bootstrap -> runtime -> datastore."""
-    from flowc.package import build_package, upload_package
+    from flowc.deploy.package import build_package, upload_package
 
     datastore = tmp_path / "ds"
     data, sha = build_package(str(EXAMPLES / "foreach.py"))

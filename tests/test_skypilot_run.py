@@ -17,7 +17,7 @@ import sys
 import pytest
 
 from conftest import EXAMPLES, run_flowc
-from flowc.client import Run
+from flowc.runtime.client import Run
 from test_skypilot import FAKE_SKY
 
 EXAMPLE = str(EXAMPLES / "skypilot.py")

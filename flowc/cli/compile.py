@@ -65,7 +65,7 @@ OPTION_KEYS = ("image", "datastore", "namespace", "service_account", "max_worker
 
 
 def options_for(kwargs: dict, flow_path: str, target: str):
-    from flowc.settings import resolve_options
+    from flowc.cli.options import resolve_options
 
     flags = {k: kwargs.get(k) for k in OPTION_KEYS}
     try:

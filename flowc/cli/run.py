@@ -42,7 +42,7 @@ def machine_memory_mib() -> int | None:
 
 def local_notes(flow, launch_skypilot: bool = False) -> list[str]:
     """What a local run does differently from the remote one: said once per step, before starting."""
-    from flowc.runner_skypilot import local_note
+    from flowc.local.skypilot import local_note
 
     notes = []
     cpus, memory = os.cpu_count() or 1, machine_memory_mib()
@@ -94,8 +94,8 @@ def echo(line: str) -> None:
 @click.option("--quiet", is_flag=True, help="Do not echo the tasks' printed output.")
 def run(flow_path, params, run_id, datastore, max_workers, with_decorators, launch_skypilot, quiet):
     """Run FLOW.py on this machine, each task a local process (@skypilot steps: see --skypilot)."""
-    from flowc.runner import LocalRun, RunRequest, new_run_id
-    from flowc.runner_skypilot import launch_problems, requested
+    from flowc.local.runner import LocalRun, RunRequest, new_run_id
+    from flowc.local.skypilot import launch_problems, requested
 
     with gc_paused():
         flow = load_or_exit(flow_path, with_decorators)
@@ -155,7 +155,7 @@ flow_option = click.option("--flow", "flow_path", type=click.Path(dir_okay=False
 @flow_option
 def resume(run_spec, from_step, run_id, max_workers, quiet, datastore, flow_path):
     """Re-run a run from its failed step (or --from STEP), reusing finished tasks."""
-    from flowc.runner import LocalRun, RunRequest, new_run_id, run_record_key
+    from flowc.local.runner import LocalRun, RunRequest, new_run_id, run_record_key
 
     store, flow_name, origin = _locate(run_spec, datastore, flow_path)
     record = json.loads(store.read_text(run_record_key(flow_name, origin)))
@@ -183,7 +183,7 @@ def resume(run_spec, from_step, run_id, max_workers, quiet, datastore, flow_path
 @flow_option
 def show(run_spec, datastore, flow_path):
     """List a run's steps and tasks with status, attempts and timings."""
-    from flowc.client import Run
+    from flowc.runtime.client import Run
 
     store, flow_name, run_id = _locate(run_spec, datastore, flow_path)
     r = Run(f"{flow_name}/{run_id}", datastore=store.root)
@@ -235,7 +235,7 @@ def logs(pathspec, want_stderr, attempt, datastore, flow_path):
 @datastore_option
 def runs(flow_path, datastore):
     """List the runs of FLOW.py, newest first."""
-    from flowc.client import Flow
+    from flowc.runtime.client import Flow
 
     flow = load_or_exit(flow_path)
     root = default_datastore(flow_path, datastore)
@@ -252,7 +252,7 @@ def runs(flow_path, datastore):
 @datastore_option
 def package(flow_path, datastore):
     """Build the flow's code package and upload it; prints its URL."""
-    from flowc.package import build_package, upload_package
+    from flowc.deploy.package import build_package, upload_package
 
     flow = load_or_exit(flow_path)
     data, sha = build_package(flow_path)

@@ -69,7 +69,7 @@ def runtime_argv(flow: FlowGraph, step: Step, options: Options, foreach_out: str
     if options.package_url:
         # Only Python (and boto3) need be in the image: the fixed bootstrap fetches
         # the hash-checked code package and starts flowc.runtime from it.
-        from flowc.bootstrap import BOOTSTRAP_SOURCE
+        from flowc.contract.bootstrap import BOOTSTRAP_SOURCE
 
         argv[1:3] = [("-c",), (BOOTSTRAP_SOURCE,)]
         argv += [("--package",), (options.package_url,)]

@@ -18,7 +18,7 @@ from flowc.compiler import literals
 from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.ir import DecoratorUse, Location, StepKind
 from flowc.compiler.parameters import MISSING, read_parameter
-from flowc.decorators import DECORATORS, FOREIGN_DECORATORS, check_value, did_you_mean
+from flowc.contract.decorators import DECORATORS, FOREIGN_DECORATORS, check_value, did_you_mean
 
 API_MODULES = ("flowc", "metaflow")
 API_NAMES = {"FlowSpec", "step", "Parameter", "IncludeFile", "JSONType", "current"}

@@ -16,7 +16,7 @@ from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.frontend import RawFlow, RawStep, step_kind
 from flowc.compiler.ir import (Catch, Compute, DecoratorUse, FlowGraph, Location, Packages, Resources, Retry,
                                Schedule, Step, derive_structure, with_structure)
-from flowc.decorators import DECORATORS, check_value, did_you_mean
+from flowc.contract.decorators import DECORATORS, check_value, did_you_mean
 
 COMPUTE_DECORATORS = ("batch", "kubernetes", "skypilot")
 RESOURCE_ARGS = ("cpu", "memory", "gpu", "disk", "shared_memory")

@@ -2,7 +2,7 @@
 
 Emitters never read files, the clock or the environment; everything they may
 vary on is here.  The CLI fills it from flags, `FLOWC_*` environment variables
-and the `[tool.flowc]` table of pyproject.toml (flowc/settings.py).
+and the `[tool.flowc]` table of pyproject.toml (flowc/cli/options.py).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import ast
 from typing import Any
 
 from flowc.compiler.ir import Parameter
-from flowc.decorators import did_you_mean
+from flowc.contract.decorators import did_you_mean
 
 PARAMETER_ARGS = ("name", "default", "type", "required", "help", "show_default", "separator", "is_text", "encoding")
 TYPE_NAMES = {"str": "str", "int": "int", "float": "float", "bool": "bool", "JSONType": "json",

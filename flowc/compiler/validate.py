@@ -24,7 +24,7 @@ def check_start_and_end(flow: FlowGraph, structure: Structure) -> Iterable[Diagn
 
 def check_next_targets(flow: FlowGraph, structure: Structure) -> Iterable[Diagnostic]:
     names = [s.name for s in flow.steps]
-    from flowc.decorators import did_you_mean
+    from flowc.contract.decorators import did_you_mean
 
     for step in flow.steps:
         for target in step.next:

@@ -1,6 +1,6 @@
 """Deployers: one module per orchestrator, each `deploy(request)` (and optionally `trigger`).
 
-A deployer packages the code to the datastore (flowc.package), then creates or
+A deployer packages the code to the datastore (flowc.deploy.package), then creates or
 updates the compiled artifact on the orchestrator.  With `request.dry_run` it
 prints what it would send and sends nothing.
 """
@@ -41,7 +41,7 @@ def package_code(request: DeployRequest) -> tuple[str, str]:
 
     With `request.dry_run` nothing is uploaded; the URL it would have is returned.
     """
-    from flowc.package import build_package, upload_package
+    from flowc.deploy.package import build_package, upload_package
 
     try:
         data, sha = build_package(request.flow_path)

@@ -1,7 +1,7 @@
 """Deploy to Argo Workflows through the Argo Server's API, with hera's `WorkflowsService`.
 
 deploy(request):
-  1. package the flow's code to the datastore (content-addressed, flowc.package);
+  1. package the flow's code to the datastore (content-addressed, flowc.deploy.package);
   2. compile again with the package's URL, so each step runs the code it was deployed with;
   3. create the WorkflowTemplate, or update it (with its resourceVersion) when it exists;
   4. the same for the CronWorkflow of a flow with @schedule.

@@ -1,7 +1,7 @@
 """Deploy to AWS Step Functions + AWS Batch with boto3, and start executions.
 
 deploy(request):
-  1. package the flow's code to the datastore (content-addressed, flowc.package);
+  1. package the flow's code to the datastore (content-addressed, flowc.deploy.package);
   2. register, or reuse when an ACTIVE revision has the same content, one Batch
      job definition per image the flow uses;
   3. create or update the state machine (tags: flow name, code package sha);

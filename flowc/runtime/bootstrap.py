@@ -5,7 +5,7 @@ checked against the bytes before anything is extracted.  Extraction goes to
 a cache folder (FLOWC_PACKAGE_CACHE, default <tmp>/flowc-packages/<sha>),
 made complete by an atomic rename, so concurrent tasks share it safely.
 
-flowc/bootstrap.py holds the same logic as one fixed program for images that
+flowc/contract/bootstrap.py holds the same logic as one fixed program for images that
 have only Python (and boto3).
 """
 

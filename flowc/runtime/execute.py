@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from flowc.flowspec import current
+from flowc.api.flowspec import current
 from flowc.runtime import graph as g
 from flowc.runtime.artifacts import ArtifactError, dump
 from flowc.runtime.datastore import task_key

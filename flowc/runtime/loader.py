@@ -60,7 +60,7 @@ def import_flow_module(flow_file: str):
 
 def find_flow_class(module):
     """The FlowSpec subclass defined in the module (the most derived one)."""
-    from flowc.flowspec import FlowSpec
+    from flowc.api.flowspec import FlowSpec
 
     candidates = [v for v in vars(module).values()
                   if isinstance(v, type) and issubclass(v, FlowSpec) and v is not FlowSpec

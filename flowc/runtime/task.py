@@ -132,7 +132,7 @@ class TaskContext:
 
 
 def flow_parameters(flow_class) -> list:
-    from flowc.flowspec import Parameter
+    from flowc.api.flowspec import Parameter
 
     found = {}
     for klass in reversed(flow_class.__mro__):

@@ -105,7 +105,7 @@ def _task(flow: FlowGraph, step: Step, options: Options) -> dict:
     local = options.operator == "local"
     foreach_out = None if local else POD_XCOM_FILE
     launcher = step.compute.backend == "skypilot"
-    if launcher:  # a small task that launches the step's SkyPilot task and waits (flowc/skypilot_launch.py)
+    if launcher:  # a small task that launches the step's SkyPilot task and waits (flowc/runtime/skypilot_launch.py)
         from flowc.compiler.targets.skypilot import launcher_argv, restarts_in_skypilot
 
         argv = launcher_argv(flow, step, options, foreach_out=foreach_out)

@@ -5,7 +5,7 @@ flow's name (SkyPilot's chain-DAG header, so `sky`'s own loader reads the
 file); each further document is one complete SkyPilot task, and
 `flowc compile --target skypilot -o DIR` writes each to its own file
 (`split_documents`).  The tasks are meant to be launched one at a time, by the
-orchestrator's launcher (`python -m flowc.skypilot_launch`) or by hand with
+orchestrator's launcher (`python -m flowc.runtime.skypilot_launch`) or by hand with
 `sky jobs launch FILE --env FLOWC_RUN_ID=... --env FLOWC_PACKAGE=...`.
 
 Each task:
@@ -37,7 +37,7 @@ from flowc.compiler.options import Options
 
 SUFFIX = ".sky.yaml"
 BACKEND = "skypilot"
-LAUNCHER_MODULE = "flowc.skypilot_launch"
+LAUNCHER_MODULE = "flowc.runtime.skypilot_launch"
 ENV_PREFIX = "FLOWC_"
 # The runtime's flags and the env var that carries each one's value (--param: FLOWC_PARAM_<i>).
 FLAG_ENV = {"--run-id": "FLOWC_RUN_ID", "--task-id": "FLOWC_TASK_ID", "--datastore": "FLOWC_DATASTORE",
@@ -46,7 +46,7 @@ FLAG_ENV = {"--run-id": "FLOWC_RUN_ID", "--task-id": "FLOWC_TASK_ID", "--datasto
 REQUIRED_AT_LAUNCH = (RUN_ID, TASK_ID)
 SETUP = '"$FLOWC_PYTHON" -c "import sys; assert sys.version_info >= (3, 9), sys.version"\n'
 HEADER = ("# SkyPilot task for step {step} of flow {flow}, compiled by flowc.  Launched by\n"
-          "# `python -m flowc.skypilot_launch`; by hand: sky jobs launch FILE --env FLOWC_RUN_ID=<run>\n"
+          "# `python -m flowc.runtime.skypilot_launch`; by hand: sky jobs launch FILE --env FLOWC_RUN_ID=<run>\n"
           "# (and --env FLOWC_PACKAGE=<code package URL> where it is null).\n")
 
 
@@ -134,7 +134,7 @@ def task_yaml(flow: FlowGraph, step: Step, options: Options) -> str:
 
 
 def task_document(flow: FlowGraph, step: Step, options: Options) -> dict:
-    from flowc.bootstrap import BOOTSTRAP_SOURCE  # the fixed program: no user value in it
+    from flowc.contract.bootstrap import BOOTSTRAP_SOURCE  # the fixed program: no user value in it
 
     words, values = run_words(flow, step, options)
     envs = {"FLOWC_PYTHON": "python3" if options.python == "python" else options.python,
@@ -256,7 +256,7 @@ def gigabytes(mib: int) -> float:
 
 
 def launcher_argv(flow: FlowGraph, step: Step, options: Options, foreach_out: str | None = None) -> tuple:
-    """`python -m flowc.skypilot_launch --task-yaml TEXT --mode M ... --env NAME=VALUE ...` as argv items.
+    """`python -m flowc.runtime.skypilot_launch --task-yaml TEXT --mode M ... --env NAME=VALUE ...` as argv items.
 
     Items are tuples of parts, like runtime_argv's, so each target renders the
     run-time values (run id, task id, attempt, parameters) with its own

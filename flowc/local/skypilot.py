@@ -1,8 +1,8 @@
 """`flowc run --skypilot`: the local runner launches @skypilot steps through SkyPilot.
 
-Every other step stays a local process (flowc/runner.py).  A @skypilot step's
-task runs the launcher the orchestrators run (`python -m flowc.skypilot_launch`,
-flowc/skypilot_launch.py) on the same task YAML (flowc/compiler/targets/skypilot.py),
+Every other step stays a local process (flowc/local/runner.py).  A @skypilot step's
+task runs the launcher the orchestrators run (`python -m flowc.runtime.skypilot_launch`,
+flowc/runtime/skypilot_launch.py) on the same task YAML (flowc/compiler/targets/skypilot.py),
 as an argv list: `--env FLOWC_RUN_ID=... --env FLOWC_TASK_ID=...` (in a
 foreach), parameters on `start`, and `--env FLOWC_PACKAGE=<url>`, the code
 package built and uploaded once per run.  The VM runs the step from that
@@ -40,7 +40,7 @@ def local_note(step) -> str:
 
 
 def sky_executable() -> str:
-    return os.environ.get("FLOWC_SKY", "sky")  # what the launcher calls (flowc/skypilot_launch.py)
+    return os.environ.get("FLOWC_SKY", "sky")  # what the launcher calls (flowc/runtime/skypilot_launch.py)
 
 
 def launch_problems(flow, datastore: str) -> list[str]:
@@ -88,7 +88,7 @@ class SkyPilotSteps:
 
     def upload_package(self, echo) -> str:
         """Build and upload the code package, once per run; its URL."""
-        from flowc.package import build_package, upload_package
+        from flowc.deploy.package import build_package, upload_package
 
         with self._lock:
             if self.package_url is None:

@@ -1,8 +1,8 @@
-"""The decorator vocabulary: one table read by the authoring API and the compiler.
+"""The decorator vocabulary: one table read by the authoring API (flowc/api/decorators.py) and the compiler.
 
 Each entry names a decorator, where it applies (a step or the flow class) and
-the arguments it accepts with their types, defaults and bounds.  The runtime
-decorators below only record their arguments; the compiler's frontend checks
+the arguments it accepts with their types, defaults and bounds.  The API's
+decorators check their arguments against it; the compiler's frontend checks
 literal arguments against the same table, so the two cannot drift.
 
 Standard library only: user flows import this inside containers.
@@ -249,66 +249,3 @@ def _type_names(types: tuple) -> str:
         rest = [names[t] for t in types if t not in (int, float)]
         return " or ".join(["a number"] + rest)
     return " or ".join(names[t] for t in types)
-
-
-# ---------------------------------------------------------------------------
-# Runtime side: decorators record their arguments on the function or class.
-
-
-def _make_decorator(spec: DecoratorSpec) -> Callable:
-    def decorator(target=None, **kwargs):
-        unknown = [k for k in kwargs if spec.arg(k) is None]
-        if unknown:
-            raise TypeError(
-                f"@{spec.name} has no argument '{unknown[0]}'"
-                + did_you_mean(unknown[0], spec.arg_names)
-            )
-
-        def apply(obj):
-            if spec.level == "flow":
-                recorded = dict(getattr(obj, "_flow_decorators", {}))
-                recorded[spec.name] = kwargs
-                obj._flow_decorators = recorded
-            else:
-                recorded = dict(getattr(obj, "_step_decorators", {}))
-                recorded[spec.name] = kwargs
-                obj._step_decorators = recorded
-            return obj
-
-        if target is not None and callable(target) and not kwargs:
-            return apply(target)  # used bare: @retry
-        return apply
-
-    decorator.__name__ = spec.name
-    decorator.__doc__ = f"@{spec.name}: {spec.summary}. Arguments: {', '.join(spec.arg_names)}."
-    return decorator
-
-
-resources = _make_decorator(DECORATORS["resources"])
-batch = _make_decorator(DECORATORS["batch"])
-kubernetes = _make_decorator(DECORATORS["kubernetes"])
-retry = _make_decorator(DECORATORS["retry"])
-catch = _make_decorator(DECORATORS["catch"])
-timeout = _make_decorator(DECORATORS["timeout"])
-environment = _make_decorator(DECORATORS["environment"])
-secrets = _make_decorator(DECORATORS["secrets"])
-conda = _make_decorator(DECORATORS["conda"])
-pypi = _make_decorator(DECORATORS["pypi"])
-skypilot = _make_decorator(DECORATORS["skypilot"])
-schedule = _make_decorator(DECORATORS["schedule"])
-project = _make_decorator(DECORATORS["project"])
-conda_base = _make_decorator(DECORATORS["conda_base"])
-pypi_base = _make_decorator(DECORATORS["pypi_base"])
-
-
-def _make_ignored(name: str) -> Callable:
-    def decorator(target=None, **kwargs):
-        if target is not None and callable(target) and not kwargs:
-            return target
-        return lambda obj: obj
-
-    decorator.__name__ = name
-    return decorator
-
-
-card = _make_ignored("card")

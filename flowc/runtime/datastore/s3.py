@@ -20,7 +20,7 @@ import os
 import random
 import time
 
-from flowc.runtime.datastore import Datastore, DatastoreError
+from flowc.runtime.datastore.base import Datastore, DatastoreError
 
 MISSING = ("NoSuchKey", "404", "NotFound")
 

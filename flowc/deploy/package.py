@@ -15,7 +15,9 @@ import io
 import os
 import tarfile
 
-EXCLUDED_FLOWC = ("compiler", "cli", "deploy", "templates")
+# What a container needs of flowc: the authoring API, the contract and the runtime (an allowlist, so
+# nothing that imports the compiler, the CLI or the deployers is ever shipped).
+PACKAGED_FLOWC = ("__init__.py", "api", "contract", "runtime")
 
 
 def _imported_names(path: str) -> set[str]:
@@ -64,13 +66,13 @@ def local_files(flow_path: str) -> dict[str, str]:
 
 
 def flowc_files() -> dict[str, str]:
-    """{archive name: path} of the flowc package minus the compiler, CLI, deployers and templates."""
-    package_dir = os.path.dirname(os.path.abspath(__file__))
+    """{archive name: path} of what a task needs of flowc: PACKAGED_FLOWC."""
+    package_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parent = os.path.dirname(package_dir)
     found = {}
     for path in _python_files(package_dir):
         arcname = os.path.relpath(path, parent).replace(os.sep, "/")
-        if arcname.split("/")[1] in EXCLUDED_FLOWC:
+        if arcname.split("/")[1] not in PACKAGED_FLOWC:
             continue
         found[arcname] = path
     return found

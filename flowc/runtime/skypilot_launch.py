@@ -1,9 +1,9 @@
-"""`python -m flowc.skypilot_launch`: run one @skypilot task through SkyPilot, wait, map its exit code.
+"""`python -m flowc.runtime.skypilot_launch`: run one @skypilot task through SkyPilot, wait, map its exit code.
 
 This is what an orchestrator's task runs for a @skypilot step (Argo
 container, Airflow pod or subprocess, `flowc run --with skypilot`):
 
-    python -m flowc.skypilot_launch (--task-yaml TEXT | --task-file PATH) --mode managed|cluster|fresh
+    python -m flowc.runtime.skypilot_launch (--task-yaml TEXT | --task-file PATH) --mode managed|cluster|fresh
         [--cluster NAME] [--autostop-minutes N] [--env NAME=VALUE ...] [--foreach-out PATH]
 
 Modes (the task YAML comes from flowc/compiler/targets/skypilot.py):
@@ -45,7 +45,7 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m flowc.skypilot_launch", description="Run one SkyPilot task and wait.")
+    p = argparse.ArgumentParser(prog="python -m flowc.runtime.skypilot_launch", description="Run one SkyPilot task and wait.")
     task = p.add_mutually_exclusive_group(required=True)
     task.add_argument("--task-yaml", help="the task's YAML text")
     task.add_argument("--task-file", help="a file holding the task's YAML")
@@ -97,11 +97,11 @@ def commands(args, task_path: str, envs: dict[str, str], job_name: str) -> list[
 
 
 def run_sky(argv: list[str]) -> int:
-    print("flowc.skypilot_launch: running " + shlex.join(argv), file=sys.stderr, flush=True)  # display only
+    print("flowc.runtime.skypilot_launch: running " + shlex.join(argv), file=sys.stderr, flush=True)  # display only
     try:
         return subprocess.run(argv).returncode
     except FileNotFoundError:
-        print(f"flowc.skypilot_launch: error: {argv[0]!r} not found; the launcher image needs the skypilot package",
+        print(f"flowc.runtime.skypilot_launch: error: {argv[0]!r} not found; the launcher image needs the skypilot package",
               file=sys.stderr)
         return -1
 
@@ -110,14 +110,14 @@ def exit_code(sky_code: int, what: str) -> int:
     if sky_code == SKY_SUCCEEDED:
         return EXIT_OK
     if sky_code == SKY_FAILED:
-        print(f"flowc.skypilot_launch: {what}: the step failed on SkyPilot (see the job's logs above)", file=sys.stderr)
+        print(f"flowc.runtime.skypilot_launch: {what}: the step failed on SkyPilot (see the job's logs above)", file=sys.stderr)
         return EXIT_FAILED
     if sky_code == SKY_CANCELLED:
-        print(f"flowc.skypilot_launch: {what}: the SkyPilot job was cancelled", file=sys.stderr)
+        print(f"flowc.runtime.skypilot_launch: {what}: the SkyPilot job was cancelled", file=sys.stderr)
         return EXIT_FAILED
     reason = {SKY_NOT_FINISHED: "the job had not finished", SKY_NOT_FOUND: "the job was not found"}.get(
         sky_code, f"sky exited with {sky_code}")
-    print(f"flowc.skypilot_launch: {what}: SkyPilot could not run the task ({reason})", file=sys.stderr)
+    print(f"flowc.runtime.skypilot_launch: {what}: SkyPilot could not run the task ({reason})", file=sys.stderr)
     return EXIT_LAUNCH
 
 
@@ -141,10 +141,10 @@ def main(argv=None) -> int:
     try:
         envs = parse_envs(args.env)
     except ValueError as exc:
-        print(f"flowc.skypilot_launch: error: {exc}", file=sys.stderr)
+        print(f"flowc.runtime.skypilot_launch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.mode == "cluster" and not args.cluster:
-        print("flowc.skypilot_launch: error: --mode cluster needs --cluster NAME", file=sys.stderr)
+        print("flowc.runtime.skypilot_launch: error: --mode cluster needs --cluster NAME", file=sys.stderr)
         return EXIT_USAGE
     if args.task_file:
         with open(args.task_file, encoding="utf-8") as f:
@@ -156,7 +156,7 @@ def main(argv=None) -> int:
     task_envs = (yaml.safe_load(text) or {}).get("envs") or {}
     missing = sorted(k for k, v in task_envs.items() if v is None and k not in envs)
     if missing:
-        print(f"flowc.skypilot_launch: error: the task needs --env for {', '.join(missing)}", file=sys.stderr)
+        print(f"flowc.runtime.skypilot_launch: error: the task needs --env for {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
     what = f"step {task_envs.get('FLOWC_STEP')} task {envs.get('FLOWC_TASK_ID') or task_envs.get('FLOWC_TASK_ID') or '0'}"
     job_name = sky_name(str(task_envs.get("FLOWC_FLOW")), str(task_envs.get("FLOWC_STEP")),
@@ -175,7 +175,7 @@ def main(argv=None) -> int:
         try:
             write_split_list(task_envs, envs, args.foreach_out)
         except Exception as exc:  # noqa: BLE001 - any datastore problem is reported the same way
-            print(f"flowc.skypilot_launch: {what}: cannot read the split list: {exc}", file=sys.stderr)
+            print(f"flowc.runtime.skypilot_launch: {what}: cannot read the split list: {exc}", file=sys.stderr)
             return EXIT_FAILED
     return result
 

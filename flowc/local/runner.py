@@ -43,7 +43,7 @@ class RunRequest:
     rerun_steps: frozenset = frozenset()  # resume --from: steps that always run again
     echo: Callable[[str], None] = print
     show_output: bool = True
-    skypilot: object | None = None  # Options for the VMs: launch @skypilot steps (flowc/runner_skypilot.py)
+    skypilot: object | None = None  # Options for the VMs: launch @skypilot steps (flowc/local/skypilot.py)
 
 
 @dataclass
@@ -74,7 +74,7 @@ class LocalRun:
         self.cwd = os.path.dirname(os.path.abspath(request.flow_path))
         self.sky = None
         if request.skypilot is not None:
-            from flowc.runner_skypilot import SkyPilotSteps
+            from flowc.local.skypilot import SkyPilotSteps
 
             self.sky = SkyPilotSteps(self.flow, request.flow_path, self.store.root, request.skypilot)
 
@@ -105,7 +105,7 @@ class LocalRun:
             raise ValueError(f"unknown placeholder {p}")
 
         if self.sky is not None and self.sky.launches(step):
-            return self.sky.argv(step, fill)  # python -m flowc.skypilot_launch ...
+            return self.sky.argv(step, fill)  # python -m flowc.runtime.skypilot_launch ...
         options = Options(python=sys.executable, datastore=self.store.root)
         return command.render(command.runtime_argv(self.flow, step, options), fill)
 
@@ -294,44 +294,3 @@ class LocalRun:
             self.r.echo(f"flowc: run {self.r.run_id} stopped before 'end'")
             return EXIT_FAILED
         return EXIT_OK
-
-
-class Progress:
-    """Steps done / running / failed: a live line on a terminal, plain lines otherwise."""
-
-    def __init__(self, echo, total_steps: int):
-        self.echo = echo
-        self.tty = sys.stderr.isatty()
-        self.done = self.running = self.failed = self.cloned = 0
-
-    def task_started(self, step: str, task_id: str) -> None:
-        self.running += 1
-        if not self.tty:
-            self.echo(f"[{step}/{task_id}] started")
-        self._live()
-
-    def task_done(self, result: TaskResult) -> None:
-        if result.cloned:
-            self.cloned += 1
-            self.echo(f"[{result.step}/{result.task_id}] reused from the origin run")
-            return
-        self.running -= 1
-        if result.code == 0:
-            self.done += 1
-            retries = f", {result.attempts} attempts" if result.attempts > 1 else ""
-            self.echo(f"[{result.step}/{result.task_id}] ok ({result.seconds:.1f}s{retries})")
-        else:
-            self.failed += 1
-            self.echo(f"[{result.step}/{result.task_id}] FAILED (exit {result.code})")
-        self._live()
-
-    def _live(self):
-        if self.tty:
-            sys.stderr.write(f"\rtasks: {self.done} done, {self.running} running, {self.failed} failed   ")
-            sys.stderr.flush()
-
-    def finish(self, status: str, seconds: float) -> None:
-        if self.tty:
-            sys.stderr.write("\n")
-        reused = f", {self.cloned} reused" if self.cloned else ""
-        self.echo(f"run {status}: {self.done} tasks done{reused}, {self.failed} failed in {seconds:.1f}s")

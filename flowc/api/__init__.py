@@ -1,0 +1,31 @@
+"""The authoring API: what a flow file imports (FlowSpec, step, Parameter, current, the decorators).
+
+Standard library only; `flowc/__init__.py` re-exports it.
+"""
+
+from flowc.api.decorators import (
+    batch,
+    card,
+    catch,
+    conda,
+    conda_base,
+    environment,
+    kubernetes,
+    project,
+    pypi,
+    pypi_base,
+    resources,
+    retry,
+    schedule,
+    secrets,
+    skypilot,
+    timeout,
+)
+from flowc.api.flowspec import FlowSpec, IncludeFile, JSONType, Parameter, current, step
+
+__all__ = [
+    "FlowSpec", "step", "Parameter", "JSONType", "IncludeFile", "current",
+    "resources", "batch", "kubernetes", "retry", "catch", "timeout", "environment",
+    "secrets", "conda", "pypi", "skypilot", "schedule", "project", "conda_base",
+    "pypi_base", "card",
+]

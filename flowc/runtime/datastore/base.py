@@ -1,0 +1,109 @@
+"""The datastore's common logic over a backend's storage primitives (write, read, exists, children).
+
+    ROOT/<Flow>/data/<sha256>                       artifact blobs (pickle 5, plain or framed), content-addressed
+    ROOT/<Flow>/packages/<sha256>.tar.gz            code packages
+    ROOT/<Flow>/runs/<run>/<step>/<task>/meta.json  artifacts {name: sha}, parents, attempt
+    ROOT/<Flow>/runs/<run>/<step>/<task>/foreach.json  split list of a foreach step
+    ROOT/<Flow>/runs/<run>/<step>/<task>/DONE       written last: a task is done iff present
+
+Keys are '/'-separated paths relative to ROOT.  Every write is atomic (temp
+file + rename locally, whole-object put on S3), so a killed writer leaves
+nothing a reader could mistake for finished.  A blob whose content does not
+hash to its name is refused.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flowc.runtime.datastore.blob import Framed, _Hasher, _Truncated, sha256_hex, split_blob
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class DatastoreError(Exception):
+    """The datastore cannot be read or written (permissions, missing bucket, endpoint gone).
+
+    The message is one line naming the datastore and the cause; the runtime and
+    the runner print it as is, without a traceback.
+    """
+
+
+class CorruptBlob(DatastoreError):
+    """A blob whose bytes do not hash to its name (or a reference that is not a sha256)."""
+
+
+def blob_key(flow: str, sha: str) -> str:
+    return f"{flow}/data/{sha}"
+
+
+def task_key(flow: str, run_id: str, step: str, task_id: str, name: str = "") -> str:
+    base = f"{flow}/runs/{run_id}/{step}/{task_id}"
+    return f"{base}/{name}" if name else base
+
+
+class Datastore:
+    """Common logic over the storage primitives of a backend."""
+
+    root: str
+
+    # Backends implement: write(key, bytes), read(key) -> bytes | None, exists(key), children(key).
+
+    def put_blob(self, flow: str, data) -> str:
+        """Store `data` (bytes, or a Framed blob) under its sha256 (once) and return the sha."""
+        if isinstance(data, Framed):
+            return self._put_framed(flow, data)
+        sha = sha256_hex(data)
+        key = blob_key(flow, sha)
+        if not self.exists(key):
+            self.write(key, data)
+        return sha
+
+    def _put_framed(self, flow: str, blob: Framed) -> str:
+        """Hash, then one whole-object write of the same bytes (local directories stream instead)."""
+        hasher = _Hasher()
+        for chunk in blob.chunks():
+            hasher.update(chunk)
+        sha = hasher.hexdigest()
+        key = blob_key(flow, sha)
+        if not self.exists(key):
+            self.write(key, b"".join(blob.parts))
+        return sha
+
+    def get_parts(self, flow: str, sha: str):
+        """(in-band pickle, [buffers]) of blob `sha`, for pickle.loads(inband, buffers=buffers); checked first."""
+        try:
+            return split_blob(self.get_blob(flow, sha))
+        except _Truncated:
+            raise self._corrupt(sha) from None
+
+    def _check_ref(self, sha) -> None:
+        if not isinstance(sha, str) or not SHA256.match(sha):
+            raise CorruptBlob(f"artifact reference {sha!r} in {self.root} is not a sha256; refusing to load it")
+
+    def _corrupt(self, sha: str) -> CorruptBlob:
+        return CorruptBlob(f"artifact blob {sha} in {self.root} is corrupt (its content does not match its name)")
+
+    def get_blob(self, flow: str, sha: str) -> bytes:
+        """The bytes of blob `sha` of `flow`, refused unless they hash to `sha`.
+
+        Only names of 64 lowercase hex digits are looked up, so a reference in a
+        meta.json can never point outside ROOT/<flow>/data/.
+        """
+        self._check_ref(sha)
+        data = self.read(blob_key(flow, sha))
+        if data is None:
+            raise FileNotFoundError(f"artifact blob {sha} is missing from {self.root}/{flow}/data")
+        if sha256_hex(data) != sha:
+            raise self._corrupt(sha)
+        return data
+
+    def read_text(self, key: str) -> str | None:
+        data = self.read(key)
+        return None if data is None else data.decode("utf-8")
+
+    def write_text(self, key: str, text: str) -> None:
+        self.write(key, text.encode("utf-8"))
+
+    def url(self, key: str) -> str:
+        return f"{self.root.rstrip('/')}/{key}"

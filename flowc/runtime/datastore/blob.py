@@ -1,0 +1,171 @@
+"""Blob framing: how an artifact's bytes are laid out, written in chunks and read back into preallocated parts.
+
+A blob is a plain pickle (protocol 5), or, when the value has buffers of
+64 KiB and up, framed: MAGIC (8 bytes, 0xff first: no pickle starts so), a u64
+count (1 + buffers), the u64 lengths (bit 63: read-only), the in-band pickle,
+the raw buffers (docs/running.md).  Framed blobs are written and read in chunks,
+hashed on a thread, into one preallocated buffer per part (no copy of the
+value); nothing is unpickled before the whole blob has hashed to its name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import struct
+
+MAGIC = b"\xffflowc\x01\n"
+READONLY = 1 << 63
+CHUNK = 8 << 20  # I/O and hashing unit of large blobs
+SMALL = 1 << 20  # blobs up to this size are read whole, hashed inline
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class Framed:
+    """A framed blob as the list of its parts (none of them copied), in file order."""
+
+    def __init__(self, inband: list, buffers: list):
+        views = [memoryview(b).cast("B") for b in inband]
+        raws = [_raw(b) for b in buffers]
+        lengths = [sum(len(v) for v in views)] + [len(r) | (READONLY if r.readonly else 0) for r in raws]
+        head = MAGIC + struct.pack(f"<{len(lengths) + 1}Q", len(lengths), *lengths)
+        self.parts = [memoryview(head), *views, *raws]
+        self.size = sum(len(p) for p in self.parts)
+
+    def chunks(self):
+        for part in self.parts:
+            for offset in range(0, len(part), CHUNK):
+                yield part[offset:offset + CHUNK]
+
+
+def _raw(buffer) -> memoryview:
+    raw = getattr(buffer, "raw", None)  # pickle.PickleBuffer
+    return raw() if raw is not None else memoryview(buffer).cast("B")
+
+
+class _Hasher:
+    """sha256 of a sequence of views; from the first large one on, on a thread, so I/O overlaps it."""
+
+    def __init__(self):
+        self._sha = hashlib.sha256()
+        self._queue = self._thread = None
+
+    def update(self, view) -> None:
+        if self._queue is None:
+            if len(view) < SMALL:
+                self._sha.update(view)
+                return
+            import queue
+            import threading
+
+            self._queue = queue.SimpleQueue()
+            self._thread = threading.Thread(target=self._run, name="flowc-sha256", daemon=True)
+            self._thread.start()
+        self._queue.put(view)
+
+    def _run(self) -> None:
+        while (view := self._queue.get()) is not None:
+            self._sha.update(view)
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def hexdigest(self) -> str:
+        self.close()
+        return self._sha.hexdigest()
+
+
+class _Unhashed:
+    def update(self, view) -> None:
+        pass
+
+
+def _fill(f, view: memoryview, hasher) -> None:
+    """Read exactly len(view) bytes into `view`, chunk by chunk, handing each chunk to `hasher`."""
+    for offset in range(0, len(view), CHUNK):
+        chunk = view[offset:offset + CHUNK]
+        got = 0
+        while got < len(chunk):
+            n = f.readinto(chunk[got:])
+            if not n:
+                raise _Truncated()
+            got += n
+        hasher.update(chunk)
+
+
+def _read_bytes(f, n: int) -> bytes:
+    data = f.read(n)  # one read(2) into a new bytes object: no copy (a part over 2 GiB comes in pieces)
+    if len(data) == n:
+        return data
+    pieces, got = [data], len(data)
+    while got < n:
+        piece = f.read(n - got)
+        if not piece:
+            raise _Truncated()
+        pieces.append(piece)
+        got += len(piece)
+    return b"".join(pieces)
+
+
+def _new_bytearray(n: int) -> bytearray:
+    """A bytearray to read into; a large one is not zero-filled first (its pages are touched once, by the read)."""
+    if n < SMALL:
+        return bytearray(n)
+    try:
+        import ctypes
+
+        new = ctypes.pythonapi.PyByteArray_FromStringAndSize
+        new.restype, new.argtypes = ctypes.py_object, [ctypes.c_char_p, ctypes.c_ssize_t]
+        return new(None, n)
+    except (ImportError, AttributeError):  # not CPython
+        return bytearray(n)
+
+
+class _Truncated(Exception):
+    pass
+
+
+def _read_parts(f, size: int, hasher):
+    """(in-band pickle, [buffers]) of a blob of `size` bytes read from `f` (plain pickle: no buffers).
+
+    Writable buffers come back as bytearrays, read-only ones as bytes.  Raises
+    _Truncated when the framing does not add up; the caller checks the hash.
+    """
+    head = bytearray(min(size, 16))
+    _fill(f, memoryview(head), hasher)
+    if len(head) < 16 or head[:8] != MAGIC:
+        data = _new_bytearray(size)
+        data[:len(head)] = head
+        _fill(f, memoryview(data)[len(head):], hasher)
+        return data, []
+    (count,) = struct.unpack_from("<Q", head, 8)
+    if count < 1 or 16 + 8 * count > size:
+        raise _Truncated()
+    table = bytearray(8 * count)
+    _fill(f, memoryview(table), hasher)
+    lengths = struct.unpack(f"<{count}Q", table)
+    if 16 + 8 * count + sum(n & ~READONLY for n in lengths) != size:
+        raise _Truncated()
+    parts = []
+    for index, n in enumerate(lengths):
+        if index and n & READONLY:
+            part = _read_bytes(f, n & ~READONLY)
+            hasher.update(part)
+        else:
+            part = _new_bytearray(n & ~READONLY)
+            _fill(f, memoryview(part), hasher)
+        parts.append(part)
+    return parts[0], parts[1:]
+
+
+def split_blob(data: bytes):
+    """(in-band pickle, [buffers]) of a blob already in memory and already checked."""
+    if len(data) < 16 or data[:8] != MAGIC:
+        return data, []
+    return _read_parts(io.BytesIO(data), len(data), _Unhashed())
