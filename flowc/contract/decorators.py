@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # typing (3 ms) and difflib stay out of every task process's start-up
-    from typing import Any, Callable
+    from typing import Any
 
 NUMBER = (int, float)
 
