@@ -77,6 +77,7 @@ def fail(message: str) -> None:
 
 def settings_for(kwargs: dict, flow_path: str, target: str):
     """TargetSettings for `target` from the command's flags (flowc/cli/options.py); bad values exit 2."""
+    # the resolver pulls in the compiler's Options and the target table: not needed by --help
     from flowc.cli.options import SETTING_NAMES, SettingsError, resolve_for_target
 
     flags = {k: kwargs.get(k) for k in SETTING_NAMES}
@@ -93,6 +94,7 @@ def options_for(kwargs: dict, flow_path: str, target: str):
 
 def load_or_exit(path: str, with_decorators=()):
     """The flow's IR, printing warnings; on errors print them all and exit 2."""
+    # the compiler loads on first use, so `flowc --help` stays fast
     from flowc.compiler import CompileError, load_flow, read_source
 
     try:
@@ -106,6 +108,7 @@ def load_or_exit(path: str, with_decorators=()):
 
 def compile_one(path: str, target: str, kwargs: dict):
     """(artifact or None, had_errors)."""
+    # the compiler loads on first use, so `flowc --help` stays fast
     from flowc.compiler import CompileError, compile_flow, read_source
 
     options = options_for(kwargs, path, target)
@@ -140,6 +143,7 @@ def compile_command(flows, target, output, **kwargs):
             click.echo(artifact.text, nl=False)
             continue
         if to_dir and target == "skypilot":  # one SkyPilot task file per @skypilot step: <flow>.<step>.sky.yaml
+            # only for skypilot output into a directory
             from flowc.compiler.targets.skypilot import split_documents
 
             for task, text in split_documents(artifact.text).items():
@@ -180,6 +184,7 @@ def check_command(flows, target, with_decorators, **kwargs):
 def _check_one(path, target, with_decorators, kwargs) -> bool:
     if target:
         return compile_one(path, target, {**kwargs, "with_decorators": with_decorators}) is not None
+    # the compiler loads on first use, so `flowc --help` stays fast
     from flowc.compiler import CompileError, load_flow, read_source
 
     try:
@@ -196,6 +201,7 @@ def _check_one(path, target, with_decorators, kwargs) -> bool:
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
 def graph_command(flow, fmt):
     """Print the flow's graph as Mermaid or Graphviz dot."""
+    # only `flowc graph` draws
     from flowc.compiler.diagram import to_dot, to_mermaid
 
     with gc_paused():

@@ -38,6 +38,7 @@ def _request(flow_path, target, kwargs, dry_run) -> DeployRequest:
 
 def _run(action, *args):
     """Run a deployer's action; its refusals end the command with exit 2, compile errors located."""
+    # the compiler loads on first use, so `flowc --help` stays fast
     from flowc.compiler import CompileError
 
     try:

@@ -18,6 +18,7 @@ def local_settings(flow_path: str | None, datastore: str | None = None, max_work
     """Datastore and workers of a local command (flowc/cli/options.py resolve_local): flag > FLOWC_* >
     [tool.flowc.local] / [tool.flowc] of the pyproject.toml nearest the flow (or the current folder) >
     `.flowc/` there, the same default the client `flowc.Run` uses.  Bad values exit 2."""
+    # the resolver pulls in the compiler's Options: not needed by --help
     from flowc.cli.options import SettingsError, resolve_local
 
     start = Path(flow_path).resolve().parent if flow_path else Path.cwd()
@@ -51,6 +52,7 @@ def machine_memory_mib() -> int | None:
 
 def local_notes(flow, launch_skypilot: bool = False) -> list[str]:
     """What a local run does differently from the remote one: said once per step, before starting."""
+    # the local runner loads only for a run
     from flowc.local.skypilot import local_note
 
     notes = []
@@ -105,6 +107,7 @@ def echo(line: str) -> None:
 @click.option("--quiet", is_flag=True, help="Do not echo the tasks' printed output.")
 def run(flow_path, params, run_id, datastore, max_workers, with_decorators, launch_skypilot, quiet):
     """Run FLOW.py on this machine, each task a local process (@skypilot steps: see --skypilot)."""
+    # the local runner loads only for a run
     from flowc.local.runner import LocalRun, RunRequest, new_run_id
     from flowc.local.skypilot import launch_problems, requested
 
@@ -137,6 +140,7 @@ def run(flow_path, params, run_id, datastore, max_workers, with_decorators, laun
 
 def _locate(run_spec: str, datastore: str | None, flow_path: str | None):
     """(store, flow_name, run_id) for 'Flow/RUN' or 'RUN'; UsageError when not found."""
+    # the datastore (and boto3 for s3://) only when a run is looked up
     from flowc.runtime.datastore import open_datastore
 
     store = open_datastore(default_datastore(flow_path, datastore))
@@ -168,6 +172,7 @@ flow_option = click.option("--flow", "flow_path", type=click.Path(dir_okay=False
 @flow_option
 def resume(run_spec, from_step, run_id, max_workers, quiet, datastore, flow_path):
     """Re-run a run from its failed step (or --from STEP), reusing finished tasks."""
+    # the local runner loads only for a run
     from flowc.local.runner import LocalRun, RunRequest, new_run_id, run_record_key
 
     store, flow_name, origin = _locate(run_spec, datastore, flow_path)
@@ -179,6 +184,7 @@ def resume(run_spec, from_step, run_id, max_workers, quiet, datastore, flow_path
         if not flow.has_step(from_step):
             raise click.UsageError(f"{flow.name} has no step {from_step!r}")
         graph = flow.digraph()
+        # networkx only for --from (descendants of a step)
         import networkx as nx
 
         rerun = frozenset({from_step} | nx.descendants(graph, from_step))
@@ -197,6 +203,7 @@ def resume(run_spec, from_step, run_id, max_workers, quiet, datastore, flow_path
 @flow_option
 def show(run_spec, datastore, flow_path):
     """List a run's steps and tasks with status, attempts and timings."""
+    # the client only for the commands that read runs
     from flowc.runtime.client import Run
 
     store, flow_name, run_id = _locate(run_spec, datastore, flow_path)
@@ -249,6 +256,7 @@ def logs(pathspec, want_stderr, attempt, datastore, flow_path):
 @datastore_option
 def runs(flow_path, datastore):
     """List the runs of FLOW.py, newest first."""
+    # the client only for the commands that read runs
     from flowc.runtime.client import Flow
 
     flow = load_or_exit(flow_path)
@@ -266,6 +274,7 @@ def runs(flow_path, datastore):
 @datastore_option
 def package(flow_path, datastore):
     """Build the flow's code package and upload it; prints its URL."""
+    # the packager only for `flowc package`
     from flowc.deploy.package import build_package, upload_package
 
     flow = load_or_exit(flow_path)

@@ -76,6 +76,7 @@ def find_pyproject(start: Path) -> Path | None:
 def _flowc_table(path: Path) -> dict:
     """`[tool.flowc]` of one pyproject.toml, as parsed."""
     try:
+        # only when there is a pyproject.toml to read
         import tomllib
     except ModuleNotFoundError:  # Python 3.10: the backport, when installed
         try:

@@ -64,6 +64,7 @@ def compile_for_deploy(request: DeployRequest) -> Deployment:
 
     Raises CompileError (every located error) or DeployError; on either nothing was uploaded.
     """
+    # compiler and packager only when deploying: flowc.deploy is imported by the CLI's option tables
     from flowc.compiler import compile_flow, load_flow, read_source
     from flowc.deploy.package import build_package, package_key, upload_package
 
