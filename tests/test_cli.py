@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -94,3 +95,115 @@ def test_unknown_target_is_a_usage_error():
     result = run_flowc("compile", "examples/linear.py", "-t", "nomad")
     assert result.returncode == 2
     assert "Invalid value for '--target'" in result.stderr
+
+
+# ---------------------------------------------------------------------------- the options resolver
+
+
+def test_bad_settings_are_one_line_exit_2(tmp_path):
+    bad_env = run_flowc("compile", "examples/linear.py", "-t", "argo", env={"FLOWC_MAX_WORKERS": "abc"})
+    assert bad_env.returncode == 2 and bad_env.stderr == "error: FLOWC_MAX_WORKERS='abc' is not an integer\n"
+    (tmp_path / "pyproject.toml").write_text('[tool.flowc]\nimage = "x"\nimgae = "typo"\n')
+    flow = tmp_path / "linear.py"
+    flow.write_text((ROOT / "examples/linear.py").read_text())
+    for args in (("compile", str(flow), "-t", "argo"), ("run", str(flow)), ("runs", str(flow))):
+        result = run_flowc(*args)
+        assert result.returncode == 2, args
+        assert result.stderr.count("\n") == 1 and "unknown key 'imgae' in [tool.flowc]" in result.stderr, result.stderr
+    (tmp_path / "pyproject.toml").write_text('[tool.flowc.nomad]\nimage = "x"\n')
+    result = run_flowc("compile", str(flow), "-t", "argo")
+    assert result.returncode == 2 and "unknown table [tool.flowc.nomad]" in result.stderr
+
+
+def test_an_option_the_target_does_not_read_is_an_error(tmp_path):
+    cases = [
+        (("--operator", "local", "-t", "argo"), {}, "--operator is not read by --target argo (it is an airflow option)"),
+        (("--format", "json", "-t", "airflow"), {}, "--format is not read by --target airflow (it is an argo option)"),
+        (("-t", "argo"), {"FLOWC_JOB_QUEUE": "q"},
+         "FLOWC_JOB_QUEUE is not read by --target argo (it is a step-functions option)"),
+        (("-t", "step-functions"), {"FLOWC_NAMESPACE": "ml"},
+         "FLOWC_NAMESPACE is not read by --target step-functions (it is an airflow and argo option)"),
+    ]
+    for args, env, message in cases:
+        result = run_flowc("compile", "examples/linear.py", *args, env=env)
+        assert result.returncode == 2 and result.stderr == f"error: {message}\n", (args, result.stderr)
+    deployed = run_flowc("deploy", "examples/linear.py", "-t", "argo", "--job-queue", "q", "--dry-run")
+    assert deployed.stderr == "error: --job-queue is not read by --target argo (it is a step-functions option)\n"
+
+
+def test_shared_table_values_a_target_does_not_read_are_ignored(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.flowc]\noperator = "local"\njob-queue = "q"\n'
+                                             '[tool.flowc.argo]\nnamespace = "ml"\n')
+    options = resolve_options({}, tmp_path, "argo", environ={})
+    assert (options.operator, options.job_queue, options.namespace) == ("kubernetes", None, "ml")
+    assert resolve_options({}, tmp_path, "airflow", environ={}).operator == "local"
+    (tmp_path / "pyproject.toml").write_text('[tool.flowc.argo]\noperator = "local"\n')
+    try:
+        resolve_options({}, tmp_path, "argo", environ={})
+    except ValueError as exc:
+        assert str(exc).startswith("operator in [tool.flowc.argo] of ") and "(it is an airflow option)" in str(exc)
+    else:
+        raise AssertionError("an option of the argo table that argo does not read was accepted")
+
+
+def test_run_and_the_client_agree_on_the_default_datastore(tmp_path):
+    from flowc.cli.options import resolve_local
+    from flowc.contract.settings import local_datastore
+
+    assert resolve_local({}, tmp_path, environ={}).datastore == local_datastore(tmp_path, {}) == str(tmp_path / ".flowc")
+    (tmp_path / "pyproject.toml").write_text('[tool.flowc]\ndatastore = "shared-store"\nmax-workers = 3\n')
+    settings = resolve_local({}, tmp_path, environ={})
+    assert settings.datastore == local_datastore(tmp_path, {}) == str(tmp_path / "shared-store")
+    assert settings.max_workers == 3
+    (tmp_path / "pyproject.toml").write_text('[tool.flowc]\ndatastore = "s3://b/p"\n[tool.flowc.local]\ndatastore = "here"\n')
+    assert resolve_local({}, tmp_path, environ={}).datastore == local_datastore(tmp_path, {}) == str(tmp_path / "here")
+    env = {"FLOWC_DATASTORE": "/elsewhere"}
+    assert resolve_local({}, tmp_path, environ=env).datastore == local_datastore(tmp_path, env) == "/elsewhere"
+    assert resolve_local({"datastore": "/flag"}, tmp_path, environ=env).datastore == "/flag"
+
+
+def test_client_reads_what_run_wrote_through_pyproject(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.flowc.local]\ndatastore = "store"\n')
+    flow = tmp_path / "linear.py"
+    flow.write_text((ROOT / "examples/linear.py").read_text())
+    ran = run_flowc("run", str(flow), "--run-id", "p1", "--quiet", env={"FLOWC_DATASTORE": ""})
+    assert ran.returncode == 0, ran.stderr
+    assert (tmp_path / "store" / "LinearFlow" / "runs" / "p1" / "run.json").exists()
+    probe = "import flowc; print(flowc.Run('LinearFlow/p1')['end'].task.data.total)"
+    read = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "FLOWC_DATASTORE": "", "PYTHONPATH": str(ROOT)})
+    assert read.stdout.strip() == "385", read.stderr
+
+
+def test_read_by_table_matches_what_each_target_reads():
+    """A field is in READ_BY[target] iff changing it changes (or refuses) that target's output on some example."""
+    from dataclasses import replace
+
+    from flowc.compiler import CompileError, compile_flow
+    from flowc.compiler.options import READ_BY, Options
+    from flowc.compiler.targets import TARGETS
+
+    changed = {"image": "other:1", "datastore": "s3://other-bucket/p", "python": "python3.12", "namespace": "other-ns",
+               "service_account": "other-sa", "max_workers": 7, "name": "othername", "output_format": "json",
+               "operator": "local", "code_dir": "/code", "gpu_vendor": "amd", "job_queue": "other-queue",
+               "job_definition": "other-def", "skypilot_image": "other/sky:1",
+               "package_url": "s3://b/p/F/packages/" + "0" * 64 + ".tar.gz"}
+    assert set(changed) == set(Options.names()) == set(READ_BY)
+    examples = [p for p in sorted((ROOT / "examples").glob("*.py"))]
+    bases = [Options(datastore="s3://bucket/flowc"), Options(datastore="s3://bucket/flowc", operator="local")]
+
+    def outcome(path, target, options):
+        try:
+            return compile_flow(path.read_bytes(), str(path), target, options).text
+        except CompileError as exc:
+            return "refused: " + "\n".join(str(d) for d in exc.diagnostics)
+
+    # Read at deploy, not in the document: the state machine's name (step_functions.state_machine_name).
+    read_by_deploy = {"step-functions": {"name"}}
+    for target in TARGETS:
+        read = set(read_by_deploy.get(target, ()))
+        for path in examples:
+            for base in bases:
+                before = outcome(path, target, base)
+                read |= {f for f, v in changed.items() if f not in read and outcome(path, target, replace(base, **{f: v})) != before}
+        assert read == {f for f, targets in READ_BY.items() if target in targets}, target

@@ -40,42 +40,61 @@ def target_option(default: str | None = None):
                         required=default is None, help="What to compile to.")
 
 
+# The flags of Options fields every compiling command shares (compile, check, deploy, trigger); each
+# target reads only some (flowc/compiler/options.py READ_BY) and refuses the others.
+OPTION_FLAGS = [
+    click.option("--image", help="Container image for steps that do not name one."),
+    click.option("--datastore", help="Datastore root, e.g. s3://bucket/prefix."),
+    click.option("--python", help="The interpreter inside the container (default python)."),
+    click.option("--namespace", help="Kubernetes namespace (argo, airflow)."),
+    click.option("--service-account", help="Kubernetes service account (argo, airflow)."),
+    click.option("--max-workers", type=int, help="Most tasks at once (argo parallelism, Map concurrency, airflow)."),
+    click.option("--name", help="Deployed name (default: derived from the flow's name)."),
+    click.option("--format", "output_format", type=click.Choice(["yaml", "json"]), help="Argo output format."),
+    click.option("--operator", type=click.Choice(["kubernetes", "local"]), help="Airflow task operator."),
+    click.option("--code-dir", help="Airflow --operator local: the folder holding the flow file."),
+    click.option("--gpu-vendor", help="GPU resource vendor on Kubernetes (default nvidia; argo, airflow)."),
+    click.option("--job-queue", help="AWS Batch job queue (step-functions)."),
+    click.option("--job-definition", help="AWS Batch job definition (step-functions; default one per image)."),
+    click.option("--skypilot-image", help="The @skypilot launcher's image (argo, airflow)."),
+]
+WITH_FLAG = click.option("--with", "with_decorators", multiple=True, metavar="DECORATOR[:k=v,...]",
+                         help="Attach a decorator to every step that lacks it, e.g. --with retry:times=2.")
+
+
 def options_flags(func):
-    """The flags every compiling command shares (compile, deploy)."""
-    flags = [
-        click.option("--with", "with_decorators", multiple=True, metavar="DECORATOR[:k=v,...]",
-                     help="Attach a decorator to every step that lacks it, e.g. --with retry:times=2."),
-        click.option("--image", help="Container image for steps that do not name one."),
-        click.option("--datastore", help="Datastore root, e.g. s3://bucket/prefix."),
-        click.option("--namespace", help="Kubernetes namespace (argo, airflow)."),
-        click.option("--service-account", help="Kubernetes service account (argo, airflow)."),
-        click.option("--max-workers", type=int, help="Most tasks at once (argo parallelism, Map concurrency)."),
-        click.option("--name", help="Deployed name (default: derived from the flow's name)."),
-        click.option("--format", "output_format", type=click.Choice(["yaml", "json"]), help="Argo output format."),
-        click.option("--operator", type=click.Choice(["kubernetes", "local"]), help="Airflow task operator."),
-        click.option("--gpu-vendor", help="GPU resource vendor on Kubernetes (default nvidia)."),
-    ]
-    for flag in reversed(flags):
+    """--with and the flags of the Options fields."""
+    for flag in reversed([WITH_FLAG, *OPTION_FLAGS]):
         func = flag(func)
     return func
 
 
-OPTION_KEYS = ("image", "datastore", "namespace", "service_account", "max_workers", "name", "output_format",
-               "operator", "gpu_vendor")
+def fail(message: str) -> None:
+    """One `error:` line on stderr, exit 2: how every bad setting ends a command."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def settings_for(kwargs: dict, flow_path: str, target: str):
+    """TargetSettings for `target` from the command's flags (flowc/cli/options.py); bad values exit 2."""
+    # the resolver pulls in the compiler's Options and the target table: not needed by --help
+    from flowc.cli.options import SETTING_NAMES, SettingsError, resolve_for_target
+
+    flags = {k: kwargs.get(k) for k in SETTING_NAMES}
+    try:
+        return resolve_for_target(flags, Path(flow_path).resolve().parent, target)
+    except SettingsError as exc:
+        fail(str(exc))
 
 
 def options_for(kwargs: dict, flow_path: str, target: str):
-    from flowc.cli.options import resolve_options
-
-    flags = {k: kwargs.get(k) for k in OPTION_KEYS}
-    try:
-        return resolve_options(flags, Path(flow_path).resolve().parent, target)
-    except (TypeError, ValueError) as exc:
-        raise click.UsageError(f"bad setting: {exc}") from None
+    """The Options for `target` (see settings_for)."""
+    return settings_for(kwargs, flow_path, target).options
 
 
 def load_or_exit(path: str, with_decorators=()):
     """The flow's IR, printing warnings; on errors print them all and exit 2."""
+    # the compiler loads on first use, so `flowc --help` stays fast
     from flowc.compiler import CompileError, load_flow, read_source
 
     try:
@@ -89,6 +108,7 @@ def load_or_exit(path: str, with_decorators=()):
 
 def compile_one(path: str, target: str, kwargs: dict):
     """(artifact or None, had_errors)."""
+    # the compiler loads on first use, so `flowc --help` stays fast
     from flowc.compiler import CompileError, compile_flow, read_source
 
     options = options_for(kwargs, path, target)
@@ -105,6 +125,7 @@ def compile_one(path: str, target: str, kwargs: dict):
 @click.argument("flows", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @target_option()
 @click.option("-o", "--output", type=click.Path(), help="File (one flow) or directory (one output per flow).")
+@click.option("--package-url", help="Code package the containers bootstrap from (what deploy sets).")
 @options_flags
 def compile_command(flows, target, output, **kwargs):
     """Compile FLOWS for a target. Several flows compile in one process with -o DIR."""
@@ -122,6 +143,7 @@ def compile_command(flows, target, output, **kwargs):
             click.echo(artifact.text, nl=False)
             continue
         if to_dir and target == "skypilot":  # one SkyPilot task file per @skypilot step: <flow>.<step>.sky.yaml
+            # only for skypilot output into a directory
             from flowc.compiler.targets.skypilot import split_documents
 
             for task, text in split_documents(artifact.text).items():
@@ -143,13 +165,15 @@ def write_atomically(destination: Path, text: str) -> None:
 @click.command("check")
 @click.argument("flows", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--target", "-t", type=click.Choice(list(TARGETS)), help="Also apply this target's rules.")
-@click.option("--with", "with_decorators", multiple=True, metavar="DECORATOR[:k=v,...]")
-def check_command(flows, target, with_decorators):
+@options_flags
+def check_command(flows, target, with_decorators, **kwargs):
     """Validate FLOWS without writing anything."""
+    if not target and any(v is not None for v in kwargs.values()):
+        raise click.UsageError("options are read by a target: pass --target")
     failed = 0
     for path in flows:
         with gc_paused():
-            ok = _check_one(path, target, with_decorators)
+            ok = _check_one(path, target, with_decorators, kwargs)
         failed += not ok
         if ok:
             click.echo(f"{path}: ok")
@@ -157,9 +181,10 @@ def check_command(flows, target, with_decorators):
         sys.exit(EXIT_USAGE)
 
 
-def _check_one(path, target, with_decorators) -> bool:
+def _check_one(path, target, with_decorators, kwargs) -> bool:
     if target:
-        return compile_one(path, target, {"with_decorators": with_decorators}) is not None
+        return compile_one(path, target, {**kwargs, "with_decorators": with_decorators}) is not None
+    # the compiler loads on first use, so `flowc --help` stays fast
     from flowc.compiler import CompileError, load_flow, read_source
 
     try:
@@ -176,6 +201,7 @@ def _check_one(path, target, with_decorators) -> bool:
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
 def graph_command(flow, fmt):
     """Print the flow's graph as Mermaid or Graphviz dot."""
+    # only `flowc graph` draws
     from flowc.compiler.diagram import to_dot, to_mermaid
 
     with gc_paused():

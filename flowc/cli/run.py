@@ -7,20 +7,30 @@ import os
 import shutil
 import sys
 import time
+from pathlib import Path
 
 import click
 
-from flowc.cli.compile import gc_paused, load_or_exit, options_for
+from flowc.cli.compile import fail, gc_paused, load_or_exit, options_for
+
+
+def local_settings(flow_path: str | None, datastore: str | None = None, max_workers: int | None = None):
+    """Datastore and workers of a local command (flowc/cli/options.py resolve_local): flag > FLOWC_* >
+    [tool.flowc.local] / [tool.flowc] of the pyproject.toml nearest the flow (or the current folder) >
+    `.flowc/` there, the same default the client `flowc.Run` uses.  Bad values exit 2."""
+    # the resolver pulls in the compiler's Options: not needed by --help
+    from flowc.cli.options import SettingsError, resolve_local
+
+    start = Path(flow_path).resolve().parent if flow_path else Path.cwd()
+    try:
+        return resolve_local({"datastore": datastore, "max_workers": max_workers}, start)
+    except SettingsError as exc:
+        fail(str(exc))
 
 
 def default_datastore(flow_path: str | None, datastore: str | None) -> str:
-    """--datastore, else FLOWC_DATASTORE, else `.flowc/` beside the flow (or in the current folder)."""
-    if datastore:
-        return datastore
-    if os.environ.get("FLOWC_DATASTORE"):
-        return os.environ["FLOWC_DATASTORE"]
-    folder = os.path.dirname(os.path.abspath(flow_path)) if flow_path else os.getcwd()
-    return os.path.join(folder, ".flowc")
+    """The datastore a local command reads and writes (see local_settings)."""
+    return local_settings(flow_path, datastore).datastore
 
 
 def parse_params(pairs) -> dict:
@@ -42,6 +52,7 @@ def machine_memory_mib() -> int | None:
 
 def local_notes(flow, launch_skypilot: bool = False) -> list[str]:
     """What a local run does differently from the remote one: said once per step, before starting."""
+    # the local runner loads only for a run
     from flowc.local.skypilot import local_note
 
     notes = []
@@ -85,8 +96,10 @@ def echo(line: str) -> None:
 @click.argument("flow_path", metavar="FLOW.py", type=click.Path(exists=True, dir_okay=False))
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A parameter value (repeatable).")
 @click.option("--run-id", help="The run's id (default: time-based).")
-@click.option("--datastore", help="Datastore root: a folder or s3://bucket/prefix (default .flowc/ beside the flow).")
-@click.option("--max-workers", type=click.IntRange(min=1), default=None, help="Most tasks at once (default: CPUs).")
+@click.option("--datastore", help="Datastore root: a folder or s3://bucket/prefix (default FLOWC_DATASTORE, "
+              "[tool.flowc], else .flowc/ beside the flow).")
+@click.option("--max-workers", type=click.IntRange(min=1), default=None,
+              help="Most tasks at once (default: FLOWC_MAX_WORKERS, [tool.flowc], else the CPUs).")
 @click.option("--with", "with_decorators", multiple=True, metavar="DECORATOR[:k=v,...]",
               help="Attach a decorator to every step that lacks it, e.g. --with retry:times=2.")
 @click.option("--skypilot", "launch_skypilot", is_flag=True,
@@ -94,6 +107,7 @@ def echo(line: str) -> None:
 @click.option("--quiet", is_flag=True, help="Do not echo the tasks' printed output.")
 def run(flow_path, params, run_id, datastore, max_workers, with_decorators, launch_skypilot, quiet):
     """Run FLOW.py on this machine, each task a local process (@skypilot steps: see --skypilot)."""
+    # the local runner loads only for a run
     from flowc.local.runner import LocalRun, RunRequest, new_run_id
     from flowc.local.skypilot import launch_problems, requested
 
@@ -101,19 +115,21 @@ def run(flow_path, params, run_id, datastore, max_workers, with_decorators, laun
         flow = load_or_exit(flow_path, with_decorators)
     values = parse_params(params)
     check_params(flow, values)
-    root = default_datastore(flow_path, datastore)
+    settings = local_settings(flow_path, datastore, max_workers)
+    root = settings.datastore
     sky_options = None
     if requested(launch_skypilot, with_decorators):
         problems = launch_problems(flow, root)
         if problems:
             raise click.UsageError("\n".join(problems))
-        sky_options = options_for({}, flow_path, "skypilot")  # the VMs' interpreter etc.: [tool.flowc], FLOWC_*
+        # The VMs' interpreter etc. ([tool.flowc.skypilot], FLOWC_*), writing to this run's datastore.
+        sky_options = options_for({"datastore": root}, flow_path, "skypilot")
     for note in local_notes(flow, launch_skypilot=sky_options is not None):
         click.echo(note, err=True)
     run_id = run_id or new_run_id()
     click.echo(f"run {flow.name}/{run_id} (datastore {root})")
     request = RunRequest(flow=flow, flow_path=flow_path, datastore=root, run_id=run_id, params=values,
-                         max_workers=max_workers or os.cpu_count() or 1, echo=echo, show_output=not quiet,
+                         max_workers=settings.max_workers, echo=echo, show_output=not quiet,
                          skypilot=sky_options)
     code = LocalRun(request).execute()
     if code == 0:
@@ -124,6 +140,7 @@ def run(flow_path, params, run_id, datastore, max_workers, with_decorators, laun
 
 def _locate(run_spec: str, datastore: str | None, flow_path: str | None):
     """(store, flow_name, run_id) for 'Flow/RUN' or 'RUN'; UsageError when not found."""
+    # the datastore (and boto3 for s3://) only when a run is looked up
     from flowc.runtime.datastore import open_datastore
 
     store = open_datastore(default_datastore(flow_path, datastore))
@@ -139,8 +156,8 @@ def _locate(run_spec: str, datastore: str | None, flow_path: str | None):
     return store, flow_name, run_id
 
 
-datastore_option = click.option("--datastore", help="Datastore root (default FLOWC_DATASTORE, or .flowc/ beside --flow "
-                                "or in the current folder).")
+datastore_option = click.option("--datastore", help="Datastore root (default FLOWC_DATASTORE, [tool.flowc], else "
+                                ".flowc/ beside --flow or in the current folder).")
 flow_option = click.option("--flow", "flow_path", type=click.Path(dir_okay=False),
                            help="The flow file (locates the default datastore beside it).")
 
@@ -155,6 +172,7 @@ flow_option = click.option("--flow", "flow_path", type=click.Path(dir_okay=False
 @flow_option
 def resume(run_spec, from_step, run_id, max_workers, quiet, datastore, flow_path):
     """Re-run a run from its failed step (or --from STEP), reusing finished tasks."""
+    # the local runner loads only for a run
     from flowc.local.runner import LocalRun, RunRequest, new_run_id, run_record_key
 
     store, flow_name, origin = _locate(run_spec, datastore, flow_path)
@@ -166,13 +184,15 @@ def resume(run_spec, from_step, run_id, max_workers, quiet, datastore, flow_path
         if not flow.has_step(from_step):
             raise click.UsageError(f"{flow.name} has no step {from_step!r}")
         graph = flow.digraph()
+        # networkx only for --from (descendants of a step)
         import networkx as nx
 
         rerun = frozenset({from_step} | nx.descendants(graph, from_step))
     new_id = run_id or new_run_id()
     click.echo(f"resume {flow_name}/{origin} as {flow_name}/{new_id} (datastore {store.root})")
+    workers = local_settings(path, store.root, max_workers).max_workers
     request = RunRequest(flow=flow, flow_path=path, datastore=store.root, run_id=new_id, params=record["params"],
-                         max_workers=max_workers or os.cpu_count() or 1, origin_run_id=origin, rerun_steps=rerun,
+                         max_workers=workers, origin_run_id=origin, rerun_steps=rerun,
                          echo=echo, show_output=not quiet)
     sys.exit(LocalRun(request).execute())
 
@@ -183,6 +203,7 @@ def resume(run_spec, from_step, run_id, max_workers, quiet, datastore, flow_path
 @flow_option
 def show(run_spec, datastore, flow_path):
     """List a run's steps and tasks with status, attempts and timings."""
+    # the client only for the commands that read runs
     from flowc.runtime.client import Run
 
     store, flow_name, run_id = _locate(run_spec, datastore, flow_path)
@@ -235,6 +256,7 @@ def logs(pathspec, want_stderr, attempt, datastore, flow_path):
 @datastore_option
 def runs(flow_path, datastore):
     """List the runs of FLOW.py, newest first."""
+    # the client only for the commands that read runs
     from flowc.runtime.client import Flow
 
     flow = load_or_exit(flow_path)
@@ -252,6 +274,7 @@ def runs(flow_path, datastore):
 @datastore_option
 def package(flow_path, datastore):
     """Build the flow's code package and upload it; prints its URL."""
+    # the packager only for `flowc package`
     from flowc.deploy.package import build_package, upload_package
 
     flow = load_or_exit(flow_path)

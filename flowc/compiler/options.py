@@ -3,6 +3,11 @@
 Emitters never read files, the clock or the environment; everything they may
 vary on is here.  The CLI fills it from flags, `FLOWC_*` environment variables
 and the `[tool.flowc]` table of pyproject.toml (flowc/cli/options.py).
+
+`READ_BY` says which target reads which field.  The CLI refuses a field the
+user gave explicitly (flag, `FLOWC_*`, or the target's own `[tool.flowc.T]`
+table) for a target that does not read it: an option silently ignored is a
+construct silently dropped.  A test keeps the table true to the targets.
 """
 
 from __future__ import annotations
@@ -24,7 +29,6 @@ class Options:
     code_dir: str | None = None  # airflow --operator local: folder holding the flow file (default: the DAG's folder)
     gpu_vendor: str = "nvidia"
     package_url: str | None = None  # code package to bootstrap from (deploy sets it)
-    package_sha: str | None = None
     job_queue: str | None = None  # step-functions
     job_definition: str | None = None  # step-functions
     skypilot_image: str = "berkeleyskypilot/skypilot:0.14.1"  # argo, airflow: the @skypilot launcher's image (needs flowc)
@@ -32,3 +36,27 @@ class Options:
     @classmethod
     def names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in fields(cls))
+
+
+_KUBERNETES = frozenset({"argo", "airflow"})
+_CONTAINERS = frozenset({"argo", "step-functions", "airflow"})
+_RUNTIME_COMMAND = _CONTAINERS | {"skypilot"}  # targets that render the runtime command (flowc/compiler/command.py)
+
+# Options field -> the targets that read it.  The `ir` target reads none.
+READ_BY: dict[str, frozenset[str]] = {
+    "image": _CONTAINERS,
+    "datastore": _RUNTIME_COMMAND,
+    "python": _RUNTIME_COMMAND,
+    "namespace": _KUBERNETES,
+    "service_account": _KUBERNETES,
+    "max_workers": _CONTAINERS,
+    "name": _CONTAINERS,
+    "output_format": frozenset({"argo"}),
+    "operator": frozenset({"airflow"}),
+    "code_dir": frozenset({"airflow"}),
+    "gpu_vendor": _KUBERNETES,
+    "package_url": _RUNTIME_COMMAND,
+    "job_queue": frozenset({"step-functions"}),
+    "job_definition": frozenset({"step-functions"}),
+    "skypilot_image": _KUBERNETES,
+}

@@ -1,19 +1,34 @@
 """Deployers: one module per orchestrator, each `deploy(request)` (and optionally `trigger`).
 
-A deployer packages the code to the datastore (flowc.deploy.package), then creates or
-updates the compiled artifact on the orchestrator.  With `request.dry_run` it
-prints what it would send and sends nothing.
+A deployer never builds a document itself: `compile_for_deploy` builds the code
+package, compiles the flow through `flowc.compiler.compile_flow` with the
+package's URL (every check of `flowc compile`, the same bytes as
+`flowc compile --package-url URL`), then uploads the package; the deployer
+parses that text back and sends it.  A check that fails raises CompileError
+with every located error, before anything is uploaded or sent.  With
+`request.dry_run` a deployer prints what it would send and sends nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 DEPLOYERS: dict[str, str] = {
     "argo": "flowc.deploy.argo",
     "step-functions": "flowc.deploy.step_functions",
     "airflow": "flowc.deploy.airflow",
+}
+# Targets whose deployer can also start a run (`flowc trigger`).
+TRIGGERS: tuple[str, ...] = ("step-functions",)
+
+# The deployers' own settings -> the targets that read them (the CLI's resolver refuses
+# one given explicitly for another target, as it does an Options field; see flowc/cli/options.py).
+DEPLOY_READ_BY: dict[str, frozenset[str]] = {
+    "argo_server": frozenset({"argo"}),
+    "role_arn": frozenset({"step-functions"}),
+    "dags_folder": frozenset({"airflow"}),
 }
 
 
@@ -24,35 +39,58 @@ class DeployError(Exception):
 @dataclass(frozen=True)
 class DeployRequest:
     flow_path: str
-    artifact: Any  # flowc.compiler.Artifact (text, suffix, flow IR)
-    options: Any  # flowc.compiler.options.Options
+    target: str
+    options: Any  # flowc.compiler.options.Options, without a package URL: deploy adds it
+    with_decorators: tuple[str, ...] = ()  # compile_flow's --with decorators
     dry_run: bool = False
     argo_server: str | None = None
     argo_token: str | None = None
     role_arn: str | None = None
-    job_queue: str | None = None
     dags_folder: str | None = None
-    with_decorators: tuple[str, ...] = ()
     echo: Callable[[str], None] = print
 
 
-def package_code(request: DeployRequest) -> tuple[str, str]:
-    """Build the flow's code package and upload it to the datastore: (url, sha256).
+@dataclass(frozen=True)
+class Deployment:
+    """What a deployer sends: the compiled artifact with the package URL, and the package's sha256."""
 
-    With `request.dry_run` nothing is uploaded; the URL it would have is returned.
+    artifact: Any  # flowc.compiler.Artifact
+    package_url: str
+    package_sha: str
+
+
+def compile_for_deploy(request: DeployRequest) -> Deployment:
+    """Package the code, compile with its URL through compile_flow, then upload the package.
+
+    Raises CompileError (every located error) or DeployError; on either nothing was uploaded.
     """
-    from flowc.deploy.package import build_package, upload_package
+    # compiler and packager only when deploying: flowc.deploy is imported by the CLI's option tables
+    from flowc.compiler import compile_flow, load_flow, read_source
+    from flowc.deploy.package import build_package, package_key, upload_package
 
+    source = read_source(request.flow_path)
+    flow, _ = load_flow(source, request.flow_path, request.with_decorators)  # the flow's name names the package
     try:
         data, sha = build_package(request.flow_path)
     except (OSError, ValueError) as exc:
         raise DeployError(f"cannot package {request.flow_path}: {exc}") from None
-    root, flow_name = request.options.datastore.rstrip("/"), request.artifact.flow.name
+    root = request.options.datastore
+    url = package_url(root, package_key(flow.name, sha))
+    options = replace(request.options, package_url=url)
+    artifact = compile_flow(source, request.flow_path, request.target, options, request.with_decorators)
     if request.dry_run:
-        url = f"{root}/{flow_name}/packages/{sha}.tar.gz"
         request.echo(f"would upload the code package ({len(data):,} bytes) to {url}")
-        return url, sha
+        return Deployment(artifact, url, sha)
     try:
-        return upload_package(root, flow_name, data, sha), sha
+        uploaded = upload_package(root, flow.name, data, sha)
     except Exception as exc:  # local and S3 failures both end the deploy with their cause
         raise DeployError(f"uploading the code package to {root} failed: {exc}") from None
+    if uploaded != url:  # the compiled document names the package; it must be where it was uploaded
+        raise DeployError(f"the code package was stored at {uploaded}, not at {url}")
+    return Deployment(artifact, url, sha)
+
+
+def package_url(datastore_root: str, key: str) -> str:
+    """The URL (or absolute path) the datastore gives `key` (Datastore.url), known before uploading."""
+    root = datastore_root if "://" in datastore_root else os.path.abspath(os.path.expanduser(datastore_root))
+    return f"{root.rstrip('/')}/{key}"

@@ -1,44 +1,32 @@
 """Deploy to Argo Workflows through the Argo Server's API, with hera's `WorkflowsService`.
 
 deploy(request):
-  1. package the flow's code to the datastore (content-addressed, flowc.deploy.package);
-  2. compile again with the package's URL, so each step runs the code it was deployed with;
-  3. create the WorkflowTemplate, or update it (with its resourceVersion) when it exists;
-  4. the same for the CronWorkflow of a flow with @schedule.
+  1. compile with the code package's URL and upload the package (flowc.deploy.compile_for_deploy):
+     the manifests are `flowc compile --target argo --package-url URL`, byte for byte;
+  2. create the WorkflowTemplate, or update it (with its resourceVersion) when it exists;
+  3. the same for the CronWorkflow of a flow with @schedule.
 
-The server is `--argo-server URL` (or ARGO_SERVER), the token ARGO_TOKEN.  The
-namespace is the manifest's (`--namespace` or the steps' @kubernetes), else
-`default`.  With `request.dry_run` nothing is sent: each request that would be
-made is printed with the manifest it carries.
+The server is `--argo-server URL` (or FLOWC_ARGO_SERVER, `argo-server` in
+pyproject, ARGO_SERVER), the token ARGO_TOKEN.  The namespace is the
+manifest's (`--namespace` or the steps' @kubernetes), else `default`.  With
+`request.dry_run` nothing is sent: each request that would be made is printed
+with the manifest it carries.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import json
 
-from flowc.deploy import DeployError, DeployRequest, package_code
+from flowc.deploy import DeployError, DeployRequest, compile_for_deploy
 
 DEFAULT_NAMESPACE = "default"
-PACKAGE_SHA_ANNOTATION = "flowc.dev/package-sha"
 
 
 def deploy(request: DeployRequest) -> str:
     """Package the code and create or update the WorkflowTemplate (and CronWorkflow); returns the template's name."""
-    from flowc.compiler.diagnostics import CompileError
-    from flowc.compiler.targets import argo as target
-
-    flow = request.artifact.flow
     if not request.dry_run and not request.argo_server:
         raise DeployError("argo needs the Argo Server's URL: pass --argo-server https://HOST:2746 or set ARGO_SERVER")
-    package_url, package_sha = package_code(request)
-    options = dataclasses.replace(request.options, package_url=package_url, package_sha=package_sha)
-    problems = [d for d in target.unsupported(flow, options) if d.is_error]
-    if problems:
-        raise DeployError(str(CompileError(problems)))
-    docs = [dict(doc) for doc in target.documents(flow, options)]
-    for doc in docs:
-        doc["metadata"] = dict(doc["metadata"])
-        doc["metadata"]["annotations"] = {**doc["metadata"].get("annotations", {}), PACKAGE_SHA_ANNOTATION: package_sha}
+    docs = manifests(compile_for_deploy(request).artifact.text)
     namespace = docs[0]["metadata"].get("namespace") or DEFAULT_NAMESPACE
     if request.dry_run:
         for doc in docs:
@@ -50,7 +38,19 @@ def deploy(request: DeployRequest) -> str:
     return docs[0]["metadata"]["name"]
 
 
+def manifests(text: str) -> list[dict]:
+    """The compiled text back as manifests: YAML documents, or JSON (one object or a `List`)."""
+    if text.lstrip().startswith("{"):
+        body = json.loads(text)
+        return body["items"] if body.get("kind") == "List" else [body]
+    # yaml only when deploying: flowc's other commands never load it.
+    import yaml
+
+    return [doc for doc in yaml.safe_load_all(text) if doc is not None]
+
+
 def _show(request: DeployRequest, doc: dict, namespace: str) -> None:
+    # The target's own dumper (yaml, loaded only here), so the shown manifest reads like `flowc compile`'s.
     from flowc.compiler.targets.argo import dump_yaml
 
     collection = "workflow-templates" if doc["kind"] == "WorkflowTemplate" else "cron-workflows"
@@ -60,6 +60,7 @@ def _show(request: DeployRequest, doc: dict, namespace: str) -> None:
 
 
 def _service(request: DeployRequest, namespace: str):
+    # hera (~300 pydantic models) only when something is really sent.
     from hera.workflows import WorkflowsService
 
     server = request.argo_server.rstrip("/")
@@ -71,6 +72,7 @@ def _service(request: DeployRequest, namespace: str):
 
 def _create_or_update(service, doc: dict, namespace: str, echo) -> None:
     """GET the object; POST it when absent, else PUT it with the current resourceVersion."""
+    # hera only when something is really sent.
     from hera.exceptions import HeraException, NotFound
     from hera.workflows import models as m
 

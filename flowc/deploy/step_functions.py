@@ -1,7 +1,9 @@
 """Deploy to AWS Step Functions + AWS Batch with boto3, and start executions.
 
 deploy(request):
-  1. package the flow's code to the datastore (content-addressed, flowc.deploy.package);
+  1. compile with the code package's URL and upload the package (flowc.deploy.compile_for_deploy):
+     the definition is `flowc compile --target step-functions --package-url URL`, every check
+     included (the 8,192-character ContainerOverrides limit is measured with the bootstrap);
   2. register, or reuse when an ACTIVE revision has the same content, one Batch
      job definition per image the flow uses;
   3. create or update the state machine (tags: flow name, code package sha);
@@ -14,10 +16,9 @@ account where nothing exists yet) is printed instead.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
-from flowc.deploy import DeployError, DeployRequest, package_code
+from flowc.deploy import DeployError, DeployRequest, compile_for_deploy
 
 TAG_FLOW = "flowc:flow"
 TAG_PACKAGE_SHA = "flowc:package-sha"
@@ -38,6 +39,7 @@ class _Aws:
             shown = {k: (f"<{len(v):,} characters>" if k == "definition" else v) for k, v in kwargs.items()}
             self.echo(f"{service}.{operation}({json.dumps(shown, sort_keys=True)})")
             return None
+        # botocore only when a call is really made: a dry run never loads it.
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -49,6 +51,7 @@ class _Aws:
 
     def client(self, service: str):
         if service not in self._clients:
+            # boto3 (~0.3 s) only when a call is really made.
             import boto3
 
             self._clients[service] = boto3.client(service)
@@ -57,24 +60,24 @@ class _Aws:
 
 def deploy(request: DeployRequest) -> str:
     """Package, register job definitions, create or update the state machine and its schedule; returns its ARN."""
+    # The target module for the names deploy shares with the definition (job definitions, state machine).
     from flowc.compiler.targets import step_functions as target
 
-    flow, options = request.artifact.flow, request.options
+    options = request.options
     if target.s3_location(options.datastore) is None:
         raise DeployError(f"step-functions needs an s3://bucket/prefix datastore, got {options.datastore!r}; pass --datastore")
     if not request.role_arn:
         raise DeployError("step-functions needs --role-arn: the IAM role the state machine runs as")
-    job_queue = request.job_queue or options.job_queue
-    if not job_queue:
+    if not options.job_queue:
         raise DeployError("step-functions needs --job-queue: the AWS Batch job queue the steps run on")
     aws = _Aws(request)
 
-    package_url, package_sha = package_code(request)
-    options = dataclasses.replace(options, package_url=package_url, package_sha=package_sha, job_queue=job_queue)
+    deployment = compile_for_deploy(request)
+    flow, package_sha = deployment.artifact.flow, deployment.package_sha
     for image in target.step_images(flow, options):
         _register_job_definition(aws, target.job_definition_name(flow, options, image), image)
-
-    definition = json.dumps(target.definition(flow, options), separators=(",", ":"), ensure_ascii=False)
+    # Sent as compiled, only without the indentation: the same JSON value as `flowc compile`'s text.
+    definition = json.dumps(json.loads(deployment.artifact.text), separators=(",", ":"), ensure_ascii=False)
     name = target.state_machine_name(flow, options)
     tags = [{"key": TAG_FLOW, "value": flow.name}, {"key": TAG_PACKAGE_SHA, "value": package_sha}]
     arn = None if request.dry_run else _state_machine_arn(aws, name)
@@ -87,16 +90,18 @@ def deploy(request: DeployRequest) -> str:
                  roleArn=request.role_arn)
         aws.call("stepfunctions", "tag_resource", resourceArn=arn, tags=tags)
     if flow.schedule is not None:
-        _schedule(aws, request, name, arn)
+        _schedule(aws, request, flow, arn, name)
     request.echo(f"{'would deploy' if request.dry_run else 'deployed'} state machine {name}: {arn}")
     return arn
 
 
 def trigger(request: DeployRequest, params: dict[str, str]) -> str:
     """Start an execution with `{"parameters": params}` as input; returns the execution ARN."""
+    # The compiler for the flow's parameters and the state machine's name, as deploy named it.
+    from flowc.compiler import load_flow, read_source
     from flowc.compiler.targets import step_functions as target
 
-    flow = request.artifact.flow
+    flow, _ = load_flow(read_source(request.flow_path), request.flow_path, request.with_decorators)
     known = {p.name for p in flow.parameters}
     unknown = sorted(set(params) - known)
     if unknown:
@@ -165,13 +170,13 @@ def aws_cron(cron: str) -> str:
     return f"cron({minute} {hour} {day} {month} {weekday} *)"
 
 
-def _schedule(aws: _Aws, request: DeployRequest, name: str, state_machine_arn: str) -> None:
-    schedule = request.artifact.flow.schedule
+def _schedule(aws: _Aws, request: DeployRequest, flow, state_machine_arn: str, name: str) -> None:
+    schedule = flow.schedule
     if schedule.timezone and schedule.timezone not in ("UTC", "Etc/UTC"):
         request.echo(f"warning: EventBridge rules run in UTC; the timezone {schedule.timezone} is not applied")
     rule = f"flowc-{name}"[:64]
     aws.call("events", "put_rule", Name=rule, ScheduleExpression=aws_cron(schedule.cron), State="ENABLED",
-             Description=f"flowc schedule of {request.artifact.flow.name}")
+             Description=f"flowc schedule of {flow.name}")
     aws.call("events", "put_targets", Rule=rule, Targets=[{"Id": "flowc", "Arn": state_machine_arn,
                                                           "RoleArn": request.role_arn,
                                                           "Input": json.dumps({"parameters": {}})}])

@@ -1,22 +1,23 @@
 """Read runs back from the datastore: `Run("Flow/RUN")["end"].task.data.x`, `Flow("Flow").latest_run`.
 
-The datastore is the `datastore=` argument, else FLOWC_DATASTORE, else
-`.flowc/` in the current folder.  Artifacts load lazily, one at a time.
+The datastore is the `datastore=` argument, else the one `flowc run` uses from
+the current folder (flowc/contract/settings.py: FLOWC_DATASTORE, `datastore`
+in [tool.flowc.local] or [tool.flowc], `.flowc/`).  Artifacts load lazily.
 """
 
 from __future__ import annotations
 
 import json
-import os
+from pathlib import Path
 
+from flowc.contract.settings import local_datastore
 from flowc.runtime.artifacts import ArtifactSource
 from flowc.runtime.datastore import open_datastore, task_key
 from flowc.runtime.graph import task_sort_key
 
 
 def _store(datastore: str | None):
-    root = datastore or os.environ.get("FLOWC_DATASTORE") or os.path.join(os.getcwd(), ".flowc")
-    return open_datastore(root)
+    return open_datastore(datastore or local_datastore(Path.cwd()))
 
 
 class Flow:
