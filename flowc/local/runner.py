@@ -13,6 +13,8 @@ from __future__ import annotations
 import collections
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -25,7 +27,42 @@ from flowc.local.progress import Progress
 from flowc.runtime.datastore import DatastoreError, open_datastore, task_key
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # as a shell reports a process ended by Ctrl-C
 LINE_LIMIT = 64 * 1024  # a longer printed line is echoed in pieces
+# After a task's @timeout the runtime stops the step itself (SIGALRM); a step that blocks the alarm
+# (handles SIGALRM, sits in a long C call) is killed by the runner this long after the deadline.
+TIMEOUT_GRACE_SECONDS = 5
+
+
+EXIT_TIMED_OUT = -1  # run_process: the runner killed the task at its deadline (never a real exit code)
+
+
+class RunExists(Exception):
+    """The run id is taken: another runner has (or had) this run."""
+
+
+def _parent_death_signal():
+    """A preexec_fn that makes a task die with its runner, even a runner killed with SIGKILL (Linux only).
+
+    PR_SET_PDEATHSIG fires when the thread that started the child exits; the
+    pool threads that start tasks live until every task has finished.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes  # only here: the runner's start-up does not need it elsewhere
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    runner = os.getpid()
+
+    def die_with_runner():
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != runner:  # the runner died before the line above took effect
+            os._exit(EXIT_FAILED)
+
+    return die_with_runner
 
 
 def new_run_id() -> str:
@@ -73,6 +110,9 @@ class LocalRun:
         self.pending_joins: set[tuple[str, str]] = set()
         self.scheduled: set[tuple[str, str]] = set()
         self.cwd = os.path.dirname(os.path.abspath(request.flow_path))
+        self.processes: set[subprocess.Popen] = set()  # live task processes, each its own process group
+        self.stopping = threading.Event()  # set when the run is interrupted: no task or attempt starts after it
+        self.preexec = _parent_death_signal()
         self.sky = None
         if request.skypilot is not None:
             from flowc.local.skypilot import SkyPilotSteps
@@ -82,11 +122,18 @@ class LocalRun:
     # -- the run record --------------------------------------------------------
 
     def write_record(self, status: str, started: float) -> None:
+        """The run record; the first one is created write-once, so two runners never share a run id."""
         record = {"flow": self.flow.name, "flow_file": os.path.abspath(self.r.flow_path), "run_id": self.r.run_id,
                   "params": self.r.params, "status": status, "started_at": started,
                   "finished_at": None if status == "running" else time.time(),
-                  "origin_run_id": self.r.origin_run_id, "datastore": self.store.root}
-        self.store.write_text(run_record_key(self.flow.name, self.r.run_id), json.dumps(record, indent=1))
+                  "origin_run_id": self.r.origin_run_id, "datastore": self.store.root,
+                  "runner": {"host": socket.gethostname(), "pid": os.getpid()}}
+        key, text = run_record_key(self.flow.name, self.r.run_id), json.dumps(record, indent=1)
+        if status != "running":
+            self.store.write_text(key, text)
+        elif not self.store.create_text(key, text):
+            raise RunExists(f"run {self.flow.name}/{self.r.run_id} already exists in {self.store.root}: "
+                            "choose another --run-id (`flowc resume` continues a run under a new id)")
 
     # -- argv --------------------------------------------------------------------
 
@@ -128,7 +175,15 @@ class LocalRun:
             attempts = self.sky.attempts(step, attempts)
             self.r.echo(f"[{step_name}/{task_id}] launching through SkyPilot {self.sky.describe(step)}")
         for attempt in range(attempts):
-            code, stderr_lines = self.run_process(self.argv(step, task_id, attempt), f"[{step_name}/{task_id}] ")
+            if self.stopping.is_set():
+                return TaskResult(step_name, task_id, EXIT_FAILED, attempt, time.time() - started, "interrupted")
+            code, stderr_lines = self.run_process(self.argv(step, task_id, attempt), f"[{step_name}/{task_id}] ",
+                                                  step.timeout_seconds)
+            if code == EXIT_TIMED_OUT:
+                code = EXIT_FAILED
+                self.record_killed_attempt(step_name, task_id, attempt, started, step.timeout_seconds)
+                stderr_lines.append(f"flowc: step '{step_name}' task {task_id} ran past its @timeout of "
+                                    f"{step.timeout_seconds}s and did not stop: the runner killed it")
             if code == 0 and not self.task_done(step_name, task_id):
                 # The task exited 0 without committing (os._exit(0) in the step, a killed writer):
                 # a failure, never a success that the next step would trip over.
@@ -142,7 +197,7 @@ class LocalRun:
                 return TaskResult(step_name, task_id, code, attempt + 1, time.time() - started, tail)
             self.r.echo(f"[{step_name}/{task_id}] attempt {attempt} failed; retrying"
                         + (f" in {delay}s" if delay else ""))
-            time.sleep(delay)
+            self.stopping.wait(delay)  # a retry's delay, cut short by an interruption
         raise AssertionError("unreachable")
 
     def task_done(self, step_name: str, task_id: str) -> bool:
@@ -151,15 +206,34 @@ class LocalRun:
         except DatastoreError:
             return False
 
-    def run_process(self, argv: list[str], prefix: str) -> tuple[int, collections.deque]:
+    def run_process(self, argv: list[str], prefix: str,
+                    timeout_seconds: int | None = None) -> tuple[int, collections.deque]:
         """Run one task process; echo its stdout line by line, keep the last lines of its stderr.
 
         Memory stays bounded whatever the task prints (lines are cut at 64 KiB,
         only the last 200 stderr lines are kept); its full output is in its saved logs.
+        The process (and anything it starts) is its own process group: killed
+        whole when it outlives its @timeout, or when the run is interrupted.
+        Returns EXIT_TIMED_OUT when the runner killed it.
         """
         process = subprocess.Popen(argv, cwd=self.cwd, env=self.env(), stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                                   stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True,
+                                   preexec_fn=self.preexec)
+        self.processes.add(process)
+        if self.stopping.is_set():  # interrupted while this task was being started
+            _kill_group(process)
         tail: collections.deque = collections.deque(maxlen=200)
+        killed = threading.Event()
+
+        def kill_overdue():
+            killed.set()
+            _kill_group(process)
+
+        timer = None
+        if timeout_seconds:
+            timer = threading.Timer(timeout_seconds + TIMEOUT_GRACE_SECONDS, kill_overdue)
+            timer.daemon = True
+            timer.start()
 
         def drain_stderr():
             for raw in iter(lambda: process.stderr.readline(LINE_LIMIT), b""):
@@ -167,14 +241,34 @@ class LocalRun:
 
         reader = threading.Thread(target=drain_stderr, daemon=True)
         reader.start()
-        for raw in iter(lambda: process.stdout.readline(LINE_LIMIT), b""):
-            if self.r.show_output:
-                self.r.echo(prefix + raw.decode("utf-8", "replace").rstrip("\n"))
-        code = process.wait()
+        try:
+            for raw in iter(lambda: process.stdout.readline(LINE_LIMIT), b""):
+                if self.r.show_output:
+                    self.r.echo(prefix + raw.decode("utf-8", "replace").rstrip("\n"))
+            code = process.wait()
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self.processes.discard(process)
         reader.join()
         process.stdout.close()
         process.stderr.close()
-        return code, tail
+        return (EXIT_TIMED_OUT if killed.is_set() else code), tail
+
+    def record_killed_attempt(self, step_name: str, task_id: str, attempt: int, started: float, timeout: int) -> None:
+        """The attempt record the killed task could not write itself, so `flowc show` says what happened."""
+        record = {"attempt": attempt, "status": "failed", "started_at": started, "finished_at": time.time(),
+                  "error": f"StepTimeout: killed by the runner after its @timeout of {timeout}s"}
+        key = task_key(self.flow.name, self.r.run_id, step_name, task_id, f"logs/attempt-{attempt}.json")
+        try:
+            self.store.write_text(key, json.dumps(record, sort_keys=True))
+        except DatastoreError as exc:
+            self.r.echo(f"flowc: warning: could not record the killed attempt: {exc}")
+
+    def stop_tasks(self) -> None:
+        """Kill every running task's process group (the run was interrupted)."""
+        for process in list(self.processes):
+            _kill_group(process)
 
     # -- cloning on resume ---------------------------------------------------------
 
@@ -231,50 +325,46 @@ class LocalRun:
         return ready
 
     def execute(self) -> int:
+        """Run the flow; returns the exit code. SIGTERM stops it as Ctrl-C does (tasks killed, record kept)."""
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
         try:
             return self._execute()
+        except RunExists as exc:
+            self.r.echo(f"flowc: error: {exc}")
+            return EXIT_USAGE
         except DatastoreError as exc:
             self.r.echo(f"flowc: run {self.r.run_id} failed: {exc}")
             return EXIT_FAILED
+        finally:
+            if in_main_thread:
+                signal.signal(signal.SIGTERM, previous)
 
     def _execute(self) -> int:
         started = time.time()
         self.write_record("running", started)
+        try:
+            return self._schedule(started)
+        except KeyboardInterrupt:
+            self.stop_tasks()
+            self.write_record("interrupted", started)
+            self.r.echo(f"flowc: run {self.r.run_id} interrupted; its running tasks were stopped. "
+                        f"`flowc resume {self.flow.name}/{self.r.run_id}` reuses what finished")
+            return EXIT_INTERRUPTED
+
+    def _schedule(self, started: float) -> int:
         if self.sky is not None:
             self.sky.upload_package(self.r.echo)
         progress = Progress(self.r.echo, len(self.flow.steps))
-        queue: list[tuple[str, str]] = [("start", "0")]
-        running = {}
         with ThreadPoolExecutor(max_workers=max(1, self.r.max_workers)) as pool:
-            while queue or running:
-                while queue and self.failed is None:
-                    item = queue.pop(0)
-                    if item in self.scheduled:
-                        continue
-                    self.scheduled.add(item)
-                    if self.try_clone(*item):
-                        progress.task_done(TaskResult(*item, 0, 0, 0.0, cloned=True))
-                        self.done.add(item)
-                        queue += self.successors(*item)
-                        queue += self.ready_joins()
-                        continue
-                    progress.task_started(*item)
-                    running[pool.submit(self.run_task, *item)] = item
-                if not running:
-                    break
-                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                for future in finished:
-                    item = running.pop(future)
-                    result = future.result()
-                    progress.task_done(result)
-                    if result.code != 0:
-                        if self.failed is None:
-                            self.failed = result
-                            self.usage_error = result.code == EXIT_USAGE
-                        continue
-                    self.done.add(item)
-                    queue += self.successors(*item)
-                    queue += self.ready_joins()
+            try:
+                self._run_until_done(pool, progress)
+            except KeyboardInterrupt:
+                # Stop here, not after every queued task: no new task or attempt starts, running ones are killed.
+                self.stopping.set()
+                pool.shutdown(wait=False, cancel_futures=True)
+                self.stop_tasks()
+                raise
         status = "ok" if self.failed is None and ("end", "0") in self.done else "failed"
         try:
             self.write_record(status, started)
@@ -295,3 +385,49 @@ class LocalRun:
             self.r.echo(f"flowc: run {self.r.run_id} stopped before 'end'")
             return EXIT_FAILED
         return EXIT_OK
+
+
+    def _run_until_done(self, pool, progress) -> None:
+        """Start every task whose inputs are done, until nothing runs and nothing can start."""
+        queue: list[tuple[str, str]] = [("start", "0")]
+        running = {}
+        while queue or running:
+            while queue and self.failed is None:
+                item = queue.pop(0)
+                if item in self.scheduled:
+                    continue
+                self.scheduled.add(item)
+                if self.try_clone(*item):
+                    progress.task_done(TaskResult(*item, 0, 0, 0.0, cloned=True))
+                    self.done.add(item)
+                    queue += self.successors(*item)
+                    queue += self.ready_joins()
+                    continue
+                progress.task_started(*item)
+                running[pool.submit(self.run_task, *item)] = item
+            if not running:
+                break
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in finished:
+                item = running.pop(future)
+                result = future.result()
+                progress.task_done(result)
+                if result.code != 0:
+                    if self.failed is None:
+                        self.failed = result
+                        self.usage_error = result.code == EXIT_USAGE
+                    continue
+                self.done.add(item)
+                queue += self.successors(*item)
+                queue += self.ready_joins()
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt()

@@ -16,6 +16,26 @@ from flowc.runtime.datastore import open_datastore, task_key
 from flowc.runtime.graph import task_sort_key
 
 
+RUNNER_GONE = "runner gone"
+
+
+def _runner_gone(runner) -> bool:
+    """True when the run's runner process is known to be dead (it ran on this machine and its pid is gone)."""
+    if not isinstance(runner, dict) or not isinstance(runner.get("pid"), int):
+        return False
+    import socket  # only to compare host names of a run recorded as running
+
+    if runner.get("host") != socket.gethostname():
+        return False  # another machine's process: nothing here can tell
+    try:
+        os.kill(runner["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def _store(datastore: str | None):
     return open_datastore(datastore or local_datastore(Path.cwd()))
 
@@ -74,7 +94,11 @@ class Run:
 
     @property
     def status(self) -> str:
-        return self.record.get("status", "unknown")
+        """ok, failed, interrupted, running, or `runner gone` (recorded as running, but its runner died)."""
+        status = self.record.get("status", "unknown")
+        if status == "running" and _runner_gone(self.record.get("runner")):
+            return RUNNER_GONE
+        return status
 
     @property
     def successful(self) -> bool:
@@ -82,7 +106,7 @@ class Run:
 
     @property
     def finished(self) -> bool:
-        return self.status in ("ok", "failed")
+        return self.status in ("ok", "failed", "interrupted", RUNNER_GONE)
 
     def steps(self) -> list["Step"]:
         """Steps that have tasks, in the order they started."""

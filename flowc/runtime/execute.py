@@ -103,7 +103,7 @@ def execute_step(context, where: str, started: float) -> int:
 
     foreach = None
     if info.is_foreach:
-        foreach = _write_split(context, flow, key, request)
+        foreach = _write_split(context, flow, key, request, refs)
 
     meta = {
         "flowc_meta_version": 1,
@@ -121,15 +121,27 @@ def execute_step(context, where: str, started: float) -> int:
     return EXIT_OK
 
 
-def _write_split(context, flow, key, request) -> dict:
+def _write_split(context, flow, key, request, refs: dict) -> dict:
+    """Write the split list; return meta.json's `foreach` entry, which names the items in their one order.
+
+    Children index that stored list, never the artifact itself: a set, a dict
+    view or anything else without a fixed order would be iterated in each
+    child's own hash order, skipping some items and repeating others.
+    """
     var = context.info.foreach_var
     try:
         items = getattr(flow, var)
-        count = len(items)
     except AttributeError:
         raise ArtifactError(f"foreach step '{request.step}' did not set its foreach artifact '{var}'") from None
-    except TypeError:
-        raise ArtifactError(f"foreach artifact '{var}' of step '{request.step}' has no length") from None
+    if not hasattr(items, "__iter__") or not hasattr(items, "__len__"):
+        raise ArtifactError(f"foreach artifact '{var}' of step '{request.step}' is a {type(items).__name__}, "
+                            "which cannot be listed once: give a list (or tuple, set, dict, range)")
+    ordered = list(items)
+    count = len(ordered)
+    if type(items) is list and var in refs:
+        items_ref = refs[var]
+    else:
+        items_ref = context.store.put_blob(context.flow, dump(f"{var} (as a list)", request.step, ordered))
     children = g.child_task_ids(context.info, request.task_id, count)
     text = json.dumps(children)
     context.store.write_text(f"{key}/foreach.json", text)
@@ -140,7 +152,7 @@ def _write_split(context, flow, key, request) -> dict:
         with open(temporary, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(temporary, request.foreach_out)
-    return {"var": var, "num_splits": count}
+    return {"var": var, "num_splits": count, "items": items_ref}
 
 
 def _record_attempt(context, key, status, started, exc) -> None:

@@ -80,8 +80,12 @@ class TaskContext:
                 raise AttributeError(f"self.input: step '{self.info.name}' is not inside a foreach")
             foreach_step = self.steps[self.info.foreach_scope[-1]]
             meta = self.meta(foreach_step.name, g.parent_task_of_child(self.request.task_id))
-            items = ArtifactSource(self.store, self.flow, meta["artifacts"]).load(foreach_step.foreach_var)
-            self._foreach_item = list(items)[self.foreach_index()]
+            items_ref = (meta.get("foreach") or {}).get("items")
+            if items_ref is not None:  # the items in the one order the foreach step listed them
+                items = ArtifactSource(self.store, self.flow, {"items": items_ref}).load("items")
+            else:  # a run from before foreach items were stored
+                items = list(ArtifactSource(self.store, self.flow, meta["artifacts"]).load(foreach_step.foreach_var))
+            self._foreach_item = items[self.foreach_index()]
         return self._foreach_item
 
     def foreach_stack(self):

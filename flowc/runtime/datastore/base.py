@@ -47,7 +47,8 @@ class Datastore:
 
     root: str
 
-    # Backends implement: write(key, bytes), read(key) -> bytes | None, exists(key), children(key).
+    # Backends implement: write(key, bytes), create(key, bytes) -> bool (write once), read(key) -> bytes | None,
+    # exists(key), children(key).
 
     def put_blob(self, flow: str, data) -> str:
         """Store `data` (bytes, or a Framed blob) under its sha256 (once) and return the sha."""
@@ -97,6 +98,10 @@ class Datastore:
         if sha256_hex(data) != sha:
             raise self._corrupt(sha)
         return data
+
+    def create_text(self, key: str, text: str) -> bool:
+        """Write `key` only if nothing is there yet (atomically); False when it already exists."""
+        return self.create(key, text.encode("utf-8"))
 
     def read_text(self, key: str) -> str | None:
         data = self.read(key)

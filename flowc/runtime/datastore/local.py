@@ -21,6 +21,20 @@ class LocalDatastore(Datastore):
         temporary = self._write_temporary(os.path.dirname(path), [data], None)
         self._commit(temporary, path, replace=True)
 
+    def create(self, key: str, data: bytes) -> bool:
+        """Complete in a temporary file, then hard-link into place: the link fails if the name exists."""
+        path = self._path(key)
+        temporary = self._write_temporary(os.path.dirname(path), [data], None)
+        try:
+            os.link(temporary, path)
+            return True
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            raise DatastoreError(f"cannot write to the datastore {self.root}: {_os_reason(exc)}") from None
+        finally:
+            self._discard(temporary)
+
     def _put_framed(self, flow: str, blob: Framed) -> str:
         """Stream the parts to a temporary file, hashing each chunk on a thread while the next is written."""
         hasher = _Hasher()

@@ -96,6 +96,18 @@ class S3Datastore(Datastore):
     def write(self, key: str, data: bytes) -> None:
         self._call("write", key, self.s3.put_object, Body=data)
 
+    def create(self, key: str, data: bytes) -> bool:
+        """A conditional put (If-None-Match: *): S3 refuses it with 412 when the key exists."""
+        try:
+            self.s3.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, IfNoneMatch="*")
+            return True
+        except self._client_error as exc:
+            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+                return False
+            raise self._error("write", key, exc) from None
+        except self._botocore_error as exc:
+            raise self._error("write", key, exc) from None
+
     def read(self, key: str) -> bytes | None:
         for attempt in range(self.max_attempts):
             response = self._call("read", key, self.s3.get_object)

@@ -1,0 +1,206 @@
+"""Regression tests for what a hostile or careless user can give flowc (issue 13), each failing on the code before its fix."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from conftest import run_flowc
+
+from flowc.runtime.client import Run
+
+TINY_FLOW = textwrap.dedent("""\
+    from flowc import FlowSpec, step
+
+    class TinyFlow(FlowSpec):
+        @step
+        def start(self):
+            self.next(self.end)
+
+        @step
+        def end(self):
+            print("reached end")
+""")
+
+
+def test_a_flow_file_with_a_utf8_byte_order_mark_compiles_and_runs(tmp_path):
+    """Python reads a UTF-8 BOM; flowc refused it as `invalid non-printable character U+FEFF`."""
+    flow = tmp_path / "bom_flow.py"
+    flow.write_bytes(b"\xef\xbb\xbf" + TINY_FLOW.encode())
+    checked = run_flowc("check", str(flow))
+    assert checked.returncode == 0, checked.stderr
+    ran = run_flowc("run", str(flow), "--datastore", str(tmp_path / "ds"), "--run-id", "r1")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert Run("TinyFlow/r1", datastore=str(tmp_path / "ds")).successful
+
+
+@pytest.mark.parametrize("module", ["json", "pickle", "queue", "flowc", "boto3"])
+def test_a_flow_file_named_like_a_module_the_task_imports_is_refused_at_its_name(tmp_path, module):
+    """`json.py` checked fine, then failed at run time with errors that never named the cause."""
+    flow = tmp_path / f"{module}.py"
+    flow.write_text(TINY_FLOW)
+    result = run_flowc("check", str(flow))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"{flow}:1:1: error: the flow file is named like the module '{module}' "
+        f"({'what a task imports' if module in ('flowc', 'boto3') else 'Python' + chr(39) + 's standard library'}); "
+        f"running it would shadow that module: rename the file, e.g. {module}_flow.py"]
+
+
+UNORDERED_FOREACH = textwrap.dedent("""\
+    from flowc import FlowSpec, step
+
+    class SetFlow(FlowSpec):
+        @step
+        def start(self):
+            self.words = {ITEMS}
+            self.next(self.each, foreach="words")
+
+        @step
+        def each(self):
+            self.word = self.input
+            self.next(self.join)
+
+        @step
+        def join(self, inputs):
+            self.seen = sorted(i.word for i in inputs)
+            self.next(self.end)
+
+        @step
+        def end(self):
+            pass
+""")
+
+
+@pytest.mark.parametrize("items", [
+    "{f'w{i}' for i in range(12)}",
+    "dict.fromkeys(f'w{i}' for i in range(12))",
+    "frozenset(f'w{i}' for i in range(12))",
+], ids=["set", "dict", "frozenset"])
+def test_foreach_over_an_unordered_collection_gives_each_child_a_distinct_item(tmp_path, items):
+    """Each child re-iterated the set in its own hash order: 7 of 12 items processed, the run 'ok'."""
+    flow = tmp_path / "set_flow.py"
+    flow.write_text(UNORDERED_FOREACH.replace("{ITEMS}", items))
+    result = run_flowc("run", str(flow), "--datastore", str(tmp_path / "ds"), "--run-id", "r1", "--quiet",
+                       env={"PYTHONHASHSEED": "random"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    seen = Run("SetFlow/r1", datastore=str(tmp_path / "ds"))["join"].task.data.seen
+    assert seen == sorted(f"w{i}" for i in range(12))
+
+
+def test_foreach_over_something_that_cannot_be_listed_fails_with_its_name(tmp_path):
+    flow = tmp_path / "gen_flow.py"
+    flow.write_text(UNORDERED_FOREACH.replace("self.words = {ITEMS}", "self.words = 12"))
+    result = run_flowc("run", str(flow), "--datastore", str(tmp_path / "ds"), "--run-id", "r1", "--quiet")
+    assert result.returncode == 1
+    assert "foreach artifact 'words' of step 'start' is a int, which cannot be listed once" in result.stdout + result.stderr
+
+
+SLEEPY_FLOW = textwrap.dedent("""\
+    import os, signal, time
+    from flowc import FlowSpec, step, timeout
+
+    class SleepyFlow(FlowSpec):
+        @step
+        def start(self):
+            self.next(self.nap)
+
+        @timeout(seconds=TIMEOUT)
+        @step
+        def nap(self):
+            with open(os.environ["PID_FILE"], "w") as f:
+                f.write(str(os.getpid()))
+            signal.signal(signal.SIGALRM, signal.SIG_IGN)  # escapes the runtime's own alarm
+            time.sleep(60)
+            self.next(self.end)
+
+        @step
+        def end(self):
+            pass
+""")
+
+
+def _start_run(tmp_path, timeout_seconds: int, run_id: str = "r1"):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    flow = tmp_path / "sleepy_flow.py"
+    flow.write_text(SLEEPY_FLOW.replace("TIMEOUT", str(timeout_seconds)))
+    pid_file = tmp_path / "task.pid"
+    runner = subprocess.Popen([sys.executable, "-m", "flowc.cli", "run", str(flow), "--datastore", str(tmp_path / "ds"),
+                               "--run-id", run_id], cwd=ROOT, env=dict(os.environ, PID_FILE=str(pid_file)),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return flow, pid_file, runner
+
+
+def _wait_for(predicate, seconds: float) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:  # a zombie has exited
+        return f.read().split(")")[-1].split()[0] != "Z"
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_tasks_die_with_their_runner_and_the_run_says_so(tmp_path, how):
+    """kill -9 of the runner left run.json `running` and the tasks committing into the dead run."""
+    import signal
+
+    _, pid_file, runner = _start_run(tmp_path, timeout_seconds=600)
+    assert _wait_for(lambda: pid_file.exists() and pid_file.read_text(), 60), runner.communicate()[0]
+    task_pid = int(pid_file.read_text())
+    runner.send_signal(getattr(signal, how))
+    output = runner.communicate(timeout=60)[0]
+    assert _wait_for(lambda: not _alive(task_pid), 10), "the task outlived its runner"
+    run = Run("SleepyFlow/r1", datastore=str(tmp_path / "ds"))
+    assert not (tmp_path / "ds" / "SleepyFlow" / "runs" / "r1" / "nap" / "0" / "DONE").exists()
+    if how == "SIGKILL":
+        assert run.status == "runner gone"
+        shown = run_flowc("show", "SleepyFlow/r1", "--datastore", str(tmp_path / "ds"))
+        assert "SleepyFlow/r1: runner gone" in shown.stdout
+    else:
+        assert runner.returncode == 130 and run.status == "interrupted", output
+
+
+def test_a_second_runner_on_the_same_run_id_is_refused(tmp_path):
+    flow = tmp_path / "tiny_flow.py"
+    flow.write_text(TINY_FLOW)
+    first = run_flowc("run", str(flow), "--datastore", str(tmp_path / "ds"), "--run-id", "r1")
+    assert first.returncode == 0, first.stdout + first.stderr
+    second = run_flowc("run", str(flow), "--datastore", str(tmp_path / "ds"), "--run-id", "r1")
+    assert second.returncode == 2
+    assert f"flowc: error: run TinyFlow/r1 already exists in {tmp_path / 'ds'}: choose another --run-id" in second.stdout
+    assert Run("TinyFlow/r1", datastore=str(tmp_path / "ds")).successful  # the first run's record is untouched
+
+
+def test_a_step_that_escapes_its_timeout_is_killed_from_outside(tmp_path):
+    """A step that ignores SIGALRM ran for as long as it liked under @timeout."""
+    import time
+
+    began = time.monotonic()
+    _, pid_file, runner = _start_run(tmp_path, timeout_seconds=1)
+    output = runner.communicate(timeout=120)[0]
+    took = time.monotonic() - began
+    assert runner.returncode == 1, output
+    assert "ran past its @timeout of 1s and did not stop: the runner killed it" in output
+    assert took < 40, f"killed after {took:.0f}s; the step sleeps 60s"
+    assert not _alive(int(pid_file.read_text()))
+    task = Run("SleepyFlow/r1", datastore=str(tmp_path / "ds"))["nap"].task
+    assert "killed by the runner after its @timeout of 1s" in task.attempts()[-1]["error"]
