@@ -8,13 +8,13 @@ in [tool.flowc.local] or [tool.flowc], `.flowc/`).  Artifacts load lazily.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from flowc.contract.settings import local_datastore
 from flowc.runtime.artifacts import ArtifactSource
 from flowc.runtime.datastore import open_datastore, task_key
 from flowc.runtime.graph import task_sort_key
-
 
 RUNNER_GONE = "runner gone"
 
