@@ -315,7 +315,7 @@ def test_deploy_and_trigger_against_moto(aws_env, s3_datastore, tmp_path):
     import boto3
 
     root = s3_datastore
-    need((ROOT / "flowc" / "package.py").exists(), "flowc.deploy.package is not written yet")
+    need((ROOT / "flowc" / "deploy" / "package.py").exists(), "flowc.deploy.package is not written yet")
     flags = ["-t", "step-functions", "--datastore", root, "--role-arn", "arn:aws:iam::123456789012:role/flowc",
              "--job-queue", "flowc-queue"]
     dry = run_flowc("deploy", "examples/decorators.py", *flags, "--dry-run", env=aws_env)
