@@ -41,7 +41,9 @@ def test_foreach_split_list_goes_to_the_datastore_and_foreach_out(tmp_path):
     assert json.loads(out.read_text()) == ["1.0", "1.1", "1.2"]
     split = store / "NestedForeachFlow/runs/r/region/1/foreach.json"
     assert json.loads(split.read_text()) == ["1.0", "1.1", "1.2"]
-    assert meta(store, "NestedForeachFlow", "region", "1")["foreach"] == {"var": "months", "num_splits": 3}
+    foreach = meta(store, "NestedForeachFlow", "region", "1")["foreach"]
+    assert {k: foreach[k] for k in ("var", "num_splits")} == {"var": "months", "num_splits": 3}
+    assert len(foreach["items"]) == 64  # the sha256 of the items as the step listed them
     start_split = json.loads((store / "NestedForeachFlow/runs/r/start/0/foreach.json").read_text())
     assert start_split == ["0", "1"]
     # A child reads self.input from its task id: region 1 is "south", month index 2 is 3.

@@ -11,8 +11,7 @@ from pathlib import Path
 import click
 
 from flowc.compiler.targets import TARGETS
-
-EXIT_USAGE = 2
+from flowc.contract.command import EXIT_USAGE
 
 
 @contextlib.contextmanager

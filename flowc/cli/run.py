@@ -12,6 +12,8 @@ from pathlib import Path
 import click
 
 from flowc.cli.compile import fail, gc_paused, load_or_exit, options_for
+from flowc.contract import layout
+
 
 
 def local_settings(flow_path: str | None, datastore: str | None = None, max_workers: int | None = None):
@@ -146,12 +148,12 @@ def _locate(run_spec: str, datastore: str | None, flow_path: str | None):
     store = open_datastore(default_datastore(flow_path, datastore))
     flow_name, _, run_id = run_spec.rpartition("/")
     if not flow_name:
-        flows = [f for f in store.children("") if store.exists(f"{f}/runs/{run_id}/run.json")]
+        flows = [f for f in store.children("") if store.exists(layout.run_record_key(f, run_id))]
         if len(flows) != 1:
             raise click.UsageError(f"run {run_id!r} {'not found' if not flows else 'is ambiguous'} in "
                                    f"{store.root}; name it as FLOW/RUN_ID or pass --datastore")
         flow_name = flows[0]
-    if not store.exists(f"{flow_name}/runs/{run_id}/run.json"):
+    if not store.exists(layout.run_record_key(flow_name, run_id)):
         raise click.UsageError(f"run {flow_name}/{run_id} not found in {store.root}")
     return store, flow_name, run_id
 
@@ -235,17 +237,18 @@ def logs(pathspec, want_stderr, attempt, datastore, flow_path):
         task_id = parts.pop()
     step_name = parts.pop()
     store, flow_name, run_id = _locate("/".join(parts), datastore, flow_path)
-    base = f"{flow_name}/runs/{run_id}/{step_name}"
+    base = layout.run_key(flow_name, run_id, step_name)
     tasks = [task_id] if task_id else store.children(base)
     if not tasks:
         raise click.UsageError(f"no tasks of step {step_name!r} in run {flow_name}/{run_id}")
     streams = ["stdout", "stderr"] if want_stderr is None else (["stderr"] if want_stderr else ["stdout"])
     for t in tasks:
-        names = store.children(f"{base}/{t}/logs")
-        attempts = sorted({int(n.split(".")[0].split("-")[1]) for n in names if n.startswith("attempt-")})
+        task = f"{base}/{t}"
+        numbers = (layout.attempt_of_log_name(n) for n in store.children(layout.logs_key(task)))
+        attempts = sorted({n for n in numbers if n is not None})
         for a in attempts if attempt is None else [attempt]:
             for stream in streams:
-                text = store.read_text(f"{base}/{t}/logs/attempt-{a}.{stream}")
+                text = store.read_text(layout.attempt_log_key(task, a, stream))
                 if text:
                     click.echo(f"--- {step_name}/{t} attempt {a} {stream}")
                     click.echo(text, nl=not text.endswith("\n"))

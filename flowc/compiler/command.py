@@ -2,9 +2,9 @@
 
     python -m flowc.runtime step FLOW_FILE STEP --run-id RUN --task-id TASK
         --datastore ROOT [--param NAME=VALUE ...] [--attempt N --max-attempts M]
-        [--decorator JSON ...] [--foreach-out PATH]
+        [--decorator JSON ...] [--foreach-out PATH] [--package URL]
 
-One function builds it for all targets so they cannot drift.  Values only the
+The names (module, flags) are flowc/contract/command.py's.  One function builds it for all targets so they cannot drift.  Values only the
 orchestrator knows at run time (the run id, the task id inside a foreach, the
 attempt number, a parameter's value) are `Placeholder`s that each emitter
 renders in its own syntax (`{{workflow.name}}`, `$$.Execution.Name`,
@@ -22,6 +22,8 @@ from typing import Union
 
 from flowc.compiler.ir import FlowGraph, Step, StepKind
 from flowc.compiler.options import Options
+from flowc.contract import command as c
+from flowc.contract.ids import FIRST_TASK_ID
 
 RUN_ID = "run_id"
 TASK_ID = "task_id"  # the task id of the enclosing foreach iteration, e.g. "3" or "3.7"
@@ -51,28 +53,28 @@ def flow_file_name(flow: FlowGraph) -> str:
 
 def runtime_argv(flow: FlowGraph, step: Step, options: Options, foreach_out: str | None = None) -> tuple[ArgvItem, ...]:
     """The argv (items of parts) that runs `step` inside a container."""
-    argv: list[ArgvItem] = [(options.python,), ("-m",), ("flowc.runtime",), ("step",),
+    argv: list[ArgvItem] = [(options.python,), ("-m",), (c.RUNTIME_MODULE,), (c.STEP_COMMAND,),
                             (flow_file_name(flow),), (step.name,),
-                            ("--run-id",), (Placeholder(RUN_ID),),
-                            ("--task-id",), (Placeholder(TASK_ID),) if step.foreach_depth else ("0",),
-                            ("--datastore",), (options.datastore,)]
+                            (c.RUN_ID_FLAG,), (Placeholder(RUN_ID),),
+                            (c.TASK_ID_FLAG,), (Placeholder(TASK_ID),) if step.foreach_depth else (FIRST_TASK_ID,),
+                            (c.DATASTORE_FLAG,), (options.datastore,)]
     if step.kind is StepKind.START or step.name == "start":
         for param in flow.parameters:
-            argv += [("--param",), (f"{param.name}=", Placeholder(PARAM, param.name))]
+            argv += [(c.PARAM_FLAG,), (f"{param.name}=", Placeholder(PARAM, param.name))]
     if step.retry is not None and step.retry.times > 0:
-        argv += [("--attempt",), (Placeholder(ATTEMPT),), ("--max-attempts",), (str(step.retry.times + 1),)]
+        argv += [(c.ATTEMPT_FLAG,), (Placeholder(ATTEMPT),), (c.MAX_ATTEMPTS_FLAG,), (str(step.retry.times + 1),)]
     for use in step.decorators:
         if use.location.file == WITH_FILE and use.name in RUNTIME_DECORATORS:
-            argv += [("--decorator",), (json.dumps({use.name: dict(use.args)}, sort_keys=True),)]
+            argv += [(c.DECORATOR_FLAG,), (json.dumps({use.name: dict(use.args)}, sort_keys=True),)]
     if step.kind is StepKind.FOREACH and foreach_out:
-        argv += [("--foreach-out",), (foreach_out,)]
+        argv += [(c.FOREACH_OUT_FLAG,), (foreach_out,)]
     if options.package_url:
         # Only Python (and boto3) need be in the image: the fixed bootstrap fetches
         # the hash-checked code package and starts flowc.runtime from it.
         from flowc.contract.bootstrap import BOOTSTRAP_SOURCE
 
         argv[1:3] = [("-c",), (BOOTSTRAP_SOURCE,)]
-        argv += [("--package",), (options.package_url,)]
+        argv += [(c.PACKAGE_FLAG,), (options.package_url,)]
     return tuple(argv)
 
 

@@ -1,8 +1,8 @@
 """The IR: one typed, immutable description of a flow that every target reads.
 
 The frontend builds it; `derive_structure` computes the derived facts once
-(topological order, the join that closes each split, foreach scopes) so no
-emitter recomputes them.  Units are normalized here: CPU in cores (a decimal),
+(topological order, the join that closes each split, foreach scopes) with the
+runtime's own derivation (flowc/contract/graph.py), so no emitter recomputes them.  Units are normalized here: CPU in cores (a decimal),
 memory and disk in MiB, timeouts and retry delays in seconds.
 """
 
@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, Iterator
 
+from flowc.contract.graph import Node, Structure, derive  # Structure: validate.py reads it from here
 IR_VERSION = 1
 
 
@@ -252,91 +253,13 @@ def _plain(value: Any) -> Any:
 # Derived structure
 
 
-@dataclass
-class Structure:
-    """Derived facts for each step; a fact stays None where the graph is too broken to say."""
-
-    order: list[str] = field(default_factory=list)
-    parents: dict[str, list[str]] = field(default_factory=dict)
-    closes: dict[str, str | None] = field(default_factory=dict)
-    matching_join: dict[str, str | None] = field(default_factory=dict)
-    scope: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    split_stack: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    mixed_join: dict[str, list[str]] = field(default_factory=dict)  # join -> parents from different splits
-    unclosed_at_end: tuple[str, ...] = ()
-    acyclic: bool = True
-
-
 def derive_structure(steps: list[Step]) -> Structure:
-    """Topological order, parents, the split each join closes, foreach scopes.
+    """Topological order, parents, the split each join closes, foreach scopes (see flowc/contract/graph.py).
 
-    Walks the DAG from `start` carrying the stack of open splits: a split or
-    foreach pushes itself for its successors; a join pops the top, which is the
-    split it closes.  Any inconsistency is recorded, not raised: validation
-    turns it into a located error.
+    The runtime derives its view of the graph with the same function, so the
+    compiled workflow and the tasks inside it agree on every step's inputs.
     """
-    import networkx as nx
-
-    by_name = {s.name: s for s in steps}
-    source_rank = {s.name: i for i, s in enumerate(steps)}
-    graph = nx.DiGraph()
-    graph.add_nodes_from(by_name)
-    for s in steps:
-        for n in s.next:
-            if n in by_name:
-                graph.add_edge(s.name, n)
-
-    result = Structure()
-    result.parents = {n: sorted(graph.predecessors(n), key=source_rank.get) for n in by_name}
-    if not nx.is_directed_acyclic_graph(graph):
-        result.acyclic = False
-        result.order = list(by_name)
-        return result
-    result.order = list(nx.lexicographical_topological_sort(graph, key=source_rank.get))
-
-    stacks: dict[str, tuple[str, ...]] = {}
-    for name in result.order:
-        step = by_name[name]
-        parents = result.parents[name]
-        if not parents:
-            incoming = () if name == "start" else None
-        else:
-            # The stack each parent hands down to this step.
-            handed = []
-            for p in parents:
-                if p not in stacks or stacks[p] is None:
-                    handed.append(None)
-                    continue
-                pstep = by_name[p]
-                pushed = stacks[p] + ((p,) if pstep.kind in (StepKind.SPLIT, StepKind.FOREACH) else ())
-                handed.append(pushed)
-            known = [h for h in handed if h is not None]
-            incoming = known[0] if known and all(h == known[0] for h in known) else None
-            if known and incoming is None and step.takes_inputs:
-                result.mixed_join[name] = list(parents)
-        # A step with several parents closes a split even when it forgot `inputs`
-        # (validation says so), so one mistake does not cascade into others.
-        if incoming is not None and (step.takes_inputs or len(parents) > 1):
-            if incoming:
-                result.closes[name] = incoming[-1]
-                incoming = incoming[:-1]
-            else:
-                result.closes[name] = None
-                incoming = None
-        stacks[name] = incoming
-        result.split_stack[name] = incoming
-
-    for name in result.order:
-        stack = stacks.get(name)
-        if stack is not None:
-            result.scope[name] = tuple(s for s in stack if by_name[s].kind is StepKind.FOREACH)
-    for join, split in result.closes.items():
-        if split is not None:
-            result.matching_join.setdefault(split, join)
-    end_stack = stacks.get("end")
-    if end_stack:
-        result.unclosed_at_end = end_stack
-    return result
+    return derive([Node(s.name, s.next, s.foreach_var, s.takes_inputs) for s in steps])
 
 
 def with_structure(steps: list[Step], structure: Structure) -> list[Step]:

@@ -15,6 +15,8 @@ import io
 import os
 import tarfile
 
+from flowc.contract.layout import package_key
+
 # What a container needs of flowc: the authoring API, the contract and the runtime (an allowlist, so
 # nothing that imports the compiler, the CLI or the deployers is ever shipped).
 PACKAGED_FLOWC = ("__init__.py", "api", "contract", "runtime")
@@ -98,10 +100,6 @@ def build_package(flow_path: str) -> tuple[bytes, str]:
         gz.write(raw.getvalue())
     data = compressed.getvalue()
     return data, hashlib.sha256(data).hexdigest()
-
-
-def package_key(flow_name: str, sha: str) -> str:
-    return f"{flow_name}/packages/{sha}.tar.gz"
 
 
 def upload_package(datastore_root: str, flow_name: str, data: bytes, sha: str) -> str:

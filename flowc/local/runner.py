@@ -23,10 +23,12 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable
 
+from flowc.contract import layout
+from flowc.contract.command import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from flowc.contract.layout import run_record_key, task_key
 from flowc.local.progress import Progress
-from flowc.runtime.datastore import DatastoreError, open_datastore, task_key
+from flowc.runtime.datastore import DatastoreError, open_datastore
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # as a shell reports a process ended by Ctrl-C
 LINE_LIMIT = 64 * 1024  # a longer printed line is echoed in pieces
 # After a task's @timeout the runtime stops the step itself (SIGALRM); a step that blocks the alarm
@@ -93,10 +95,6 @@ class TaskResult:
     seconds: float
     stderr_tail: str = ""
     cloned: bool = False
-
-
-def run_record_key(flow_name: str, run_id: str) -> str:
-    return f"{flow_name}/runs/{run_id}/run.json"
 
 
 class LocalRun:
@@ -202,7 +200,7 @@ class LocalRun:
 
     def task_done(self, step_name: str, task_id: str) -> bool:
         try:
-            return self.store.exists(f"{task_key(self.flow.name, self.r.run_id, step_name, task_id)}/DONE")
+            return self.store.exists(task_key(self.flow.name, self.r.run_id, step_name, task_id, layout.DONE))
         except DatastoreError:
             return False
 
@@ -259,7 +257,8 @@ class LocalRun:
         """The attempt record the killed task could not write itself, so `flowc show` says what happened."""
         record = {"attempt": attempt, "status": "failed", "started_at": started, "finished_at": time.time(),
                   "error": f"StepTimeout: killed by the runner after its @timeout of {timeout}s"}
-        key = task_key(self.flow.name, self.r.run_id, step_name, task_id, f"logs/attempt-{attempt}.json")
+        key = layout.attempt_log_key(task_key(self.flow.name, self.r.run_id, step_name, task_id), attempt,
+                                     layout.ATTEMPT_RECORD)
         try:
             self.store.write_text(key, json.dumps(record, sort_keys=True))
         except DatastoreError as exc:
@@ -277,16 +276,16 @@ class LocalRun:
         if origin is None or step_name in self.r.rerun_steps:
             return False
         source = task_key(self.flow.name, origin, step_name, task_id)
-        if not self.store.exists(f"{source}/DONE"):
+        if not self.store.exists(f"{source}/{layout.DONE}"):
             return False
-        meta = json.loads(self.store.read_text(f"{source}/meta.json"))
+        meta = json.loads(self.store.read_text(f"{source}/{layout.META}"))
         meta.update(run_id=self.r.run_id, origin_run_id=origin)
         target = task_key(self.flow.name, self.r.run_id, step_name, task_id)
-        split = self.store.read_text(f"{source}/foreach.json")
+        split = self.store.read_text(f"{source}/{layout.FOREACH}")
         if split is not None:
-            self.store.write_text(f"{target}/foreach.json", split)
-        self.store.write_text(f"{target}/meta.json", json.dumps(meta, indent=1, sort_keys=True))
-        self.store.write_text(f"{target}/DONE", "")
+            self.store.write_text(f"{target}/{layout.FOREACH}", split)
+        self.store.write_text(f"{target}/{layout.META}", json.dumps(meta, indent=1, sort_keys=True))
+        self.store.write_text(f"{target}/{layout.DONE}", "")
         return True
 
     # -- scheduling ------------------------------------------------------------------
@@ -296,8 +295,8 @@ class LocalRun:
         step = self.flow.step(step_name)
         found = []
         if step.foreach_var is not None:
-            split = json.loads(self.store.read_text(f"{task_key(self.flow.name, self.r.run_id, step_name, task_id)}"
-                                                    "/foreach.json"))
+            split = json.loads(self.store.read_text(task_key(self.flow.name, self.r.run_id, step_name, task_id,
+                                                             layout.FOREACH)))
             found += [(step.next[0], child) for child in split]
         for name in step.next:
             nxt = self.flow.step(name)
@@ -314,7 +313,7 @@ class LocalRun:
         join = self.flow.step(join_name)
         closed = self.flow.step(join.closes)
         if closed.foreach_var is not None:
-            text = self.store.read_text(task_key(self.flow.name, self.r.run_id, closed.name, task_id, "foreach.json"))
+            text = self.store.read_text(task_key(self.flow.name, self.r.run_id, closed.name, task_id, layout.FOREACH))
             children = json.loads(text)
             return all((p, c) in self.done for p in join.parents for c in children)
         return all((p, task_id) in self.done for p in join.parents)

@@ -1,55 +1,57 @@
 """`python -m flowc.runtime step FLOW_FILE STEP --run-id RUN --task-id TASK --datastore ROOT ...`
 
-Exit codes: 0 the task succeeded (or @catch caught its exception), 1 the step
-failed (one line on stderr names step and task), 2 usage error.
+The command and its exit codes are flowc/contract/command.py's: 0 the task
+succeeded (or @catch caught its exception), 1 the step failed (one line on
+stderr names step and task), 2 usage error.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-TASK_ID = re.compile(r"^\d+(\.\d+)*$")
+from flowc.contract import command as c
+from flowc.contract.command import EXIT_FAILED, EXIT_USAGE
+from flowc.contract.ids import is_run_id, is_task_id
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m flowc.runtime", description="Run one task of a flow.")
+    top = argparse.ArgumentParser(prog=f"python -m {c.RUNTIME_MODULE}", description="Run one task of a flow.")
     commands = top.add_subparsers(dest="command", required=True)
-    step = commands.add_parser("step", help="run one task of a step")
+    step = commands.add_parser(c.STEP_COMMAND, help="run one task of a step")
     step.add_argument("flow_file")
     step.add_argument("step")
-    step.add_argument("--run-id", required=True)
-    step.add_argument("--task-id", required=True)
-    step.add_argument("--datastore", required=True)
-    step.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
-    step.add_argument("--attempt", type=int, default=0)
-    step.add_argument("--max-attempts", type=int, default=None)
-    step.add_argument("--foreach-out", default=None)
-    step.add_argument("--package", default=None, metavar="URL")
-    step.add_argument("--decorator", action="append", default=[], metavar="JSON",
+    step.add_argument(c.RUN_ID_FLAG, dest="run_id", required=True)
+    step.add_argument(c.TASK_ID_FLAG, dest="task_id", required=True)
+    step.add_argument(c.DATASTORE_FLAG, dest="datastore", required=True)
+    step.add_argument(c.PARAM_FLAG, dest="param", action="append", default=[], metavar="NAME=VALUE")
+    step.add_argument(c.ATTEMPT_FLAG, dest="attempt", type=int, default=0)
+    step.add_argument(c.MAX_ATTEMPTS_FLAG, dest="max_attempts", type=int, default=None)
+    step.add_argument(c.FOREACH_OUT_FLAG, dest="foreach_out", default=None)
+    step.add_argument(c.PACKAGE_FLAG, dest="package", default=None, metavar="URL")
+    step.add_argument(c.DECORATOR_FLAG, dest="decorator", action="append", default=[], metavar="JSON",
                       help='a decorator attached with --with, e.g. {"catch": {"var": "err"}}')
     return top
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    if not TASK_ID.match(args.task_id):
-        print(f"flowc.runtime: error: bad --task-id {args.task_id!r} (expected 0, 3 or 3.7)", file=sys.stderr)
+    if not is_task_id(args.task_id):
+        print(f"flowc.runtime: error: bad {c.TASK_ID_FLAG} {args.task_id!r} (expected 0, 3 or 3.7)", file=sys.stderr)
         return EXIT_USAGE
-    if not re.match(r"^[A-Za-z0-9_.:-]+$", args.run_id):
-        print(f"flowc.runtime: error: bad --run-id {args.run_id!r}", file=sys.stderr)
+    if not is_run_id(args.run_id):
+        print(f"flowc.runtime: error: bad {c.RUN_ID_FLAG} {args.run_id!r} (letters, digits, _ . : - and not "
+              "starting with '.')", file=sys.stderr)
         return EXIT_USAGE
     if args.attempt < 0 or (args.max_attempts is not None and args.max_attempts < 1):
-        print("flowc.runtime: error: --attempt must be >= 0 and --max-attempts >= 1", file=sys.stderr)
+        print(f"flowc.runtime: error: {c.ATTEMPT_FLAG} must be >= 0 and {c.MAX_ATTEMPTS_FLAG} >= 1", file=sys.stderr)
         return EXIT_USAGE
     params = {}
     for item in args.param:
         name, eq, value = item.partition("=")
         if not eq or not name:
-            print(f"flowc.runtime: error: --param expects NAME=VALUE, got {item!r}", file=sys.stderr)
+            print(f"flowc.runtime: error: {c.PARAM_FLAG} expects NAME=VALUE, got {item!r}", file=sys.stderr)
             return EXIT_USAGE
         params[name] = value
     decorators = {}
@@ -60,7 +62,7 @@ def main(argv=None) -> int:
                 raise ValueError(item)
             decorators.update(attached)
         except (ValueError, TypeError, AttributeError):
-            print(f"flowc.runtime: error: --decorator expects a JSON object, got {item!r}", file=sys.stderr)
+            print(f"flowc.runtime: error: {c.DECORATOR_FLAG} expects a JSON object, got {item!r}", file=sys.stderr)
             return EXIT_USAGE
     if args.package:
         from flowc.runtime.bootstrap import enter_package

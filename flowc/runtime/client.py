@@ -11,10 +11,12 @@ import json
 import os
 from pathlib import Path
 
+from flowc.contract import layout
+from flowc.contract.ids import task_sort_key
+from flowc.contract.layout import task_key
 from flowc.contract.settings import local_datastore
 from flowc.runtime.artifacts import ArtifactSource
-from flowc.runtime.datastore import open_datastore, task_key
-from flowc.runtime.graph import task_sort_key
+from flowc.runtime.datastore import open_datastore
 
 RUNNER_GONE = "runner gone"
 
@@ -50,8 +52,8 @@ class Flow:
     def runs(self) -> list["Run"]:
         """Runs with a run record, newest first."""
         found = []
-        for run_id in self._store.children(f"{self.name}/runs"):
-            if self._store.exists(f"{self.name}/runs/{run_id}/run.json"):
+        for run_id in self._store.children(layout.runs_key(self.name)):
+            if self._store.exists(layout.run_record_key(self.name, run_id)):
                 found.append(Run(f"{self.name}/{run_id}", store=self._store))
         return sorted(found, key=lambda r: (r.record.get("started_at") or 0, r.id), reverse=True)
 
@@ -83,8 +85,8 @@ class Run:
             raise ValueError(f"expected 'FlowName/RUN_ID', got {pathspec!r}")
         self.flow_name, self.id = flow, run_id
         self._store = store or _store(datastore)
-        text = self._store.read_text(f"{flow}/runs/{run_id}/run.json")
-        if text is None and not self._store.children(f"{flow}/runs/{run_id}"):
+        text = self._store.read_text(layout.run_record_key(flow, run_id))
+        if text is None and not self._store.children(layout.run_key(flow, run_id)):
             raise KeyError(f"run {pathspec} not found in {self._store.root}")
         self.record = json.loads(text) if text else {}
 
@@ -110,7 +112,8 @@ class Run:
 
     def steps(self) -> list["Step"]:
         """Steps that have tasks, in the order they started."""
-        names = [n for n in self._store.children(f"{self.flow_name}/runs/{self.id}") if n != "run.json"]
+        names = [n for n in self._store.children(layout.run_key(self.flow_name, self.id))
+                 if n != layout.RUN_RECORD]
         steps = [Step(self, n) for n in names]
         return sorted(steps, key=lambda s: (s._first_start(), s.name))
 
@@ -118,7 +121,7 @@ class Run:
         return iter(self.steps())
 
     def __getitem__(self, step: str) -> "Step":
-        if not self._store.children(f"{self.flow_name}/runs/{self.id}/{step}"):
+        if not self._store.children(layout.run_key(self.flow_name, self.id, step)):
             raise KeyError(f"run {self.pathspec} has no step {step!r}")
         return Step(self, step)
 
@@ -136,7 +139,7 @@ class Step:
         self.run, self.name = run, name
 
     def tasks(self) -> list["Task"]:
-        ids = self.run._store.children(f"{self.run.flow_name}/runs/{self.run.id}/{self.name}")
+        ids = self.run._store.children(layout.run_key(self.run.flow_name, self.run.id, self.name))
         return [Task(self, t) for t in sorted(ids, key=task_sort_key)]
 
     def __iter__(self):
@@ -175,12 +178,12 @@ class Task:
 
     @property
     def finished(self) -> bool:
-        return self._store.exists(f"{self._key}/DONE")
+        return self._store.exists(f"{self._key}/{layout.DONE}")
 
     @property
     def meta(self) -> dict | None:
         if self._meta is None and self.finished:
-            self._meta = json.loads(self._store.read_text(f"{self._key}/meta.json"))
+            self._meta = json.loads(self._store.read_text(f"{self._key}/{layout.META}"))
         return self._meta
 
     @property
@@ -202,15 +205,16 @@ class Task:
         return attempts[-1].get("error") if attempts else None
 
     def attempts(self) -> list[dict]:
-        names = self._store.children(f"{self._key}/logs")
-        records = [json.loads(self._store.read_text(f"{self._key}/logs/{n}")) for n in names if n.endswith(".json")]
+        folder = layout.logs_key(self._key)
+        records = [json.loads(self._store.read_text(f"{folder}/{n}")) for n in self._store.children(folder)
+                   if n.endswith("." + layout.ATTEMPT_RECORD)]
         return sorted(records, key=lambda r: r["attempt"])
 
     def log(self, stream: str = "stdout", attempt: int | None = None) -> str:
         if attempt is None:
             attempts = self.attempts()
             attempt = attempts[-1]["attempt"] if attempts else 0
-        return self._store.read_text(f"{self._key}/logs/attempt-{attempt}.{stream}") or ""
+        return self._store.read_text(layout.attempt_log_key(self._key, attempt, stream)) or ""
 
     @property
     def stdout(self) -> str:

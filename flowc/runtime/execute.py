@@ -8,12 +8,13 @@ import sys
 import time
 
 from flowc.api.flowspec import current
-from flowc.runtime import graph as g
+from flowc.contract import layout
+from flowc.contract.command import EXIT_FAILED, EXIT_OK
+from flowc.contract.ids import child_task_ids
+from flowc.contract.layout import task_key
 from flowc.runtime.artifacts import ArtifactError, dump
-from flowc.runtime.datastore import task_key
 from flowc.runtime.logs import StepTimeout, timeout_alarm
-
-EXIT_OK, EXIT_FAILED = 0, 1
+from flowc.runtime.parameters import flow_parameters
 
 
 def _print_exc() -> None:
@@ -24,6 +25,14 @@ def _print_exc() -> None:
 
 class StepExit(Exception):
     """The step called sys.exit(): a failure like any exception (retried, caught by @catch)."""
+
+
+def timeout_seconds(settings: dict) -> float:
+    spec = settings.get("timeout")
+    if not spec:
+        return 0
+    return float(spec.get("seconds", 0) or 0) + 60 * float(spec.get("minutes", 0) or 0) \
+        + 3600 * float(spec.get("hours", 0) or 0)
 
 
 def max_attempts_for(context, settings: dict) -> int:
@@ -62,12 +71,12 @@ def execute_step(context, where: str, started: float) -> int:
                  retry_count=request.attempt, max_attempts=max_attempts,
                  pathspec=f"{context.flow}/{request.run_id}/{request.step}/{request.task_id}",
                  origin_run_id=None, namespace=None, username=os.environ.get("USER", "unknown"),
-                 parameter_names=[p.name for p in _parameters(context)])
+                 parameter_names=[p.name for p in flow_parameters(context.flow_class)])
     apply_environment(settings, request.step)
 
     caught = None
     try:
-        with timeout_alarm(_timeout(settings), request.step):
+        with timeout_alarm(timeout_seconds(settings), request.step):
             try:
                 if inputs is not None:
                     func(flow, inputs)
@@ -116,8 +125,8 @@ def execute_step(context, where: str, started: float) -> int:
         "started_at": started, "finished_at": time.time(), "package": request.package,
     }
     _record_attempt(context, key, meta["status"], started, caught)
-    context.store.write_text(f"{key}/meta.json", json.dumps(meta, indent=1, sort_keys=True))
-    context.store.write_text(f"{key}/DONE", "")
+    context.store.write_text(f"{key}/{layout.META}", json.dumps(meta, indent=1, sort_keys=True))
+    context.store.write_text(f"{key}/{layout.DONE}", "")
     return EXIT_OK
 
 
@@ -142,9 +151,9 @@ def _write_split(context, flow, key, request, refs: dict) -> dict:
         items_ref = refs[var]
     else:
         items_ref = context.store.put_blob(context.flow, dump(f"{var} (as a list)", request.step, ordered))
-    children = g.child_task_ids(context.info, request.task_id, count)
+    children = child_task_ids(context.info.foreach_depth, request.task_id, count)
     text = json.dumps(children)
-    context.store.write_text(f"{key}/foreach.json", text)
+    context.store.write_text(f"{key}/{layout.FOREACH}", text)
     if request.foreach_out:
         folder = os.path.dirname(os.path.abspath(request.foreach_out))
         os.makedirs(folder, exist_ok=True)
@@ -158,7 +167,8 @@ def _write_split(context, flow, key, request, refs: dict) -> dict:
 def _record_attempt(context, key, status, started, exc) -> None:
     record = {"attempt": context.request.attempt, "status": status, "started_at": started, "finished_at": time.time(),
               "error": None if exc is None else f"{type(exc).__name__}: {exc}"}
-    context.store.write_text(f"{key}/logs/attempt-{context.request.attempt}.json", json.dumps(record, sort_keys=True))
+    context.store.write_text(layout.attempt_log_key(key, context.request.attempt, layout.ATTEMPT_RECORD),
+                             json.dumps(record, sort_keys=True))
 
 
 def _picklable_exception(exc):
@@ -171,15 +181,3 @@ def _picklable_exception(exc):
         return exc
     except Exception:  # noqa: BLE001
         return RuntimeError(f"{type(exc).__name__}: {exc}")
-
-
-def _timeout(settings):
-    from flowc.runtime.task import timeout_seconds
-
-    return timeout_seconds(settings)
-
-
-def _parameters(context):
-    from flowc.runtime.task import flow_parameters
-
-    return flow_parameters(context.flow_class)

@@ -2,9 +2,10 @@
 
 Each step's `self.next(...)` calls are read from its source with `ast` (the
 step may raise before calling `next`, as under @catch, so the runtime never
-depends on the call having run).  From the edges come each step's parents,
-the split or foreach a join closes, and the foreach scope, which with the
-task-id rules locate every parent task without any orchestrator help.
+depends on the call having run).  From the edges, flowc/contract/graph.py
+(the compiler's own derivation) gives each step's parents, the split or
+foreach a join closes, and the foreach scope, which with the task-id rules
+(flowc/contract/ids.py) locate every parent task without orchestrator help.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import inspect
 import linecache
 from dataclasses import dataclass, field
 
+from flowc.contract.graph import Node, derive
+
 
 @dataclass
 class StepInfo:
@@ -21,18 +24,13 @@ class StepInfo:
     next: tuple[str, ...] = ()
     foreach_var: str | None = None
     takes_inputs: bool = False
-    parents: list[str] = field(default_factory=list)
+    parents: list[str] = field(default_factory=list)  # in source order, as the compiler lists them
     closes: str | None = None  # for a join: the split or foreach step it closes
-    stack: tuple[str, ...] = ()  # open splits/foreaches around the step, outermost first
-    foreach_scope: tuple[str, ...] = ()  # the foreach steps in `stack`
+    foreach_scope: tuple[str, ...] = ()  # the enclosing foreach steps, outermost first
 
     @property
     def is_foreach(self) -> bool:
         return self.foreach_var is not None
-
-    @property
-    def is_split(self) -> bool:
-        return self.foreach_var is None and len(self.next) > 1
 
     @property
     def foreach_depth(self) -> int:
@@ -44,13 +42,24 @@ class GraphError(Exception):
 
 
 def step_functions(flow_class) -> dict:
-    """{name: function} for every @step method of the class (inherited ones too)."""
+    """{name: function} for every @step method of the class (inherited ones too), in source order.
+
+    Source order (base classes first, then by line) is the order the compiler
+    reads the steps in, so parents come out in the same order on both sides.
+    """
     found = {}
     for name in dir(flow_class):
         value = getattr(flow_class, name, None)
         if callable(value) and getattr(value, "_is_step", False):
             found[name] = value
-    return found
+    mro = list(reversed(flow_class.__mro__))
+
+    def source_position(name: str) -> tuple:
+        defined_in = next((i for i, klass in enumerate(mro) if name in vars(klass)), len(mro))
+        code = getattr(inspect.unwrap(found[name]), "__code__", None)
+        return defined_in, code.co_firstlineno if code else 0, name
+
+    return {name: found[name] for name in sorted(found, key=source_position)}
 
 
 def _module_functions(filename: str) -> dict:
@@ -106,10 +115,9 @@ def _transitions(func) -> tuple[tuple[str, ...], str | None]:
 
 
 def scan(flow_class) -> dict[str, StepInfo]:
-    """StepInfo for every step, with parents, closes and scopes derived."""
-    functions = step_functions(flow_class)
+    """StepInfo for every step, with parents, closes and foreach scopes derived as the compiler derives them."""
     steps: dict[str, StepInfo] = {}
-    for name, func in functions.items():
+    for name, func in step_functions(flow_class).items():
         targets, foreach = _transitions(func)
         positional = [p for p in inspect.signature(func).parameters.values()
                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
@@ -118,54 +126,14 @@ def scan(flow_class) -> dict[str, StepInfo]:
         for target in info.next:
             if target not in steps:
                 raise GraphError(f"step '{info.name}' goes to '{target}', which is not a step")
-            steps[target].parents.append(info.name)
     if "start" not in steps:
         raise GraphError("the flow has no 'start' step")
-    for name in _topological(steps):
-        info = steps[name]
-        if info.parents:
-            parent = steps[info.parents[0]]
-            incoming = parent.stack + ((parent.name,) if parent.is_foreach or parent.is_split else ())
-            if info.takes_inputs and incoming:
-                info.closes = incoming[-1]
-                incoming = incoming[:-1]
-            info.stack = incoming
-        info.foreach_scope = tuple(s for s in info.stack if steps[s].is_foreach)
-    return steps
-
-
-def _topological(steps: dict[str, StepInfo]) -> list[str]:
-    indegree = {n: len(s.parents) for n, s in steps.items()}
-    ready = sorted(n for n, d in indegree.items() if d == 0)
-    order = []
-    while ready:
-        name = ready.pop(0)
-        order.append(name)
-        for target in steps[name].next:
-            indegree[target] -= 1
-            if indegree[target] == 0:
-                ready.append(target)
-    if len(order) != len(steps):
+    structure = derive([Node(s.name, s.next, s.foreach_var, s.takes_inputs) for s in steps.values()])
+    if not structure.acyclic:
         raise GraphError("the flow's steps form a cycle")
-    return order
-
-
-# ---------------------------------------------------------------------------
-# Task-id rules (shared with every emitter, see flowc/compiler/command.py)
-
-
-def parent_task_of_child(task_id: str) -> str:
-    """The foreach step's task id for a child task `task_id` ('3' -> '0', '3.7' -> '3')."""
-    head, dot, _ = task_id.rpartition(".")
-    return head if dot else "0"
-
-
-def child_task_ids(foreach_step: StepInfo, task_id: str, count: int) -> list[str]:
-    """The split list: task ids of a foreach step's children."""
-    if foreach_step.foreach_depth == 0:
-        return [str(i) for i in range(count)]
-    return [f"{task_id}.{i}" for i in range(count)]
-
-
-def task_sort_key(task_id: str) -> tuple:
-    return tuple(int(p) if p.isdigit() else p for p in task_id.split("."))
+    for name, info in steps.items():
+        info.parents = structure.parents[name]
+        # Only a step taking `inputs` reads a join's inputs; the compiler refuses the other shapes.
+        info.closes = structure.closes.get(name) if info.takes_inputs else None
+        info.foreach_scope = structure.scope.get(name, ())
+    return steps

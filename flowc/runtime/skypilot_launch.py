@@ -37,7 +37,8 @@ import subprocess
 import sys
 import tempfile
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LAUNCH = 0, 1, 2, 3
+from flowc.contract.command import EXIT_FAILED, EXIT_LAUNCH, EXIT_OK, EXIT_USAGE
+
 SKY_SUCCEEDED, SKY_FAILED, SKY_NOT_FINISHED, SKY_NOT_FOUND, SKY_CANCELLED = 0, 100, 101, 102, 103
 SKY_JOB_CODES = (SKY_SUCCEEDED, SKY_FAILED, SKY_NOT_FINISHED, SKY_NOT_FOUND, SKY_CANCELLED)
 MODES = ("managed", "cluster", "fresh")
@@ -123,11 +124,12 @@ def exit_code(sky_code: int, what: str) -> int:
 
 def write_split_list(task_envs: dict, envs: dict, path: str) -> None:
     """Copy the foreach step's split list from the datastore to `path`, as the runtime would have."""
-    from flowc.runtime.datastore import open_datastore, task_key
+    from flowc.contract.layout import FOREACH, task_key
+    from flowc.runtime.datastore import open_datastore
 
     values = {**task_envs, **envs}
     key = task_key(values["FLOWC_FLOW"], values["FLOWC_RUN_ID"], values["FLOWC_STEP"], values.get("FLOWC_TASK_ID") or "0",
-                   "foreach.json")
+                   FOREACH)
     text = open_datastore(values["FLOWC_DATASTORE"]).read_text(key)
     if text is None:
         raise FileNotFoundError(f"no split list at {key} in {values['FLOWC_DATASTORE']}")

@@ -8,12 +8,16 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from flowc.contract import layout
+from flowc.contract.command import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from flowc.contract.ids import parent_task_of_child
+from flowc.contract.layout import task_key
 from flowc.runtime import graph as g
 from flowc.runtime.artifacts import ArtifactError, ArtifactSource, InputTask, Inputs, merge
-from flowc.runtime.datastore import DatastoreError, open_datastore, task_key
-from flowc.runtime.logs import capture_output, parameter_error
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from flowc.runtime.datastore import DatastoreError, open_datastore
+from flowc.runtime.execute import execute_step
+from flowc.runtime.logs import capture_output
+from flowc.runtime.parameters import convert_parameters, flow_parameters
 
 
 @dataclass
@@ -52,9 +56,9 @@ class TaskContext:
 
     def meta(self, step: str, task_id: str) -> dict:
         key = task_key(self.flow, self.request.run_id, step, task_id)
-        if not self.store.exists(f"{key}/DONE"):
+        if not self.store.exists(f"{key}/{layout.DONE}"):
             raise TaskFailure(f"parent task {step}/{task_id} of run {self.request.run_id} has not finished")
-        return json.loads(self.store.read_text(f"{key}/meta.json"))
+        return json.loads(self.store.read_text(f"{key}/{layout.META}"))
 
     def load_artifact(self, name: str):
         if name in self.refs:
@@ -79,7 +83,7 @@ class TaskContext:
             if not self.info.foreach_scope:
                 raise AttributeError(f"self.input: step '{self.info.name}' is not inside a foreach")
             foreach_step = self.steps[self.info.foreach_scope[-1]]
-            meta = self.meta(foreach_step.name, g.parent_task_of_child(self.request.task_id))
+            meta = self.meta(foreach_step.name, parent_task_of_child(self.request.task_id))
             items_ref = (meta.get("foreach") or {}).get("items")
             if items_ref is not None:  # the items in the one order the foreach step listed them
                 items = ArtifactSource(self.store, self.flow, {"items": items_ref}).load("items")
@@ -108,14 +112,14 @@ class TaskContext:
             closed = self.steps[info.closes]
             if closed.is_foreach:
                 listed = self.store.read_text(task_key(self.flow, self.request.run_id, closed.name, task_id,
-                                                       "foreach.json"))
+                                                       layout.FOREACH))
                 if listed is None:
                     raise TaskFailure(f"foreach step {closed.name}/{task_id} has no split list in the datastore")
                 children = json.loads(listed)
                 return [(p, c) for c in children for p in info.parents]
             return [(p, task_id) for p in info.parents]
         parent = self.steps[info.parents[0]]
-        return [(parent.name, g.parent_task_of_child(task_id) if parent.is_foreach else task_id)]
+        return [(parent.name, parent_task_of_child(task_id) if parent.is_foreach else task_id)]
 
     def build_inputs(self) -> Inputs | None:
         self.parents = self.parent_tasks()
@@ -133,54 +137,6 @@ class TaskContext:
                 if sha is not None:
                     self.refs[parameter.attribute] = sha
         return Inputs(tasks)
-
-
-def flow_parameters(flow_class) -> list:
-    from flowc.api.flowspec import Parameter
-
-    found = {}
-    for klass in reversed(flow_class.__mro__):
-        for name, value in vars(klass).items():
-            if isinstance(value, Parameter):
-                found[name] = value
-    return list(found.values())
-
-
-def step_settings(func) -> dict:
-    return dict(getattr(func, "_step_decorators", {}))
-
-
-def timeout_seconds(settings: dict) -> float:
-    spec = settings.get("timeout")
-    if not spec:
-        return 0
-    return float(spec.get("seconds", 0) or 0) + 60 * float(spec.get("minutes", 0) or 0) \
-        + 3600 * float(spec.get("hours", 0) or 0)
-
-
-def convert_parameters(flow_class, raw: dict) -> dict:
-    """{attribute: typed value} for the start step; ValueError (usage) on a bad or missing value."""
-    known = {p.name: p for p in flow_parameters(flow_class)}
-    unknown = sorted(set(raw) - set(known))
-    if unknown:
-        raise ValueError(f"unknown parameter {unknown[0]!r} (known: {', '.join(sorted(known)) or 'none'})")
-    values = {}
-    for name, parameter in known.items():
-        text = raw.get(name, "")
-        if text == "":
-            if parameter.required:
-                raise ValueError(f"parameter '{name}' is required")
-            values[parameter.attribute] = parameter.default
-            continue
-        try:
-            value = parameter.convert(text)
-        except (ValueError, TypeError) as exc:
-            raise ValueError(parameter_error(name, parameter, text, exc)) from None
-        if getattr(parameter, "is_text", None) is not None and os.path.isfile(value):
-            with open(value, encoding=parameter.encoding) as f:  # IncludeFile: the file's text
-                value = f.read()
-        values[parameter.attribute] = value
-    return values
 
 
 def run_task(request: TaskRequest) -> int:
@@ -214,7 +170,7 @@ def run_task(request: TaskRequest) -> int:
             return EXIT_USAGE
         key = task_key(flow_name, request.run_id, request.step, request.task_id)
         try:
-            if store.exists(f"{key}/DONE"):
+            if store.exists(f"{key}/{layout.DONE}"):
                 return already_done(store, key, request, where)
         except DatastoreError as exc:
             print(f"flowc: {where} failed: {exc}", file=sys.stderr)
@@ -227,8 +183,6 @@ def run_task(request: TaskRequest) -> int:
 
 
 def _execute(store, flow_name, flow_class, steps, request, where, started) -> int:
-    from flowc.runtime.execute import execute_step
-
     context = TaskContext(store, flow_name, request, steps, flow_class)
     if request.step == "start" or not steps[request.step].parents:
         try:
@@ -255,7 +209,7 @@ def already_done(store, key: str, request: TaskRequest, where: str) -> int:
     they belong to the attempt that did the work.
     """
     if request.foreach_out:
-        text = store.read_text(f"{key}/foreach.json")
+        text = store.read_text(f"{key}/{layout.FOREACH}")
         if text is not None:
             folder = os.path.dirname(os.path.abspath(request.foreach_out))
             os.makedirs(folder, exist_ok=True)
@@ -267,7 +221,7 @@ def already_done(store, key: str, request: TaskRequest, where: str) -> int:
 
 def store_logs(store, key: str, attempt: int, logs) -> None:
     try:
-        store.write_text(f"{key}/logs/attempt-{attempt}.stdout", logs.stdout())
-        store.write_text(f"{key}/logs/attempt-{attempt}.stderr", logs.stderr())
+        store.write_text(layout.attempt_log_key(key, attempt, layout.STDOUT), logs.stdout())
+        store.write_text(layout.attempt_log_key(key, attempt, layout.STDERR), logs.stderr())
     except Exception as exc:  # noqa: BLE001 - losing logs must not fail the task
         print(f"flowc.runtime: warning: could not save logs: {exc}", file=sys.__stderr__)

@@ -34,14 +34,15 @@ from flowc.compiler.command import ATTEMPT, RUN_ID, TASK_ID, Placeholder, flow_f
 from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.ir import FlowGraph, Step, StepKind
 from flowc.compiler.options import Options
+from flowc.contract import command as c
 
 SUFFIX = ".sky.yaml"
 BACKEND = "skypilot"
-LAUNCHER_MODULE = "flowc.runtime.skypilot_launch"
+LAUNCHER_MODULE = c.SKYPILOT_LAUNCHER_MODULE
 ENV_PREFIX = "FLOWC_"
 # The runtime's flags and the env var that carries each one's value (--param: FLOWC_PARAM_<i>).
-FLAG_ENV = {"--run-id": "FLOWC_RUN_ID", "--task-id": "FLOWC_TASK_ID", "--datastore": "FLOWC_DATASTORE",
-            "--attempt": "FLOWC_ATTEMPT", "--max-attempts": "FLOWC_MAX_ATTEMPTS", "--package": "FLOWC_PACKAGE"}
+FLAG_ENV = {c.RUN_ID_FLAG: "FLOWC_RUN_ID", c.TASK_ID_FLAG: "FLOWC_TASK_ID", c.DATASTORE_FLAG: "FLOWC_DATASTORE",
+            c.ATTEMPT_FLAG: "FLOWC_ATTEMPT", c.MAX_ATTEMPTS_FLAG: "FLOWC_MAX_ATTEMPTS", c.PACKAGE_FLAG: "FLOWC_PACKAGE"}
 # Placeholders whose value the launcher must supply; the others have a usable default.
 REQUIRED_AT_LAUNCH = (RUN_ID, TASK_ID)
 SETUP = '"$FLOWC_PYTHON" -c "import sys; assert sys.version_info >= (3, 9), sys.version"\n'
@@ -162,13 +163,13 @@ def run_words(flow: FlowGraph, step: Step, options: Options) -> tuple[list[str],
     the code package and hands over to flowc.runtime), each flag stays, each
     value becomes a variable.
     """
-    words = ["exec", '"$FLOWC_PYTHON"', "-c", '"$FLOWC_BOOTSTRAP"', "step", '"$FLOWC_FLOW_FILE"', '"$FLOWC_STEP"']
+    words = ["exec", '"$FLOWC_PYTHON"', "-c", '"$FLOWC_BOOTSTRAP"', c.STEP_COMMAND, '"$FLOWC_FLOW_FILE"', '"$FLOWC_STEP"']
     values: dict[str, str | None] = {}
     for flag, name, value_item in flag_variables(flow, step, options):
         values[name] = default_value(value_item)
         words += [flag, f'"${name}"']
     values["FLOWC_PACKAGE"] = options.package_url
-    words += ["--package", '"$FLOWC_PACKAGE"']
+    words += [c.PACKAGE_FLAG, '"$FLOWC_PACKAGE"']
     return words, values
 
 
@@ -176,8 +177,8 @@ def flag_variables(flow: FlowGraph, step: Step, options: Options) -> list[tuple[
     """(flag, variable name, value item) for each flag of the runtime argv after `step FLOW STEP`."""
     argv = runtime_argv(flow, step, replace(options, package_url=None))
     head, tail = argv[:6], argv[6:]
-    assert [item[0] for item in head[1:4]] == ["-m", "flowc.runtime", "step"], "the runtime argv changed shape"
-    found, counts = [], {"--param": 0, "--decorator": 0}  # repeatable flags: one variable each
+    assert [item[0] for item in head[1:4]] == ["-m", c.RUNTIME_MODULE, c.STEP_COMMAND], "the runtime argv changed shape"
+    found, counts = [], {c.PARAM_FLAG: 0, c.DECORATOR_FLAG: 0}  # repeatable flags: one variable each
     for flag_item, value_item in zip(tail[0::2], tail[1::2]):
         flag = flag_item[0]
         if flag in counts:
@@ -270,7 +271,7 @@ def launcher_argv(flow: FlowGraph, step: Step, options: Options, foreach_out: st
         argv += [("--autostop-minutes",), (str(step.compute.get("autostop_minutes")),)]
     for flag, name, value_item in flag_variables(flow, step, options):
         if any(isinstance(p, Placeholder) for p in value_item):
-            if flag == "--attempt" and restarts_in_skypilot(step):
+            if flag == c.ATTEMPT_FLAG and restarts_in_skypilot(step):
                 continue  # SkyPilot restarts it, the orchestrator does not: the attempt stays 0
             argv += [("--env",), (f"{name}=",) + tuple(value_item)]
     if foreach_out and step.kind is StepKind.FOREACH:

@@ -31,6 +31,7 @@ from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.ir import FlowGraph, Step, StepKind
 from flowc.compiler.options import Options
 from flowc.compiler.targets import asl
+from flowc.contract import layout
 
 SUFFIX = ".step_functions.json"
 JOB_QUEUE_TOKEN = "${JobQueue}"
@@ -224,9 +225,10 @@ def command_expression(flow: FlowGraph, step: Step, options: Options, in_map: bo
 def foreach_list_location(flow: FlowGraph, step: Step, options: Options, in_map: bool) -> tuple[str, str]:
     """(bucket, `Key.$` expression) of the split list a foreach step writes."""
     bucket, prefix = s3_location(options.datastore) or ("", "")
-    head = f"{prefix}/{flow.name}/runs/" if prefix else f"{flow.name}/runs/"
-    task = (command.Placeholder(command.TASK_ID),) if step.foreach_depth else ("0",)
-    parts = (head, command.Placeholder(command.RUN_ID), f"/{step.name}/", *task, "/foreach.json")
+    task = command.Placeholder(command.TASK_ID) if step.foreach_depth else "0"
+    parts = layout.task_key_parts(flow.name, command.Placeholder(command.RUN_ID), step.name, task, layout.FOREACH)
+    if prefix:
+        parts = (f"{prefix}/",) + parts
     return bucket, intrinsic_item(parts, in_map)
 
 

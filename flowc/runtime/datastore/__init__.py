@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flowc.runtime.datastore.base import CorruptBlob, Datastore, DatastoreError, blob_key, task_key
+from flowc.contract.layout import blob_key, task_key  # re-exported: the layout is the contract's
+from flowc.runtime.datastore.base import CorruptBlob, Datastore, DatastoreError
 from flowc.runtime.datastore.blob import Framed, sha256_hex
 from flowc.runtime.datastore.local import LocalDatastore
 

@@ -1,12 +1,7 @@
 """The datastore's common logic over a backend's storage primitives (write, read, exists, children).
 
-    ROOT/<Flow>/data/<sha256>                       artifact blobs (pickle 5, plain or framed), content-addressed
-    ROOT/<Flow>/packages/<sha256>.tar.gz            code packages
-    ROOT/<Flow>/runs/<run>/<step>/<task>/meta.json  artifacts {name: sha}, parents, attempt
-    ROOT/<Flow>/runs/<run>/<step>/<task>/foreach.json  split list of a foreach step
-    ROOT/<Flow>/runs/<run>/<step>/<task>/DONE       written last: a task is done iff present
-
-Keys are '/'-separated paths relative to ROOT.  Every write is atomic (temp
+The layout (which key holds what) is flowc/contract/layout.py; blobs are
+pickle 5, plain or framed (blob.py), content-addressed.  Keys are '/'-separated paths relative to ROOT.  Every write is atomic (temp
 file + rename locally, whole-object put on S3), so a killed writer leaves
 nothing a reader could mistake for finished.  A blob whose content does not
 hash to its name is refused.
@@ -16,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from flowc.contract.layout import blob_key
 from flowc.runtime.datastore.blob import Framed, _Hasher, _Truncated, sha256_hex, split_blob
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -31,15 +27,6 @@ class DatastoreError(Exception):
 
 class CorruptBlob(DatastoreError):
     """A blob whose bytes do not hash to its name (or a reference that is not a sha256)."""
-
-
-def blob_key(flow: str, sha: str) -> str:
-    return f"{flow}/data/{sha}"
-
-
-def task_key(flow: str, run_id: str, step: str, task_id: str, name: str = "") -> str:
-    base = f"{flow}/runs/{run_id}/{step}/{task_id}"
-    return f"{base}/{name}" if name else base
 
 
 class Datastore:
@@ -94,7 +81,7 @@ class Datastore:
         self._check_ref(sha)
         data = self.read(blob_key(flow, sha))
         if data is None:
-            raise FileNotFoundError(f"artifact blob {sha} is missing from {self.root}/{flow}/data")
+            raise FileNotFoundError(f"artifact blob {sha} is missing: no {self.url(blob_key(flow, sha))}")
         if sha256_hex(data) != sha:
             raise self._corrupt(sha)
         return data

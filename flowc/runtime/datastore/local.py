@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import tempfile
 
-from flowc.runtime.datastore.base import Datastore, DatastoreError, blob_key
+from flowc.contract.layout import blob_key
+from flowc.runtime.datastore.base import Datastore, DatastoreError
 from flowc.runtime.datastore.blob import SMALL, Framed, _Hasher, _read_parts, _Truncated, sha256_hex, split_blob
 
 

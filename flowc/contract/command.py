@@ -1,0 +1,31 @@
+"""The runtime command every target renders, and what its exit code means.
+
+    python -m flowc.runtime step FLOW_FILE STEP --run-id RUN --task-id TASK
+        --datastore ROOT [--param NAME=VALUE ...] [--attempt N --max-attempts M]
+        [--foreach-out PATH] [--decorator JSON ...] [--package URL]
+
+The compiler builds this argv (flowc/compiler/command.py), the runtime parses
+it (flowc/runtime/__main__.py), the local runner and the SkyPilot launcher
+read its exit codes; all of them take the names from here.
+"""
+
+from __future__ import annotations
+
+RUNTIME_MODULE = "flowc.runtime"
+STEP_COMMAND = "step"
+SKYPILOT_LAUNCHER_MODULE = "flowc.runtime.skypilot_launch"
+
+RUN_ID_FLAG = "--run-id"
+TASK_ID_FLAG = "--task-id"
+DATASTORE_FLAG = "--datastore"
+PARAM_FLAG = "--param"  # NAME=VALUE, read by the start step
+ATTEMPT_FLAG = "--attempt"  # zero-based
+MAX_ATTEMPTS_FLAG = "--max-attempts"
+FOREACH_OUT_FLAG = "--foreach-out"  # where a foreach step also writes its split list for the orchestrator
+DECORATOR_FLAG = "--decorator"  # JSON {"name": {args}} of a decorator attached with --with
+PACKAGE_FLAG = "--package"  # URL of the code package (s3://.../<sha256>.tar.gz or a path)
+
+EXIT_OK = 0  # the task succeeded, or @catch caught the step's exception
+EXIT_FAILED = 1  # the step (or the datastore) failed; an orchestrator may retry
+EXIT_USAGE = 2  # the command or the flow is wrong; retrying cannot help
+EXIT_LAUNCH = 3  # the SkyPilot launcher could not launch the task or lost track of it

@@ -1,0 +1,46 @@
+"""Run-id and task-id rules, shared by every emitter, the runtime, the runner and the client.
+
+Task ids derive from the foreach index path: `0` outside any foreach, `3` for
+the fourth child of a top-level foreach, `3.7` for the eighth child of a
+foreach nested in it.  So a join finds its inputs by listing, with no help
+from the orchestrator.
+
+A run id becomes one folder of the datastore's keys, so it must never climb
+out of it: `.`, `..` and anything starting with `.` are refused.  Every name
+an orchestrator gives a run passes (Argo workflow names `flow-abc12`, Step
+Functions execution names, flowc's own `20240101T000000-a1b2c3`).
+"""
+
+from __future__ import annotations
+
+import re
+
+TASK_ID = re.compile(r"^\d+(\.\d+)*$")
+RUN_ID = re.compile(r"^[A-Za-z0-9_:-][A-Za-z0-9_.:-]*$")
+FIRST_TASK_ID = "0"  # the task id of every step outside a foreach
+
+
+def is_task_id(text: str) -> bool:
+    return bool(TASK_ID.fullmatch(text))
+
+
+def is_run_id(text: str) -> bool:
+    return bool(RUN_ID.fullmatch(text))
+
+
+def parent_task_of_child(task_id: str) -> str:
+    """The foreach step's task id for a child task `task_id` ('3' -> '0', '3.7' -> '3')."""
+    head, dot, _ = task_id.rpartition(".")
+    return head if dot else FIRST_TASK_ID
+
+
+def child_task_ids(foreach_depth: int, task_id: str, count: int) -> list[str]:
+    """The split list: task ids of the children of a foreach step at `foreach_depth` running as `task_id`."""
+    if foreach_depth == 0:
+        return [str(i) for i in range(count)]
+    return [f"{task_id}.{i}" for i in range(count)]
+
+
+def task_sort_key(task_id: str) -> tuple:
+    """Orders task ids as numbers ('2' before '10', '3.2' before '3.10')."""
+    return tuple(int(p) if p.isdigit() else p for p in task_id.split("."))

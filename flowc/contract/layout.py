@@ -1,0 +1,86 @@
+"""The datastore's layout: every key the runtime, runner, client, deployers and compiler use.
+
+    ROOT/<Flow>/data/<sha256>                          blobs, content-addressed
+    ROOT/<Flow>/packages/<sha256>.tar.gz               code packages
+    ROOT/<Flow>/runs/<run>/run.json                    run record (status, parameters, started)
+    ROOT/<Flow>/runs/<run>/<step>/<task>/meta.json     artifacts {name: sha}, parents, attempts
+    ROOT/<Flow>/runs/<run>/<step>/<task>/foreach.json  split list: JSON array of child task ids
+    ROOT/<Flow>/runs/<run>/<step>/<task>/DONE          written last: a task is done iff present
+    ROOT/<Flow>/runs/<run>/<step>/<task>/logs/attempt-<n>.{stdout,stderr,json}
+
+Keys are '/'-separated paths relative to ROOT.  Each name is spelled here
+once: a writer and a reader that spelled it separately could drift apart and
+a finished task would look unfinished.
+"""
+
+from __future__ import annotations
+
+DATA = "data"
+PACKAGES = "packages"
+RUNS = "runs"
+LOGS = "logs"
+
+DONE = "DONE"
+META = "meta.json"
+FOREACH = "foreach.json"
+RUN_RECORD = "run.json"
+PACKAGE_SUFFIX = ".tar.gz"
+
+ATTEMPT_PREFIX = "attempt-"
+STDOUT, STDERR, ATTEMPT_RECORD = "stdout", "stderr", "json"  # the suffixes of an attempt's log files
+
+
+def blob_key(flow: str, sha: str) -> str:
+    return f"{flow}/{DATA}/{sha}"
+
+
+def package_key(flow: str, sha: str) -> str:
+    return f"{flow}/{PACKAGES}/{sha}{PACKAGE_SUFFIX}"
+
+
+def runs_key(flow: str) -> str:
+    """The folder holding one folder per run of `flow`."""
+    return f"{flow}/{RUNS}"
+
+
+def run_key(flow: str, run_id: str, step: str = "") -> str:
+    """The run's folder, or one step's folder in it."""
+    base = f"{flow}/{RUNS}/{run_id}"
+    return f"{base}/{step}" if step else base
+
+
+def run_record_key(flow: str, run_id: str) -> str:
+    return f"{run_key(flow, run_id)}/{RUN_RECORD}"
+
+
+def task_key_parts(flow: str, run_id, step: str, task_id, name: str = "") -> tuple:
+    """The task key as pieces, so a compiler can put run-time placeholders where the run and task ids go.
+
+    `run_id` and `task_id` are returned as given (strings here, placeholders
+    in a compiler); the other pieces are strings.
+    """
+    parts = (f"{flow}/{RUNS}/", run_id, f"/{step}/", task_id)
+    return parts + (f"/{name}",) if name else parts
+
+
+def task_key(flow: str, run_id: str, step: str, task_id: str, name: str = "") -> str:
+    """The task's folder, or the file `name` (DONE, META, FOREACH) in it."""
+    return "".join(task_key_parts(flow, run_id, step, task_id, name))
+
+
+def logs_key(task: str) -> str:
+    """The logs folder of the task whose key is `task`."""
+    return f"{task}/{LOGS}"
+
+
+def attempt_log_key(task: str, attempt: int, suffix: str) -> str:
+    """An attempt's log file (suffix STDOUT, STDERR or ATTEMPT_RECORD) of the task whose key is `task`."""
+    return f"{task}/{LOGS}/{ATTEMPT_PREFIX}{attempt}.{suffix}"
+
+
+def attempt_of_log_name(name: str) -> int | None:
+    """The attempt number of a file name in a logs folder ('attempt-2.stdout' -> 2), else None."""
+    if not name.startswith(ATTEMPT_PREFIX):
+        return None
+    number = name[len(ATTEMPT_PREFIX):].partition(".")[0]
+    return int(number) if number.isdigit() else None
