@@ -204,3 +204,73 @@ def test_a_step_that_escapes_its_timeout_is_killed_from_outside(tmp_path):
     assert not _alive(int(pid_file.read_text()))
     task = Run("SleepyFlow/r1", datastore=str(tmp_path / "ds"))["nap"].task
     assert "killed by the runner after its @timeout of 1s" in task.attempts()[-1]["error"]
+
+
+@pytest.fixture
+def two_runs(tmp_path):
+    """Two finished runs of TinyFlow in tmp_path/ds: r1 and r2."""
+    flow = tmp_path / "tiny_flow.py"
+    flow.write_text(TINY_FLOW)
+    for run_id in ("r1", "r2"):
+        result = run_flowc("run", str(flow), "--datastore", str(tmp_path / "ds"), "--run-id", run_id, "--quiet")
+        assert result.returncode == 0, result.stdout + result.stderr
+    return flow, tmp_path / "ds"
+
+
+def test_a_corrupt_run_record_is_reported_and_does_not_hide_the_other_runs(two_runs):
+    flow, ds = two_runs
+    (ds / "TinyFlow" / "runs" / "r2" / "run.json").write_text("{bad")
+    listed = run_flowc("runs", str(flow), "--datastore", str(ds))
+    assert listed.returncode == 0, listed.stderr
+    statuses = {line.split()[0]: line.split()[1] for line in listed.stdout.splitlines()}
+    assert statuses == {"r1": "ok", "r2": "unreadable"}
+    shown = run_flowc("show", "TinyFlow/r2", "--datastore", str(ds))
+    assert shown.returncode == 0 and "TinyFlow/r2: unreadable" in shown.stdout
+    assert f"{ds}/TinyFlow/runs/r2/run.json is corrupt (not JSON" in shown.stdout
+    resumed = run_flowc("resume", "TinyFlow/r2", "--datastore", str(ds))
+    assert resumed.returncode == 2 and "Traceback" not in resumed.stderr
+    assert resumed.stderr.startswith("error: cannot resume TinyFlow/r2: ") and len(resumed.stderr.splitlines()) == 1
+
+
+def test_a_corrupt_task_record_shows_as_unreadable(two_runs):
+    _, ds = two_runs
+    (ds / "TinyFlow" / "runs" / "r1" / "start" / "0" / "meta.json").write_text("{bad")
+    shown = run_flowc("show", "TinyFlow/r1", "--datastore", str(ds))
+    assert shown.returncode == 0, shown.stderr
+    start = next(line for line in shown.stdout.splitlines() if line.split()[0] == "start")
+    assert "unreadable" in start and "meta.json is corrupt (not JSON" in start
+    assert Run("TinyFlow/r1", datastore=str(ds))["start"].task.exception.endswith("(not JSON: Expecting property "
+                                                                                  "name enclosed in double quotes "
+                                                                                  "at line 1)")
+
+
+@pytest.mark.parametrize("command", [
+    ["show", "TinyFlow/r1"], ["logs", "TinyFlow/r1/start"], ["runs", "FLOW"], ["resume", "TinyFlow/r1"],
+    ["run", "FLOW"],
+], ids=lambda c: c[0])
+@pytest.mark.parametrize("datastore,env,message", [
+    ("s3://", {}, "error: bad S3 datastore 's3://': expected s3://bucket/prefix"),
+    ("s3://bucket/p", {"FLOWC_S3_MAX_ATTEMPTS": "abc"}, "error: FLOWC_S3_MAX_ATTEMPTS='abc' is not a number"),
+], ids=["no-bucket", "bad-attempts"])
+def test_an_unusable_datastore_is_one_line_and_exit_2(tmp_path, command, datastore, env, message):
+    flow = tmp_path / "tiny_flow.py"
+    flow.write_text(TINY_FLOW)
+    args = [str(flow) if a == "FLOW" else a for a in command]
+    result = run_flowc(*args, "--datastore", datastore, env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [message]
+
+
+@pytest.mark.parametrize("command", [["show", "TinyFlow/r1"], ["runs", "FLOW"], ["logs", "TinyFlow/r1/start"]],
+                         ids=lambda c: c[0])
+def test_a_missing_bucket_is_one_line_and_exit_2(tmp_path, moto_endpoint, command):
+    from conftest import AWS_TEST_ENV
+
+    flow = tmp_path / "tiny_flow.py"
+    flow.write_text(TINY_FLOW)
+    args = [str(flow) if a == "FLOW" else a for a in command]
+    result = run_flowc(*args, "--datastore", "s3://missing-bucket/p",
+                       env={**AWS_TEST_ENV, "AWS_ENDPOINT_URL": moto_endpoint, "FLOWC_S3_MAX_ATTEMPTS": "2"})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [f"error: S3 bucket 'missing-bucket' does not exist "
+                                                  f"(endpoint {moto_endpoint})"]

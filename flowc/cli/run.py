@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import functools
 import os
 import shutil
 import sys
@@ -33,6 +33,21 @@ def local_settings(flow_path: str | None, datastore: str | None = None, max_work
 def default_datastore(flow_path: str | None, datastore: str | None) -> str:
     """The datastore a local command reads and writes (see local_settings)."""
     return local_settings(flow_path, datastore).datastore
+
+
+def datastore_errors_in_one_line(command):
+    """A datastore that cannot be used (missing bucket, `s3://`, a corrupt record) ends the command with
+    one `error:` line and exit 2, never a traceback."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        from flowc.runtime.datastore import DatastoreError  # standard library only: cheap
+
+        try:
+            return command(*args, **kwargs)
+        except DatastoreError as exc:
+            fail(str(exc))
+
+    return wrapper
 
 
 def parse_params(pairs) -> dict:
@@ -107,6 +122,7 @@ def echo(line: str) -> None:
 @click.option("--skypilot", "launch_skypilot", is_flag=True,
               help="Launch @skypilot steps through SkyPilot (needs an s3:// datastore); implied by --with skypilot.")
 @click.option("--quiet", is_flag=True, help="Do not echo the tasks' printed output.")
+@datastore_errors_in_one_line
 def run(flow_path, params, run_id, datastore, max_workers, with_decorators, launch_skypilot, quiet):
     """Run FLOW.py on this machine, each task a local process (@skypilot steps: see --skypilot)."""
     # the local runner loads only for a run
@@ -172,13 +188,18 @@ flow_option = click.option("--flow", "flow_path", type=click.Path(dir_okay=False
 @click.option("--quiet", is_flag=True, help="Do not echo the tasks' printed output.")
 @datastore_option
 @flow_option
+@datastore_errors_in_one_line
 def resume(run_spec, from_step, run_id, max_workers, quiet, datastore, flow_path):
     """Re-run a run from its failed step (or --from STEP), reusing finished tasks."""
     # the local runner loads only for a run
-    from flowc.local.runner import LocalRun, RunRequest, new_run_id, run_record_key
+    from flowc.local.runner import LocalRun, RunRequest, new_run_id
+    from flowc.runtime.client import Run
 
     store, flow_name, origin = _locate(run_spec, datastore, flow_path)
-    record = json.loads(store.read_text(run_record_key(flow_name, origin)))
+    origin_run = Run(f"{flow_name}/{origin}", store=store)
+    if origin_run.problem:
+        fail(f"cannot resume {flow_name}/{origin}: {origin_run.problem}")
+    record = origin_run.record
     path = flow_path or record["flow_file"]
     flow = load_or_exit(path)
     rerun = frozenset()
@@ -203,6 +224,7 @@ def resume(run_spec, from_step, run_id, max_workers, quiet, datastore, flow_path
 @click.argument("run_spec", metavar="[FLOW/]RUN_ID")
 @datastore_option
 @flow_option
+@datastore_errors_in_one_line
 def show(run_spec, datastore, flow_path):
     """List a run's steps and tasks with status, attempts and timings."""
     # the client only for the commands that read runs
@@ -211,12 +233,15 @@ def show(run_spec, datastore, flow_path):
     store, flow_name, run_id = _locate(run_spec, datastore, flow_path)
     r = Run(f"{flow_name}/{run_id}", datastore=store.root)
     click.echo(f"{flow_name}/{run_id}: {r.status}  (started {_when(r.record.get('started_at'))})")
+    if r.problem:
+        click.echo(f"  {r.problem}")
     for step in r.steps():
         for task in step.tasks():
             m = task.meta or {}
             took = f"{m['finished_at'] - m['started_at']:.2f}s" if m else "-"
             extra = f"  caught {m['exception']}" if m.get("status") == "caught" else ""
             extra += f"  (reused from {m['origin_run_id']})" if m.get("origin_run_id") else ""
+            extra += f"  {task.problem}" if task.problem else ""
             click.echo(f"  {step.name:<20} {task.id:<8} {task.status:<8} attempt {m.get('attempt', '-')}  {took}"
                        f"  {len(m.get('artifacts', {}))} artifacts{extra}")
 
@@ -227,6 +252,7 @@ def show(run_spec, datastore, flow_path):
 @click.option("--attempt", type=int, default=None, help="One attempt (default: every attempt).")
 @datastore_option
 @flow_option
+@datastore_errors_in_one_line
 def logs(pathspec, want_stderr, attempt, datastore, flow_path):
     """Print the saved logs of a step's tasks (every attempt)."""
     parts = pathspec.split("/")
@@ -257,6 +283,7 @@ def logs(pathspec, want_stderr, attempt, datastore, flow_path):
 @click.command("runs")
 @click.argument("flow_path", metavar="FLOW.py", type=click.Path(exists=True, dir_okay=False))
 @datastore_option
+@datastore_errors_in_one_line
 def runs(flow_path, datastore):
     """List the runs of FLOW.py, newest first."""
     # the client only for the commands that read runs
@@ -275,6 +302,7 @@ def runs(flow_path, datastore):
 @click.command("package")
 @click.argument("flow_path", metavar="FLOW.py", type=click.Path(exists=True, dir_okay=False))
 @datastore_option
+@datastore_errors_in_one_line
 def package(flow_path, datastore):
     """Build the flow's code package and upload it; prints its URL."""
     # the packager only for `flowc package`

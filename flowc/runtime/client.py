@@ -16,9 +16,10 @@ from flowc.contract.ids import task_sort_key
 from flowc.contract.layout import task_key
 from flowc.contract.settings import local_datastore
 from flowc.runtime.artifacts import ArtifactSource
-from flowc.runtime.datastore import open_datastore
+from flowc.runtime.datastore import DatastoreError, open_datastore
 
 RUNNER_GONE = "runner gone"
+UNREADABLE = "unreadable"  # the run record or a task's meta.json is not valid JSON
 
 
 def _runner_gone(runner) -> bool:
@@ -36,6 +37,16 @@ def _runner_gone(runner) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def _read_json(store, key: str):
+    """The JSON document at `key` (None when absent); a DatastoreError naming the file when it is not JSON."""
+    try:
+        text = store.read_text(key)
+        return None if text is None else json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        reason = f"{exc.msg} at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        raise DatastoreError(f"{store.url(key)} is corrupt (not JSON: {reason})") from None
 
 
 def _store(datastore: str | None):
@@ -85,10 +96,14 @@ class Run:
             raise ValueError(f"expected 'FlowName/RUN_ID', got {pathspec!r}")
         self.flow_name, self.id = flow, run_id
         self._store = store or _store(datastore)
-        text = self._store.read_text(layout.run_record_key(flow, run_id))
-        if text is None and not self._store.children(layout.run_key(flow, run_id)):
+        self.problem = None  # why the run record cannot be read; one bad run must not hide the others
+        try:
+            record = _read_json(self._store, layout.run_record_key(flow, run_id))
+        except DatastoreError as exc:
+            record, self.problem = {}, str(exc)
+        if record is None and not self._store.children(layout.run_key(flow, run_id)):
             raise KeyError(f"run {pathspec} not found in {self._store.root}")
-        self.record = json.loads(text) if text else {}
+        self.record = record if isinstance(record, dict) else {}
 
     @property
     def pathspec(self) -> str:
@@ -96,7 +111,9 @@ class Run:
 
     @property
     def status(self) -> str:
-        """ok, failed, interrupted, running, or `runner gone` (recorded as running, but its runner died)."""
+        """ok, failed, interrupted, running, `runner gone` (recorded as running, but its runner died), unreadable."""
+        if self.problem:
+            return UNREADABLE
         status = self.record.get("status", "unknown")
         if status == "running" and _runner_gone(self.record.get("runner")):
             return RUNNER_GONE
@@ -171,6 +188,7 @@ class Task:
         self._store = run._store
         self._key = task_key(run.flow_name, run.id, step.name, task_id)
         self._meta = None
+        self.problem = None  # why its meta.json cannot be read
 
     @property
     def pathspec(self) -> str:
@@ -182,8 +200,11 @@ class Task:
 
     @property
     def meta(self) -> dict | None:
-        if self._meta is None and self.finished:
-            self._meta = json.loads(self._store.read_text(f"{self._key}/{layout.META}"))
+        if self._meta is None and self.problem is None and self.finished:
+            try:
+                self._meta = _read_json(self._store, f"{self._key}/{layout.META}")
+            except DatastoreError as exc:
+                self.problem = str(exc)
         return self._meta
 
     @property
@@ -193,7 +214,8 @@ class Task:
     @property
     def status(self) -> str:
         if self.finished:
-            return self.meta.get("status", "ok")
+            meta = self.meta
+            return UNREADABLE if meta is None else meta.get("status", "ok")
         attempts = self.attempts()
         return attempts[-1].get("status", "unknown") if attempts else "running"
 
@@ -201,13 +223,23 @@ class Task:
     def exception(self) -> str | None:
         if self.meta:
             return self.meta.get("exception")
+        if self.problem:
+            return self.problem
         attempts = self.attempts()
         return attempts[-1].get("error") if attempts else None
 
     def attempts(self) -> list[dict]:
+        """The attempt records, oldest first (one that cannot be read is left out)."""
+        records = []
         folder = layout.logs_key(self._key)
-        records = [json.loads(self._store.read_text(f"{folder}/{n}")) for n in self._store.children(folder)
-                   if n.endswith("." + layout.ATTEMPT_RECORD)]
+        for name in self._store.children(folder):
+            if name.endswith("." + layout.ATTEMPT_RECORD):
+                try:
+                    record = _read_json(self._store, f"{folder}/{name}")
+                except DatastoreError:
+                    continue
+                if isinstance(record, dict) and isinstance(record.get("attempt"), int):
+                    records.append(record)
         return sorted(records, key=lambda r: r["attempt"])
 
     def log(self, stream: str = "stdout", attempt: int | None = None) -> str:
@@ -227,6 +259,8 @@ class Task:
     @property
     def data(self) -> "Data":
         if not self.meta:
+            if self.problem:
+                raise DatastoreError(self.problem)
             raise KeyError(f"task {self.pathspec} has not finished: no artifacts")
         return Data(ArtifactSource(self._store, self.step.run.flow_name, self.meta["artifacts"]))
 

@@ -30,9 +30,9 @@ def _env_number(name: str, default: float, kind=float):
     try:
         value = kind(text) if text else default
     except ValueError:
-        raise ValueError(f"{name}={text!r} is not a number") from None
+        raise DatastoreError(f"{name}={text!r} is not a number") from None
     if value <= 0:
-        raise ValueError(f"{name} must be positive, got {text!r}")
+        raise DatastoreError(f"{name} must be positive, got {text!r}")
     return value
 
 
@@ -51,7 +51,7 @@ class S3Datastore(Datastore):
         self.root = root.rstrip("/")
         bucket, _, prefix = root[len("s3://"):].partition("/")
         if not bucket:
-            raise ValueError(f"bad S3 datastore {root!r}: expected s3://bucket/prefix")
+            raise DatastoreError(f"bad S3 datastore {root!r}: expected s3://bucket/prefix")
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         settings = s3_settings()
