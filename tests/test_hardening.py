@@ -274,3 +274,29 @@ def test_a_missing_bucket_is_one_line_and_exit_2(tmp_path, moto_endpoint, comman
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.strip().splitlines() == [f"error: S3 bucket 'missing-bucket' does not exist "
                                                   f"(endpoint {moto_endpoint})"]
+
+
+@pytest.mark.parametrize("run_id", ["../../../../escaped", "..", ".", ".hidden", "a/b", "x" * 129, "with space"])
+def test_a_bad_run_id_is_refused_before_anything_is_written(tmp_path, run_id):
+    """`--run-id ../../../../escaped` wrote run.json outside the datastore before the runtime refused it."""
+    work = tmp_path / "a" / "b" / "c" / "d"
+    work.mkdir(parents=True)
+    flow = work / "tiny_flow.py"
+    flow.write_text(TINY_FLOW)
+    before = sorted(p for p in tmp_path.rglob("*"))
+    result = run_flowc("run", str(flow), "--datastore", str(work / "ds"), "--run-id", run_id)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("error: run id ")
+    assert sorted(p for p in tmp_path.rglob("*")) == before
+    shown = run_flowc("show", f"TinyFlow/{run_id}", "--datastore", str(work / "ds"))
+    assert shown.returncode == 2 and len(shown.stderr.strip().splitlines()) == 1 and "Traceback" not in shown.stderr
+
+
+@pytest.mark.parametrize("run_id", ["r1", "flow-abc12", "20261130T050444-246594", "manual__2026-11-30T00_00_00",
+                                    "arn-like:exec:1", "x" * 128])
+def test_run_ids_orchestrators_give_are_accepted(tmp_path, run_id):
+    flow = tmp_path / "tiny_flow.py"
+    flow.write_text(TINY_FLOW)
+    result = run_flowc("run", str(flow), "--datastore", str(tmp_path / "ds"), "--run-id", run_id, "--quiet")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert Run(f"TinyFlow/{run_id}", datastore=str(tmp_path / "ds")).successful

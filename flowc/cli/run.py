@@ -50,6 +50,15 @@ def datastore_errors_in_one_line(command):
     return wrapper
 
 
+def check_run_id(run_id: str) -> None:
+    """A run id names a folder of the datastore: refused (one line, exit 2) before anything is read or written."""
+    from flowc.contract.ids import run_id_problem  # standard library only: cheap
+
+    problem = run_id_problem(run_id)
+    if problem:
+        fail(problem)
+
+
 def parse_params(pairs) -> dict:
     params = {}
     for pair in pairs:
@@ -145,6 +154,7 @@ def run(flow_path, params, run_id, datastore, max_workers, with_decorators, laun
     for note in local_notes(flow, launch_skypilot=sky_options is not None):
         click.echo(note, err=True)
     run_id = run_id or new_run_id()
+    check_run_id(run_id)
     click.echo(f"run {flow.name}/{run_id} (datastore {root})")
     request = RunRequest(flow=flow, flow_path=flow_path, datastore=root, run_id=run_id, params=values,
                          max_workers=settings.max_workers, echo=echo, show_output=not quiet,
@@ -163,6 +173,9 @@ def _locate(run_spec: str, datastore: str | None, flow_path: str | None):
 
     store = open_datastore(default_datastore(flow_path, datastore))
     flow_name, _, run_id = run_spec.rpartition("/")
+    check_run_id(run_id)
+    if flow_name and not flow_name.isidentifier():
+        fail(f"{flow_name!r} is not a flow name (a flow is a Python class)")
     if not flow_name:
         flows = [f for f in store.children("") if store.exists(layout.run_record_key(f, run_id))]
         if len(flows) != 1:
@@ -212,6 +225,7 @@ def resume(run_spec, from_step, run_id, max_workers, quiet, datastore, flow_path
 
         rerun = frozenset({from_step} | nx.descendants(graph, from_step))
     new_id = run_id or new_run_id()
+    check_run_id(new_id)
     click.echo(f"resume {flow_name}/{origin} as {flow_name}/{new_id} (datastore {store.root})")
     workers = local_settings(path, store.root, max_workers).max_workers
     request = RunRequest(flow=flow, flow_path=path, datastore=store.root, run_id=new_id, params=record["params"],

@@ -17,6 +17,7 @@ import re
 
 TASK_ID = re.compile(r"^\d+(\.\d+)*$")
 RUN_ID = re.compile(r"^[A-Za-z0-9_:-][A-Za-z0-9_.:-]*$")
+RUN_ID_MAX = 128  # above any orchestrator's run names (Step Functions: 80, Argo: 63); keys stay short
 FIRST_TASK_ID = "0"  # the task id of every step outside a foreach
 
 
@@ -25,7 +26,17 @@ def is_task_id(text: str) -> bool:
 
 
 def is_run_id(text: str) -> bool:
-    return bool(RUN_ID.fullmatch(text))
+    return bool(RUN_ID.fullmatch(text)) and len(text) <= RUN_ID_MAX
+
+
+def run_id_problem(text: str) -> str | None:
+    """Why `text` cannot be a run id (one line), or None."""
+    if is_run_id(text):
+        return None
+    if len(text) > RUN_ID_MAX:
+        return f"run id {text[:20]!r}... is {len(text)} characters; at most {RUN_ID_MAX}"
+    return (f"run id {text!r} must be letters, digits and '_', '.', ':', '-', not starting with '.' "
+            "(it names a folder of the datastore)")
 
 
 def parent_task_of_child(task_id: str) -> str:

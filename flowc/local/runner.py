@@ -25,6 +25,7 @@ from typing import Callable
 
 from flowc.contract import layout
 from flowc.contract.command import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from flowc.contract.ids import run_id_problem
 from flowc.contract.layout import run_record_key, task_key
 from flowc.local.progress import Progress
 from flowc.runtime.datastore import DatastoreError, open_datastore
@@ -39,8 +40,8 @@ TIMEOUT_GRACE_SECONDS = 5
 EXIT_TIMED_OUT = -1  # run_process: the runner killed the task at its deadline (never a real exit code)
 
 
-class RunExists(Exception):
-    """The run id is taken: another runner has (or had) this run."""
+class RunRefused(Exception):
+    """The run cannot start under its id: the id is taken (another runner has or had it) or not a valid id."""
 
 
 def _parent_death_signal():
@@ -130,7 +131,7 @@ class LocalRun:
         if status != "running":
             self.store.write_text(key, text)
         elif not self.store.create_text(key, text):
-            raise RunExists(f"run {self.flow.name}/{self.r.run_id} already exists in {self.store.root}: "
+            raise RunRefused(f"run {self.flow.name}/{self.r.run_id} already exists in {self.store.root}: "
                             "choose another --run-id (`flowc resume` continues a run under a new id)")
 
     # -- argv --------------------------------------------------------------------
@@ -329,7 +330,7 @@ class LocalRun:
         previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
         try:
             return self._execute()
-        except RunExists as exc:
+        except RunRefused as exc:
             self.r.echo(f"flowc: error: {exc}")
             return EXIT_USAGE
         except DatastoreError as exc:
@@ -340,6 +341,9 @@ class LocalRun:
                 signal.signal(signal.SIGTERM, previous)
 
     def _execute(self) -> int:
+        problem = run_id_problem(self.r.run_id)
+        if problem:  # before anything is written: the id names a folder of the datastore
+            raise RunRefused(problem)
         started = time.time()
         self.write_record("running", started)
         try:
