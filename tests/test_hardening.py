@@ -300,3 +300,108 @@ def test_run_ids_orchestrators_give_are_accepted(tmp_path, run_id):
     result = run_flowc("run", str(flow), "--datastore", str(tmp_path / "ds"), "--run-id", run_id, "--quiet")
     assert result.returncode == 0, result.stdout + result.stderr
     assert Run(f"TinyFlow/{run_id}", datastore=str(tmp_path / "ds")).successful
+
+
+GUARDED_FLOW = textwrap.dedent("""\
+    import threading
+    from flowc import FlowSpec, catch, retry, step
+
+    class GuardedFlow(FlowSpec):
+        @step
+        def start(self):
+            self.x = "the value of x"
+            self.next(self.mid)
+
+        @catch(var="err")
+        @retry(times=3, minutes_between_retries=0)
+        @step
+        def mid(self):
+            self.y = self.x.upper()
+            MID_EXTRA
+            self.next(self.end)
+
+        @step
+        def end(self):
+            pass
+""")
+
+
+def _guarded(tmp_path, extra: str = "pass"):
+    flow = tmp_path / "guarded_flow.py"
+    flow.write_text(GUARDED_FLOW.replace("MID_EXTRA", extra))
+    return flow
+
+
+def _blob_path(ds, run_id: str, step: str, name: str):
+    import json
+
+    meta = json.loads((ds / "GuardedFlow" / "runs" / run_id / step / "0" / "meta.json").read_text())
+    return ds / "GuardedFlow" / "data" / meta["artifacts"][name]
+
+
+def _corrupt(path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-2] ^= 0xFF  # same size, different bytes
+    path.write_bytes(bytes(data))
+
+
+def test_a_corrupt_input_fails_the_task_at_once_not_through_retry_or_catch(tmp_path):
+    """A CorruptBlob raised by reading self.x went through @retry (minutes of backoff) and @catch marked it caught."""
+    import subprocess
+    import sys
+
+    flow, ds = _guarded(tmp_path), tmp_path / "ds"
+    assert run_flowc("run", str(flow), "--datastore", str(ds), "--run-id", "r1").returncode == 0
+    _corrupt(_blob_path(ds, "r1", "start", "x"))
+    argv = [sys.executable, "-m", "flowc.runtime", "step", flow.name, "mid", "--run-id", "r1", "--task-id", "0",
+            "--datastore", str(ds), "--attempt", "0", "--max-attempts", "4"]
+    (ds / "GuardedFlow" / "runs" / "r1" / "mid" / "0" / "DONE").unlink()
+    result = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 4, result.stderr  # EXIT_CORRUPT: the runner and orchestrators do not retry it
+    assert "is corrupt (its content does not match its name)" in result.stderr
+    assert "@catch stored" not in result.stderr
+    assert not (ds / "GuardedFlow" / "runs" / "r1" / "mid" / "0" / "DONE").exists()
+    task = Run("GuardedFlow/r1", datastore=str(ds))["mid"].task
+    assert task.attempts()[-1]["status"] == "failed" and "CorruptBlob" in task.attempts()[-1]["error"]
+
+
+def test_resume_repairs_a_corrupt_blob_instead_of_reusing_it(tmp_path):
+    """A corrupt blob poisoned every later run: put_blob skipped the write when a file of that name existed."""
+    flow, ds = _guarded(tmp_path), tmp_path / "ds"
+    assert run_flowc("run", str(flow), "--datastore", str(ds), "--run-id", "r1").returncode == 0
+    blob = _blob_path(ds, "r1", "start", "x")
+    good = blob.read_bytes()
+    _corrupt(blob)
+    resumed = run_flowc("resume", "GuardedFlow/r1", "--from", "mid", "--run-id", "r2", "--datastore", str(ds))
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "[start/0] artifact 'x' of run r1 is corrupt: running it again" in resumed.stdout
+    assert blob.read_bytes() == good
+    assert Run("GuardedFlow/r2", datastore=str(ds))["mid"].task.data.y == "THE VALUE OF X"
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def test_storing_a_blob_over_a_corrupt_copy_rewrites_it(tmp_path, damage):
+    from flowc.runtime.datastore import LocalDatastore
+
+    store = LocalDatastore(str(tmp_path))
+    data = b"some artifact bytes" * 100
+    sha = store.put_blob("F", data)
+    path = tmp_path / "F" / "data" / sha
+    if damage == "truncate":
+        path.write_bytes(data[:10])
+    else:
+        _corrupt(path)
+    assert store.put_blob("F", data) == sha
+    assert path.read_bytes() == data
+
+
+def test_a_task_failing_outside_its_step_body_is_recorded_with_its_cause(tmp_path):
+    """An unpicklable artifact left `flowc show` saying `running` forever, with Task.exception None."""
+    flow, ds = _guarded(tmp_path, "self.lock = threading.Lock()"), tmp_path / "ds"
+    result = run_flowc("run", str(flow), "--datastore", str(ds), "--run-id", "r1")
+    assert result.returncode == 1
+    task = Run("GuardedFlow/r1", datastore=str(ds))["mid"].task
+    assert task.status == "failed"
+    assert "artifact 'lock' of step 'mid' cannot be pickled" in task.exception
+    shown = run_flowc("show", "GuardedFlow/r1", "--datastore", str(ds))
+    assert any(line.split()[:3] == ["mid", "0", "failed"] for line in shown.stdout.splitlines()), shown.stdout

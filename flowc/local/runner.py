@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from flowc.contract import layout
-from flowc.contract.command import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from flowc.contract.command import EXIT_CORRUPT, EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from flowc.contract.ids import run_id_problem
 from flowc.contract.layout import run_record_key, task_key
 from flowc.local.progress import Progress
@@ -192,7 +192,7 @@ class LocalRun:
             if code == 0:
                 return TaskResult(step_name, task_id, 0, attempt + 1, time.time() - started)
             tail = "\n".join(list(stderr_lines)[-6:]).strip()
-            if code == EXIT_USAGE or attempt == attempts - 1:
+            if code in (EXIT_USAGE, EXIT_CORRUPT) or attempt == attempts - 1:  # retrying cannot help
                 return TaskResult(step_name, task_id, code, attempt + 1, time.time() - started, tail)
             self.r.echo(f"[{step_name}/{task_id}] attempt {attempt} failed; retrying"
                         + (f" in {delay}s" if delay else ""))
@@ -279,7 +279,16 @@ class LocalRun:
         source = task_key(self.flow.name, origin, step_name, task_id)
         if not self.store.exists(f"{source}/{layout.DONE}"):
             return False
-        meta = json.loads(self.store.read_text(f"{source}/{layout.META}"))
+        try:
+            meta = json.loads(self.store.read_text(f"{source}/{layout.META}"))
+        except ValueError:
+            self.r.echo(f"[{step_name}/{task_id}] its record in run {origin} is unreadable: running it again")
+            return False
+        damaged = self.damaged_blob(meta)
+        if damaged:
+            # Reusing it would hand the same bad bytes on; running it again writes them anew.
+            self.r.echo(f"[{step_name}/{task_id}] artifact '{damaged}' of run {origin} is corrupt: running it again")
+            return False
         meta.update(run_id=self.r.run_id, origin_run_id=origin)
         target = task_key(self.flow.name, self.r.run_id, step_name, task_id)
         split = self.store.read_text(f"{source}/{layout.FOREACH}")
@@ -288,6 +297,17 @@ class LocalRun:
         self.store.write_text(f"{target}/{layout.META}", json.dumps(meta, indent=1, sort_keys=True))
         self.store.write_text(f"{target}/{layout.DONE}", "")
         return True
+
+    def damaged_blob(self, meta: dict) -> str | None:
+        """The name of the first artifact of a task record whose blob is missing or corrupt, else None."""
+        refs = dict(meta.get("artifacts") or {})
+        items = (meta.get("foreach") or {}).get("items")
+        if items:
+            refs["(foreach items)"] = items
+        for name, sha in sorted(refs.items()):
+            if not self.store.blob_intact(self.flow.name, sha, thorough=True):
+                return name
+        return None
 
     # -- scheduling ------------------------------------------------------------------
 

@@ -25,6 +25,10 @@ class ArtifactError(Exception):
     """An artifact that cannot be stored or merged; the message names it."""
 
 
+class TaskFailure(Exception):
+    """The task cannot run or store its results (not the step's own exception)."""
+
+
 class ArtifactSource:
     """Loads artifacts of one task lazily from its references."""
 

@@ -12,7 +12,8 @@ from flowc.contract import layout
 from flowc.contract.command import EXIT_FAILED, EXIT_OK
 from flowc.contract.ids import child_task_ids
 from flowc.contract.layout import task_key
-from flowc.runtime.artifacts import ArtifactError, dump
+from flowc.runtime.artifacts import ArtifactError, TaskFailure, dump
+from flowc.runtime.datastore import DatastoreError
 from flowc.runtime.logs import StepTimeout, timeout_alarm
 from flowc.runtime.parameters import flow_parameters
 
@@ -56,6 +57,11 @@ def apply_environment(settings: dict, step: str) -> None:
               "not fetched by flowc; the step sees only variables already in its environment", file=sys.stderr)
 
 
+# Raised inside the step's code by the runtime's own machinery (reading an input, an artifact, a split
+# list): never the step's exception, so never stored by @catch nor retried as the step's failure.
+RUNTIME_FAULTS = (DatastoreError, TaskFailure)
+
+
 def execute_step(context, where: str, started: float) -> int:
     request, info = context.request, context.info
     func = getattr(context.flow_class, request.step)
@@ -86,10 +92,12 @@ def execute_step(context, where: str, started: float) -> int:
                 # A step ends by returning; sys.exit (any code, 0 included) leaves it unfinished.
                 raise StepExit(f"step '{request.step}' called sys.exit({exit_.code!r}) before finishing") from None
     except (Exception, StepTimeout) as exc:  # the step's own failure
+        if isinstance(exc, RUNTIME_FAULTS):
+            raise  # the datastore's or the runtime's, met while the step read an artifact: no @catch, no retry here
         catch = settings.get("catch")
         if catch is None or not last_attempt:
             _print_exc()
-            _record_attempt(context, key, "failed", started, exc)
+            record_attempt(context.store, key, request.attempt, "failed", started, exc)
             retry_note = "" if last_attempt else f"; will retry ({request.attempt + 1} of {max_attempts - 1} retries)"
             print(f"flowc: {where} failed: {type(exc).__name__}: {exc}{retry_note}", file=sys.stderr)
             return EXIT_FAILED
@@ -124,7 +132,7 @@ def execute_step(context, where: str, started: float) -> int:
         "exception": None if caught is None else f"{type(caught).__name__}: {caught}",
         "started_at": started, "finished_at": time.time(), "package": request.package,
     }
-    _record_attempt(context, key, meta["status"], started, caught)
+    record_attempt(context.store, key, request.attempt, meta["status"], started, caught)
     context.store.write_text(f"{key}/{layout.META}", json.dumps(meta, indent=1, sort_keys=True))
     context.store.write_text(f"{key}/{layout.DONE}", "")
     return EXIT_OK
@@ -164,11 +172,11 @@ def _write_split(context, flow, key, request, refs: dict) -> dict:
     return {"var": var, "num_splits": count, "items": items_ref}
 
 
-def _record_attempt(context, key, status, started, exc) -> None:
-    record = {"attempt": context.request.attempt, "status": status, "started_at": started, "finished_at": time.time(),
+def record_attempt(store, key: str, attempt: int, status: str, started: float, exc) -> None:
+    """The attempt's record (logs/attempt-N.json): what `flowc show` and Task.attempts() read."""
+    record = {"attempt": attempt, "status": status, "started_at": started, "finished_at": time.time(),
               "error": None if exc is None else f"{type(exc).__name__}: {exc}"}
-    context.store.write_text(layout.attempt_log_key(key, context.request.attempt, layout.ATTEMPT_RECORD),
-                             json.dumps(record, sort_keys=True))
+    store.write_text(layout.attempt_log_key(key, attempt, layout.ATTEMPT_RECORD), json.dumps(record, sort_keys=True))
 
 
 def _picklable_exception(exc):

@@ -9,13 +9,13 @@ import time
 from dataclasses import dataclass, field
 
 from flowc.contract import layout
-from flowc.contract.command import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from flowc.contract.command import EXIT_CORRUPT, EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from flowc.contract.ids import parent_task_of_child
 from flowc.contract.layout import task_key
 from flowc.runtime import graph as g
-from flowc.runtime.artifacts import ArtifactError, ArtifactSource, InputTask, Inputs, merge
-from flowc.runtime.datastore import DatastoreError, open_datastore
-from flowc.runtime.execute import execute_step
+from flowc.runtime.artifacts import ArtifactError, ArtifactSource, InputTask, Inputs, TaskFailure, merge
+from flowc.runtime.datastore import CorruptBlob, DatastoreError, open_datastore
+from flowc.runtime.execute import execute_step, record_attempt
 from flowc.runtime.logs import capture_output
 from flowc.runtime.parameters import convert_parameters, flow_parameters
 
@@ -33,10 +33,6 @@ class TaskRequest:
     foreach_out: str | None = None
     package: str | None = None
     decorators: dict = field(default_factory=dict)  # attached by --with; the step's own win
-
-
-class TaskFailure(Exception):
-    """The task cannot run or store its results (not the step's own exception)."""
 
 
 class TaskContext:
@@ -196,8 +192,15 @@ def _execute(store, flow_name, flow_class, steps, request, where, started) -> in
     try:
         return execute_step(context, where, started)
     except (TaskFailure, ArtifactError, DatastoreError) as exc:
+        # Outside the step's body (reading inputs, storing artifacts, the datastore): recorded like a
+        # failed attempt, so `flowc show` and Task.exception say what happened instead of `running`.
         print(f"flowc: {where} failed: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        try:
+            record_attempt(store, task_key(flow_name, request.run_id, request.step, request.task_id),
+                           request.attempt, "failed", started, exc)
+        except DatastoreError:
+            pass  # the datastore is what failed: the one line above is all that can be said
+        return EXIT_CORRUPT if isinstance(exc, CorruptBlob) else EXIT_FAILED
 
 
 def already_done(store, key: str, request: TaskRequest, where: str) -> int:

@@ -38,14 +38,30 @@ class Datastore:
     # exists(key), children(key).
 
     def put_blob(self, flow: str, data) -> str:
-        """Store `data` (bytes, or a Framed blob) under its sha256 (once) and return the sha."""
+        """Store `data` (bytes, or a Framed blob) under its sha256 and return the sha.
+
+        A blob already there is kept only if it checks out (blob_intact): a
+        corrupt one is replaced, atomically, instead of poisoning every run
+        that writes the same value.
+        """
         if isinstance(data, Framed):
             return self._put_framed(flow, data)
         sha = sha256_hex(data)
-        key = blob_key(flow, sha)
-        if not self.exists(key):
-            self.write(key, data)
+        if not self.blob_intact(flow, sha, len(data)):
+            self.write(blob_key(flow, sha), data)
         return sha
+
+    def blob_intact(self, flow: str, sha: str, size: int | None = None, thorough: bool = False) -> bool:
+        """Whether blob `sha` is stored whole: present, of `size` bytes when given.
+
+        Backends whose writes are whole-object (S3) need no more; a local
+        directory also hashes small blobs, and every blob when `thorough`.
+        A reference that is not a sha256 is never intact (and never looked up).
+        """
+        return isinstance(sha, str) and bool(SHA256.match(sha)) and self._blob_intact(flow, sha, size, thorough)
+
+    def _blob_intact(self, flow: str, sha: str, size: int | None, thorough: bool) -> bool:
+        return self.exists(blob_key(flow, sha))
 
     def _put_framed(self, flow: str, blob: Framed) -> str:
         """Hash, then one whole-object write of the same bytes (local directories stream instead)."""
@@ -53,9 +69,8 @@ class Datastore:
         for chunk in blob.chunks():
             hasher.update(chunk)
         sha = hasher.hexdigest()
-        key = blob_key(flow, sha)
-        if not self.exists(key):
-            self.write(key, b"".join(blob.parts))
+        if not self.blob_intact(flow, sha, blob.size):
+            self.write(blob_key(flow, sha), b"".join(blob.parts))
         return sha
 
     def get_parts(self, flow: str, sha: str):

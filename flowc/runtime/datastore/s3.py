@@ -20,7 +20,7 @@ import os
 import random
 import time
 
-from flowc.runtime.datastore.base import Datastore, DatastoreError
+from flowc.runtime.datastore.base import Datastore, DatastoreError, blob_key
 
 MISSING = ("NoSuchKey", "404", "NotFound")
 
@@ -107,6 +107,14 @@ class S3Datastore(Datastore):
             raise self._error("write", key, exc) from None
         except self._botocore_error as exc:
             raise self._error("write", key, exc) from None
+
+    def _blob_intact(self, flow: str, sha: str, size: int | None, thorough: bool) -> bool:
+        """Present with the right size: S3 stores whole objects, so a blob there is the one that was put."""
+        response = self._call("look up", blob_key(flow, sha), self.s3.head_object)
+        if response is None:
+            self._check_bucket()
+            return False
+        return size is None or response.get("ContentLength") == size
 
     def read(self, key: str) -> bytes | None:
         for attempt in range(self.max_attempts):
