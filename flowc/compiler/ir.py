@@ -59,21 +59,100 @@ class Catch:
 
 
 @dataclass(frozen=True)
+class Toleration:
+    """One Kubernetes toleration, with Kubernetes' field meanings (normalize accepts its camelCase keys)."""
+
+    key: str | None = None
+    operator: str = "Equal"  # Equal or Exists
+    value: str | None = None
+    effect: str | None = None  # NoSchedule, PreferNoSchedule or NoExecute; None: every effect
+    toleration_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class Kubernetes:
+    """@kubernetes placement, validated against Kubernetes' rules by normalize; read by Argo and Airflow."""
+
+    namespace: str | None = None
+    service_account: str | None = None
+    node_selector: tuple[tuple[str, str], ...] = ()  # sorted (label key, value) pairs
+    tolerations: tuple[Toleration, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()  # sorted
+    annotations: tuple[tuple[str, str], ...] = ()  # sorted
+    image_pull_policy: str | None = None  # Always, IfNotPresent or Never
+    gpu_vendor: str | None = None  # None: Options.gpu_vendor
+    secrets: tuple[str, ...] = ()  # Kubernetes Secret names (Metaflow's list or "a,b" string)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """@batch's AWS Batch settings beyond resources; read by Step Functions."""
+
+    queue: str | None = None
+    iam_role: str | None = None  # the job's role (jobRoleArn)
+    execution_role: str | None = None  # ECS execution role (executionRoleArn)
+    max_swap_mib: int | None = None
+    swappiness: int | None = None
+    use_tmpfs: bool = False
+    tmpfs_size_mib: int | None = None
+    tags: tuple[tuple[str, str], ...] = ()  # sorted aws_batch_tags
+
+
+@dataclass(frozen=True)
+class SkyPilot:
+    """@skypilot settings: where SkyPilot runs the step."""
+
+    cluster_name: str | None = None
+    use_spot: bool = False
+    cloud: str | None = None
+    region: str | None = None
+    accelerators: str | tuple[tuple[str, float], ...] | None = None  # "A100", "A100:2" or ((type, count),)
+    cpus: int | float | str | None = None  # as SkyPilot takes it: 4 or "4+"
+    memory: int | float | str | None = None  # GB, as SkyPilot takes it: 16 or "16+"
+    disk_size_gb: int | None = None
+    image_id: str | None = None
+    managed: bool = True
+    max_restarts_on_errors: int = 0
+    autostop_minutes: int | None = None
+
+
+@dataclass(frozen=True)
 class Compute:
     """Where the step runs: `local` (the orchestrator's default), `batch`, `kubernetes`, `skypilot`.
 
-    `options` holds the backend's other decorator arguments (queue, namespace,
-    node_selector, ...) as sorted (name, value) pairs.
+    Exactly the settings of `backend` are set; the others are None.
     """
 
     backend: str = "local"
-    options: tuple[tuple[str, Any], ...] = ()
+    kubernetes: Kubernetes | None = None
+    batch: Batch | None = None
+    skypilot: SkyPilot | None = None
 
     def get(self, name: str, default: Any = None) -> Any:
-        for key, value in self.options:
-            if key == name:
-                return value
-        return default
+        """TEMPORARY bridge while emitters move to the typed fields: the decorator argument's value, as written."""
+        if self.kubernetes is not None:
+            k = self.kubernetes
+            tolerations = [{key: value for key, value in (("key", t.key), ("operator", t.operator), ("value", t.value),
+                                                           ("effect", t.effect), ("tolerationSeconds", t.toleration_seconds))
+                            if value is not None} for t in k.tolerations]
+            found = {"namespace": k.namespace, "service_account": k.service_account,
+                     "node_selector": dict(k.node_selector) or None, "tolerations": tolerations or None,
+                     "labels": dict(k.labels) or None, "annotations": dict(k.annotations) or None,
+                     "image_pull_policy": k.image_pull_policy, "gpu_vendor": k.gpu_vendor,
+                     "secrets": list(k.secrets) or None}
+        elif self.batch is not None:
+            found = {"queue": self.batch.queue}
+        elif self.skypilot is not None:
+            s = self.skypilot
+            accelerators = dict(s.accelerators) if isinstance(s.accelerators, tuple) else s.accelerators
+            found = {"cluster_name": s.cluster_name, "use_spot": s.use_spot, "cloud": s.cloud, "region": s.region,
+                     "accelerators": accelerators, "cpus": s.cpus, "memory": s.memory, "disk_size": s.disk_size_gb,
+                     "image_id": s.image_id, "managed": s.managed,
+                     "max_restarts_on_errors": s.max_restarts_on_errors, "autostop_minutes": s.autostop_minutes}
+        else:
+            found = {}
+        value = found.get(name)
+        return default if value is None else value
 
 
 @dataclass(frozen=True)
