@@ -20,7 +20,8 @@ import pytest
 from conftest import EXAMPLES, GOLDEN, ROOT, example_files, need, run_flowc
 from flowc.compiler import Options, load_flow
 from flowc.compiler.command import runtime_argv
-from flowc.compiler.targets.skypilot import launch_mode
+from flowc.compiler.lower import kubernetes as k8s
+from flowc.compiler.lower.skypilot import launch_mode
 from flowc.compiler.ir import StepKind
 from flowc.compiler.targets import airflow as airflow_target
 
@@ -106,7 +107,7 @@ def test_golden_dag_matches_the_ir(golden_dags, example):
         if step.compute.backend == "skypilot":  # the launcher pod (its argv: tests/test_skypilot.py)
             assert task["image"] == Options().skypilot_image and "flowc.runtime.skypilot_launch" in task["argv_spec"]
             continue
-        assert task["pod_resources"] == airflow_target.pod_resources(step, Options()), step.name
+        assert task["pod_resources"] == k8s.pod(step, Options()).resources, step.name
         assert task["image"] == (step.image or Options().image)
         assert (task.get("foreach") or False) == (step.kind is StepKind.FOREACH)
         argv = runtime_argv(flow, step, Options(), foreach_out=airflow_target.POD_XCOM_FILE)

@@ -128,32 +128,6 @@ class Compute:
     batch: Batch | None = None
     skypilot: SkyPilot | None = None
 
-    def get(self, name: str, default: Any = None) -> Any:
-        """TEMPORARY bridge while emitters move to the typed fields: the decorator argument's value, as written."""
-        if self.kubernetes is not None:
-            k = self.kubernetes
-            tolerations = [{key: value for key, value in (("key", t.key), ("operator", t.operator), ("value", t.value),
-                                                           ("effect", t.effect), ("tolerationSeconds", t.toleration_seconds))
-                            if value is not None} for t in k.tolerations]
-            found = {"namespace": k.namespace, "service_account": k.service_account,
-                     "node_selector": dict(k.node_selector) or None, "tolerations": tolerations or None,
-                     "labels": dict(k.labels) or None, "annotations": dict(k.annotations) or None,
-                     "image_pull_policy": k.image_pull_policy, "gpu_vendor": k.gpu_vendor,
-                     "secrets": list(k.secrets) or None}
-        elif self.batch is not None:
-            found = {"queue": self.batch.queue}
-        elif self.skypilot is not None:
-            s = self.skypilot
-            accelerators = dict(s.accelerators) if isinstance(s.accelerators, tuple) else s.accelerators
-            found = {"cluster_name": s.cluster_name, "use_spot": s.use_spot, "cloud": s.cloud, "region": s.region,
-                     "accelerators": accelerators, "cpus": s.cpus, "memory": s.memory, "disk_size": s.disk_size_gb,
-                     "image_id": s.image_id, "managed": s.managed,
-                     "max_restarts_on_errors": s.max_restarts_on_errors, "autostop_minutes": s.autostop_minutes}
-        else:
-            found = {}
-        value = found.get(name)
-        return default if value is None else value
-
 
 @dataclass(frozen=True)
 class Packages:
@@ -271,21 +245,8 @@ class FlowGraph:
     def __iter__(self) -> Iterator[Step]:
         return iter(self.steps)
 
-    def successors(self, name: str) -> tuple[Step, ...]:
-        return tuple(self._by_name[n] for n in self._by_name[name].next if n in self._by_name)
-
     def parents(self, name: str) -> tuple[Step, ...]:
         return tuple(self._by_name[n] for n in self._by_name[name].parents)
-
-    def foreach_body(self, foreach_step: str) -> tuple[Step, ...]:
-        """Steps directly or indirectly inside the scope of `foreach_step`, in order."""
-        return tuple(s for s in self.steps if foreach_step in s.foreach_scope)
-
-    def parameter(self, name: str) -> Parameter:
-        for p in self.parameters:
-            if p.name == name:
-                return p
-        raise KeyError(name)
 
     @property
     def max_foreach_depth(self) -> int:

@@ -11,11 +11,12 @@ import ast
 import math
 from typing import Any
 
+from flowc.compiler.normalize_compute import normalize_kubernetes, normalize_skypilot
 from flowc.compiler.command import WITH_FILE
 from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.frontend import RawFlow, RawStep, step_kind
-from flowc.compiler.ir import (Batch, Catch, Compute, DecoratorUse, FlowGraph, Kubernetes, Location, Packages, Resources,
-                               Retry, Schedule, SkyPilot, Step, Toleration, derive_structure, with_structure)
+from flowc.compiler.ir import (Batch, Catch, Compute, DecoratorUse, FlowGraph, Location, Packages, Resources,
+                               Retry, Schedule, Step, derive_structure, with_structure)
 from flowc.contract.decorators import DECORATORS, check_value, did_you_mean
 
 COMPUTE_DECORATORS = ("batch", "kubernetes", "skypilot")
@@ -110,7 +111,7 @@ def _build_step(raw: RawStep, decorators: tuple[DecoratorUse, ...], flow_package
         environment=_environment(by_name.get("environment"), diagnostics),
         secrets=_secrets(by_name.get("secrets"), diagnostics),
         image=compute_use.get("image") if compute_use and compute_use.name != "skypilot" else None,
-        compute=_compute(compute_use),
+        compute=_compute(compute_use, diagnostics),
         packages=_packages(by_name.get("conda") or by_name.get("pypi")) or flow_packages,
         decorators=decorators,
         doc=raw.doc,
@@ -197,52 +198,19 @@ def _secrets(use: DecoratorUse | None, diagnostics) -> tuple[str, ...]:
     return tuple(sources)
 
 
-def _compute(use: DecoratorUse | None) -> Compute:
+def _compute(use: DecoratorUse | None, diagnostics) -> Compute:
     """The typed settings of the step's compute decorator (resources and image are read elsewhere)."""
     if use is None:
         return Compute()
     if use.name == "kubernetes":
-        return Compute(backend="kubernetes", kubernetes=_kubernetes(use))
+        return Compute(backend="kubernetes", kubernetes=normalize_kubernetes(use, diagnostics))
     if use.name == "batch":
         return Compute(backend="batch", batch=_batch(use))
-    return Compute(backend="skypilot", skypilot=_skypilot(use))
+    return Compute(backend="skypilot", skypilot=normalize_skypilot(use, diagnostics))
 
 
 def _pairs(mapping) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(k), str(v)) for k, v in (mapping or {}).items()))
-
-
-def _node_selector(value) -> tuple[tuple[str, str], ...]:
-    """A mapping, or Metaflow's "key=value,key2=value2" string."""
-    if isinstance(value, str):
-        pairs = [item.partition("=") for item in value.split(",") if item.strip()]
-        return tuple(sorted((k.strip(), v.strip()) for k, _, v in pairs))
-    return _pairs(value)
-
-
-_TOLERATION_FIELDS = {"key": "key", "operator": "operator", "value": "value", "effect": "effect",
-                      "tolerationSeconds": "toleration_seconds", "toleration_seconds": "toleration_seconds"}
-
-
-def _toleration(value: dict) -> Toleration:
-    return Toleration(**{_TOLERATION_FIELDS[k]: v for k, v in value.items() if k in _TOLERATION_FIELDS})
-
-
-def _kubernetes(use: DecoratorUse) -> Kubernetes:
-    secrets = use.get("secrets") or ()
-    if isinstance(secrets, str):
-        secrets = [s.strip() for s in secrets.split(",") if s.strip()]
-    return Kubernetes(
-        namespace=use.get("namespace"),
-        service_account=use.get("service_account"),
-        node_selector=_node_selector(use.get("node_selector")),
-        tolerations=tuple(_toleration(t) for t in use.get("tolerations") or () if isinstance(t, dict)),
-        labels=_pairs(use.get("labels")),
-        annotations=_pairs(use.get("annotations")),
-        image_pull_policy=use.get("image_pull_policy"),
-        gpu_vendor=use.get("gpu_vendor"),
-        secrets=tuple(secrets),
-    )
 
 
 def _mib(value) -> int | None:
@@ -259,26 +227,6 @@ def _batch(use: DecoratorUse) -> Batch:
         use_tmpfs=bool(use.get("use_tmpfs")),
         tmpfs_size_mib=_mib(use.get("tmpfs_size")),
         tags=_pairs(use.get("aws_batch_tags")),
-    )
-
-
-def _skypilot(use: DecoratorUse) -> SkyPilot:
-    accelerators = use.get("accelerators")
-    if isinstance(accelerators, dict):
-        accelerators = tuple(sorted((str(k), v) for k, v in accelerators.items()))
-    return SkyPilot(
-        cluster_name=use.get("cluster_name"),
-        use_spot=bool(use.get("use_spot")),
-        cloud=use.get("cloud"),
-        region=use.get("region"),
-        accelerators=accelerators,
-        cpus=use.get("cpus"),
-        memory=use.get("memory"),
-        disk_size_gb=None if use.get("disk_size") is None else int(math.ceil(use.get("disk_size"))),
-        image_id=use.get("image_id"),
-        managed=bool(use.get("managed", True)),
-        max_restarts_on_errors=int(use.get("max_restarts_on_errors") or 0),
-        autostop_minutes=use.get("autostop_minutes"),
     )
 
 
