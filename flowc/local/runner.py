@@ -21,6 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable
 
+from flowc.local.progress import Progress
 from flowc.runtime.datastore import DatastoreError, open_datastore, task_key
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
