@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES, GOLDEN, ROOT, example_files, need, run_flowc
-from flowc.compiler import Options, load_flow
+from flowc.compiler import Options, compile_flow, load_flow
 from flowc.compiler.command import runtime_argv
-from flowc.compiler.targets.skypilot import launch_mode
+from flowc.compiler.lower import kubernetes as k8s
+from flowc.compiler.lower.skypilot import launch_mode
 from flowc.compiler.ir import StepKind
 from flowc.compiler.targets import airflow as airflow_target
 
@@ -106,7 +107,7 @@ def test_golden_dag_matches_the_ir(golden_dags, example):
         if step.compute.backend == "skypilot":  # the launcher pod (its argv: tests/test_skypilot.py)
             assert task["image"] == Options().skypilot_image and "flowc.runtime.skypilot_launch" in task["argv_spec"]
             continue
-        assert task["pod_resources"] == airflow_target.pod_resources(step, Options()), step.name
+        assert task["pod_resources"] == k8s.pod(step, Options()).resources, step.name
         assert task["image"] == (step.image or Options().image)
         assert (task.get("foreach") or False) == (step.kind is StepKind.FOREACH)
         argv = runtime_argv(flow, step, Options(), foreach_out=airflow_target.POD_XCOM_FILE)
@@ -270,3 +271,74 @@ def test_deploy_dry_run_writes_nothing(tmp_path):
     assert deployed.returncode == 0, deployed.stderr
     assert "would write" in deployed.stdout and not (tmp_path / "dags").exists()
     assert not (tmp_path / "datastore").exists()
+
+
+# ---------------------------------------------------------------------------
+# @kubernetes settings Airflow honours, and a hostile flow file name
+
+HONOURED_SOURCE = '''from flowc import FlowSpec, kubernetes, secrets, step
+
+
+class PodSettingsFlow(FlowSpec):
+    @kubernetes(gpu=1, gpu_vendor="amd", shared_memory=256, image_pull_policy="Always",
+                labels={"team": "ml"}, annotations={"example.com/owner": "Data Team"},
+                node_selector="pool=gpu,zone=a", secrets="db-creds",
+                tolerations=[{"key": "spot", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 60}])
+    @secrets(sources=["api-key"])
+    @step
+    def start(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+'''
+HOSTILE_FILE = 'a"""\nimport os\nos.system("touch INJECTED")\n"\'x.py'
+
+
+@pytest.fixture(scope="session")
+def special_dags(airflow_home, tmp_path_factory):
+    """The honoured-settings DAG and the hostile-file-name DAG, loaded by DagBag in one subprocess."""
+    from flowc.compiler import compile_flow
+
+    home, _ = airflow_home
+    folder = tmp_path_factory.mktemp("special_dags")
+    (folder / "pod_settings.py").write_text(compile_flow(HONOURED_SOURCE, "pod_settings.py", "airflow").text)
+    hostile = compile_flow((EXAMPLES / "linear.py").read_bytes(), HOSTILE_FILE, "airflow", Options(name="HostileFile"))
+    (folder / "hostile.py").write_text(hostile.text)
+    inspection, _ = _helper("inspect", str(folder), _airflow_env(home, folder))
+    return inspection, hostile.text
+
+
+def test_pod_operator_carries_every_kubernetes_setting(special_dags):
+    """No cluster runs here: the evidence is the KubernetesPodOperator the task builds (its pod_operator(argv))."""
+    inspection, _ = special_dags
+    assert inspection["import_errors"] == {}
+    pod = inspection["dags"]["PodSettingsFlow"]["tasks"]["start"]["pod"]
+    assert pod["class"] == "KubernetesPodOperator"
+    assert pod["limits"] == pod["requests"] == {"cpu": "1", "memory": "4096Mi", "amd.com/gpu": "1"}
+    assert pod["labels"] == {"team": "ml"} and pod["annotations"] == {"example.com/owner": "Data Team"}
+    assert pod["image_pull_policy"] == "Always"
+    assert pod["node_selector"] == {"pool": "gpu", "zone": "a"}
+    assert pod["secret_names"] == ["api-key", "db-creds"]  # @secrets first, then @kubernetes: Argo's order too
+    (toleration,) = pod["toleration_dicts"]
+    assert toleration["toleration_seconds"] == 60 and toleration["effect"] == "NoExecute"
+    (volume,) = pod["volumes"]
+    assert volume["name"] == "dshm" and volume["empty_dir"] == {"medium": "Memory", "size_limit": "256Mi"}
+    assert [(m["name"], m["mount_path"]) for m in pod["volume_mounts"]] == [("dshm", "/dev/shm")]
+
+
+def _calls(text: str) -> set[str]:
+    import ast
+
+    return {ast.dump(node.func) for node in ast.walk(ast.parse(text)) if isinstance(node, ast.Call)}
+
+
+def test_hostile_flow_file_name_stays_data(special_dags):
+    """A file name with triple quotes, quotes and newlines reaches the DAG only through repr: no new code."""
+    inspection, hostile = special_dags
+    assert inspection["import_errors"] == {} and "HostileFile" in inspection["dags"]
+    normal = compile_flow((EXAMPLES / "linear.py").read_bytes(), "examples/linear.py", "airflow").text
+    assert _calls(hostile) <= _calls(normal)
+    assert f"FLOW_FILE = {HOSTILE_FILE!r}" in hostile
+    assert not list(ROOT.rglob("INJECTED"))

@@ -17,7 +17,8 @@ from argo_schema import schema_errors
 from argo_server import StandInArgoServer
 from conftest import GOLDEN, ROOT, example_files, run_flowc, schema_path
 from flowc.compiler import CompileError, Options, compile_flow, load_flow
-from flowc.compiler.targets import argo
+from flowc.compiler.lower import kubernetes as k8s
+from flowc.compiler.targets import argo_checks
 from flowc.compiler.targets import argo_names as names
 
 SCHEMAS = ["argo-workflows.schema.json", "argo-workflows-v3.7.18.schema.json"]
@@ -166,7 +167,7 @@ def test_resources_match_the_ir(example):
             continue  # a launcher pod: the step's resources are in its SkyPilot task (tests/test_skypilot.py)
         container = templates[names.step_name(step.name)]["container"]
         resources = container.get("resources", defaults)  # Argo merges templateDefaults into each template
-        expected = {"cpu": argo.cpu_quantity(step.resources.cpu), "memory": f"{step.resources.memory_mib}Mi"}
+        expected = {"cpu": k8s.cpu_quantity(step.resources.cpu), "memory": f"{step.resources.memory_mib}Mi"}
         if step.resources.gpu:
             expected["nvidia.com/gpu"] = str(step.resources.gpu)
         if step.resources.disk_mib:
@@ -253,6 +254,7 @@ def test_cli_refuses_argo_expression_in_env_with_its_line(tmp_path):
 
 
 def test_refuses_bad_kubernetes_values():
+    """A bad toleration is normalize's error (every target); a @secrets source is a Kubernetes name only on pods."""
     source = '''
 from flowc import FlowSpec, kubernetes, secrets, step
 
@@ -269,8 +271,13 @@ class BadValuesFlow(FlowSpec):
 '''
     with pytest.raises(CompileError) as caught:
         compile_flow(source, "flow.py", "argo", Options())
-    lines = sorted((d.location.line, d.message.split(":")[0]) for d in caught.value.errors)
-    assert [line for line, _ in lines] == [5, 10]
+    assert [str(d) for d in caught.value.errors] == [
+        "flow.py:10:6: error: @kubernetes(tolerations): toleration 1 has unknown key 'operatr' (did you mean "
+        "'operator'?); expected key, operator, value, effect, tolerationSeconds"]
+    with pytest.raises(CompileError) as caught:
+        compile_flow(source.replace("operatr", "operator"), "flow.py", "argo", Options())
+    assert [d.location.line for d in caught.value.errors] == [5]
+    assert "'Not A Secret' is not a Kubernetes Secret name" in caught.value.errors[0].message
 
 
 def test_too_big_for_etcd_is_a_located_error():
@@ -294,7 +301,7 @@ def test_size_per_step_and_compile_time():
     artifact = compile_flow(linear_flow_source(1000), "linear1000.py", "argo", Options())
     elapsed = time.perf_counter() - started
     doc = yaml.safe_load(artifact.text)
-    assert argo.stored_size_bytes(doc) < argo.ETCD_LIMIT_BYTES / 3
+    assert argo_checks.stored_size_bytes(doc) < argo_checks.ETCD_LIMIT_BYTES / 3
     assert elapsed < 2.0, f"1,000 steps took {elapsed:.2f} s"
 
 

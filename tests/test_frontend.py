@@ -44,7 +44,7 @@ FACTS = [
     ("larger-wins", "", "@resources(cpu=8, memory=1000)\n@batch(cpu=2, memory=4000)",
      lambda s: (s.resources.cpu, s.resources.memory_mib), (8.0, 4000)),
     ("kubernetes-disk", "", "@kubernetes(disk=20480, namespace='ml')",
-     lambda s: (s.resources.disk_mib, s.compute.backend, s.compute.get("namespace")), (20480, "kubernetes", "ml")),
+     lambda s: (s.resources.disk_mib, s.compute.backend, s.compute.kubernetes.namespace), (20480, "kubernetes", "ml")),
     ("default-resources", "", "", lambda s: (s.resources.cpu, s.resources.memory_mib, s.resources.gpu), (1.0, 4096, 0)),
     ("timeout-units", "", "@timeout(hours=1, minutes=30, seconds=5)", lambda s: s.timeout_seconds, 5405),
     ("retry-delay-seconds", "", "@retry(times=4, minutes_between_retries=0.5)",
@@ -54,7 +54,7 @@ FACTS = [
     ("environment-strings", "", "@environment(vars={'B': 2, 'A': 'x', 'C': True})",
      lambda s: s.environment, (("A", "x"), ("B", "2"), ("C", "true"))),
     ("secrets", "", "@secrets(sources=['db', 'api'])", lambda s: s.secrets, ("db", "api")),
-    ("batch-image", "", "@batch(image='img:1', queue='q')", lambda s: (s.image, s.compute.get("queue")), ("img:1", "q")),
+    ("batch-image", "", "@batch(image='img:1', queue='q')", lambda s: (s.image, s.compute.batch.queue), ("img:1", "q")),
     ("pypi", "", "@pypi(packages={'pandas': '2.2'}, python='3.11')",
      lambda s: (s.packages.manager, s.packages.packages, s.packages.python), ("pypi", (("pandas", "2.2"),), "3.11")),
     ("class-constant", "", "@resources(gpu=GPUS)", lambda s: s.resources.gpu, 2),
@@ -192,7 +192,7 @@ def test_with_attaches_to_steps_lacking_the_decorator():
     assert flow.step("end").retry.times == 2
     assert flow.step("end").compute.backend == "batch"
     assert flow.step("end").resources.cpu == 4.0
-    assert flow.step("end").compute.get("queue") == "q"
+    assert flow.step("end").compute.batch.queue == "q"
 
 
 def test_with_bad_argument_is_an_error():

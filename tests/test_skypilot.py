@@ -24,6 +24,7 @@ import yaml
 from conftest import EXAMPLES, ROOT, need, run_flowc
 from flowc.compiler import CompileError, Options, compile_flow, load_flow
 from flowc.compiler.command import render
+from flowc.compiler.lower import skypilot as sky_task
 from flowc.compiler.targets import skypilot
 
 SKY_PYTHON = ROOT / ".venv-sky" / "bin" / "python"
@@ -117,7 +118,7 @@ def test_resources_envs_and_recovery():
 
 @pytest.mark.parametrize("mib,expected", [(1024, 1), (1536, 1.5), (1000, 0.98), (16 * 1024 + 1, 16.01)])
 def test_memory_mib_becomes_gigabytes_rounded_up(mib, expected):
-    assert skypilot.gigabytes(mib) == expected
+    assert sky_task.gigabytes(mib) == expected
 
 
 HOSTILE = '''
@@ -200,13 +201,13 @@ def test_launcher_argv_in_argo_and_airflow():
     from flowc.compiler.targets.argo import argo_placeholder
 
     flow = flow_of(EXAMPLE)
-    featurize = render(skypilot.launcher_argv(flow, flow.step("featurize"), Options()), argo_placeholder)
+    featurize = render(sky_task.launcher_argv(flow, flow.step("featurize"), Options()), argo_placeholder)
     assert featurize[:3] == ["python", "-m", "flowc.runtime.skypilot_launch"]
     assert featurize[featurize.index("--mode") + 1] == "managed"
     assert "FLOWC_RUN_ID={{workflow.name}}" in featurize
     assert "FLOWC_TASK_ID={{inputs.parameters.task-id}}" in featurize
     assert not any(a.startswith("FLOWC_ATTEMPT=") for a in featurize)  # retried by SkyPilot, not by Argo
-    train = render(skypilot.launcher_argv(flow, flow.step("train"), Options()), argo_placeholder)
+    train = render(sky_task.launcher_argv(flow, flow.step("train"), Options()), argo_placeholder)
     assert train[train.index("--cluster") + 1] == "flowc-train" and "--autostop-minutes" in train
     argo = yaml.safe_load(compile_flow(EXAMPLE.read_bytes(), "examples/skypilot.py", "argo").text)
     template = {t["name"]: t for t in argo["spec"]["templates"]}["featurize"]
@@ -321,7 +322,7 @@ def test_task_runs_from_the_code_package_and_a_restart_finds_done(fake_sky, tmp_
     flow = flow_of(EXAMPLES / "foreach.py", ["skypilot"])
     start = flow.steps[0]
     assert start.kind.value == "foreach"
-    argv = render(skypilot.launcher_argv(flow, start, options, foreach_out=str(tmp_path / "split.json")),
+    argv = render(sky_task.launcher_argv(flow, start, options, foreach_out=str(tmp_path / "split.json")),
                   lambda p: {"run_id": "r1", "task_id": "0"}.get(p.kind, ""))
     result, calls = fake_sky(*argv[3:])
     assert result.returncode == 0, result.stderr[-3000:]

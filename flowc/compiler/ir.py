@@ -60,21 +60,74 @@ class Catch:
 
 
 @dataclass(frozen=True)
+class Toleration:
+    """One Kubernetes toleration, with Kubernetes' field meanings (normalize accepts its camelCase keys)."""
+
+    key: str | None = None
+    operator: str = "Equal"  # Equal or Exists
+    value: str | None = None
+    effect: str | None = None  # NoSchedule, PreferNoSchedule or NoExecute; None: every effect
+    toleration_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class Kubernetes:
+    """@kubernetes placement, validated against Kubernetes' rules by normalize; read by Argo and Airflow."""
+
+    namespace: str | None = None
+    service_account: str | None = None
+    node_selector: tuple[tuple[str, str], ...] = ()  # sorted (label key, value) pairs
+    tolerations: tuple[Toleration, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()  # sorted
+    annotations: tuple[tuple[str, str], ...] = ()  # sorted
+    image_pull_policy: str | None = None  # Always, IfNotPresent or Never
+    gpu_vendor: str | None = None  # None: Options.gpu_vendor
+    secrets: tuple[str, ...] = ()  # Kubernetes Secret names (Metaflow's list or "a,b" string)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """@batch's AWS Batch settings beyond resources; read by Step Functions."""
+
+    queue: str | None = None
+    iam_role: str | None = None  # the job's role (jobRoleArn)
+    execution_role: str | None = None  # ECS execution role (executionRoleArn)
+    max_swap_mib: int | None = None
+    swappiness: int | None = None
+    use_tmpfs: bool = False
+    tmpfs_size_mib: int | None = None
+    tags: tuple[tuple[str, str], ...] = ()  # sorted aws_batch_tags
+
+
+@dataclass(frozen=True)
+class SkyPilot:
+    """@skypilot settings: where SkyPilot runs the step."""
+
+    cluster_name: str | None = None
+    use_spot: bool = False
+    cloud: str | None = None
+    region: str | None = None
+    accelerators: str | tuple[tuple[str, float], ...] | None = None  # "A100", "A100:2" or ((type, count),)
+    cpus: int | float | str | None = None  # as SkyPilot takes it: 4 or "4+"
+    memory: int | float | str | None = None  # GB, as SkyPilot takes it: 16 or "16+"
+    disk_size_gb: int | None = None
+    image_id: str | None = None
+    managed: bool = True
+    max_restarts_on_errors: int = 0
+    autostop_minutes: int | None = None
+
+
+@dataclass(frozen=True)
 class Compute:
     """Where the step runs: `local` (the orchestrator's default), `batch`, `kubernetes`, `skypilot`.
 
-    `options` holds the backend's other decorator arguments (queue, namespace,
-    node_selector, ...) as sorted (name, value) pairs.
+    Exactly the settings of `backend` are set; the others are None.
     """
 
     backend: str = "local"
-    options: tuple[tuple[str, Any], ...] = ()
-
-    def get(self, name: str, default: Any = None) -> Any:
-        for key, value in self.options:
-            if key == name:
-                return value
-        return default
+    kubernetes: Kubernetes | None = None
+    batch: Batch | None = None
+    skypilot: SkyPilot | None = None
 
 
 @dataclass(frozen=True)
@@ -193,21 +246,8 @@ class FlowGraph:
     def __iter__(self) -> Iterator[Step]:
         return iter(self.steps)
 
-    def successors(self, name: str) -> tuple[Step, ...]:
-        return tuple(self._by_name[n] for n in self._by_name[name].next if n in self._by_name)
-
     def parents(self, name: str) -> tuple[Step, ...]:
         return tuple(self._by_name[n] for n in self._by_name[name].parents)
-
-    def foreach_body(self, foreach_step: str) -> tuple[Step, ...]:
-        """Steps directly or indirectly inside the scope of `foreach_step`, in order."""
-        return tuple(s for s in self.steps if foreach_step in s.foreach_scope)
-
-    def parameter(self, name: str) -> Parameter:
-        for p in self.parameters:
-            if p.name == name:
-                return p
-        raise KeyError(name)
 
     @property
     def max_foreach_depth(self) -> int:

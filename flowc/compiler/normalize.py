@@ -11,11 +11,12 @@ import ast
 import math
 from typing import Any
 
+from flowc.compiler.normalize_compute import normalize_kubernetes, normalize_skypilot
 from flowc.compiler.command import WITH_FILE
 from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.frontend import RawFlow, RawStep, step_kind
-from flowc.compiler.ir import (Catch, Compute, DecoratorUse, FlowGraph, Location, Packages, Resources, Retry,
-                               Schedule, Step, derive_structure, with_structure)
+from flowc.compiler.ir import (Batch, Catch, Compute, DecoratorUse, FlowGraph, Location, Packages, Resources,
+                               Retry, Schedule, Step, derive_structure, with_structure)
 from flowc.contract.decorators import DECORATORS, check_value, did_you_mean
 
 COMPUTE_DECORATORS = ("batch", "kubernetes", "skypilot")
@@ -110,7 +111,7 @@ def _build_step(raw: RawStep, decorators: tuple[DecoratorUse, ...], flow_package
         environment=_environment(by_name.get("environment"), diagnostics),
         secrets=_secrets(by_name.get("secrets"), diagnostics),
         image=compute_use.get("image") if compute_use and compute_use.name != "skypilot" else None,
-        compute=_compute(compute_use),
+        compute=_compute(compute_use, diagnostics),
         packages=_packages(by_name.get("conda") or by_name.get("pypi")) or flow_packages,
         decorators=decorators,
         doc=raw.doc,
@@ -197,11 +198,36 @@ def _secrets(use: DecoratorUse | None, diagnostics) -> tuple[str, ...]:
     return tuple(sources)
 
 
-def _compute(use: DecoratorUse | None) -> Compute:
+def _compute(use: DecoratorUse | None, diagnostics) -> Compute:
+    """The typed settings of the step's compute decorator (resources and image are read elsewhere)."""
     if use is None:
         return Compute()
-    skip = () if use.name == "skypilot" else RESOURCE_ARGS + ("image",)
-    return Compute(backend=use.name, options=tuple((k, v) for k, v in use.args if k not in skip))
+    if use.name == "kubernetes":
+        return Compute(backend="kubernetes", kubernetes=normalize_kubernetes(use, diagnostics))
+    if use.name == "batch":
+        return Compute(backend="batch", batch=_batch(use))
+    return Compute(backend="skypilot", skypilot=normalize_skypilot(use, diagnostics))
+
+
+def _pairs(mapping) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((str(k), str(v)) for k, v in (mapping or {}).items()))
+
+
+def _mib(value) -> int | None:
+    return None if value is None else int(math.ceil(float(value)))
+
+
+def _batch(use: DecoratorUse) -> Batch:
+    return Batch(
+        queue=use.get("queue"),
+        iam_role=use.get("iam_role"),
+        execution_role=use.get("execution_role"),
+        max_swap_mib=_mib(use.get("max_swap")),
+        swappiness=None if use.get("swappiness") is None else int(use.get("swappiness")),
+        use_tmpfs=bool(use.get("use_tmpfs")),
+        tmpfs_size_mib=_mib(use.get("tmpfs_size")),
+        tags=_pairs(use.get("aws_batch_tags")),
+    )
 
 
 def _packages(use: DecoratorUse | None) -> Packages | None:

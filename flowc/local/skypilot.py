@@ -2,7 +2,7 @@
 
 Every other step stays a local process (flowc/local/runner.py).  A @skypilot step's
 task runs the launcher the orchestrators run (`python -m flowc.runtime.skypilot_launch`,
-flowc/runtime/skypilot_launch.py) on the same task YAML (flowc/compiler/targets/skypilot.py),
+flowc/runtime/skypilot_launch.py) on the same task YAML (flowc/compiler/lower/skypilot.py),
 as an argv list: `--env FLOWC_RUN_ID=... --env FLOWC_TASK_ID=...` (in a
 foreach), parameters on `start`, and `--env FLOWC_PACKAGE=<url>`, the code
 package built and uploaded once per run.  The VM runs the step from that
@@ -22,8 +22,8 @@ import sys
 import threading
 from dataclasses import replace
 
-from flowc.compiler.targets.skypilot import (BACKEND, launch_mode, launcher_argv, restarts_in_skypilot,
-                                             skypilot_steps, step_problems)
+from flowc.compiler.lower.skypilot import (BACKEND, launch_mode, launcher_argv, restarts_in_skypilot, settings,
+                                          skypilot_steps, step_problems)
 
 LAUNCH_FLAG = "--skypilot"
 
@@ -83,7 +83,7 @@ class SkyPilotSteps:
     def describe(self, step) -> str:
         mode = launch_mode(step)
         if mode == "cluster":
-            return f"on cluster {step.compute.get('cluster_name')}"
+            return f"on cluster {settings(step).cluster_name}"
         return "as a managed job" if mode == "managed" else "on a cluster of its own"
 
     def upload_package(self, echo) -> str:

@@ -20,10 +20,13 @@ from __future__ import annotations
 from flowc.compiler.command import ATTEMPT, PARAM, RUN_ID, TASK_ID, Placeholder, runtime_argv
 from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.ir import FlowGraph, Step, StepKind
+from flowc.compiler.lower import kubernetes as k8s
+from flowc.compiler.lower.skypilot import launcher_argv, restarts_in_skypilot, step_problems
 from flowc.compiler.options import Options
 
 SUFFIX = ".airflow.py"
 TEMPLATE = "airflow_dag.py.j2"
+HELPERS = "airflow_helpers.py"  # inlined verbatim into every DAG (an ordinary, tested module)
 OPERATORS = ("kubernetes", "local")
 # KubernetesPodOperator pushes what the container writes here as the task's XCom.
 POD_XCOM_FILE = "/airflow/xcom/return.json"
@@ -31,45 +34,45 @@ PARAM_JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool"
 
 
 def unsupported(flow: FlowGraph, options: Options) -> list[Diagnostic]:
-    """Everything the IR can express maps to Airflow; only a bad operator choice is refused."""
-    from flowc.compiler.targets.skypilot import step_problems
-
+    """What a pod or a SkyPilot launcher cannot take, and a bad operator choice."""
     problems = [d for step in flow.steps if step.compute.backend == "skypilot" for d in step_problems(step)]
     if options.operator not in OPERATORS:
         problems.append(Diagnostic(flow.location, f"airflow: unknown operator {options.operator!r}; "
                                                   f"choose one of {', '.join(OPERATORS)}"))
     if options.operator == "local":
         for step in flow.steps:
-            if step.secrets or step.compute.get("secrets"):
+            if k8s.secret_names(step):
                 problems.append(Diagnostic(step.location, f"airflow --operator local: secrets of step {step.name} "
                                                           "are not injected; the task inherits the worker's environment",
                                            severity="warning"))
+    else:
+        problems += k8s.problems(flow, options)
     return problems
 
 
 def emit(flow: FlowGraph, options: Options) -> str:
     """The DAG file's text: pure and deterministic."""
-    import jinja2
+    import jinja2  # slow to import; only this target needs it
 
     environment = jinja2.Environment(loader=jinja2.PackageLoader("flowc", "templates"),
                                      undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                                      trim_blocks=True, lstrip_blocks=True, autoescape=False)
-    return environment.get_template(TEMPLATE).render(**view_model(flow, options))
+    helpers, _, _ = environment.loader.get_source(environment, HELPERS)  # its text, never rendered as a template
+    return environment.get_template(TEMPLATE).render(helpers=helpers.rstrip("\n"), **view_model(flow, options))
 
 
 def view_model(flow: FlowGraph, options: Options) -> dict:
-    """The flat values the template prints; every value is already Python source text."""
+    """The flat values the template prints; every value is already Python source text (user values via repr)."""
     local = options.operator == "local"
     concat_tasks = _nested_foreach_steps(flow)
     return {
-        "flow_name": flow.name,
-        "flow_file": flow.file,
+        "flow_name": repr(flow.name),
+        "flow_file": repr(flow.file),
         "local": local,
         "dag_id": repr(options.name or flow.name),
         "doc": repr(flow.doc or f"{flow.name}, compiled by flowc from {flow.file}."),
         "schedule": _schedule(flow),
         "params": [(repr(p.name), _param(p)) for p in flow.parameters],
-        "param_types": repr({p.name: p.type for p in flow.parameters}),
         "max_active_tasks": repr(options.max_workers) if options.max_workers else None,
         "tags": repr(["flowc"] + ([f"project:{flow.project}"] if flow.project else [])),
         "code_dir": repr(options.code_dir),
@@ -106,12 +109,11 @@ def _task(flow: FlowGraph, step: Step, options: Options) -> dict:
     foreach_out = None if local else POD_XCOM_FILE
     launcher = step.compute.backend == "skypilot"
     if launcher:  # a small task that launches the step's SkyPilot task and waits (flowc/runtime/skypilot_launch.py)
-        from flowc.compiler.targets.skypilot import launcher_argv, restarts_in_skypilot
-
         argv = launcher_argv(flow, step, options, foreach_out=foreach_out)
     else:
         argv = runtime_argv(flow, step, options, foreach_out=foreach_out)
-    spec = [_argv_item(item) for item in argv]
+    parameter_types = {p.name: p.type for p in flow.parameters}
+    spec = [_argv_item(item, parameter_types) for item in argv]
     if local:
         spec[0] = {"placeholder": "python"}  # the worker's own interpreter, not the container's
     kwargs = [("argv_spec", _pretty_argv(spec))]
@@ -141,51 +143,33 @@ def _task(flow: FlowGraph, step: Step, options: Options) -> dict:
 
 
 def _pod_kwargs(step: Step, options: Options) -> list[tuple[str, str]]:
-    compute = step.compute
-    kwargs = [("image", repr(step.image or options.image))]
-    namespace = compute.get("namespace") or options.namespace
-    if namespace:
-        kwargs.append(("namespace", repr(namespace)))
-    service_account = compute.get("service_account") or options.service_account
-    if service_account:
-        kwargs.append(("service_account_name", repr(service_account)))
-    kwargs.append(("pod_resources", repr(pod_resources(step, options))))
-    if compute.get("node_selector"):
-        kwargs.append(("node_selector", repr(dict(sorted(dict(compute.get("node_selector")).items())))))
-    if compute.get("tolerations"):
-        kwargs.append(("tolerations", repr([dict(sorted(dict(t).items())) for t in compute.get("tolerations")])))
-    secrets = sorted(set(step.secrets) | set(compute.get("secrets") or ()))
-    if secrets:
-        kwargs.append(("secret_names", repr(secrets)))
+    """The pod's settings (flowc/compiler/lower/kubernetes.py, as Argo's) as FlowcKubernetesPodOperator arguments."""
+    pod = k8s.pod(step, options)
+    kwargs = [("image", repr(pod.image))]
+    if pod.namespace:
+        kwargs.append(("namespace", repr(pod.namespace)))
+    if pod.service_account:
+        kwargs.append(("service_account_name", repr(pod.service_account)))
+    kwargs.append(("pod_resources", repr(pod.resources)))
+    optional = (("node_selector", pod.node_selector), ("tolerations", list(pod.tolerations)),
+                ("secret_names", list(pod.secrets)), ("labels", pod.labels), ("annotations", pod.annotations),
+                ("image_pull_policy", pod.image_pull_policy), ("volumes", list(pod.volumes)),
+                ("volume_mounts", list(pod.volume_mounts)))
+    kwargs += [(name, repr(value)) for name, value in optional if value]
     return kwargs
 
 
-def pod_resources(step: Step, options: Options) -> dict[str, str]:
-    """Kubernetes quantities, used as both requests and limits (a step gets what it asked for)."""
-    resources = step.resources
-    quantities = {"cpu": _cpu_quantity(resources.cpu), "memory": f"{resources.memory_mib}Mi"}
-    if resources.disk_mib:
-        quantities["ephemeral-storage"] = f"{resources.disk_mib}Mi"
-    if resources.gpu:
-        quantities[f"{options.gpu_vendor}.com/gpu"] = str(resources.gpu)
-    return quantities
-
-
-def _cpu_quantity(cores: float) -> str:
-    millicores = round(cores * 1000)
-    return str(millicores // 1000) if millicores % 1000 == 0 else f"{millicores}m"
-
-
-def _argv_item(item: tuple) -> object:
+def _argv_item(item: tuple, parameter_types: dict[str, str]) -> object:
     """A literal string, one placeholder dict, or a list of parts (literal strings and placeholder dicts)."""
-    parts = [part if isinstance(part, str) else _placeholder(part) for part in item]
+    parts = [part if isinstance(part, str) else _placeholder(part, parameter_types) for part in item]
     return parts[0] if len(parts) == 1 else parts
 
 
-def _placeholder(placeholder: Placeholder) -> dict:
+def _placeholder(placeholder: Placeholder, parameter_types: dict[str, str]) -> dict:
+    """What the DAG's render_argv fills in when the task runs; a parameter carries its type (json prints as JSON)."""
     names = {RUN_ID: "run_id", TASK_ID: "task_id", ATTEMPT: "attempt"}
     if placeholder.kind == PARAM:
-        return {"placeholder": "param", "name": placeholder.name}
+        return {"placeholder": "param", "name": placeholder.name, "type": parameter_types[placeholder.name]}
     return {"placeholder": names[placeholder.kind]}
 
 

@@ -21,13 +21,18 @@ from __future__ import annotations
 import json
 
 from flowc.compiler.command import ATTEMPT, PARAM, RUN_ID, TASK_ID, Placeholder, flow_file_name, render, runtime_argv
-from flowc.compiler.ir import FlowGraph, Parameter, Resources, Step, StepKind
+from flowc.compiler.diagnostics import raise_if_errors
+from flowc.compiler.ir import FlowGraph, Parameter, Step, StepKind
+from flowc.compiler.lower import kubernetes as k8s
+from flowc.compiler.lower.parameters import parameter_text
+from flowc.compiler.lower.skypilot import launcher_argv, restarts_in_skypilot
+from flowc.compiler.lower.yaml import dump_yaml
 from flowc.compiler.options import Options
+from flowc.compiler.targets import argo_checks
 from flowc.compiler.targets import argo_names as names
 
 SUFFIX = ".argo.yaml"
 API_VERSION = "argoproj.io/v1alpha1"
-ETCD_LIMIT_BYTES = 1536 * 1024  # etcd's default request size limit (1.5 MiB)
 FOREACH_OUT = "/tmp/flowc-foreach.json"
 FOREACH_OUTPUT = "foreach"  # output parameter of a foreach step: the child task ids
 TASK_ID_INPUT = "task-id"
@@ -40,38 +45,28 @@ KEY_ORDER = ("apiVersion", "kind", "metadata", "name", "namespace", "entrypoint"
 
 
 def unsupported(flow: FlowGraph, options: Options) -> list:
-    """Located errors for what Argo cannot express (see argo_checks)."""
-    from flowc.compiler.targets.argo_checks import find_problems
-
-    return find_problems(flow, options)
+    """Located errors for what Argo cannot express, found on the IR (see argo_checks)."""
+    return argo_checks.find_problems(flow, options)
 
 
 def emit(flow: FlowGraph, options: Options) -> str:
-    """The WorkflowTemplate (then the CronWorkflow, if scheduled) as YAML or JSON."""
+    """Lower, check the built manifests (etcd's size limit), render: one build."""
     docs = documents(flow, options)
+    raise_if_errors(argo_checks.check_documents(flow, docs))
+    return render_documents(docs, options)
+
+
+def documents(flow: FlowGraph, options: Options) -> list[dict]:
+    """The manifests as plain dicts, in print order: the WorkflowTemplate, then the CronWorkflow if scheduled."""
+    return [ordered(m.model_dump(exclude_none=True, by_alias=True)) for m in build_models(flow, options)]
+
+
+def render_documents(docs: list[dict], options: Options) -> str:
+    """YAML documents, or JSON (a List when there are two)."""
     if options.output_format == "json":
         body = docs[0] if len(docs) == 1 else {"apiVersion": "v1", "kind": "List", "items": docs}
         return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
     return "---\n".join(dump_yaml(doc) for doc in docs)
-
-
-_last_build: tuple = (None, None, None)
-
-
-def documents(flow: FlowGraph, options: Options) -> list[dict]:
-    """The manifests as plain dicts, in print order.  The last build is kept: the size check reuses it."""
-    global _last_build
-    if _last_build[0] is flow and _last_build[1] == options:
-        return _last_build[2]
-    models = build_models(flow, options)
-    docs = [ordered(m.model_dump(exclude_none=True, by_alias=True)) for m in models]
-    _last_build = (flow, options, docs)
-    return docs
-
-
-def stored_size_bytes(doc: dict) -> int:
-    """The object's size as the API server stores it (compact JSON)."""
-    return len(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
 # ---------------------------------------------------------------------------
@@ -94,7 +89,7 @@ def build_models(flow: FlowGraph, options: Options) -> list:
         template_defaults=m.Template(container=m.Container(
             image=options.image,
             command=shared_command(flow, options),
-            resources=resource_requirements(Resources(), gpu_resource(options.gpu_vendor)))),
+            resources=resource_requirements(k8s.default_resource_quantities(options)))),
         templates=templates,
     )
     metadata = m.ObjectMeta(name=name, namespace=flow_namespace(flow, options), annotations=flow_annotations(flow))
@@ -166,26 +161,21 @@ def body_template(flow: FlowGraph, foreach_step: Step):
 
 
 def step_template(flow: FlowGraph, step: Step, options: Options):
-    """One container template: the runtime argv tail plus what this step sets."""
+    """One container template: the runtime argv tail plus what this step's pod sets (flowc/compiler/lower/kubernetes.py)."""
     from hera.workflows import models as m
 
     if step.compute.backend == "skypilot":
         return launcher_template(flow, step, options)
-    compute = step.compute
-    vendor = compute.get("gpu_vendor") or options.gpu_vendor
-    resources = resource_requirements(step.resources, gpu_resource(vendor))
-    default_resources = resource_requirements(Resources(), gpu_resource(options.gpu_vendor))
-    shm = step.resources.shared_memory_mib
+    pod = k8s.pod(step, options)
     container = m.Container(
-        image=step.image or options.image,
+        image=pod.image,
         args=step_args(flow, step, options),
         env=[m.EnvVar(name=k, value=v) for k, v in step.environment] or None,
-        env_from=[m.EnvFromSource(secret_ref=m.SecretEnvSource(name=s)) for s in secret_names(step)] or None,
-        image_pull_policy=compute.get("image_pull_policy"),
-        resources=None if resources == default_resources else resources,
-        volume_mounts=[m.VolumeMount(name="dshm", mount_path="/dev/shm")] if shm else None,
+        env_from=[m.EnvFromSource(secret_ref=m.SecretEnvSource(name=s)) for s in pod.secrets] or None,
+        image_pull_policy=pod.image_pull_policy,
+        resources=None if pod.resources == k8s.default_resource_quantities(options) else resource_requirements(pod.resources),
+        volume_mounts=[m.VolumeMount(**mount) for mount in pod.volume_mounts] or None,
     )
-    labels, annotations = compute.get("labels"), compute.get("annotations")
     retry = step.retry if step.retry is not None and step.retry.times > 0 else None
     return m.Template(
         name=names.step_name(step.name),
@@ -198,14 +188,14 @@ def step_template(flow: FlowGraph, step: Step, options: Options):
             backoff=m.Backoff(duration=f"{retry.delay_seconds}s") if retry.delay_seconds else None,
         ) if retry else None,
         active_deadline_seconds=str(step.timeout_seconds) if step.timeout_seconds else None,
-        service_account_name=compute.get("service_account"),
-        node_selector=node_selector_map(compute.get("node_selector")) or None,
-        tolerations=[m.Toleration(**toleration_fields(t)) for t in compute.get("tolerations")]
-        if compute.get("tolerations") else None,
-        metadata=m.Metadata(labels=string_map(labels), annotations=string_map(annotations))
-        if labels or annotations else None,
-        volumes=[m.Volume(name="dshm", empty_dir=m.EmptyDirVolumeSource(medium="Memory", size_limit=f"{shm}Mi"))]
-        if shm else None,
+        # The workflow's spec carries --service-account; a template names only a step's own.
+        service_account_name=pod.service_account if pod.service_account != options.service_account else None,
+        node_selector=pod.node_selector or None,
+        tolerations=[m.Toleration(**t) for t in pod.tolerations] or None,
+        metadata=m.Metadata(labels=pod.labels or None, annotations=pod.annotations or None)
+        if pod.labels or pod.annotations else None,
+        volumes=[m.Volume(name=v["name"], empty_dir=m.EmptyDirVolumeSource(**v["empty_dir"])) for v in pod.volumes]
+        or None,
     )
 
 
@@ -216,8 +206,6 @@ def launcher_template(flow: FlowGraph, step: Step, options: Options):
     ones.  A managed job retries in SkyPilot, so Argo does not retry it too.
     """
     from hera.workflows import models as m
-
-    from flowc.compiler.targets.skypilot import launcher_argv, restarts_in_skypilot
 
     argv = render(launcher_argv(flow, step, options, foreach_out=FOREACH_OUT), argo_placeholder)
     retry = step.retry if step.retry is not None and step.retry.times > 0 and not restarts_in_skypilot(step) else None
@@ -266,69 +254,11 @@ def step_args(flow: FlowGraph, step: Step, options: Options) -> list[str]:
 # Values
 
 
-def cpu_quantity(cores: float) -> str:
-    return str(int(cores)) if float(cores).is_integer() else f"{round(cores * 1000)}m"
-
-
-def gpu_resource(vendor: str) -> str:
-    return vendor if "/" in vendor else f"{vendor}.com/gpu"
-
-
-def resource_requirements(resources: Resources, gpu_name: str):
-    """Requests equal to limits (GPUs require it; memory limits keep a step from starving its node)."""
+def resource_requirements(quantities: dict[str, str]):
+    """Requests equal to limits (the quantities come from lower/kubernetes.py)."""
     from hera.workflows import models as m
 
-    quantities = {"cpu": cpu_quantity(resources.cpu), "memory": f"{resources.memory_mib}Mi"}
-    if resources.gpu:
-        quantities[gpu_name] = str(resources.gpu)
-    if resources.disk_mib:
-        quantities["ephemeral-storage"] = f"{resources.disk_mib}Mi"
     return m.ResourceRequirements(requests=dict(quantities), limits=dict(quantities))
-
-
-def secret_names(step: Step) -> list[str]:
-    """@secrets sources and @kubernetes(secrets=...), by reference only, in order, once each."""
-    from_kubernetes = step.compute.get("secrets") or ()
-    if isinstance(from_kubernetes, str):
-        from_kubernetes = (from_kubernetes,)
-    return list(dict.fromkeys([*step.secrets, *from_kubernetes]))
-
-
-TOLERATION_KEYS = {"key": "key", "operator": "operator", "value": "value", "effect": "effect",
-                   "tolerationSeconds": "toleration_seconds", "toleration_seconds": "toleration_seconds"}
-
-
-def toleration_fields(toleration: dict) -> dict:
-    return {TOLERATION_KEYS[k]: v for k, v in toleration.items()}
-
-
-def node_selector_map(selector) -> dict | None:
-    """A mapping, or Metaflow's 'key=value,key=value' string, as a dict of strings (None if malformed)."""
-    if not selector:
-        return {}
-    if isinstance(selector, dict):
-        return {str(k): str(v) for k, v in selector.items()}
-    if isinstance(selector, str):
-        pairs = [item.partition("=") for item in selector.split(",") if item.strip()]
-        if all(eq for _, eq, _ in pairs):
-            return {k.strip(): v.strip() for k, _, v in pairs}
-    return None
-
-
-def string_map(mapping) -> dict | None:
-    return {str(k): str(v) for k, v in mapping.items()} if mapping else None
-
-
-def parameter_text(param: Parameter) -> str | None:
-    """The default as the runtime parses it from `--param NAME=VALUE`; None when the run must supply it."""
-    if not param.has_default or param.default is None:
-        return None if param.required or not param.has_default else ""
-    value = param.default
-    if param.type == "json" or isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True, separators=(",", ":"))
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def workflow_parameter(param: Parameter):
@@ -337,15 +267,11 @@ def workflow_parameter(param: Parameter):
     return m.Parameter(name=param.name, value=parameter_text(param), description=param.help)
 
 
-def step_namespaces(flow: FlowGraph) -> dict[str, str]:
-    return {s.name: s.compute.get("namespace") for s in flow.steps if s.compute.get("namespace")}
-
-
 def flow_namespace(flow: FlowGraph, options: Options) -> str | None:
     """--namespace, else the namespace the steps agree on (argo_checks refuses disagreement)."""
     if options.namespace:
         return options.namespace
-    found = sorted(set(step_namespaces(flow).values()))
+    found = sorted(set(k8s.step_namespaces(flow).values()))
     return found[0] if found else None
 
 
@@ -374,20 +300,3 @@ def ordered(value):
     if isinstance(value, list):
         return [ordered(v) for v in value]
     return value
-
-
-def dump_yaml(doc: dict) -> str:
-    import yaml
-
-    base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-    class Dumper(base):  # type: ignore[misc, valid-type]
-        pass
-
-    def text(dumper, value: str):
-        style = "|" if "\n" in value else None
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-    Dumper.add_representer(str, text)
-    return yaml.dump(doc, Dumper=Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True,
-                     width=100_000)

@@ -1,4 +1,4 @@
-"""Kubernetes names for flows and steps, and the value checks Argo needs.
+"""Argo's names for flows and steps, and the value checks only Argo needs (Kubernetes' own rules: lower/kubernetes_names.py).
 
 The naming rule is stable (a name depends only on the original name) and
 collision-free within a flow:
@@ -27,8 +27,6 @@ BODY_SUFFIX = "-body"
 HASH_CHARS = 8
 
 _LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 _PARAMETER_NAME = re.compile(r"^[-a-zA-Z0-9_]+$")
 
 
@@ -80,15 +78,8 @@ def cron_resource_name(template_name: str) -> str:
 
 
 def is_label(name: str) -> bool:
+    """A DNS-1123 label that starts with a letter: what Argo takes as a template, task or resource name."""
     return bool(_LABEL.match(name)) and len(name) <= LABEL_MAX
-
-
-def is_subdomain(name: str) -> bool:
-    return bool(_SUBDOMAIN.match(name)) and len(name) <= 253
-
-
-def is_env_name(name: str) -> bool:
-    return bool(_ENV_NAME.match(name))
 
 
 def is_parameter_name(name: str) -> bool:

@@ -156,7 +156,7 @@ class _Machine:
         if step.environment:
             overrides["Environment"] = [{"Name": k, "Value": v} for k, v in step.environment]
         return {"JobName": asl.safe_name(step.name, 128),
-                "JobQueue": step.compute.get("queue") or self.options.job_queue or JOB_QUEUE_TOKEN,
+                "JobQueue": (step.compute.batch and step.compute.batch.queue) or self.options.job_queue or JOB_QUEUE_TOKEN,
                 "JobDefinition": job_definition_name(self.flow, self.options, image),
                 "ContainerOverrides": overrides}
 

@@ -1,0 +1,207 @@
+"""What every DAG flowc writes carries: the helpers and operators below, inlined verbatim by airflow_dag.py.j2.
+
+An ordinary module so it is linted and unit-tested directly
+(tests/test_airflow_helpers.py); the generated DAG stays one self-contained
+file that imports nothing of flowc when the scheduler parses it.  No
+`from __future__` here (it must open a file, and this text sits in the middle
+of one): annotations use typing's spellings.
+
+Operator arguments hold finished values (argv specs, quantities, names), never
+templates: a user value cannot reach Jinja or a shell.
+"""
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from typing import Dict, List, Optional
+
+from airflow.sdk import BaseOperator
+
+SAFE_RUN_ID = re.compile(r"[A-Za-z0-9_:-][A-Za-z0-9_.:-]*")
+
+
+def flowc_run_id(airflow_run_id: str) -> str:
+    """The DAG run id, or (if it has characters a datastore path must not) a cleaned copy tagged with its hash."""
+    if SAFE_RUN_ID.fullmatch(airflow_run_id):
+        return airflow_run_id
+    cleaned = re.sub(r"[^A-Za-z0-9_.:-]", "_", airflow_run_id).lstrip(".")
+    return f"{cleaned}-{hashlib.sha256(airflow_run_id.encode()).hexdigest()[:8]}"
+
+
+def parameter_text(value, parameter_type: Optional[str]) -> str:
+    """A run's parameter value as the text `--param NAME=TEXT` carries (what the runtime parses)."""
+    if parameter_type == "json" and not isinstance(value, str):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def render_argv(argv_spec: list, context, flowc_task_id: str) -> List[str]:
+    """Each argv item as one string; placeholders filled from the run (values never pass through a template)."""
+    def fill(part):
+        if isinstance(part, str):
+            return part
+        kind = part["placeholder"]
+        if kind == "run_id":
+            return flowc_run_id(context["run_id"])
+        if kind == "task_id":
+            return str(flowc_task_id)
+        if kind == "attempt":
+            return str(context["ti"].try_number - 1)
+        if kind == "param":
+            return parameter_text(context["params"][part["name"]], part.get("type"))
+        if kind == "python":
+            return sys.executable
+        raise ValueError(f"unknown placeholder {part!r}")
+
+    argv = []
+    for item in argv_spec:
+        parts = item if isinstance(item, list) else [item]
+        if any(isinstance(p, dict) and p["placeholder"] == "param" and context["params"].get(p["name"]) is None
+               for p in parts):
+            argv.pop()  # an unset parameter: drop its "--param" too, the runtime uses the flow's default
+            continue
+        argv.append("".join(fill(part) for part in parts))
+    return argv
+
+
+def max_map_length() -> int:
+    from airflow.sdk.configuration import conf  # read when a task runs, not at parse time
+
+    return conf.getint("core", "max_map_length", fallback=1024)
+
+
+def check_map_length(task_ids: list, task_id: str) -> None:
+    """Fail here, naming the setting, rather than later in Airflow's mapping with a vaguer error."""
+    limit = max_map_length()
+    if len(task_ids) > limit:
+        raise RuntimeError(f"{task_id}: a foreach of {len(task_ids)} items exceeds Airflow's [core] max_map_length "
+                           f"({limit}); raise it (AIRFLOW__CORE__MAX_MAP_LENGTH) to run this flow")
+
+
+def concatenate_task_ids(split_lists) -> list:
+    """The children of every instance of a mapped (nested) foreach step, as one list to map over."""
+    task_ids = [task_id for split_list in split_lists for task_id in split_list]
+    check_map_length(task_ids, "concatenate_task_ids")
+    return task_ids
+
+
+class FlowcLocalOperator(BaseOperator):
+    """Runs one step as a local subprocess of the worker (argv list, no shell)."""
+
+    ui_color = "#e8f4e8"
+
+    def __init__(self, *, argv_spec: list, flowc_task_id: str = "0", foreach: bool = False,
+                 code_dir: Optional[str] = None, env_vars: Optional[Dict[str, str]] = None, **kwargs):
+        super().__init__(**kwargs)
+        self.argv_spec = argv_spec
+        self.flowc_task_id = flowc_task_id
+        self.foreach = foreach
+        self.code_dir = code_dir
+        self.env_vars = env_vars or {}
+
+    def execute(self, context):
+        argv = render_argv(self.argv_spec, context, self.flowc_task_id)
+        with tempfile.TemporaryDirectory(prefix="flowc-") as scratch:
+            split_list_file = os.path.join(scratch, "foreach.json")
+            if self.foreach:
+                argv += ["--foreach-out", split_list_file]
+            self.log.info("running %s", argv)
+            with subprocess.Popen(argv, cwd=self.code_dir, env=dict(os.environ, **self.env_vars),
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+                for line in process.stdout:
+                    self.log.info("%s", line.rstrip("\n"))
+            if process.returncode != 0:
+                raise RuntimeError(f"step {self.task_id} (task {self.flowc_task_id}) exited with {process.returncode}")
+            if not self.foreach:
+                return None
+            with open(split_list_file, encoding="utf-8") as f:
+                task_ids = json.load(f)
+        check_map_length(task_ids, self.task_id)
+        return task_ids
+
+
+class FlowcKubernetesPodOperator(BaseOperator):
+    """Runs one step in a pod through the cncf.kubernetes provider's KubernetesPodOperator.
+
+    The pod's settings come from flowc/compiler/lower/kubernetes.py, as Argo's
+    do: tolerations, volumes and mounts are dicts of the kubernetes client's
+    snake_case field names.  The provider (and the kubernetes client) is
+    imported when the task runs, not when the scheduler parses the DAG: that
+    import alone takes about a second.
+    """
+
+    ui_color = "#e6f0ff"
+
+    def __init__(self, *, argv_spec: list, image: str, flowc_task_id: str = "0", foreach: bool = False,
+                 namespace: Optional[str] = None, service_account_name: Optional[str] = None,
+                 pod_resources: Optional[Dict[str, str]] = None, node_selector: Optional[Dict[str, str]] = None,
+                 tolerations: Optional[List[dict]] = None, secret_names: Optional[List[str]] = None,
+                 labels: Optional[Dict[str, str]] = None, annotations: Optional[Dict[str, str]] = None,
+                 image_pull_policy: Optional[str] = None, volumes: Optional[List[dict]] = None,
+                 volume_mounts: Optional[List[dict]] = None, env_vars: Optional[Dict[str, str]] = None, **kwargs):
+        super().__init__(**kwargs)
+        self.argv_spec = argv_spec
+        self.image = image
+        self.flowc_task_id = flowc_task_id
+        self.foreach = foreach
+        self.namespace = namespace
+        self.service_account_name = service_account_name
+        self.pod_resources = pod_resources or {}
+        self.node_selector = node_selector
+        self.tolerations = tolerations or []
+        self.secret_names = secret_names or []
+        self.labels = labels or {}
+        self.annotations = annotations or {}
+        self.image_pull_policy = image_pull_policy
+        self.volumes = volumes or []
+        self.volume_mounts = volume_mounts or []
+        self.env_vars = env_vars or {}
+
+    def pod_operator(self, argv: list):
+        """The KubernetesPodOperator that runs `argv` (its fields hold finished values: nothing is templated)."""
+        from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator  # slow: at run time only
+        from airflow.providers.cncf.kubernetes.secret import Secret
+        from kubernetes.client import models as k8s
+
+        return KubernetesPodOperator(
+            task_id=self.task_id,
+            image=self.image,
+            cmds=argv[:1],
+            arguments=argv[1:],
+            namespace=self.namespace,
+            service_account_name=self.service_account_name,
+            container_resources=k8s.V1ResourceRequirements(requests=dict(self.pod_resources),
+                                                           limits=dict(self.pod_resources)),
+            node_selector=self.node_selector,
+            tolerations=[k8s.V1Toleration(**toleration) for toleration in self.tolerations],
+            secrets=[Secret("env", None, name) for name in self.secret_names],
+            labels=dict(self.labels),
+            annotations=dict(self.annotations),
+            image_pull_policy=self.image_pull_policy,
+            volumes=[k8s.V1Volume(name=volume["name"], empty_dir=k8s.V1EmptyDirVolumeSource(**volume["empty_dir"]))
+                     for volume in self.volumes],
+            volume_mounts=[k8s.V1VolumeMount(**mount) for mount in self.volume_mounts],
+            env_vars=dict(self.env_vars),
+            do_xcom_push=self.foreach,
+            get_logs=True,
+        )
+
+    def execute(self, context):
+        argv = render_argv(self.argv_spec, context, self.flowc_task_id)
+        self.running_pod_operator = self.pod_operator(argv)
+        result = self.running_pod_operator.execute(context)
+        if not self.foreach:
+            return None
+        check_map_length(result, self.task_id)
+        return result
+
+    def on_kill(self) -> None:
+        running = getattr(self, "running_pod_operator", None)
+        if running is not None:
+            running.on_kill()
