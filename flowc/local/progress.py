@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from flowc.local.runner import TaskResult
 
 
 class Progress:
@@ -23,7 +19,8 @@ class Progress:
             self.echo(f"[{step}/{task_id}] started")
         self._live()
 
-    def task_done(self, result: TaskResult) -> None:
+    def task_done(self, result) -> None:
+        """`result`: the runner's TaskResult of a finished (or reused) task."""
         if result.cloned:
             self.cloned += 1
             self.echo(f"[{result.step}/{result.task_id}] reused from the origin run")
