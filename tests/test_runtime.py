@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES, ROOT
 
+from flowc.contract.command import EXIT_CORRUPT
+
 
 def runtime(flow_dir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "flowc.runtime", "step", *args], cwd=flow_dir,
@@ -77,7 +79,7 @@ def test_artifacts_load_lazily_and_corrupt_blobs_are_refused(tmp_path):
     # Reading it is refused, with the reason (transform is done: un-mark it, or it would exit at once).
     (store / "LinearFlow/runs/r/transform/0/DONE").unlink()
     result = step(EXAMPLES, "linear.py", "transform", store, run="r")
-    assert result.returncode == 1 and "corrupt" in result.stderr
+    assert result.returncode == EXIT_CORRUPT and "corrupt" in result.stderr
 
 
 def test_unchanged_artifacts_are_stored_once(tmp_path):

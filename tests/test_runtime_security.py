@@ -11,6 +11,8 @@ import pytest
 
 from conftest import run_flowc
 
+from flowc.contract.command import EXIT_CORRUPT
+from flowc.runtime.client import Run
 from flowc.runtime.datastore import CorruptBlob, LocalDatastore
 
 SECRET_FLOW = textwrap.dedent('''
@@ -96,10 +98,25 @@ def test_a_blob_whose_bytes_do_not_match_its_name_is_refused(tmp_path):
     flow, store, meta = small_run(tmp_path)
     sha = meta["artifacts"]["numbers"]
     (store / "SmallFlow/data" / sha).write_bytes(pickle.dumps([1, 2, 300], protocol=5))  # well-formed, wrong
-    result = run_flowc("resume", "SmallFlow/r1", "--from", "end", "--datastore", str(store), "--run-id", "r2")
-    assert result.returncode == 1
-    assert f"artifact blob {sha}" in result.stdout and "is corrupt" in result.stdout
-    assert not (store / "SmallFlow/runs/r2/end/0/DONE").exists()
+    result = rerun_end(flow, store)
+    assert result.returncode == EXIT_CORRUPT
+    assert f"artifact blob {sha}" in result.stderr and "is corrupt" in result.stderr
+    assert not (store / "SmallFlow/runs/r1/end/0/DONE").exists()
+    # resume does not reuse the task whose blob is bad: it runs it again, which writes the blob anew.
+    resumed = run_flowc("resume", "SmallFlow/r1", "--from", "end", "--datastore", str(store), "--run-id", "r2")
+    assert resumed.returncode == 0 and "artifact 'numbers' of run r1 is corrupt: running it again" in resumed.stdout
+    assert Run("SmallFlow/r2", datastore=str(store)).data.total == 6
+
+
+def rerun_end(flow: Path, store: Path):
+    """The `end` task of run r1 again, straight through the runtime (as an orchestrator's retry would)."""
+    import subprocess
+    import sys
+
+    (store / "SmallFlow/runs/r1/end/0/DONE").unlink()
+    return subprocess.run([sys.executable, "-m", "flowc.runtime", "step", flow.name, "end", "--run-id", "r1",
+                           "--task-id", "0", "--datastore", str(store)], cwd=flow.parent, capture_output=True,
+                          text=True, timeout=60)
 
 
 def test_blobs_are_loaded_only_by_hash_from_the_own_datastore(tmp_path):
@@ -114,6 +131,6 @@ def test_blobs_are_loaded_only_by_hash_from_the_own_datastore(tmp_path):
     path = store / "SmallFlow/runs/r1/start/0/meta.json"
     edited = dict(meta, artifacts=dict(meta["artifacts"], numbers="../../../evil.pickle"))
     path.write_text(json.dumps(edited))
-    result = run_flowc("resume", "SmallFlow/r1", "--from", "end", "--datastore", str(store), "--run-id", "r3")
-    assert result.returncode == 1
-    assert "'../../../evil.pickle'" in result.stdout and "is not a sha256; refusing to load it" in result.stdout
+    result = rerun_end(flow, store)
+    assert result.returncode == EXIT_CORRUPT
+    assert "'../../../evil.pickle'" in result.stderr and "is not a sha256; refusing to load it" in result.stderr

@@ -51,7 +51,7 @@ def manifests(text: str) -> list[dict]:
 
 def _show(request: DeployRequest, doc: dict, namespace: str) -> None:
     # The target's own dumper (yaml, loaded only here), so the shown manifest reads like `flowc compile`'s.
-    from flowc.compiler.targets.argo import dump_yaml
+    from flowc.compiler.lower.yaml import dump_yaml
 
     collection = "workflow-templates" if doc["kind"] == "WorkflowTemplate" else "cron-workflows"
     request.echo(f"# would create or update {doc['kind']} {doc['metadata']['name']} in namespace {namespace}: "

@@ -62,7 +62,7 @@ class LocalDatastore(Datastore):
                 for chunk in iter(lambda: f.read(CHUNK), b""):
                     digest.update(chunk)
             return digest.hexdigest() == sha
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return False
         except OSError as exc:
             raise DatastoreError(f"cannot read the datastore {self.root}: {_os_reason(exc)}") from None
