@@ -256,12 +256,6 @@ def unsupported(flow: FlowGraph, options: Options) -> list[Diagnostic]:
         if not _PARAMETER_NAME.match(param.name):
             problems.append(Diagnostic(param.location, f"step-functions: parameter name {param.name!r} must be letters, "
                                        "digits and underscores (it is a JSONPath key in the execution input)"))
-    for step in flow.steps:
-        if step.compute.backend == "skypilot":
-            use = step.decorator("skypilot")
-            problems.append(Diagnostic(use.location if use else step.location,
-                                       f"step-functions: step '{step.name}' has @skypilot; Step Functions runs steps as "
-                                       "AWS Batch jobs and has no SkyPilot launcher yet: use --target argo or airflow"))
     has_foreach = any(s.kind is StepKind.FOREACH for s in flow.steps)
     if has_foreach and s3_location(options.datastore) is None:
         first = next(s for s in flow.steps if s.kind is StepKind.FOREACH)
