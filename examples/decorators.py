@@ -17,7 +17,7 @@ class DecoratedFlow(FlowSpec):
         self.mode = os.environ.get("MODE", "unset")
         self.next(self.prepare, self.train)
 
-    @batch(cpu=4, memory=16 * GIB, queue="gpu-queue", image="python:3.11")
+    @batch(cpu=4, memory=16 * GIB, image="python:3.11")
     @resources(cpu=2, memory=8 * GIB)
     @retry(times=1)
     @step

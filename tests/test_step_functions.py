@@ -311,32 +311,128 @@ def test_nested_foreach_runs_the_grid(tmp_path, s3_datastore):
 # ---------------------------------------------------------------------------- deploy on the moto server
 
 
+SECRET_VALUE = "pa55-never-stored"
+BATCH_FLOW = '''from flowc import FlowSpec, batch, project, schedule, secrets, step
+
+
+@project(name="demo")
+@schedule(cron="30 2 * * *")
+class BatchSettingsFlow(FlowSpec):
+    @secrets(sources=["db-creds"])
+    @batch(queue="gpu-queue", iam_role="arn:aws:iam::123456789012:role/job",
+           execution_role="arn:aws:iam::123456789012:role/exec", shared_memory=256, use_tmpfs=True,
+           tmpfs_size=512, max_swap=1024, swappiness=10, aws_batch_tags={"team": "ml", "cost-center": "42"})
+    @step
+    def start(self):
+        import os
+
+        self.user = os.environ.get("DB_USER")
+        self.password_matches = os.environ.get("DB_PASSWORD") == "SECRET_VALUE"
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+'''.replace("SECRET_VALUE", SECRET_VALUE)
+
+
+def batch_flow(tmp_path: Path) -> Path:
+    code = tmp_path / "code"
+    code.mkdir(exist_ok=True)
+    (code / "batch_settings.py").write_text(BATCH_FLOW)
+    return code / "batch_settings.py"
+
+
+def test_batch_settings_become_job_definition_properties_and_submit_job_tags(tmp_path):
+    path = batch_flow(tmp_path)
+    artifact_ = compile_flow(path.read_text(), "batch_settings.py", "step-functions", Options())
+    definition, flow = json.loads(artifact_.text), artifact_.flow
+    start, end = definition["States"]["start"]["Parameters"], definition["States"]["end"]["Parameters"]
+    assert start["JobQueue"] == "gpu-queue" and end["JobQueue"] == "${JobQueue}"
+    assert start["Tags"] == {"cost-center": "42", "team": "ml"} and start["PropagateTags"] is True
+    assert "Tags" not in end
+    assert start["ContainerOverrides"]["Environment"] == [{"Name": "FLOWC_SECRET_SOURCES", "Value": '["db-creds"]'}]
+    jobs = target.job_definitions(flow, Options())
+    assert sorted(jobs) == sorted({start["JobDefinition"], end["JobDefinition"]})
+    assert jobs[end["JobDefinition"]] == {"image": "python:3.11-slim", "resourceRequirements": target.JOB_DEFINITION_RESOURCES,
+                                          "command": target.JOB_DEFINITION_COMMAND}
+    special = jobs[start["JobDefinition"]]
+    assert special["jobRoleArn"] == "arn:aws:iam::123456789012:role/job"
+    assert special["executionRoleArn"] == "arn:aws:iam::123456789012:role/exec"
+    assert special["linuxParameters"] == {"sharedMemorySize": 256, "tmpfs": [{"containerPath": "/tmp", "size": 512}],
+                                          "maxSwap": 1024, "swappiness": 10}
+    assert SECRET_VALUE not in artifact_.text
+
+
+def test_one_job_definition_for_steps_that_need_different_ones_is_refused(tmp_path):
+    path = batch_flow(tmp_path)
+    with pytest.raises(CompileError) as caught:
+        compile_flow(path.read_text(), "batch_settings.py", "step-functions", Options(job_definition="mine"))
+    assert "batch_settings.py:8:6: error: step-functions: --job-definition names one job definition" in str(caught.value)
+
+
+def test_secrets_reach_the_step_from_secrets_manager_and_are_stored_nowhere(tmp_path, aws_env):
+    import boto3
+
+    boto3.client("secretsmanager").create_secret(
+        Name="db-creds", SecretString=json.dumps({"DB_USER": "admin", "DB_PASSWORD": SECRET_VALUE}))
+    path, root = batch_flow(tmp_path), tmp_path / "ds"
+    text = compile_flow(path.read_text(), "batch_settings.py", "step-functions",
+                        Options(datastore=str(root), python=sys.executable)).text
+    need(NODE.exists() and ASL_VALIDATOR.exists(), "node_modules missing: run npm ci")
+    (tmp_path / "def.json").write_text(text)
+    checked = subprocess.run([str(NODE), str(ASL_VALIDATOR), "--json-path", str(tmp_path / "def.json")],
+                             capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    outcome = run_locally(json.loads(text), tmp_path, "secrets-1", cwd=path.parent)
+    assert outcome["status"] == "SUCCEEDED", outcome
+    assert artifact(str(root), "BatchSettingsFlow", "secrets-1", "start", "user") == "admin"
+    assert artifact(str(root), "BatchSettingsFlow", "secrets-1", "start", "password_matches") is True
+    stored = [p for p in root.rglob("*") if p.is_file()]
+    assert stored and not [p for p in stored if SECRET_VALUE.encode() in p.read_bytes()]
+    assert SECRET_VALUE not in json.dumps(outcome)
+
+
+def test_a_missing_secret_fails_the_task_with_its_name(tmp_path, aws_env):
+    from flowc.runtime.secrets import export_secret_sources
+
+    environ = {"FLOWC_SECRET_SOURCES": '["no-such-secret"]'}
+    assert export_secret_sources(environ) == 1
+    import boto3
+
+    boto3.client("secretsmanager").create_secret(Name="not-json", SecretString=SECRET_VALUE)
+    environ = {"FLOWC_SECRET_SOURCES": '["not-json"]'}
+    assert export_secret_sources(environ) == 1 and set(environ) == {"FLOWC_SECRET_SOURCES"}
+
+
 def test_deploy_and_trigger_against_moto(aws_env, s3_datastore, tmp_path):
     import boto3
 
     root = s3_datastore
-    need((ROOT / "flowc" / "deploy" / "package.py").exists(), "flowc.deploy.package is not written yet")
+    path = str(batch_flow(tmp_path))
     flags = ["-t", "step-functions", "--datastore", root, "--role-arn", "arn:aws:iam::123456789012:role/flowc",
              "--job-queue", "flowc-queue"]
-    dry = run_flowc("deploy", "examples/decorators.py", *flags, "--dry-run", env=aws_env)
+    dry = run_flowc("deploy", path, *flags, "--dry-run", env=aws_env)
     assert dry.returncode == 0, dry.stderr
     assert "create_state_machine" in dry.stdout and "put_rule" in dry.stdout
+    assert dry.stdout.count("register_job_definition") == 2 and '"sharedMemorySize": 256' in dry.stdout
     assert not boto3.client("stepfunctions").list_state_machines()["stateMachines"]
     for _ in range(2):  # the second deploy updates and reuses
-        deployed = run_flowc("deploy", "examples/decorators.py", *flags, env=aws_env)
+        deployed = run_flowc("deploy", path, *flags, env=aws_env)
         assert deployed.returncode == 0, deployed.stderr
-    assert "reusing job definition" in deployed.stdout
+    assert deployed.stdout.count("reusing job definition") == 2
     machines = boto3.client("stepfunctions").list_state_machines()["stateMachines"]
-    assert [m["name"] for m in machines] == ["DecoratedFlow"]
+    assert [m["name"] for m in machines] == ["demo-BatchSettingsFlow"]  # @project namespaces the deployment
     arn = machines[0]["stateMachineArn"]
     tags = {t["key"]: t["value"] for t in boto3.client("stepfunctions").list_tags_for_resource(resourceArn=arn)["tags"]}
-    assert tags["flowc:flow"] == "DecoratedFlow" and len(tags["flowc:package-sha"]) == 64
+    assert tags["flowc:flow"] == "BatchSettingsFlow" and len(tags["flowc:package-sha"]) == 64
     definitions = boto3.client("batch").describe_job_definitions(status="ACTIVE")["jobDefinitions"]
-    assert {d["containerProperties"]["image"] for d in definitions} == {"python:3.11-slim", "python:3.11"}
-    assert len(definitions) == 2  # reused on the second deploy, not registered again
-    rule = boto3.client("events").describe_rule(Name="flowc-DecoratedFlow")
+    assert len(definitions) == 2  # one per property set, reused on the second deploy
+    special = next(d for d in definitions if "jobRoleArn" in d["containerProperties"])
+    assert special["containerProperties"]["linuxParameters"]["sharedMemorySize"] == 256
+    rule = boto3.client("events").describe_rule(Name="flowc-demo-BatchSettingsFlow")
     assert rule["ScheduleExpression"] == "cron(30 2 * * ? *)"
-    triggered = run_flowc("trigger", "examples/decorators.py", *flags, env=aws_env)
+    triggered = run_flowc("trigger", path, *flags, env=aws_env)
     assert triggered.returncode == 0, triggered.stderr
     executions = boto3.client("stepfunctions").list_executions(stateMachineArn=arn)["executions"]
     assert [e["executionArn"] for e in executions] == [triggered.stdout.strip()]

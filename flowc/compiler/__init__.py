@@ -59,11 +59,13 @@ def read_source(path: str) -> bytes:
 def compile_flow(source: bytes | str, filename: str, target: str, options: Options = Options(),
                  with_decorators: tuple[str, ...] = ()) -> Artifact:
     """Compile one flow for one target."""
+    from flowc.compiler.capabilities import check as capability_check
     from flowc.compiler.targets import load_target
 
     flow, warnings = load_flow(source, filename, with_decorators)
     module = load_target(target)
-    problems = list(module.unsupported(flow, options))
+    # The table first: what the target cannot express at all, then its own limits on the values.
+    problems = capability_check(flow, target) + list(module.unsupported(flow, options))
     raise_if_errors(warnings + problems)
     return Artifact(module.emit(flow, options), module.SUFFIX, flow, tuple(warnings + problems))
 

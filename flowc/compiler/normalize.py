@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from typing import Any
 
 from flowc.compiler.normalize_compute import normalize_kubernetes, normalize_skypilot
@@ -205,7 +206,7 @@ def _compute(use: DecoratorUse | None, diagnostics) -> Compute:
     if use.name == "kubernetes":
         return Compute(backend="kubernetes", kubernetes=normalize_kubernetes(use, diagnostics))
     if use.name == "batch":
-        return Compute(backend="batch", batch=_batch(use))
+        return Compute(backend="batch", batch=_batch(use, diagnostics))
     return Compute(backend="skypilot", skypilot=normalize_skypilot(use, diagnostics))
 
 
@@ -217,8 +218,14 @@ def _mib(value) -> int | None:
     return None if value is None else int(math.ceil(float(value)))
 
 
-def _batch(use: DecoratorUse) -> Batch:
-    return Batch(
+# AWS's rules, so a bad value is refused at its line rather than by Batch at deploy or run time.
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
+BATCH_MAX_TAGS, BATCH_TAG_KEY_CHARS, BATCH_TAG_VALUE_CHARS = 50, 128, 256
+_BATCH_TAG_TEXT = re.compile(r"^[\w .:/=+@-]*$")  # letters, digits, spaces and _ . : / = + - @
+
+
+def _batch(use: DecoratorUse, diagnostics) -> Batch:
+    batch = Batch(
         queue=use.get("queue"),
         iam_role=use.get("iam_role"),
         execution_role=use.get("execution_role"),
@@ -228,6 +235,38 @@ def _batch(use: DecoratorUse) -> Batch:
         tmpfs_size_mib=_mib(use.get("tmpfs_size")),
         tags=_pairs(use.get("aws_batch_tags")),
     )
+    diagnostics += [Diagnostic(use.location, f"@batch: {problem}") for problem in _batch_problems(batch, use)]
+    return batch
+
+
+def _batch_problems(batch: Batch, use: DecoratorUse) -> list[str]:
+    problems = []
+    for arg, role in (("iam_role", batch.iam_role), ("execution_role", batch.execution_role)):
+        if role is not None and not _ROLE_ARN.match(role):
+            problems.append(f"{arg}={role!r} must be an IAM role ARN, arn:aws:iam::<12-digit account>:role/<name>")
+    if batch.queue is not None and not re.match(r"^([A-Za-z0-9_-]{1,128}|arn:aws[a-z-]*:batch:\S+)$", batch.queue):
+        problems.append(f"queue={batch.queue!r} must be a job queue name (1-128 of A-Z a-z 0-9 _ -) or its ARN")
+    if batch.tmpfs_size_mib is not None and not batch.use_tmpfs:
+        problems.append("tmpfs_size needs use_tmpfs=True (the size is of that tmpfs)")
+    if batch.use_tmpfs and batch.tmpfs_size_mib == 0:
+        problems.append("tmpfs_size must be at least 1 MiB")
+    if batch.swappiness is not None and not 0 <= batch.swappiness <= 100:
+        problems.append(f"swappiness={batch.swappiness} must be from 0 to 100")
+    if batch.swappiness is not None and batch.max_swap_mib is None:
+        problems.append("swappiness needs max_swap (AWS Batch ignores swappiness without it)")
+    raw_tags = use.get("aws_batch_tags") or {}
+    if len(raw_tags) > BATCH_MAX_TAGS:
+        problems.append(f"aws_batch_tags has {len(raw_tags)} tags; AWS Batch allows {BATCH_MAX_TAGS}")
+    for key, value in raw_tags.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            problems.append(f"aws_batch_tags: key and value must be strings, got {key!r}: {value!r}")
+        elif not 1 <= len(key) <= BATCH_TAG_KEY_CHARS or key.lower().startswith("aws:") or not _BATCH_TAG_TEXT.match(key):
+            problems.append(f"aws_batch_tags: key {key!r} must be 1-{BATCH_TAG_KEY_CHARS} of letters, digits, spaces "
+                            "and _ . : / = + - @, not starting with aws:")
+        elif len(value) > BATCH_TAG_VALUE_CHARS or not _BATCH_TAG_TEXT.match(value):
+            problems.append(f"aws_batch_tags: the value of {key!r} must be at most {BATCH_TAG_VALUE_CHARS} of letters, "
+                            "digits, spaces and _ . : / = + - @")
+    return problems
 
 
 def _packages(use: DecoratorUse | None) -> Packages | None:

@@ -5,7 +5,7 @@ deploy(request):
      the definition is `flowc compile --target step-functions --package-url URL`, every check
      included (the 8,192-character ContainerOverrides limit is measured with the bootstrap);
   2. register, or reuse when an ACTIVE revision has the same content, one Batch
-     job definition per image the flow uses;
+     job definition per distinct set of container properties (target.job_definitions);
   3. create or update the state machine (tags: flow name, code package sha);
   4. for @schedule, create or update an EventBridge rule that starts it.
 trigger(request, params) starts an execution and returns its ARN.
@@ -22,8 +22,6 @@ from flowc.deploy import DeployError, DeployRequest, compile_for_deploy
 
 TAG_FLOW = "flowc:flow"
 TAG_PACKAGE_SHA = "flowc:package-sha"
-# What a job definition holds; a step's own resources come in ContainerOverrides.
-JOB_DEFINITION_RESOURCES = [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "4096"}]
 
 
 class _Aws:
@@ -74,8 +72,8 @@ def deploy(request: DeployRequest) -> str:
 
     deployment = compile_for_deploy(request)
     flow, package_sha = deployment.artifact.flow, deployment.package_sha
-    for image in target.step_images(flow, options):
-        _register_job_definition(aws, target.job_definition_name(flow, options, image), image)
+    for job_definition, properties in target.job_definitions(flow, options).items():
+        _register_job_definition(aws, job_definition, properties)
     # Sent as compiled, only without the indentation: the same JSON value as `flowc compile`'s text.
     definition = json.dumps(json.loads(deployment.artifact.text), separators=(",", ":"), ensure_ascii=False)
     name = target.state_machine_name(flow, options)
@@ -121,14 +119,8 @@ def trigger(request: DeployRequest, params: dict[str, str]) -> str:
     return aws.call("stepfunctions", "start_execution", stateMachineArn=arn, input=execution_input)["executionArn"]
 
 
-def _job_definition_properties(image: str) -> dict:
-    return {"image": image, "resourceRequirements": JOB_DEFINITION_RESOURCES,
-            "command": ["python", "-m", "flowc.runtime", "--help"]}
-
-
-def _register_job_definition(aws: _Aws, name: str, image: str) -> None:
-    """Register `name` unless an ACTIVE revision already has this content."""
-    wanted = _job_definition_properties(image)
+def _register_job_definition(aws: _Aws, name: str, wanted: dict) -> None:
+    """Register `name` with containerProperties `wanted` unless an ACTIVE revision already has this content."""
     if not aws.dry_run:
         found = aws.call("batch", "describe_job_definitions", jobDefinitionName=name, status="ACTIVE")
         for existing in found.get("jobDefinitions", []):
@@ -137,7 +129,7 @@ def _register_job_definition(aws: _Aws, name: str, image: str) -> None:
                 aws.echo(f"reusing job definition {existing['jobDefinitionArn']}")
                 return
     aws.call("batch", "register_job_definition", jobDefinitionName=name, type="container",
-             containerProperties=wanted, tags={"flowc:image": image[:256]})
+             containerProperties=wanted, tags={"flowc:image": wanted["image"][:256]})
 
 
 def _state_machine_arn(aws: _Aws, name: str) -> str | None:

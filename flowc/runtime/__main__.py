@@ -72,6 +72,9 @@ def main(argv=None) -> int:
         except Exception as exc:  # noqa: BLE001 - any fetch problem is reported the same way
             print(f"flowc.runtime: error: cannot use code package {args.package}: {exc}", file=sys.stderr)
             return EXIT_FAILED
+    from flowc.runtime.secrets import export_secret_sources
+    if (failed := export_secret_sources()) is not None:
+        return failed
     from flowc.runtime.task import TaskRequest, run_task
 
     request = TaskRequest(flow_file=args.flow_file, step=args.step, run_id=args.run_id, task_id=args.task_id,

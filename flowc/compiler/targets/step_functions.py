@@ -15,9 +15,21 @@ State carried between states is tiny: `{"parameters": ...}` at the top level and
 `{"run_id", "task_id"}` inside a Map iteration.  Every Task discards its result
 (`ResultPath: null`), so the Batch job description never enters the state.
 
-Job queue and job definition: `Options.job_queue` (else the `${JobQueue}` token,
-which `flowc deploy` replaces with `--job-queue`) and `Options.job_definition`
-(else `job_definition_name(flow, image)`, the name deploy registers per image).
+Job queue: `@batch(queue=)`, else `Options.job_queue`, else the `${JobQueue}`
+token, which `flowc deploy` replaces with `--job-queue`.
+
+Job definitions: Batch holds some settings only in the job definition (roles,
+`linuxParameters` for shared memory, tmpfs and swap), so each distinct set of
+container properties is its own job definition, named by a hash of its content
+(`job_definitions`), and each Task names its own.  A step with nothing but an
+image keeps the name `flowc-<sha256(image)[:8]>` it always had.  Tags are a
+SubmitJob parameter (`Tags` + `PropagateTags`), so they stay in the Task.
+`Options.job_definition` names one job definition for every step instead.
+
+@secrets: the environment variable SECRET_SOURCES_ENV lists the AWS Secrets
+Manager secrets; the runtime reads each at task start and sets each key of its
+JSON object as an environment variable: the meaning Argo gives a Kubernetes
+Secret in `envFrom`.  Values never enter the definition.
 """
 
 from __future__ import annotations
@@ -31,7 +43,11 @@ from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.ir import FlowGraph, Step, StepKind
 from flowc.compiler.options import Options
 from flowc.compiler.targets import asl
+<<<<<<< HEAD
 from flowc.contract import layout
+=======
+from flowc.contract.secrets import SECRET_SOURCES_ENV, encode_sources
+>>>>>>> wip-b2
 
 SUFFIX = ".step_functions.json"
 JOB_QUEUE_TOKEN = "${JobQueue}"
@@ -43,6 +59,11 @@ TOP_LEVEL_RUN_ID = "$$.Execution.Name"
 MAP_RUN_ID = "$.run_id"
 TASK_ID_PATH = "$.task_id"
 _PARAMETER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")  # AWS Secrets Manager's rule for names
+# What a job definition holds for resources; a step's own come in ContainerOverrides.
+JOB_DEFINITION_RESOURCES = [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "4096"}]
+JOB_DEFINITION_COMMAND = ["python", "-m", "flowc.runtime", "--help"]
+TMPFS_PATH = "/tmp"
 
 
 def emit(flow: FlowGraph, options: Options) -> str:
@@ -60,22 +81,62 @@ def definition(flow: FlowGraph, options: Options) -> dict:
 
 
 def state_machine_name(flow: FlowGraph, options: Options) -> str:
-    return asl.safe_name(options.name or flow.name)
+    """`--name`, else `[project-]Flow`: @project keeps two projects' deployments of one flow apart."""
+    return asl.safe_name(options.name or (f"{flow.project}-{flow.name}" if flow.project else flow.name))
 
 
-def job_definition_name(flow: FlowGraph, options: Options, image: str) -> str:
-    """The Batch job definition a step on `image` uses, registered by deploy.
+def container_properties(step: Step, options: Options) -> dict:
+    """The job definition's containerProperties a step needs (its resources come per job, in the overrides)."""
+    image = step.image or options.image
+    properties: dict = {"image": image, "resourceRequirements": JOB_DEFINITION_RESOURCES,
+                        "command": JOB_DEFINITION_COMMAND}
+    batch = step.compute.batch
+    if batch is not None and batch.iam_role:
+        properties["jobRoleArn"] = batch.iam_role
+    if batch is not None and batch.execution_role:
+        properties["executionRoleArn"] = batch.execution_role
+    linux: dict = {}
+    if step.resources.shared_memory_mib:
+        linux["sharedMemorySize"] = step.resources.shared_memory_mib
+    if batch is not None and batch.use_tmpfs:
+        # Metaflow's default size: half the step's memory (a tmpfs counts against it).
+        size_mib = batch.tmpfs_size_mib or max(1, step.resources.memory_mib // 2)
+        linux["tmpfs"] = [{"containerPath": TMPFS_PATH, "size": size_mib}]
+    if batch is not None and batch.max_swap_mib is not None:
+        linux["maxSwap"] = batch.max_swap_mib
+    if batch is not None and batch.swappiness is not None:
+        linux["swappiness"] = batch.swappiness
+    if linux:
+        properties["linuxParameters"] = linux
+    return properties
 
-    Its content depends only on the image, so flows on the same image share it.
-    """
+
+def job_definition_name(properties: dict, options: Options) -> str:
+    """`--job-definition`, else a name that is a hash of the content, so equal content shares one definition."""
     if options.job_definition:
         return options.job_definition
-    return "flowc-" + hashlib.sha256(image.encode("utf-8")).hexdigest()[:8]
+    if set(properties) == {"image", "resourceRequirements", "command"}:
+        content = properties["image"]  # the name plain steps always had: redeploys reuse it
+    else:
+        content = json.dumps(properties, sort_keys=True, separators=(",", ":"))
+    return "flowc-" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:8]
 
 
-def step_images(flow: FlowGraph, options: Options) -> list[str]:
-    """Every image a step runs on, sorted."""
-    return sorted({step.image or options.image for step in flow.steps})
+def job_definitions(flow: FlowGraph, options: Options) -> dict[str, dict]:
+    """{job definition name: containerProperties} for every step, in name order; deploy registers each."""
+    found = {}
+    for step in flow.steps:
+        properties = container_properties(step, options)
+        found.setdefault(job_definition_name(properties, options), properties)
+    return dict(sorted(found.items()))
+
+
+def container_environment(step: Step) -> list[tuple[str, str]]:
+    """The job's environment: @environment, then the secret sources the runtime reads."""
+    environment = list(step.environment)
+    if step.secrets:
+        environment.append((SECRET_SOURCES_ENV, encode_sources(step.secrets)))
+    return environment
 
 
 def s3_location(datastore: str) -> tuple[str, str] | None:
@@ -150,15 +211,29 @@ class _Machine:
         return {_state_name(step.name, "-failed"): asl.fail("StepFailed", cause)}
 
     def batch_parameters(self, step: Step, in_map: bool) -> dict:
-        image = step.image or self.options.image
         overrides: dict = {"Command.$": command_expression(self.flow, step, self.options, in_map),
                            "ResourceRequirements": resource_requirements(step)}
+<<<<<<< HEAD
         if step.environment:
             overrides["Environment"] = [{"Name": k, "Value": v} for k, v in step.environment]
         return {"JobName": asl.safe_name(step.name, 128),
                 "JobQueue": (step.compute.batch and step.compute.batch.queue) or self.options.job_queue or JOB_QUEUE_TOKEN,
                 "JobDefinition": job_definition_name(self.flow, self.options, image),
                 "ContainerOverrides": overrides}
+=======
+        environment = container_environment(step)
+        if environment:
+            overrides["Environment"] = [{"Name": k, "Value": v} for k, v in environment]
+        batch = step.compute.batch
+        parameters = {"JobName": asl.safe_name(step.name, 128),
+                      "JobQueue": (batch.queue if batch else None) or self.options.job_queue or JOB_QUEUE_TOKEN,
+                      "JobDefinition": job_definition_name(container_properties(step, self.options), self.options),
+                      "ContainerOverrides": overrides}
+        if batch is not None and batch.tags:
+            parameters["Tags"] = dict(batch.tags)
+            parameters["PropagateTags"] = True
+        return parameters
+>>>>>>> wip-b2
 
     def foreach_map(self, step: Step, in_map: bool, then: str | None, output_empty: bool) -> dict:
         bucket, key = foreach_list_location(self.flow, step, self.options, in_map)
@@ -247,7 +322,7 @@ def _worst_case_overrides_chars(flow: FlowGraph, step: Step, options: Options) -
 
     overrides = {"command": command.render(command.runtime_argv(flow, step, options), longest),
                  "resourceRequirements": [{"type": r["Type"], "value": r["Value"]} for r in resource_requirements(step)],
-                 "environment": [{"name": k, "value": v} for k, v in step.environment]}
+                 "environment": [{"name": k, "value": v} for k, v in container_environment(step)]}
     return len(json.dumps(overrides, separators=(",", ":")))
 
 
@@ -259,11 +334,21 @@ def unsupported(flow: FlowGraph, options: Options) -> list[Diagnostic]:
             problems.append(Diagnostic(param.location, f"step-functions: parameter name {param.name!r} must be letters, "
                                        "digits and underscores (it is a JSONPath key in the execution input)"))
     for step in flow.steps:
-        if step.compute.backend == "skypilot":
-            use = step.decorator("skypilot")
-            problems.append(Diagnostic(use.location if use else step.location,
-                                       f"step-functions: step '{step.name}' has @skypilot; Step Functions runs steps as "
-                                       "AWS Batch jobs and has no SkyPilot launcher yet: use --target argo or airflow"))
+        for source in step.secrets:
+            if not _SECRET_NAME.match(source):
+                problems.append(Diagnostic(step.location_of("secrets"), f"step-functions: @secrets source {source!r} "
+                                           "is not an AWS Secrets Manager name (1-512 of A-Z a-z 0-9 / _ + = . @ -)"))
+    if options.job_definition and len({json.dumps(container_properties(s, options), sort_keys=True)
+                                       for s in flow.steps}) > 1:
+        # Point at a step with settings of its own (roles, linuxParameters), else at one with another image.
+        plain = {"image", "resourceRequirements", "command"}
+        own = [s for s in flow.steps if set(container_properties(s, options)) != plain]
+        step = own[0] if own else next(s for s in flow.steps if s.image != flow.steps[0].image)
+        problems.append(Diagnostic(step.location_of("batch", "resources", "kubernetes"),
+                                   f"step-functions: --job-definition names one job definition for every step, but step "
+                                   f"'{step.name}' needs job-definition properties of its own (image, roles, shared "
+                                   "memory, tmpfs or swap); drop --job-definition to let flowc register one per "
+                                   "property set"))
     has_foreach = any(s.kind is StepKind.FOREACH for s in flow.steps)
     if has_foreach and s3_location(options.datastore) is None:
         first = next(s for s in flow.steps if s.kind is StepKind.FOREACH)

@@ -1,0 +1,487 @@
+"""The construct x target table (sqlglot's validate_all): every cell honoured in the output, or refused at its line.
+
+One row per argument of every decorator in flowc/contract/decorators.py (the
+rows are generated from that table, so an argument without a row fails
+`test_every_decorator_argument_has_a_row`) and per graph construct; one column
+per target.  A cell's expectation comes from capabilities.FEATURES: a refusal
+must be the exact message at the decorator's line, a warning likewise; an
+honoured cell must show its effect in the compiled output (the Argo template,
+the ASL Task and its job definition, the Airflow operator's keyword arguments,
+the SkyPilot task).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+
+import pytest
+import yaml
+from conftest import run_flowc
+
+from flowc.compiler import CompileError, Options, compile_flow
+from flowc.compiler.capabilities import FEATURES, HONOUR, NOTE, REFUSE, WARN, all_constructs, check, missing_decisions
+from flowc.contract.decorators import DECORATORS
+
+DECORATOR_LINE = 6  # where the step decorator under test is written in FLOW
+FLOW = '''from flowc import *
+from flowc import FlowSpec, IncludeFile, JSONType, Parameter, step
+
+{flow_decorator}
+class RowFlow(FlowSpec):
+    {decorator}
+    {extra}
+    @step
+    def start(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+'''
+
+# (decorator, argument) -> the argument's source text in a row.  Distinctive values, so the effect can be found.
+SAMPLES = {
+    ("resources", "cpu"): "3", ("resources", "memory"): "3333", ("resources", "gpu"): "2",
+    ("resources", "disk"): "20480", ("resources", "shared_memory"): "512",
+    ("batch", "cpu"): "3", ("batch", "memory"): "3333", ("batch", "gpu"): "2", ("batch", "shared_memory"): "512",
+    ("batch", "queue"): "'gpu-queue'", ("batch", "image"): "'repo/batch-image:1'",
+    ("batch", "iam_role"): "'arn:aws:iam::123456789012:role/job'",
+    ("batch", "execution_role"): "'arn:aws:iam::123456789012:role/exec'",
+    ("batch", "max_swap"): "1024", ("batch", "swappiness"): "10, max_swap=1024", ("batch", "use_tmpfs"): "True",
+    ("batch", "tmpfs_size"): "640, use_tmpfs=True", ("batch", "aws_batch_tags"): "{'team': 'ml'}",
+    ("kubernetes", "cpu"): "3", ("kubernetes", "memory"): "3333", ("kubernetes", "gpu"): "2",
+    ("kubernetes", "disk"): "20480", ("kubernetes", "shared_memory"): "512",
+    ("kubernetes", "image"): "'repo/k8s-image:1'", ("kubernetes", "image_pull_policy"): "'Always'",
+    ("kubernetes", "namespace"): "'ml-team'", ("kubernetes", "service_account"): "'trainer'",
+    ("kubernetes", "node_selector"): "'pool=gpu,zone=a'",  # Metaflow's string form (issue 12)
+    ("kubernetes", "tolerations"): "[{'key': 'gpu', 'operator': 'Equal', 'value': 'yes', 'effect': 'NoExecute', "
+                                   "'tolerationSeconds': 60}]",
+    ("kubernetes", "secrets"): "'db-creds'",  # one secret, not seven (issue 12)
+    ("kubernetes", "gpu_vendor"): "'amd', gpu=1", ("kubernetes", "labels"): "{'team': 'ml'}",
+    ("kubernetes", "annotations"): "{'owner': 'ml-team'}",
+    ("retry", "times"): "4", ("retry", "minutes_between_retries"): "3",
+    ("catch", "var"): "'failure'", ("catch", "print_exception"): "False",
+    ("timeout", "seconds"): "77", ("timeout", "minutes"): "7", ("timeout", "hours"): "1",
+    ("environment", "vars"): "{'MODE': 'fast'}",
+    ("secrets", "sources"): "['db-creds']", ("secrets", "role"): "'arn:aws:iam::123456789012:role/secrets'",
+    ("conda", "packages"): "{'numpy': '2.1'}", ("conda", "libraries"): "{'scipy': '1.14'}",
+    ("conda", "python"): "'3.11'", ("conda", "disabled"): "True",
+    ("pypi", "packages"): "{'numpy': '2.1'}", ("pypi", "python"): "'3.11'", ("pypi", "disabled"): "True",
+    ("skypilot", "cluster_name"): "'flowc-sky'", ("skypilot", "use_spot"): "True", ("skypilot", "cloud"): "'aws'",
+    ("skypilot", "region"): "'us-west-2'", ("skypilot", "accelerators"): "'A100:1'", ("skypilot", "cpus"): "'5+'",
+    ("skypilot", "memory"): "'33+'", ("skypilot", "disk_size"): "123", ("skypilot", "image_id"): "'docker:repo/sky:1'",
+    ("skypilot", "managed"): "False", ("skypilot", "max_restarts_on_errors"): "2", ("skypilot", "autostop_minutes"): "15",
+    ("schedule", "cron"): "'30 2 * * *'", ("schedule", "hourly"): "True", ("schedule", "daily"): "True",
+    ("schedule", "weekly"): "True", ("schedule", "timezone"): "'Europe/Berlin'",
+    ("project", "name"): "'demo'",
+    ("conda_base", "packages"): "{'numpy': '2.1'}", ("conda_base", "libraries"): "{'scipy': '1.14'}",
+    ("conda_base", "python"): "'3.11'", ("conda_base", "disabled"): "True",
+    ("pypi_base", "packages"): "{'numpy': '2.1'}", ("pypi_base", "python"): "'3.11'", ("pypi_base", "disabled"): "True",
+}
+ROWS = [(d, a.name) for d, spec in DECORATORS.items() for a in spec.args]
+COLUMNS = ("argo", "step-functions", "airflow", "skypilot")
+
+
+def row_source(decorator: str, arg: str, target: str) -> str:
+    use = f"@{decorator}({arg}={SAMPLES[(decorator, arg)]})"
+    flow_level = DECORATORS[decorator].level == "flow"
+    # The skypilot target compiles @skypilot steps only: the row's step carries one.
+    extra = "@skypilot(accelerators='A100:1')" if target == "skypilot" and decorator != "skypilot" else ""
+    return FLOW.format(flow_decorator=use if flow_level else "", decorator="" if flow_level else use, extra=extra)
+
+
+def row_line(decorator: str) -> int:
+    return 4 if DECORATORS[decorator].level == "flow" else DECORATOR_LINE
+
+
+def compile_row(source: str, target: str, **options):
+    return compile_flow(source, "row.py", target, Options(datastore="s3://bucket/root", **options))
+
+
+# ---------------------------------------------------------------------------- reading each target's output
+
+
+def argo_template(text: str, step: str = "start") -> dict:
+    document = next(yaml.safe_load_all(text))
+    return next(t for t in document["spec"]["templates"] if t["name"] == step)
+
+
+def sfn_task(text: str, flow, step: str = "start") -> tuple[dict, dict]:
+    """(the Task's Parameters, its job definition's containerProperties)."""
+    from flowc.compiler.targets import step_functions
+
+    parameters = json.loads(text)["States"][step]["Parameters"]
+    jobs = step_functions.job_definitions(flow, Options(datastore="s3://bucket/root"))
+    return parameters, jobs[parameters["JobDefinition"]]
+
+
+def airflow_kwargs(text: str, step: str = "start") -> dict:
+    """The operator's keyword arguments for `step`, as values (the DAG file holds them as literals)."""
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Call) and any(k.arg == "task_id" and isinstance(k.value, ast.Constant)
+                                              and k.value.value == step for k in node.keywords):
+            return {k.arg: ast.literal_eval(k.value) for k in node.keywords if _literal(k.value)}
+    raise AssertionError(f"no operator for {step}")
+
+
+def _literal(node) -> bool:
+    try:
+        ast.literal_eval(node)
+        return True
+    except ValueError:
+        return False
+
+
+def sky_task(text: str) -> dict:
+    return [d for d in yaml.safe_load_all(text) if d and "run" in d][0]
+
+
+# ---------------------------------------------------------------------------- honoured: the effect, per cell
+
+ARGO_CONTAINER = lambda t: argo_template(t)["container"]  # noqa: E731
+EFFECTS = {
+    ("resources", "cpu"): {
+        "argo": lambda a: ARGO_CONTAINER(a.text)["resources"]["requests"]["cpu"] == "3",
+        "step-functions": lambda a: {"Type": "VCPU", "Value": "3"} in sfn_task(a.text, a.flow)[0]["ContainerOverrides"]["ResourceRequirements"],
+        "airflow": lambda a: airflow_kwargs(a.text)["pod_resources"]["cpu"] == "3",
+        "skypilot": lambda a: "3" in str(sky_task(a.text)["resources"]["cpus"])},
+    ("resources", "memory"): {
+        "argo": lambda a: ARGO_CONTAINER(a.text)["resources"]["requests"]["memory"] == "3333Mi",
+        "step-functions": lambda a: {"Type": "MEMORY", "Value": "3333"} in sfn_task(a.text, a.flow)[0]["ContainerOverrides"]["ResourceRequirements"],
+        "airflow": lambda a: airflow_kwargs(a.text)["pod_resources"]["memory"] == "3333Mi",
+        "skypilot": lambda a: "memory" in sky_task(a.text)["resources"]},
+    ("resources", "disk"): {
+        "argo": lambda a: ARGO_CONTAINER(a.text)["resources"]["requests"]["ephemeral-storage"] == "20480Mi",
+        "airflow": lambda a: airflow_kwargs(a.text)["pod_resources"]["ephemeral-storage"] == "20480Mi",
+        "skypilot": lambda a: sky_task(a.text)["resources"]["disk_size"] == 20},
+    ("resources", "shared_memory"): {
+        "argo": lambda a: {"name": "dshm", "mountPath": "/dev/shm"} in ARGO_CONTAINER(a.text)["volumeMounts"]
+        and argo_template(a.text)["volumes"][0]["emptyDir"] == {"medium": "Memory", "sizeLimit": "512Mi"},
+        "step-functions": lambda a: sfn_task(a.text, a.flow)[1]["linuxParameters"]["sharedMemorySize"] == 512,
+        "airflow": lambda a: "512" in str(airflow_kwargs(a.text).get("shared_memory", airflow_kwargs(a.text)))},
+    ("batch", "queue"): {"step-functions": lambda a: sfn_task(a.text, a.flow)[0]["JobQueue"] == "gpu-queue"},
+    ("batch", "iam_role"): {"step-functions": lambda a: sfn_task(a.text, a.flow)[1]["jobRoleArn"].endswith("role/job")},
+    ("batch", "execution_role"): {
+        "step-functions": lambda a: sfn_task(a.text, a.flow)[1]["executionRoleArn"].endswith("role/exec")},
+    ("batch", "max_swap"): {"step-functions": lambda a: sfn_task(a.text, a.flow)[1]["linuxParameters"]["maxSwap"] == 1024},
+    ("batch", "swappiness"): {"step-functions": lambda a: sfn_task(a.text, a.flow)[1]["linuxParameters"]["swappiness"] == 10},
+    ("batch", "use_tmpfs"): {"step-functions": lambda a: sfn_task(a.text, a.flow)[1]["linuxParameters"]["tmpfs"]
+                             == [{"containerPath": "/tmp", "size": 2048}]},
+    ("batch", "tmpfs_size"): {"step-functions": lambda a: sfn_task(a.text, a.flow)[1]["linuxParameters"]["tmpfs"]
+                              == [{"containerPath": "/tmp", "size": 640}]},
+    ("batch", "aws_batch_tags"): {"step-functions": lambda a: sfn_task(a.text, a.flow)[0]["Tags"] == {"team": "ml"}
+                                  and sfn_task(a.text, a.flow)[0]["PropagateTags"] is True},
+    ("kubernetes", "image_pull_policy"): {
+        "argo": lambda a: ARGO_CONTAINER(a.text)["imagePullPolicy"] == "Always",
+        "airflow": lambda a: airflow_kwargs(a.text)["image_pull_policy"] == "Always"},
+    ("kubernetes", "namespace"): {"argo": lambda a: "ml-team" in a.text,
+                                  "airflow": lambda a: airflow_kwargs(a.text)["namespace"] == "ml-team"},
+    ("kubernetes", "service_account"): {
+        "argo": lambda a: argo_template(a.text)["serviceAccountName"] == "trainer",
+        "airflow": lambda a: airflow_kwargs(a.text)["service_account_name"] == "trainer"},
+    ("kubernetes", "node_selector"): {
+        "argo": lambda a: argo_template(a.text)["nodeSelector"] == {"pool": "gpu", "zone": "a"},
+        "airflow": lambda a: airflow_kwargs(a.text)["node_selector"] == {"pool": "gpu", "zone": "a"}},
+    ("kubernetes", "tolerations"): {
+        "argo": lambda a: argo_template(a.text)["tolerations"] == [
+            {"key": "gpu", "operator": "Equal", "value": "yes", "effect": "NoExecute", "tolerationSeconds": 60}],
+        "airflow": lambda a: airflow_kwargs(a.text)["tolerations"] == [
+            {"key": "gpu", "operator": "Equal", "value": "yes", "effect": "NoExecute", "toleration_seconds": 60}]},
+    ("kubernetes", "secrets"): {
+        "argo": lambda a: ARGO_CONTAINER(a.text)["envFrom"] == [{"secretRef": {"name": "db-creds"}}],
+        "airflow": lambda a: airflow_kwargs(a.text)["secret_names"] == ["db-creds"]},
+    ("kubernetes", "gpu_vendor"): {
+        "argo": lambda a: ARGO_CONTAINER(a.text)["resources"]["limits"]["amd.com/gpu"] == "1",
+        "airflow": lambda a: airflow_kwargs(a.text)["pod_resources"]["amd.com/gpu"] == "1"},
+    ("kubernetes", "labels"): {
+        "argo": lambda a: argo_template(a.text)["metadata"]["labels"] == {"team": "ml"},
+        "airflow": lambda a: airflow_kwargs(a.text)["labels"] == {"team": "ml"}},
+    ("kubernetes", "annotations"): {
+        "argo": lambda a: argo_template(a.text)["metadata"]["annotations"] == {"owner": "ml-team"},
+        "airflow": lambda a: airflow_kwargs(a.text)["annotations"] == {"owner": "ml-team"}},
+    ("retry", "times"): {
+        "argo": lambda a: str(argo_template(a.text)["retryStrategy"]["limit"]) == "4",
+        "step-functions": lambda a: json.loads(a.text)["States"]["start"]["Retry"][0]["MaxAttempts"] == 4,
+        "airflow": lambda a: airflow_kwargs(a.text)["retries"] == 4},
+    ("timeout", "seconds"): {
+        "argo": lambda a: str(argo_template(a.text)["activeDeadlineSeconds"]) == "77",
+        "step-functions": lambda a: json.loads(a.text)["States"]["start"]["TimeoutSeconds"] == 77},
+    ("environment", "vars"): {
+        "argo": lambda a: {"name": "MODE", "value": "fast"} in ARGO_CONTAINER(a.text)["env"],
+        "step-functions": lambda a: {"Name": "MODE", "Value": "fast"} in sfn_task(a.text, a.flow)[0]["ContainerOverrides"]["Environment"],
+        "airflow": lambda a: airflow_kwargs(a.text)["env_vars"] == {"MODE": "fast"}},
+    ("secrets", "sources"): {
+        "argo": lambda a: ARGO_CONTAINER(a.text)["envFrom"] == [{"secretRef": {"name": "db-creds"}}],
+        "step-functions": lambda a: sfn_task(a.text, a.flow)[0]["ContainerOverrides"]["Environment"]
+        == [{"Name": "FLOWC_SECRET_SOURCES", "Value": '["db-creds"]'}],
+        "airflow": lambda a: airflow_kwargs(a.text)["secret_names"] == ["db-creds"]},
+    **{(d, "image"): {"step-functions": (lambda image: lambda a: sfn_task(a.text, a.flow)[1]["image"] == image)(
+        ast.literal_eval(SAMPLES[(d, "image")]))} for d in ("batch", "kubernetes")},
+    **{(d, "shared_memory"): {"step-functions": lambda a: sfn_task(a.text, a.flow)[1]["linuxParameters"]["sharedMemorySize"] == 512,
+                              "airflow": lambda a: "512" in str(airflow_kwargs(a.text))} for d in ("batch", "kubernetes")},
+    # @catch is applied by the runtime from the flow file itself (same argv everywhere): its effect is run, not text.
+    **{("catch", a): {t: (lambda a: True) for t in COLUMNS} for a in ("var", "print_exception")},
+    ("timeout", "minutes"): {"argo": lambda a: str(argo_template(a.text)["activeDeadlineSeconds"]) == "420",
+                             "step-functions": lambda a: json.loads(a.text)["States"]["start"]["TimeoutSeconds"] == 420,
+                             "airflow": lambda a: "420" in a.text or "minutes=7" in a.text or "seconds=420" in a.text},
+    ("timeout", "hours"): {"argo": lambda a: str(argo_template(a.text)["activeDeadlineSeconds"]) == "3600",
+                           "step-functions": lambda a: json.loads(a.text)["States"]["start"]["TimeoutSeconds"] == 3600},
+    **{("schedule", a): {"argo": (lambda cron: lambda x: cron in x.text and "CronWorkflow" in x.text)(cron),
+                         "step-functions": (lambda cron: lambda x: x.flow.schedule.cron == cron)(cron),  # deploy's rule
+                         "airflow": (lambda cron: lambda x: cron in x.text)(cron)}
+       for a, cron in (("cron", "30 2 * * *"), ("hourly", "0 * * * *"), ("daily", "0 0 * * *"), ("weekly", "0 0 * * 0"))},
+    ("project", "name"): {
+        "argo": lambda a: next(yaml.safe_load_all(a.text))["metadata"]["name"].startswith("demo-"),
+        "step-functions": lambda a: True,  # the state machine's name: test_step_functions' deploy test
+        "airflow": lambda a: "project:demo" in a.text},
+}
+
+
+def needle(decorator: str, arg: str) -> str:
+    """Fallback effect: the sample's distinctive text (strings without quotes) appears in the output."""
+    value = ast.literal_eval(SAMPLES[(decorator, arg)].split(", ")[0]) if not SAMPLES[(decorator, arg)].startswith(("{", "[")) \
+        else ast.literal_eval(SAMPLES[(decorator, arg)])
+    if isinstance(value, dict):
+        return str(next(iter(value.values())))
+    if isinstance(value, list):
+        return str(value[0]) if not isinstance(value[0], dict) else str(next(iter(value[0].values())))
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def cells():
+    for decorator, arg in ROWS:
+        for target in COLUMNS:
+            if target == "skypilot" and decorator in ("batch", "kubernetes"):
+                continue  # a @skypilot step cannot also carry @batch or @kubernetes: normalize refuses the pair
+            yield pytest.param(decorator, arg, target, id=f"{decorator}.{arg}-{target}")
+
+
+# ---------------------------------------------------------------------------- the table's own completeness
+
+
+def test_every_decorator_argument_has_a_row():
+    assert sorted(SAMPLES) == sorted(ROWS)
+
+
+def test_every_construct_has_a_decision_on_every_target():
+    assert missing_decisions() == []
+    assert {c for t in FEATURES for c in FEATURES[t]} == set(all_constructs())
+
+
+# ---------------------------------------------------------------------------- the cells
+
+
+@pytest.mark.parametrize("decorator, arg, target", list(cells()))
+def test_cell(decorator, arg, target):
+    construct = f"@{decorator}({arg}=)"
+    decision = FEATURES[target][construct]
+    whole = FEATURES[target][f"@{decorator}"]
+    reported = construct if whole.verdict == HONOUR else f"@{decorator}"
+    source = row_source(decorator, arg, target)
+    expected = f"row.py:{row_line(decorator)}:{2 if DECORATORS[decorator].level == 'flow' else 6}: " \
+               f"{'error' if decision.verdict == REFUSE else 'warning'}: {target} cannot express {reported}: " \
+               f"{(whole if whole.verdict != HONOUR else decision).reason}"
+    if decision.verdict == REFUSE:
+        with pytest.raises(CompileError) as caught:
+            compile_row(source, target)
+        assert expected in [str(d) for d in caught.value.diagnostics]
+        return
+    artifact = compile_row(source, target)
+    if decision.verdict == WARN:
+        assert expected in [str(d) for d in artifact.warnings]
+        return
+    effect = EFFECTS.get((decorator, arg), {}).get(target)
+    if effect is not None:
+        assert effect(artifact), artifact.text
+    else:
+        assert needle(decorator, arg) in artifact.text or _sfn_job_text(artifact, target), artifact.text
+
+
+def _sfn_job_text(artifact, target) -> bool:
+    return False
+
+
+# ---------------------------------------------------------------------------- bad Kubernetes values (issue 12)
+
+BAD_KUBERNETES = {
+    "label value": "labels={'team': 'ml platform!'}",
+    "label key": "labels={'Bad Key': 'x'}",
+    "node selector value": "node_selector={'disk': 'fast ssd'}",
+    "Exists with a value": "tolerations=[{'key': 'gpu', 'operator': 'Exists', 'value': 'yes'}]",
+    "effect": "tolerations=[{'key': 'gpu', 'operator': 'Equal', 'value': 'yes', 'effect': 'NoSchedul'}]",
+    "service account": "service_account='Trainer_SA'",
+}
+
+
+@pytest.mark.parametrize("target", ("argo", "step-functions", "airflow"))
+@pytest.mark.parametrize("case", sorted(BAD_KUBERNETES))
+def test_bad_kubernetes_values_are_located_errors_on_every_target(case, target):
+    source = FLOW.format(flow_decorator="", decorator=f"@kubernetes({BAD_KUBERNETES[case]})", extra="")
+    with pytest.raises(CompileError) as caught:
+        compile_row(source, target)
+    assert [d for d in caught.value.errors if d.location.line == DECORATOR_LINE], str(caught.value)
+    if target != "step-functions":  # there the table refuses the setting itself
+        assert any(BAD_KUBERNETES[case].split("=")[1].strip("[{}'").split("'")[0][:4] in d.message
+                   for d in caught.value.errors), str(caught.value)
+
+
+# ---------------------------------------------------------------------------- graph constructs
+
+GRAPHS = {
+    "split": '''from flowc import FlowSpec, step
+class RowFlow(FlowSpec):
+    @step
+    def start(self):
+        self.next(self.a, self.b)
+    @step
+    def a(self):
+        self.next(self.join)
+    @step
+    def b(self):
+        self.next(self.join)
+    @step
+    def join(self, inputs):
+        self.next(self.end)
+    @step
+    def end(self):
+        pass
+''',
+    "foreach": '''from flowc import FlowSpec, step
+class RowFlow(FlowSpec):
+    @step
+    def start(self):
+        self.items = [1, 2, 3]
+        self.next(self.body, foreach="items")
+    @step
+    def body(self):
+        self.value = self.input * 2
+        self.next(self.join)
+    @step
+    def join(self, inputs):
+        self.total = sum(i.value for i in inputs)
+        self.next(self.end)
+    @step
+    def end(self):
+        pass
+''',
+    "parameters": '''from flowc import FlowSpec, IncludeFile, JSONType, Parameter, step
+class RowFlow(FlowSpec):
+    name = Parameter("name", default="x")
+    count = Parameter("count", default=2)
+    rate = Parameter("rate", default=0.5)
+    flag = Parameter("flag", default=False)
+    config = Parameter("config", type=JSONType, default='{"a": 1}')
+    notes = IncludeFile("notes", default="notes.txt")
+    @step
+    def start(self):
+        self.seen = (self.name, self.count, self.rate, self.flag, self.config)
+        self.next(self.end)
+    @step
+    def end(self):
+        pass
+''',
+}
+GRAPH_EFFECTS = {
+    "split": {"argo": lambda t: "depends: a && b" in t or "a && b" in t,
+              "step-functions": lambda t: '"Type": "Parallel"' in t, "airflow": lambda t: "step_join" in t},
+    "foreach": {"argo": lambda t: "withParam" in t, "step-functions": lambda t: '"DISTRIBUTED"' in t,
+                "airflow": lambda t: ".expand(" in t},
+    "parameters": {"argo": lambda t: all(f"name: {p}" in t for p in ("name", "count", "rate", "flag", "config", "notes")),
+                   "step-functions": lambda t: all(f"$.parameters.{p}" in t for p in ("name", "count", "notes")),
+                   "airflow": lambda t: all(f"'{p}'" in t for p in ("name", "count", "rate", "flag", "config", "notes"))},
+}
+
+
+@pytest.mark.parametrize("target", ("argo", "step-functions", "airflow"))
+@pytest.mark.parametrize("graph", sorted(GRAPHS))
+def test_graph_construct(graph, target):
+    for construct in {"split": ["split"], "foreach": ["foreach"],
+                      "parameters": ["Parameter(str)", "IncludeFile"]}[graph]:
+        assert FEATURES[target][construct].verdict == HONOUR
+    text = compile_row(GRAPHS[graph], target).text
+    assert GRAPH_EFFECTS[graph][target](text), text
+
+
+# ---------------------------------------------------------------------------- the local column (`flowc run`)
+
+
+def test_local_column_notes_placement_constructs():
+    source = FLOW.format(flow_decorator="@schedule(cron='0 1 * * *')",
+                         decorator="@kubernetes(node_selector={'pool': 'gpu'})", extra="@conda(packages={'numpy': '2'})")
+    flow = compile_flow(source, "row.py", "ir", Options()).flow
+    notes = check(flow, "local")
+    assert {d.severity for d in notes} == {NOTE}
+    assert sorted(str(d) for d in notes) == [
+        f"row.py:4:2: note: local cannot express @schedule: {FEATURES['local']['@schedule'].reason}",
+        f"row.py:6:6: note: local cannot express @kubernetes: {FEATURES['local']['@kubernetes'].reason}",
+        f"row.py:7:6: note: local cannot express @conda: {FEATURES['local']['@conda'].reason}",
+    ]
+
+
+LOCAL_FLOW = '''from flowc import FlowSpec, Parameter, catch, environment, kubernetes, retry, step, timeout
+
+
+class LocalRowFlow(FlowSpec):
+    greeting = Parameter("greeting", default="hi")
+
+    @kubernetes(node_selector={"pool": "gpu"})
+    @environment(vars={"MODE": "fast"})
+    @step
+    def start(self):
+        import os
+
+        self.mode = os.environ["MODE"]
+        self.items = [1, 2]
+        self.next(self.body, foreach="items")
+
+    @retry(times=1, minutes_between_retries=0)
+    @step
+    def body(self):
+        from flowc import current
+
+        if current.retry_count == 0:
+            raise RuntimeError("first attempt fails")
+        self.value = self.input
+        self.next(self.join)
+
+    @step
+    def join(self, inputs):
+        self.total = sum(i.value for i in inputs)
+        self.next(self.a, self.b)
+
+    @catch(var="failure")
+    @step
+    def a(self):
+        raise ValueError("caught")
+        self.next(self.meet)
+
+    @timeout(seconds=30)
+    @step
+    def b(self):
+        self.next(self.meet)
+
+    @step
+    def meet(self, inputs):
+        self.merge_artifacts(inputs, exclude=["failure"])
+        self.caught = [str(i.failure) for i in inputs if getattr(i, "failure", None)]
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+'''
+
+
+def test_local_column_runs_runtime_constructs(tmp_path):
+    from flowc.runtime.client import Run
+
+    path = tmp_path / "local_row.py"
+    path.write_text(LOCAL_FLOW)
+    store = tmp_path / "ds"
+    result = run_flowc("run", str(path), "--datastore", str(store), "--run-id", "r1", "--param", "greeting=hello")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "note: step 'start' has @kubernetes; `flowc run` runs it locally" in result.stderr
+    data = Run("LocalRowFlow/r1", datastore=str(store))["end"].task.data
+    assert (data.mode, data.total, data.greeting) == ("fast", 3, "hello")
+    assert data.caught == ["caught"]
