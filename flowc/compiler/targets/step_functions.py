@@ -43,11 +43,8 @@ from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.ir import FlowGraph, Step, StepKind
 from flowc.compiler.options import Options
 from flowc.compiler.targets import asl
-<<<<<<< HEAD
 from flowc.contract import layout
-=======
 from flowc.contract.secrets import SECRET_SOURCES_ENV, encode_sources
->>>>>>> wip-b2
 
 SUFFIX = ".step_functions.json"
 JOB_QUEUE_TOKEN = "${JobQueue}"
@@ -213,14 +210,6 @@ class _Machine:
     def batch_parameters(self, step: Step, in_map: bool) -> dict:
         overrides: dict = {"Command.$": command_expression(self.flow, step, self.options, in_map),
                            "ResourceRequirements": resource_requirements(step)}
-<<<<<<< HEAD
-        if step.environment:
-            overrides["Environment"] = [{"Name": k, "Value": v} for k, v in step.environment]
-        return {"JobName": asl.safe_name(step.name, 128),
-                "JobQueue": (step.compute.batch and step.compute.batch.queue) or self.options.job_queue or JOB_QUEUE_TOKEN,
-                "JobDefinition": job_definition_name(self.flow, self.options, image),
-                "ContainerOverrides": overrides}
-=======
         environment = container_environment(step)
         if environment:
             overrides["Environment"] = [{"Name": k, "Value": v} for k, v in environment]
@@ -233,7 +222,6 @@ class _Machine:
             parameters["Tags"] = dict(batch.tags)
             parameters["PropagateTags"] = True
         return parameters
->>>>>>> wip-b2
 
     def foreach_map(self, step: Step, in_map: bool, then: str | None, output_empty: bool) -> dict:
         bucket, key = foreach_list_location(self.flow, step, self.options, in_map)
