@@ -238,15 +238,127 @@ EFFECTS = {
 }
 
 
-def needle(decorator: str, arg: str) -> str:
-    """Fallback effect: the sample's distinctive text (strings without quotes) appears in the output."""
-    value = ast.literal_eval(SAMPLES[(decorator, arg)].split(", ")[0]) if not SAMPLES[(decorator, arg)].startswith(("{", "[")) \
-        else ast.literal_eval(SAMPLES[(decorator, arg)])
-    if isinstance(value, dict):
-        return str(next(iter(value.values())))
-    if isinstance(value, list):
-        return str(value[0]) if not isinstance(value[0], dict) else str(next(iter(value[0].values())))
-    return str(value).lower() if isinstance(value, bool) else str(value)
+def airflow_call_text(text: str, step: str = "start") -> str:
+    """The source of the operator call that runs `step` (its non-literal kwargs too, e.g. timedeltas)."""
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Call) and any(k.arg == "task_id" and isinstance(k.value, ast.Constant)
+                                              and k.value.value == step for k in node.keywords):
+            return ast.get_source_segment(text, node)
+    raise AssertionError(f"no operator for {step}")
+
+
+def step_argv(artifact, target: str) -> str:
+    """The start step's command line as the target renders it, as one string."""
+    if target == "argo":
+        template = argo_template(artifact.text)
+        head = next(yaml.safe_load_all(artifact.text))["spec"]["templateDefaults"]["container"]["command"]
+        return " ".join((template["container"].get("command") or head) + template["container"]["args"])
+    if target == "airflow":
+        return " ".join(p for p in airflow_kwargs(artifact.text)["argv_spec"] if isinstance(p, str))
+    if target == "step-functions":
+        return sfn_task(artifact.text, artifact.flow)[0]["ContainerOverrides"]["Command.$"]
+    return sky_task(artifact.text)["run"]
+
+
+def runs_in_the_runtime(target: str):
+    """The step runs `flowc.runtime step row.py start` (on SkyPilot: the bootstrap of it), which applies the
+    decorator from the flow file itself, as test_local_column_runs_runtime_constructs shows it doing."""
+    def effect(artifact) -> bool:
+        argv = step_argv(artifact, target)
+        if target == "skypilot":
+            task = sky_task(artifact.text)
+            return '"$FLOWC_BOOTSTRAP" step "$FLOWC_FLOW_FILE" "$FLOWC_STEP"' in argv and \
+                task["envs"]["FLOWC_FLOW_FILE"] == "row.py" and task["envs"]["FLOWC_STEP"] == "start"
+        return "flowc.runtime" in argv and "row.py" in argv and "start" in argv
+    return effect
+
+
+def launcher_argv(artifact, target: str) -> list:
+    """The argv of a @skypilot step's launcher task (argo container args or airflow argv_spec)."""
+    if target == "argo":
+        return argo_template(artifact.text)["container"]["args"]
+    return airflow_kwargs(artifact.text)["argv_spec"]
+
+
+def skypilot_task(artifact, target: str) -> dict:
+    """A @skypilot step's SkyPilot task: the task file (skypilot) or the one the launcher carries (argo, airflow)."""
+    if target == "skypilot":
+        return sky_task(artifact.text)
+    argv = launcher_argv(artifact, target)
+    return yaml.safe_load(argv[argv.index("--task-yaml") + 1])
+
+
+def on_skypilot_task(check) -> dict:
+    """The same check of the SkyPilot task on every target that runs one."""
+    return {t: (lambda target: lambda a: check(skypilot_task(a, target)))(t) for t in ("argo", "airflow", "skypilot")}
+
+
+def launcher_flag(flag: str, value: str) -> dict:
+    """The launcher's flag (argo, airflow): how a @skypilot step is launched."""
+    def check(target):
+        return lambda a: launcher_argv(a, target)[launcher_argv(a, target).index(flag) + 1] == value
+    return {t: check(t) for t in ("argo", "airflow")}
+
+
+def airflow_timeout(seconds: int):
+    return lambda a: f"execution_timeout=datetime.timedelta(seconds={seconds})" in airflow_call_text(a.text)
+
+
+EFFECTS[("resources", "gpu")] = {
+    "argo": lambda a: ARGO_CONTAINER(a.text)["resources"]["limits"]["nvidia.com/gpu"] == "2",
+    "step-functions": lambda a: {"Type": "GPU", "Value": "2"}
+    in sfn_task(a.text, a.flow)[0]["ContainerOverrides"]["ResourceRequirements"],
+    "airflow": lambda a: airflow_kwargs(a.text)["pod_resources"]["nvidia.com/gpu"] == "2",
+    "skypilot": lambda a: sky_task(a.text)["resources"]["accelerators"].startswith("A100:")}
+EFFECTS[("resources", "shared_memory")]["airflow"] = lambda a: airflow_kwargs(a.text)["volumes"] == [
+    {"name": "dshm", "empty_dir": {"medium": "Memory", "size_limit": "512Mi"}}] \
+    and airflow_kwargs(a.text)["volume_mounts"] == [{"name": "dshm", "mount_path": "/dev/shm"}]
+for _decorator in ("batch", "kubernetes"):  # resources given by @batch / @kubernetes: the same effects
+    for _name in ("cpu", "memory", "gpu", "disk", "shared_memory"):
+        for _target, _effect in EFFECTS[("resources", _name)].items():
+            EFFECTS.setdefault((_decorator, _name), {})[_target] = _effect
+    _image = ast.literal_eval(SAMPLES[(_decorator, "image")])
+    EFFECTS[(_decorator, "image")].update({
+        "argo": (lambda image: lambda a: ARGO_CONTAINER(a.text)["image"] == image)(_image),
+        "airflow": (lambda image: lambda a: airflow_kwargs(a.text)["image"] == image)(_image)})
+EFFECTS[("retry", "times")]["skypilot"] = lambda a: sky_task(a.text)["resources"]["job_recovery"] == {
+    "max_restarts_on_errors": 4}
+EFFECTS[("retry", "minutes_between_retries")] = {
+    "argo": lambda a: argo_template(a.text)["retryStrategy"]["backoff"]["duration"] == "180s",
+    "step-functions": lambda a: json.loads(a.text)["States"]["start"]["Retry"][0]["IntervalSeconds"] == 180,
+    "airflow": lambda a: "retry_delay=datetime.timedelta(seconds=180)" in airflow_call_text(a.text)}
+EFFECTS[("timeout", "seconds")].update({"airflow": airflow_timeout(77), "skypilot": runs_in_the_runtime("skypilot")})
+EFFECTS[("timeout", "minutes")].update({"airflow": airflow_timeout(420), "skypilot": runs_in_the_runtime("skypilot")})
+EFFECTS[("timeout", "hours")].update({"airflow": airflow_timeout(3600), "skypilot": runs_in_the_runtime("skypilot")})
+EFFECTS[("environment", "vars")]["skypilot"] = lambda a: sky_task(a.text)["envs"]["MODE"] == "fast"
+for _arg in ("var", "print_exception"):
+    EFFECTS[("catch", _arg)] = {t: runs_in_the_runtime(t) for t in COLUMNS}
+EFFECTS[("project", "name")]["step-functions"] = \
+    lambda a: step_functions_name(a.flow).startswith("demo-")
+EFFECTS.update({
+    ("skypilot", "use_spot"): on_skypilot_task(lambda task: task["resources"]["use_spot"] is True),
+    ("skypilot", "cloud"): on_skypilot_task(lambda task: task["resources"]["infra"] == "aws"),
+    ("skypilot", "region"): on_skypilot_task(lambda task: task["resources"]["infra"] == "*/us-west-2"),
+    ("skypilot", "accelerators"): on_skypilot_task(lambda task: task["resources"]["accelerators"] == "A100:1"),
+    ("skypilot", "cpus"): on_skypilot_task(lambda task: task["resources"]["cpus"] == "5+"),
+    ("skypilot", "memory"): on_skypilot_task(lambda task: task["resources"]["memory"] == "33+"),
+    ("skypilot", "disk_size"): on_skypilot_task(lambda task: task["resources"]["disk_size"] == 123),
+    ("skypilot", "image_id"): on_skypilot_task(lambda task: task["resources"]["image_id"] == "docker:repo/sky:1"),
+    ("skypilot", "max_restarts_on_errors"): on_skypilot_task(
+        lambda task: task["resources"]["job_recovery"] == {"max_restarts_on_errors": 2}),
+    ("skypilot", "cluster_name"): launcher_flag("--cluster", "flowc-sky"),
+    ("skypilot", "managed"): launcher_flag("--mode", "fresh"),
+    ("skypilot", "autostop_minutes"): launcher_flag("--autostop-minutes", "15"),
+    ("schedule", "timezone"): {
+        "argo": lambda a: list(yaml.safe_load_all(a.text))[1]["spec"]["timezone"] == "Europe/Berlin",
+        "airflow": lambda a: "CronTriggerTimetable('0 0 * * *', timezone='Europe/Berlin')" in a.text},
+})
+
+
+def step_functions_name(flow) -> str:
+    from flowc.compiler.targets import step_functions
+
+    return step_functions.state_machine_name(flow, Options())
 
 
 def cells():
@@ -292,38 +404,43 @@ def test_cell(decorator, arg, target):
         assert expected in [str(d) for d in artifact.warnings]
         return
     effect = EFFECTS.get((decorator, arg), {}).get(target)
-    if effect is not None:
-        assert effect(artifact), artifact.text
-    else:
-        assert needle(decorator, arg) in artifact.text or _sfn_job_text(artifact, target), artifact.text
-
-
-def _sfn_job_text(artifact, target) -> bool:
-    return False
+    assert effect is not None, f"{construct} is honoured on {target}: the table needs the effect to look for"
+    assert effect(artifact), artifact.text
 
 
 # ---------------------------------------------------------------------------- bad Kubernetes values (issue 12)
 
-BAD_KUBERNETES = {
-    "label value": "labels={'team': 'ml platform!'}",
-    "label key": "labels={'Bad Key': 'x'}",
-    "node selector value": "node_selector={'disk': 'fast ssd'}",
-    "Exists with a value": "tolerations=[{'key': 'gpu', 'operator': 'Exists', 'value': 'yes'}]",
-    "effect": "tolerations=[{'key': 'gpu', 'operator': 'Equal', 'value': 'yes', 'effect': 'NoSchedul'}]",
-    "service account": "service_account='Trainer_SA'",
+_K8S_NAME = "(an optional DNS-1123 subdomain prefix and '/', then a name of at most 63 letters, digits, '-', '_' or '.', " \
+            "starting and ending with a letter or digit)"
+_K8S_VALUE = "(empty, or at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit)"
+BAD_KUBERNETES = {  # case: (the decorator's arguments, the one error on argo and airflow)
+    "label value": ("labels={'team': 'ml platform!'}",
+                    f"@kubernetes(labels): value 'ml platform!' of 'team' is not a valid Kubernetes label value {_K8S_VALUE}"),
+    "label key": ("labels={'Bad Key': 'x'}", f"@kubernetes(labels): key 'Bad Key' is not a valid Kubernetes key {_K8S_NAME}"),
+    "node selector value": ("node_selector={'disk': 'fast ssd'}",
+                            f"@kubernetes(node_selector): value 'fast ssd' of 'disk' is not a valid Kubernetes label "
+                            f"value {_K8S_VALUE}"),
+    "Exists with a value": ("tolerations=[{'key': 'gpu', 'operator': 'Exists', 'value': 'yes'}]",
+                            "@kubernetes(tolerations): toleration 1: operator Exists matches every value of the taint; "
+                            "remove value 'yes' or use Equal"),
+    "effect": ("tolerations=[{'key': 'gpu', 'operator': 'Equal', 'value': 'yes', 'effect': 'NoSchedul'}]",
+               "@kubernetes(tolerations): toleration 1: effect 'NoSchedul' must be NoSchedule, PreferNoSchedule or "
+               "NoExecute (did you mean 'NoSchedule'?)"),
+    "service account": ("service_account='Trainer_SA'",
+                        "@kubernetes(service_account='Trainer_SA'): not a Kubernetes ServiceAccount name (DNS-1123 "
+                        "subdomain: lowercase letters, digits, '-' and '.', at most 253 characters)"),
 }
 
 
 @pytest.mark.parametrize("target", ("argo", "step-functions", "airflow"))
 @pytest.mark.parametrize("case", sorted(BAD_KUBERNETES))
 def test_bad_kubernetes_values_are_located_errors_on_every_target(case, target):
-    source = FLOW.format(flow_decorator="", decorator=f"@kubernetes({BAD_KUBERNETES[case]})", extra="")
+    arguments, message = BAD_KUBERNETES[case]
+    source = FLOW.format(flow_decorator="", decorator=f"@kubernetes({arguments})", extra="")
     with pytest.raises(CompileError) as caught:
         compile_row(source, target)
-    assert [d for d in caught.value.errors if d.location.line == DECORATOR_LINE], str(caught.value)
-    if target != "step-functions":  # there the table refuses the setting itself
-        assert any(BAD_KUBERNETES[case].split("=")[1].strip("[{}'").split("'")[0][:4] in d.message
-                   for d in caught.value.errors), str(caught.value)
+    located = [str(d) for d in caught.value.errors]
+    assert f"row.py:{DECORATOR_LINE}:6: error: {message}" in located, located
 
 
 # ---------------------------------------------------------------------------- graph constructs
@@ -482,6 +599,8 @@ def test_local_column_runs_runtime_constructs(tmp_path):
     result = run_flowc("run", str(path), "--datastore", str(store), "--run-id", "r1", "--param", "greeting=hello")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "note: step 'start' has @kubernetes; `flowc run` runs it locally" in result.stderr
-    data = Run("LocalRowFlow/r1", datastore=str(store))["end"].task.data
-    assert (data.mode, data.total, data.greeting) == ("fast", 3, "hello")
+    run = Run("LocalRowFlow/r1", datastore=str(store))
+    assert run["start"].task.data.mode == "fast"  # a join does not carry it on unless it merges artifacts
+    data = run["end"].task.data
+    assert (data.total, data.greeting) == (3, "hello")
     assert data.caught == ["caught"]

@@ -56,6 +56,7 @@ _KUBERNETES_ONLY = ("it is a Kubernetes setting and AWS Batch neither places nor
 _NO_PACKAGES = ("nothing installs packages on this target yet, so the step's image must already provide them "
                 "(build them into --image or the step's image)")
 _LOCAL_PACKAGES = "`flowc run` installs nothing: the packages must be installed in the Python that runs flowc"
+_LAUNCH_SETTINGS = ("cluster_name", "managed", "autostop_minutes")
 _ONE_COMPUTE = "a step has one compute decorator, and a @skypilot step's task cannot carry another"
 _SKYPILOT_NOT_DEPLOYED = ("SkyPilot task files are launched by an orchestrator or by hand, never deployed on their "
                           "own; it applies when the flow is deployed with argo, step-functions or airflow")
@@ -182,11 +183,22 @@ _ARGUMENT_DECISIONS: dict[tuple[str, str], dict[str, Decision]] = {
         "step-functions": Decision(HONOUR, "the runtime reads each AWS Secrets Manager secret (a JSON object) at "
                                            "task start and sets each key as an environment variable"),
     },
+    ("retry", "minutes_between_retries"): {
+        **_cells(HONOUR, "argo backoff duration, step-functions IntervalSeconds, airflow retry_delay, local waits",
+                 ORCHESTRATORS + ("local",)),
+        "skypilot": Decision(WARN, "SkyPilot restarts a failed managed job at once; the delay between retries is "
+                                   "not applied")},
     ("secrets", "role"): _cells(REFUSE, "a secret is read with the step's own identity: @batch(iam_role=) on "
                                         "step-functions, @kubernetes(service_account=) on Kubernetes; remove role=",
                                 ORCHESTRATORS),
     **{("skypilot", a.name): _cells(HONOUR, "the SkyPilot task's resources and options", KUBERNETES_TARGETS + ("skypilot",))
-       for a in DECORATORS["skypilot"].args},
+       for a in DECORATORS["skypilot"].args if a.name not in _LAUNCH_SETTINGS},
+    # How a task is launched is the launcher's (argo, airflow, `flowc run --skypilot`); a task file has no field for it.
+    **{("skypilot", name): {**_cells(HONOUR, "the launcher's --mode/--cluster/--autostop-minutes", KUBERNETES_TARGETS),
+                            "skypilot": Decision(WARN, "a SkyPilot task file holds no launch mode; flowc's launcher "
+                                                       "applies it, by hand give it to sky (sky launch -c NAME, "
+                                                       "sky jobs launch, -i MINUTES)")}
+       for name in _LAUNCH_SETTINGS},
     **{("schedule", a): {t: _DECORATOR_DECISIONS["schedule"][t] for t in ORCHESTRATORS}
        for a in ("cron", "hourly", "daily", "weekly")},
     ("schedule", "timezone"): {
