@@ -1,4 +1,4 @@
-"""Shared test fixtures: golden files, the shared schemas, the CI rule for missing tools."""
+"""Shared test fixtures: golden files, the vendored Argo schemas, the CI rule for missing tools."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 GOLDEN = ROOT / "tests" / "golden"
-SHARED = ROOT.parent / "shared"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -56,9 +55,8 @@ def need(condition: bool, reason: str) -> None:
 
 
 def schema_path(name: str = "argo-workflows.schema.json") -> Path:
-    path = SHARED / "schemas" / name
-    need(path.is_file(), f"Argo's JSON schema not found at {path}")
-    return path
+    """Argo's JSON schema, vendored in tests/schemas (see its README)."""
+    return ROOT / "tests" / "schemas" / name
 
 
 def run_flowc(*args: str, cwd: Path = ROOT, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
