@@ -144,7 +144,7 @@ def test_run_script_is_constant_text_and_values_travel_in_envs(tmp_path):
     path.write_text(HOSTILE)
     options = Options(datastore="s3://b/$(whoami)/`x`", package_url="s3://b/'q\"/" + "a" * 64 + ".tar.gz")
     flow = load_flow(path.read_bytes(), str(path))[0]
-    (doc,) = documents(skypilot.emit(flow, options))
+    (doc,) = documents(skypilot.render(skypilot.lower(flow, options), options))
     # Only flags, fixed words and quoted "$FLOWC_..." references: no value is ever part of the script.
     tokens = doc["run"].replace("\\\n", " ").split()
     for token in tokens:

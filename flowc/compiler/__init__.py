@@ -67,7 +67,10 @@ def compile_flow(source: bytes | str, filename: str, target: str, options: Optio
     # The table first: what the target cannot express at all, then its own limits on the values.
     problems = capability_check(flow, target) + list(module.unsupported(flow, options))
     raise_if_errors(warnings + problems)
-    return Artifact(module.emit(flow, options), module.SUFFIX, flow, tuple(warnings + problems))
+    document = module.lower(flow, options)  # built once: checked, then rendered
+    problems += module.check(flow, document, options)
+    raise_if_errors(warnings + problems)
+    return Artifact(module.render(document, options), module.SUFFIX, flow, tuple(warnings + problems))
 
 
 __all__ = ["Artifact", "CompileError", "Diagnostic", "Options", "compile_flow", "load_flow", "read_source"]

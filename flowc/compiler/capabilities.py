@@ -172,7 +172,6 @@ _ARGUMENT_DECISIONS: dict[tuple[str, str], dict[str, Decision]] = {
     **{("batch", a): _batch_setting(how) for a, how in _BATCH_SETTINGS.items()},
     **{("kubernetes", a): _kubernetes_setting(how) for a, how in _KUBERNETES_SETTINGS.items()},
     ("retry", "times"): _cells(HONOUR, "the number of retries after the first attempt"),
-    ("retry", "minutes_between_retries"): _cells(HONOUR, "the delay between attempts"),
     ("catch", "var"): _cells(HONOUR, _RUNTIME),
     ("catch", "print_exception"): _cells(HONOUR, _RUNTIME),
     **{("timeout", a): _cells(HONOUR, "part of the step's deadline") for a in ("seconds", "minutes", "hours")},

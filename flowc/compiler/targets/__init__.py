@@ -1,9 +1,12 @@
 """The target table: name -> module.  Modules load on first use (hera, jinja2 are heavy).
 
-A target module provides:
-    SUFFIX: str                                   e.g. ".argo.yaml", used for `-o DIR`
-    emit(flow: FlowGraph, options: Options) -> str  pure: no files, clock, env or network
-    unsupported(flow, options) -> list[Diagnostic]  shapes or values it cannot express
+A target module provides (all pure: no files, clock, environment or network):
+    SUFFIX: str                                        e.g. ".argo.yaml", used for `-o DIR`
+    unsupported(flow, options) -> list[Diagnostic]     values of the IR it cannot express, located
+    lower(flow, options) -> document                   the target's document (dicts, or a view model)
+    check(flow, document, options) -> list[Diagnostic] platform limits measured on the built document
+    render(document, options) -> str                   the text (YAML, JSON, Python)
+compile_flow runs them in that order, building each document once.
 """
 
 from __future__ import annotations

@@ -50,7 +50,17 @@ def unsupported(flow: FlowGraph, options: Options) -> list[Diagnostic]:
     return problems
 
 
-def emit(flow: FlowGraph, options: Options) -> str:
+def lower(flow: FlowGraph, options: Options) -> dict:
+    """The view model the template prints (view_model)."""
+    return view_model(flow, options)
+
+
+def check(flow: FlowGraph, view: dict, options: Options) -> list[Diagnostic]:
+    """Nothing is measured on the DAG file: Airflow's bounds (max_map_length) are checked as the run maps."""
+    return []
+
+
+def render(view: dict, options: Options) -> str:
     """The DAG file's text: pure and deterministic."""
     import jinja2  # slow to import; only this target needs it
 
@@ -58,7 +68,7 @@ def emit(flow: FlowGraph, options: Options) -> str:
                                      undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                                      trim_blocks=True, lstrip_blocks=True, autoescape=False)
     helpers, _, _ = environment.loader.get_source(environment, HELPERS)  # its text, never rendered as a template
-    return environment.get_template(TEMPLATE).render(helpers=helpers.rstrip("\n"), **view_model(flow, options))
+    return environment.get_template(TEMPLATE).render(helpers=helpers.rstrip("\n"), **view)
 
 
 def view_model(flow: FlowGraph, options: Options) -> dict:

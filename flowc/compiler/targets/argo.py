@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import json
 
-from flowc.compiler.command import ATTEMPT, PARAM, RUN_ID, TASK_ID, Placeholder, flow_file_name, render, runtime_argv
-from flowc.compiler.diagnostics import raise_if_errors
+from flowc.compiler.command import ATTEMPT, PARAM, RUN_ID, TASK_ID, Placeholder, flow_file_name, runtime_argv
+from flowc.compiler.command import render as render_argv
 from flowc.compiler.ir import FlowGraph, Parameter, Step, StepKind
 from flowc.compiler.lower import kubernetes as k8s
 from flowc.compiler.lower.parameters import parameter_text
@@ -49,19 +49,17 @@ def unsupported(flow: FlowGraph, options: Options) -> list:
     return argo_checks.find_problems(flow, options)
 
 
-def emit(flow: FlowGraph, options: Options) -> str:
-    """Lower, check the built manifests (etcd's size limit), render: one build."""
-    docs = documents(flow, options)
-    raise_if_errors(argo_checks.check_documents(flow, docs))
-    return render_documents(docs, options)
-
-
-def documents(flow: FlowGraph, options: Options) -> list[dict]:
+def lower(flow: FlowGraph, options: Options) -> list[dict]:
     """The manifests as plain dicts, in print order: the WorkflowTemplate, then the CronWorkflow if scheduled."""
     return [ordered(m.model_dump(exclude_none=True, by_alias=True)) for m in build_models(flow, options)]
 
 
-def render_documents(docs: list[dict], options: Options) -> str:
+def check(flow: FlowGraph, docs: list[dict], options: Options) -> list:
+    """Limits measured on the built manifests (etcd's object size)."""
+    return argo_checks.check_documents(flow, docs)
+
+
+def render(docs: list[dict], options: Options) -> str:
     """YAML documents, or JSON (a List when there are two)."""
     if options.output_format == "json":
         body = docs[0] if len(docs) == 1 else {"apiVersion": "v1", "kind": "List", "items": docs}
@@ -207,7 +205,7 @@ def launcher_template(flow: FlowGraph, step: Step, options: Options):
     """
     from hera.workflows import models as m
 
-    argv = render(launcher_argv(flow, step, options, foreach_out=FOREACH_OUT), argo_placeholder)
+    argv = render_argv(launcher_argv(flow, step, options, foreach_out=FOREACH_OUT), argo_placeholder)
     retry = step.retry if step.retry is not None and step.retry.times > 0 and not restarts_in_skypilot(step) else None
     return m.Template(
         name=names.step_name(step.name),
@@ -236,7 +234,7 @@ def argo_placeholder(p: Placeholder) -> str:
 
 
 def full_argv(flow: FlowGraph, step: Step, options: Options) -> list[str]:
-    return render(runtime_argv(flow, step, options, foreach_out=FOREACH_OUT), argo_placeholder)
+    return render_argv(runtime_argv(flow, step, options, foreach_out=FOREACH_OUT), argo_placeholder)
 
 
 def shared_command(flow: FlowGraph, options: Options) -> list[str]:

@@ -8,8 +8,16 @@ from flowc.compiler.options import Options
 SUFFIX = ".ir.json"
 
 
-def emit(flow: FlowGraph, options: Options) -> str:
-    return flow.to_json()
+def lower(flow: FlowGraph, options: Options) -> FlowGraph:
+    return flow
+
+
+def check(flow: FlowGraph, document: FlowGraph, options: Options) -> list:
+    return []
+
+
+def render(document: FlowGraph, options: Options) -> str:
+    return document.to_json()
 
 
 def unsupported(flow: FlowGraph, options: Options) -> list:

@@ -1,6 +1,6 @@
 """Target `skypilot`: one SkyPilot task per `@skypilot` step (the task itself: flowc/compiler/lower/skypilot.py).
 
-Output of `emit`: a multi-document YAML.  The first document holds only the
+Output (lower, then render): a multi-document YAML.  The first document holds only the
 flow's name (SkyPilot's chain-DAG header, so `sky`'s own loader reads the
 file); each further document is one complete SkyPilot task, and
 `flowc compile --target skypilot -o DIR` writes each to its own file
@@ -30,15 +30,21 @@ def unsupported(flow: FlowGraph, options: Options) -> list[Diagnostic]:
     return [d for step in steps for d in step_problems(step)]
 
 
-def emit(flow: FlowGraph, options: Options) -> str:
-    """The chain header, then one task document per @skypilot step."""
-    documents = [dump_yaml({"name": flow.name})]
-    documents += [task_yaml(flow, step, options) for step in skypilot_steps(flow)]
+def lower(flow: FlowGraph, options: Options) -> list[str]:
+    """The chain header, then one task document (YAML with its header comment) per @skypilot step."""
+    return [dump_yaml({"name": flow.name})] + [task_yaml(flow, step, options) for step in skypilot_steps(flow)]
+
+
+def check(flow: FlowGraph, documents: list[str], options: Options) -> list[Diagnostic]:
+    return []
+
+
+def render(documents: list[str], options: Options) -> str:
     return "---\n".join(documents)
 
 
 def split_documents(text: str) -> dict[str, str]:
-    """{task name: document} from `emit`'s text, for `-o DIR` (one file per step); the header is dropped."""
+    """{task name: document} from the rendered text, for `-o DIR` (one file per step); the header is dropped."""
     found = {}
     for document in re.split(r"^---\n", text, flags=re.MULTILINE):
         match = re.search(r"^name: (\S+)$", document, flags=re.MULTILINE)

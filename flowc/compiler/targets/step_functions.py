@@ -63,9 +63,23 @@ JOB_DEFINITION_COMMAND = ["python", "-m", "flowc.runtime", "--help"]
 TMPFS_PATH = "/tmp"
 
 
-def emit(flow: FlowGraph, options: Options) -> str:
-    """The state machine definition as JSON (indent 2, stable key order)."""
-    return json.dumps(definition(flow, options), indent=2, ensure_ascii=False) + "\n"
+def lower(flow: FlowGraph, options: Options) -> dict:
+    return definition(flow, options)
+
+
+def check(flow: FlowGraph, document: dict, options: Options) -> list[Diagnostic]:
+    """Step Functions' size limit, measured on the definition as deploy sends it (compact JSON)."""
+    size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    if size <= DEFINITION_LIMIT_BYTES:
+        return []
+    return [Diagnostic(flow.location, f"step-functions: the state machine definition is {size:,} bytes, over Step "
+                                      f"Functions' {DEFINITION_LIMIT_BYTES:,}-byte limit; split the flow into smaller "
+                                      "flows or move repeated steps into a foreach")]
+
+
+def render(document: dict, options: Options) -> str:
+    """The definition as JSON (indent 2, stable key order)."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 def definition(flow: FlowGraph, options: Options) -> dict:
@@ -160,7 +174,7 @@ def parameter_defaults(flow: FlowGraph) -> dict[str, str]:
 
 
 class _Machine:
-    """Builds nested state lists; one instance per emit."""
+    """Builds nested state lists; one instance per definition."""
 
     def __init__(self, flow: FlowGraph, options: Options):
         self.flow = flow
@@ -349,10 +363,5 @@ def unsupported(flow: FlowGraph, options: Options) -> list[Diagnostic]:
             problems.append(Diagnostic(step.location, f"step-functions: step {step.name}'s ContainerOverrides can reach "
                                        f"{chars:,} characters, over AWS Batch's {BATCH_OVERRIDES_LIMIT_CHARS:,} limit; "
                                        "shorten its environment values, parameter defaults or the datastore path"))
-    if not problems:
-        size = len(json.dumps(definition(flow, options), separators=(",", ":")).encode("utf-8"))
-        if size > DEFINITION_LIMIT_BYTES:
-            problems.append(Diagnostic(flow.location, f"step-functions: the state machine definition is {size:,} bytes, "
-                                       f"over Step Functions' {DEFINITION_LIMIT_BYTES:,}-byte limit; split the flow "
-                                       "into smaller flows or move repeated steps into a foreach"))
+
     return problems
