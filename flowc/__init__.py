@@ -5,39 +5,12 @@ networkx, hera, jinja2, click or boto3.  The client (`Run`, `Flow`) loads on
 first use.
 """
 
-from flowc.api import (
-    FlowSpec,
-    IncludeFile,
-    JSONType,
-    Parameter,
-    batch,
-    card,
-    catch,
-    conda,
-    conda_base,
-    current,
-    environment,
-    kubernetes,
-    project,
-    pypi,
-    pypi_base,
-    resources,
-    retry,
-    schedule,
-    secrets,
-    skypilot,
-    step,
-    timeout,
-)
+from flowc.api import *  # noqa: F403 - the authoring API is what `import flowc` is
+from flowc.api import __all__ as _API
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "FlowSpec", "step", "Parameter", "JSONType", "IncludeFile", "current",
-    "resources", "batch", "kubernetes", "retry", "catch", "timeout", "environment",
-    "secrets", "conda", "pypi", "skypilot", "schedule", "project", "conda_base",
-    "pypi_base", "card", "Run", "Flow",
-]
+__all__ = [*_API, "Run", "Flow"]
 
 
 def __getattr__(name):

@@ -41,6 +41,7 @@ import re
 from flowc.compiler import command
 from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.ir import FlowGraph, Step, StepKind
+from flowc.compiler.lower.parameters import parameter_defaults
 from flowc.compiler.options import Options
 from flowc.compiler.targets import asl
 from flowc.contract import layout
@@ -156,21 +157,6 @@ def s3_location(datastore: str) -> tuple[str, str] | None:
         return None
     bucket, _, prefix = datastore[len("s3://"):].partition("/")
     return bucket, prefix.strip("/")
-
-
-def parameter_defaults(flow: FlowGraph) -> dict[str, str]:
-    """Each parameter's default as the text `--param NAME=TEXT` carries (what the runtime parses)."""
-    defaults = {}
-    for param in flow.parameters:
-        if not param.has_default or param.default is None:
-            continue
-        if param.type == "json" or isinstance(param.default, (dict, list)):
-            defaults[param.name] = json.dumps(param.default, sort_keys=True)
-        elif isinstance(param.default, bool):
-            defaults[param.name] = "true" if param.default else "false"
-        else:
-            defaults[param.name] = str(param.default)
-    return defaults
 
 
 class _Machine:
