@@ -10,7 +10,7 @@ from flowc.api import __all__ as _API
 
 __version__ = "0.1.0"
 
-__all__ = [*_API, "Run", "Flow"]
+__all__ = [*_API, "Run", "Flow"]  # noqa: F405 - Run and Flow load on first use (__getattr__)
 
 
 def __getattr__(name):

@@ -10,12 +10,10 @@ reference (their meta.json names the same content-addressed blobs).
 
 from __future__ import annotations
 
-import collections
 import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -27,45 +25,13 @@ from flowc.contract import layout
 from flowc.contract.command import EXIT_CORRUPT, EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from flowc.contract.ids import run_id_problem
 from flowc.contract.layout import run_record_key, task_key
+from flowc.local.processes import TIMED_OUT, TaskProcesses
 from flowc.local.progress import Progress
 from flowc.runtime.datastore import DatastoreError, open_datastore
 
 EXIT_INTERRUPTED = 130  # as a shell reports a process ended by Ctrl-C
-LINE_LIMIT = 64 * 1024  # a longer printed line is echoed in pieces
-# After a task's @timeout the runtime stops the step itself (SIGALRM); a step that blocks the alarm
-# (handles SIGALRM, sits in a long C call) is killed by the runner this long after the deadline.
-TIMEOUT_GRACE_SECONDS = 5
-
-
-EXIT_TIMED_OUT = -1  # run_process: the runner killed the task at its deadline (never a real exit code)
-
-
 class RunRefused(Exception):
     """The run cannot start under its id: the id is taken (another runner has or had it) or not a valid id."""
-
-
-def _parent_death_signal():
-    """A preexec_fn that makes a task die with its runner, even a runner killed with SIGKILL (Linux only).
-
-    PR_SET_PDEATHSIG fires when the thread that started the child exits; the
-    pool threads that start tasks live until every task has finished.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes  # only here: the runner's start-up does not need it elsewhere
-
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    runner = os.getpid()
-
-    def die_with_runner():
-        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        if os.getppid() != runner:  # the runner died before the line above took effect
-            os._exit(EXIT_FAILED)
-
-    return die_with_runner
 
 
 def new_run_id() -> str:
@@ -109,9 +75,7 @@ class LocalRun:
         self.pending_joins: set[tuple[str, str]] = set()
         self.scheduled: set[tuple[str, str]] = set()
         self.cwd = os.path.dirname(os.path.abspath(request.flow_path))
-        self.processes: set[subprocess.Popen] = set()  # live task processes, each its own process group
-        self.stopping = threading.Event()  # set when the run is interrupted: no task or attempt starts after it
-        self.preexec = _parent_death_signal()
+        self.processes = TaskProcesses(self.cwd, self.env(), request.echo, request.show_output)
         self.sky = None
         if request.skypilot is not None:
             from flowc.local.skypilot import SkyPilotSteps
@@ -174,11 +138,11 @@ class LocalRun:
             attempts = self.sky.attempts(step, attempts)
             self.r.echo(f"[{step_name}/{task_id}] launching through SkyPilot {self.sky.describe(step)}")
         for attempt in range(attempts):
-            if self.stopping.is_set():
+            if self.processes.stopping.is_set():
                 return TaskResult(step_name, task_id, EXIT_FAILED, attempt, time.time() - started, "interrupted")
-            code, stderr_lines = self.run_process(self.argv(step, task_id, attempt), f"[{step_name}/{task_id}] ",
-                                                  step.timeout_seconds)
-            if code == EXIT_TIMED_OUT:
+            code, stderr_lines = self.processes.run(self.argv(step, task_id, attempt), f"[{step_name}/{task_id}] ",
+                                                    step.timeout_seconds)
+            if code == TIMED_OUT:
                 code = EXIT_FAILED
                 self.record_killed_attempt(step_name, task_id, attempt, started, step.timeout_seconds)
                 stderr_lines.append(f"flowc: step '{step_name}' task {task_id} ran past its @timeout of "
@@ -196,7 +160,7 @@ class LocalRun:
                 return TaskResult(step_name, task_id, code, attempt + 1, time.time() - started, tail)
             self.r.echo(f"[{step_name}/{task_id}] attempt {attempt} failed; retrying"
                         + (f" in {delay}s" if delay else ""))
-            self.stopping.wait(delay)  # a retry's delay, cut short by an interruption
+            self.processes.stopping.wait(delay)  # a retry's delay, cut short by an interruption
         raise AssertionError("unreachable")
 
     def task_done(self, step_name: str, task_id: str) -> bool:
@@ -204,55 +168,6 @@ class LocalRun:
             return self.store.exists(task_key(self.flow.name, self.r.run_id, step_name, task_id, layout.DONE))
         except DatastoreError:
             return False
-
-    def run_process(self, argv: list[str], prefix: str,
-                    timeout_seconds: int | None = None) -> tuple[int, collections.deque]:
-        """Run one task process; echo its stdout line by line, keep the last lines of its stderr.
-
-        Memory stays bounded whatever the task prints (lines are cut at 64 KiB,
-        only the last 200 stderr lines are kept); its full output is in its saved logs.
-        The process (and anything it starts) is its own process group: killed
-        whole when it outlives its @timeout, or when the run is interrupted.
-        Returns EXIT_TIMED_OUT when the runner killed it.
-        """
-        process = subprocess.Popen(argv, cwd=self.cwd, env=self.env(), stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True,
-                                   preexec_fn=self.preexec)
-        self.processes.add(process)
-        if self.stopping.is_set():  # interrupted while this task was being started
-            _kill_group(process)
-        tail: collections.deque = collections.deque(maxlen=200)
-        killed = threading.Event()
-
-        def kill_overdue():
-            killed.set()
-            _kill_group(process)
-
-        timer = None
-        if timeout_seconds:
-            timer = threading.Timer(timeout_seconds + TIMEOUT_GRACE_SECONDS, kill_overdue)
-            timer.daemon = True
-            timer.start()
-
-        def drain_stderr():
-            for raw in iter(lambda: process.stderr.readline(LINE_LIMIT), b""):
-                tail.append(raw.decode("utf-8", "replace").rstrip("\n"))
-
-        reader = threading.Thread(target=drain_stderr, daemon=True)
-        reader.start()
-        try:
-            for raw in iter(lambda: process.stdout.readline(LINE_LIMIT), b""):
-                if self.r.show_output:
-                    self.r.echo(prefix + raw.decode("utf-8", "replace").rstrip("\n"))
-            code = process.wait()
-        finally:
-            if timer is not None:
-                timer.cancel()
-            self.processes.discard(process)
-        reader.join()
-        process.stdout.close()
-        process.stderr.close()
-        return (EXIT_TIMED_OUT if killed.is_set() else code), tail
 
     def record_killed_attempt(self, step_name: str, task_id: str, attempt: int, started: float, timeout: int) -> None:
         """The attempt record the killed task could not write itself, so `flowc show` says what happened."""
@@ -264,11 +179,6 @@ class LocalRun:
             self.store.write_text(key, json.dumps(record, sort_keys=True))
         except DatastoreError as exc:
             self.r.echo(f"flowc: warning: could not record the killed attempt: {exc}")
-
-    def stop_tasks(self) -> None:
-        """Kill every running task's process group (the run was interrupted)."""
-        for process in list(self.processes):
-            _kill_group(process)
 
     # -- cloning on resume ---------------------------------------------------------
 
@@ -369,7 +279,7 @@ class LocalRun:
         try:
             return self._schedule(started)
         except KeyboardInterrupt:
-            self.stop_tasks()
+            self.processes.stop()
             self.write_record("interrupted", started)
             self.r.echo(f"flowc: run {self.r.run_id} interrupted; its running tasks were stopped. "
                         f"`flowc resume {self.flow.name}/{self.r.run_id}` reuses what finished")
@@ -384,9 +294,8 @@ class LocalRun:
                 self._run_until_done(pool, progress)
             except KeyboardInterrupt:
                 # Stop here, not after every queued task: no new task or attempt starts, running ones are killed.
-                self.stopping.set()
+                self.processes.stop()
                 pool.shutdown(wait=False, cancel_futures=True)
-                self.stop_tasks()
                 raise
         status = "ok" if self.failed is None and ("end", "0") in self.done else "failed"
         try:
@@ -443,13 +352,6 @@ class LocalRun:
                 self.done.add(item)
                 queue += self.successors(*item)
                 queue += self.ready_joins()
-
-
-def _kill_group(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _interrupt(signum, frame):
