@@ -30,3 +30,5 @@ EXIT_FAILED = 1  # the step (or the datastore) failed; an orchestrator may retry
 EXIT_USAGE = 2  # the command or the flow is wrong; retrying cannot help
 EXIT_LAUNCH = 3  # the SkyPilot launcher could not launch the task or lost track of it
 EXIT_CORRUPT = 4  # a blob the task reads is corrupt; retrying cannot help (`flowc resume` re-runs its writer)
+# Exit codes no retry can change: the local runner and every orchestrator's retry policy leave them alone.
+NOT_RETRIED = (EXIT_USAGE, EXIT_CORRUPT)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from flowc.contract import layout
-from flowc.contract.command import EXIT_CORRUPT, EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from flowc.contract.command import EXIT_FAILED, EXIT_OK, EXIT_USAGE, NOT_RETRIED
 from flowc.contract.ids import run_id_problem
 from flowc.contract.layout import run_record_key, task_key
 from flowc.local.processes import TIMED_OUT, TaskProcesses
@@ -156,7 +156,7 @@ class LocalRun:
             if code == 0:
                 return TaskResult(step_name, task_id, 0, attempt + 1, time.time() - started)
             tail = "\n".join(list(stderr_lines)[-6:]).strip()
-            if code in (EXIT_USAGE, EXIT_CORRUPT) or attempt == attempts - 1:  # retrying cannot help
+            if code in NOT_RETRIED or attempt == attempts - 1:
                 return TaskResult(step_name, task_id, code, attempt + 1, time.time() - started, tail)
             self.r.echo(f"[{step_name}/{task_id}] attempt {attempt} failed; retrying"
                         + (f" in {delay}s" if delay else ""))
