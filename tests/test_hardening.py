@@ -405,3 +405,84 @@ def test_a_task_failing_outside_its_step_body_is_recorded_with_its_cause(tmp_pat
     assert "artifact 'lock' of step 'mid' cannot be pickled" in task.exception
     shown = run_flowc("show", "GuardedFlow/r1", "--datastore", str(ds))
     assert any(line.split()[:3] == ["mid", "0", "failed"] for line in shown.stdout.splitlines()), shown.stdout
+
+
+INCLUDE_FLOW = textwrap.dedent("""\
+    from flowc import FlowSpec, IncludeFile, step
+
+    class IncludeFlow(FlowSpec):
+        notes = IncludeFile("notes", default="notes.txt")
+        raw = IncludeFile("raw", is_text=False, default=None)
+
+        @step
+        def start(self):
+            self.seen = self.notes
+            self.seen_raw = self.raw
+            self.next(self.end)
+
+        @step
+        def end(self):
+            pass
+""")
+
+
+def _include_flow(tmp_path):
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    (folder / "include_flow.py").write_text(INCLUDE_FLOW)
+    (folder / "notes.txt").write_text("notes beside the flow\n")
+    return folder / "include_flow.py"
+
+
+def test_include_file_is_read_where_the_run_is_launched(tmp_path):
+    flow = _include_flow(tmp_path)
+    ds = tmp_path / "ds"
+    ran = run_flowc("run", str(flow), "--datastore", str(ds), "--run-id", "r1", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    start = Run("IncludeFlow/r1", datastore=str(ds))["start"].task.data
+    assert (start.seen, start.seen_raw) == ("notes beside the flow\n", None)  # the default, beside the flow file
+    (tmp_path / "other.bin").write_bytes(b"\xff\x00 bytes")
+    (tmp_path / "other.txt").write_text("given at launch")
+    ran = run_flowc("run", str(flow), "--datastore", str(ds), "--run-id", "r2", "--param", "notes=other.txt",
+                    "--param", "raw=other.bin", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    start = Run("IncludeFlow/r2", datastore=str(ds))["start"].task.data
+    assert (start.seen, start.seen_raw) == ("given at launch", b"\xff\x00 bytes")  # relative to where it ran
+
+
+def test_a_missing_include_file_is_one_line_at_launch(tmp_path):
+    flow = _include_flow(tmp_path)
+    ran = run_flowc("run", str(flow), "--datastore", str(tmp_path / "ds"), "--param", "notes=nowhere.txt",
+                    cwd=tmp_path)
+    assert ran.returncode == 2
+    assert ran.stderr.strip().splitlines() == [
+        "error: IncludeFile 'notes': cannot read 'nowhere.txt' (No such file or directory)"]
+    assert not (tmp_path / "ds" / "IncludeFlow" / "runs").exists()
+
+
+def test_a_task_never_reads_a_path_named_by_a_run_parameter(tmp_path):
+    """`--param config=/etc/hostname` stored that file as an artifact: on a cluster, a pod's service-account token."""
+    import subprocess
+    import sys
+
+    flow = _include_flow(tmp_path)
+    secret = tmp_path / "token"
+    secret.write_text("pod service-account token")
+    result = subprocess.run([sys.executable, "-m", "flowc.runtime", "step", flow.name, "start", "--run-id", "r1",
+                             "--task-id", "0", "--datastore", str(tmp_path / "ds"), "--param", f"notes={secret}"],
+                            cwd=flow.parent, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "IncludeFile 'notes' takes a file included when the run is launched" in result.stderr
+    stored = [p.read_bytes() for p in (tmp_path / "ds").rglob("*") if p.is_file()]
+    assert not any(b"service-account token" in data for data in stored)
+
+
+def test_an_artifact_set_to_none_stays_none(tmp_path):
+    """Every artifact set to None was stored as RuntimeError('NoneType: None'): it `is` the caught exception (None)."""
+    flow = tmp_path / "none_flow.py"
+    flow.write_text(TINY_FLOW.replace('print("reached end")', "self.y = None").replace(
+        "self.next(self.end)", "self.x = None\n        self.next(self.end)"))
+    ran = run_flowc("run", str(flow), "--datastore", str(tmp_path / "ds"), "--run-id", "r1")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    data = Run("TinyFlow/r1", datastore=str(tmp_path / "ds"))["end"].task.data
+    assert (data.x, data.y) == (None, None)

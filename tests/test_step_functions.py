@@ -479,3 +479,43 @@ def test_a_wide_foreach_completes(tmp_path, s3_datastore):
     assert outcome["status"] == "SUCCEEDED", outcome["error"]
     assert sum(1 for c in outcome["calls"] if c["state"] == "body") == width
     assert artifact(s3_datastore, "WideFlow", "wide-1", "join", "count") == width
+
+
+def test_trigger_includes_an_include_file_where_it_is_launched(aws_env, s3_datastore, tmp_path):
+    """The task never opens a path: trigger reads the file and the execution input names its bytes in the datastore."""
+    import boto3
+
+    code = tmp_path / "code"
+    code.mkdir()
+    path = code / "include_flow.py"
+    path.write_text('''from flowc import FlowSpec, IncludeFile, step
+
+
+class IncludeFlow(FlowSpec):
+    notes = IncludeFile("notes", default="notes.txt")
+
+    @step
+    def start(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+''')
+    (code / "notes.txt").write_text("the default notes")
+    (tmp_path / "given.txt").write_text("given at trigger")
+    flags = ["-t", "step-functions", "--datastore", s3_datastore, "--role-arn", "arn:aws:iam::123456789012:role/flowc",
+             "--job-queue", "flowc-queue"]
+    deployed = run_flowc("deploy", str(path), *flags, env=aws_env)
+    assert deployed.returncode == 0, deployed.stderr
+    bucket, _, prefix = s3_datastore[len("s3://"):].partition("/")
+    s3 = boto3.client("s3")
+    for given, expected in ((None, b"the default notes"), (str(tmp_path / "given.txt"), b"given at trigger")):
+        args = ["--param", f"notes={given}"] if given else []
+        triggered = run_flowc("trigger", str(path), *flags, *args, env=aws_env, cwd=tmp_path)
+        assert triggered.returncode == 0, triggered.stderr
+        execution = boto3.client("stepfunctions").describe_execution(executionArn=triggered.stdout.strip())
+        reference = json.loads(execution["input"])["parameters"]["notes"]
+        assert reference.startswith("flowc-include:")
+        blob = s3.get_object(Bucket=bucket, Key=f"{prefix}/IncludeFlow/data/{reference.split(':')[1]}")["Body"].read()
+        assert expected in blob  # the pickled bytes of the file

@@ -59,6 +59,19 @@ def check_run_id(run_id: str) -> None:
         fail(problem)
 
 
+def include_files_or_exit(flow, flow_path: str, params: dict, root: str) -> dict:
+    """IncludeFile parameters read here, where the run is launched (flowc/local/includes.py); one line, exit 2."""
+    if not any(p.type == "file" for p in flow.parameters):
+        return params
+    from flowc.local.includes import IncludeError, include_files  # only for flows that include files
+    from flowc.runtime.datastore import open_datastore
+
+    try:
+        return include_files(flow, flow_path, params, open_datastore(root))
+    except IncludeError as exc:
+        fail(str(exc))
+
+
 def parse_params(pairs) -> dict:
     params = {}
     for pair in pairs:
@@ -155,6 +168,7 @@ def run(flow_path, params, run_id, datastore, max_workers, with_decorators, laun
         click.echo(note, err=True)
     run_id = run_id or new_run_id()
     check_run_id(run_id)
+    values = include_files_or_exit(flow, flow_path, values, root)
     click.echo(f"run {flow.name}/{run_id} (datastore {root})")
     request = RunRequest(flow=flow, flow_path=flow_path, datastore=root, run_id=run_id, params=values,
                          max_workers=settings.max_workers, echo=echo, show_output=not quiet,

@@ -219,7 +219,13 @@ _GRAPH_DECISIONS: dict[str, dict[str, Decision]] = {
                 "airflow": Decision(HONOUR, ".expand() over the task ids"), "skypilot": Decision(HONOUR, "one task per step"),
                 "local": Decision(HONOUR, "one process per item")},
     "nested foreach": _cells(HONOUR, "a foreach inside a foreach's body, with task ids like 3.7"),
-    **{name: _cells(HONOUR, "passed to the start step as --param NAME=TEXT") for name in _PARAMETER_TYPES.values()},
+    **{name: _cells(HONOUR, "passed to the start step as --param NAME=TEXT") for name in _PARAMETER_TYPES.values()
+       if name != "IncludeFile"},
+    # A task never opens a path it is given (it could name a pod's token): the launcher reads the file.
+    "IncludeFile": {**_cells(WARN, "a task never opens a path: `flowc trigger` reads the file (given or default) and "
+                                   "includes it; a run started another way (a schedule, the orchestrator's own UI) "
+                                   "fails at start with the reason", ORCHESTRATORS + ("skypilot",)),
+                    "local": Decision(HONOUR, "`flowc run` reads the file where it is launched and includes it")},
 }
 
 

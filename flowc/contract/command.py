@@ -25,6 +25,10 @@ FOREACH_OUT_FLAG = "--foreach-out"  # where a foreach step also writes its split
 DECORATOR_FLAG = "--decorator"  # JSON {"name": {args}} of a decorator attached with --with
 PACKAGE_FLAG = "--package"  # URL of the code package (s3://.../<sha256>.tar.gz or a path)
 
+# An IncludeFile parameter's value on the runtime's command line: the file as the launcher read it, stored
+# in the datastore as an artifact blob (`flowc-include:<sha256>`).  The runtime never opens a path it is given.
+INCLUDED_FILE_PREFIX = "flowc-include:"
+
 EXIT_OK = 0  # the task succeeded, or @catch caught the step's exception
 EXIT_FAILED = 1  # the step (or the datastore) failed; an orchestrator may retry
 EXIT_USAGE = 2  # the command or the flow is wrong; retrying cannot help

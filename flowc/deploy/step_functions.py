@@ -109,6 +109,7 @@ def trigger(request: DeployRequest, params: dict[str, str]) -> str:
         raise DeployError(f"required parameter(s) missing: {', '.join(missing)}; pass --param NAME=VALUE")
     aws = _Aws(request)
     name = target.state_machine_name(flow, request.options)
+    params = _include_files(request, flow, params)
     execution_input = json.dumps({"parameters": params}, sort_keys=True)
     if request.dry_run:
         aws.call("stepfunctions", "start_execution", stateMachineArn=f"<arn of {name}>", input=execution_input)
@@ -117,6 +118,23 @@ def trigger(request: DeployRequest, params: dict[str, str]) -> str:
     if arn is None:
         raise DeployError(f"no state machine named {name}; run flowc deploy --target step-functions first")
     return aws.call("stepfunctions", "start_execution", stateMachineArn=arn, input=execution_input)["executionArn"]
+
+
+def _include_files(request: DeployRequest, flow, params: dict[str, str]) -> dict[str, str]:
+    """IncludeFile parameters read here, where the run is launched, and stored in the run's datastore."""
+    if not any(p.type == "file" for p in flow.parameters):
+        return params
+    # The launcher's reader, and the datastore the tasks will read the file from.
+    from flowc.local.includes import IncludeError, include_files
+    from flowc.runtime.datastore import DatastoreError, open_datastore
+
+    if request.dry_run:
+        request.echo("would include the IncludeFile parameters' files in " + request.options.datastore)
+        return params
+    try:
+        return include_files(flow, request.flow_path, params, open_datastore(request.options.datastore))
+    except (IncludeError, DatastoreError) as exc:
+        raise DeployError(str(exc)) from None
 
 
 def _register_job_definition(aws: _Aws, name: str, wanted: dict) -> None:

@@ -115,7 +115,7 @@ def execute_step(context, where: str, started: float) -> int:
     for name, value in list(vars(flow).items()):
         if name.startswith("_"):
             continue
-        data = dump(name, request.step, _picklable_exception(value) if value is caught else value)
+        data = dump(name, request.step, _picklable_exception(value) if caught is not None and value is caught else value)
         refs[name] = context.store.put_blob(context.flow, data)
 
     foreach = None

@@ -182,7 +182,9 @@ def _execute(store, flow_name, flow_class, steps, request, where, started) -> in
     context = TaskContext(store, flow_name, request, steps, flow_class)
     if request.step == "start" or not steps[request.step].parents:
         try:
-            context.parameter_values = convert_parameters(flow_class, request.params)
+            context.parameter_values = convert_parameters(
+                flow_class, request.params,
+                lambda sha: ArtifactSource(store, flow_name, {"included file": sha}).load("included file"))
         except ValueError as exc:
             print(f"flowc.runtime: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
