@@ -10,20 +10,22 @@ reference (their meta.json names the same content-addressed blobs).
 
 from __future__ import annotations
 
+import collections
 import json
+import queue
 import os
 import signal
 import socket
 import sys
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
 from flowc.contract import layout
 from flowc.contract.command import EXIT_FAILED, EXIT_OK, EXIT_USAGE, NOT_RETRIED
-from flowc.contract.ids import run_id_problem
+from flowc.contract.ids import parent_task_of_child, run_id_problem
 from flowc.contract.layout import run_record_key, task_key
 from flowc.local.processes import TIMED_OUT, TaskProcesses
 from flowc.local.progress import Progress
@@ -72,7 +74,7 @@ class LocalRun:
         self.done: set[tuple[str, str]] = set()
         self.failed: TaskResult | None = None
         self.usage_error = False
-        self.pending_joins: set[tuple[str, str]] = set()
+        self.join_waits: dict[tuple[str, str], int] = {}  # join instance -> parent tasks still running
         self.scheduled: set[tuple[str, str]] = set()
         self.cwd = os.path.dirname(os.path.abspath(request.flow_path))
         self.processes = TaskProcesses(self.cwd, self.env(), request.echo, request.show_output)
@@ -222,36 +224,39 @@ class LocalRun:
     # -- scheduling ------------------------------------------------------------------
 
     def successors(self, step_name: str, task_id: str) -> list[tuple[str, str]]:
-        """Tasks that may start now that (step_name, task_id) is done."""
+        """Tasks that may start now that (step_name, task_id) is done: constant work per task (a foreach's
+        children are listed once), so scheduling stays linear in the number of tasks."""
         step = self.flow.step(step_name)
         found = []
         if step.foreach_var is not None:
             split = json.loads(self.store.read_text(task_key(self.flow.name, self.r.run_id, step_name, task_id,
                                                              layout.FOREACH)))
             found += [(step.next[0], child) for child in split]
-        for name in step.next:
-            nxt = self.flow.step(name)
-            if step.foreach_var is not None:
-                continue
-            if nxt.is_join:
-                continue
-            found.append((name, task_id))
+        else:
+            found += [(name, task_id) for name in step.next if not self.flow.step(name).is_join]
         if step.matching_join:
-            self.pending_joins.add((step.matching_join, task_id))
-        return found
+            # The join instance this split or foreach opens waits for one task per parent per branch/child.
+            join = self.flow.step(step.matching_join)
+            width = len(split) if step.foreach_var is not None else 1
+            if width:
+                self.join_waits[(join.name, task_id)] = width * len(join.parents)
+            else:  # a foreach over nothing: its join runs at once
+                found.append((join.name, task_id))
+        return found + self.joins_reached(step, task_id)
 
-    def join_ready(self, join_name: str, task_id: str) -> bool:
-        join = self.flow.step(join_name)
-        closed = self.flow.step(join.closes)
-        if closed.foreach_var is not None:
-            text = self.store.read_text(task_key(self.flow.name, self.r.run_id, closed.name, task_id, layout.FOREACH))
-            children = json.loads(text)
-            return all((p, c) in self.done for p in join.parents for c in children)
-        return all((p, task_id) in self.done for p in join.parents)
-
-    def ready_joins(self) -> list[tuple[str, str]]:
-        ready = [j for j in sorted(self.pending_joins) if self.join_ready(*j)]
-        self.pending_joins.difference_update(ready)
+    def joins_reached(self, step, task_id: str) -> list[tuple[str, str]]:
+        """The join instances (step, task_id) completes: one fewer parent task to wait for each."""
+        ready = []
+        for name in step.next:
+            join = self.flow.step(name)
+            if not join.is_join:
+                continue
+            closes_foreach = self.flow.step(join.closes).foreach_var is not None
+            key = (name, parent_task_of_child(task_id) if closes_foreach else task_id)
+            self.join_waits[key] -= 1
+            if self.join_waits[key] == 0:
+                del self.join_waits[key]
+                ready.append(key)
         return ready
 
     def execute(self) -> int:
@@ -289,7 +294,8 @@ class LocalRun:
         if self.sky is not None:
             self.sky.upload_package(self.r.echo)
         progress = Progress(self.r.echo, len(self.flow.steps))
-        with ThreadPoolExecutor(max_workers=max(1, self.r.max_workers)) as pool:
+        self.workers = max(1, self.r.max_workers)
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
             try:
                 self._run_until_done(pool, progress)
             except KeyboardInterrupt:
@@ -320,39 +326,48 @@ class LocalRun:
 
 
     def _run_until_done(self, pool, progress) -> None:
-        """Start every task whose inputs are done, until nothing runs and nothing can start."""
-        queue: list[tuple[str, str]] = [("start", "0")]
-        running = {}
-        while queue or running:
-            while queue and self.failed is None:
-                item = queue.pop(0)
+        """Start every task whose inputs are done, until nothing runs and nothing can start.
+
+        At most max_workers tasks are submitted at once, and each reports on one queue: the cost of
+        finding what to start next does not grow with the width of a foreach.
+        """
+        ready = collections.deque([("start", "0")])
+        reports: queue.SimpleQueue = queue.SimpleQueue()
+        running = 0
+        while ready or running:
+            while ready and self.failed is None and running < self.workers:
+                item = ready.popleft()
                 if item in self.scheduled:
                     continue
                 self.scheduled.add(item)
                 if self.try_clone(*item):
                     progress.task_done(TaskResult(*item, 0, 0, 0.0, cloned=True))
                     self.done.add(item)
-                    queue += self.successors(*item)
-                    queue += self.ready_joins()
+                    ready += self.successors(*item)
                     continue
                 progress.task_started(*item)
-                running[pool.submit(self.run_task, *item)] = item
+                pool.submit(self._run_and_report, item, reports)
+                running += 1
             if not running:
                 break
-            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for future in finished:
-                item = running.pop(future)
-                result = future.result()
-                progress.task_done(result)
-                if result.code != 0:
-                    if self.failed is None:
-                        self.failed = result
-                        self.usage_error = result.code == EXIT_USAGE
-                    continue
-                self.done.add(item)
-                queue += self.successors(*item)
-                queue += self.ready_joins()
+            item, result = reports.get()
+            running -= 1
+            if isinstance(result, BaseException):
+                raise result  # the runner's own failure (a datastore error), raised where it is handled
+            progress.task_done(result)
+            if result.code != 0:
+                if self.failed is None:
+                    self.failed = result
+                    self.usage_error = result.code == EXIT_USAGE
+                continue
+            self.done.add(item)
+            ready += self.successors(*item)
 
+    def _run_and_report(self, item: tuple[str, str], reports) -> None:
+        try:
+            reports.put((item, self.run_task(*item)))
+        except BaseException as exc:  # noqa: BLE001 - handed to the scheduling thread, which raises it
+            reports.put((item, exc))
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt()
