@@ -288,7 +288,7 @@ class LocalRun:
     def _schedule(self, started: float) -> int:
         if self.sky is not None:
             self.sky.upload_package(self.r.echo)
-        progress = Progress(self.r.echo, len(self.flow.steps))
+        progress = Progress(self.r.echo, [step.name for step in self.flow.steps])
         with ThreadPoolExecutor(max_workers=max(1, self.r.max_workers)) as pool:
             try:
                 self._run_until_done(pool, progress)
