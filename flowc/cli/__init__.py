@@ -20,7 +20,7 @@ from flowc.cli.compile import check_command, compile_command, graph_command
 LAZY_COMMANDS = {
     "deploy": "flowc.cli.deploy", "trigger": "flowc.cli.deploy",
     "run": "flowc.cli.run", "resume": "flowc.cli.run", "show": "flowc.cli.run", "logs": "flowc.cli.run",
-    "runs": "flowc.cli.run", "package": "flowc.cli.run",
+    "runs": "flowc.cli.run", "package": "flowc.cli.run", "report": "flowc.cli.report",
 }
 
 

@@ -128,7 +128,12 @@ def check_params(flow, params: dict) -> None:
 
 
 def echo(line: str) -> None:
-    click.echo(line)
+    """A line of a run's output: above the live progress display on a terminal (flowc/local/progress.py)."""
+    # progress.py is standard library only: cheap
+    from flowc.local.progress import above_display
+
+    with above_display():
+        click.echo(line)
 
 
 @click.command("run")

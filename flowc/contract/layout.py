@@ -84,3 +84,11 @@ def attempt_of_log_name(name: str) -> int | None:
         return None
     number = name[len(ATTEMPT_PREFIX):].partition(".")[0]
     return int(number) if number.isdigit() else None
+
+
+CARDS = "cards"  # a task's card pages (HTML), linked from `flowc report`; nothing writes them yet
+
+
+def cards_key(task: str) -> str:
+    """The folder of card pages of the task whose key is `task`."""
+    return f"{task}/{CARDS}"

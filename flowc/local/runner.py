@@ -293,7 +293,7 @@ class LocalRun:
     def _schedule(self, started: float) -> int:
         if self.sky is not None:
             self.sky.upload_package(self.r.echo)
-        progress = Progress(self.r.echo, len(self.flow.steps))
+        progress = Progress(self.r.echo, [step.name for step in self.flow.steps])
         self.workers = max(1, self.r.max_workers)
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             try:
