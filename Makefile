@@ -11,7 +11,7 @@ SKY_VENV ?= .venv-sky
 SFN_REFUSED := examples/skypilot.py examples/decorators.py
 SKY_STAMP := $(SKY_VENV)/.installed
 
-.PHONY: demo test venv node bench bench-smoke fuzz faults clean
+.PHONY: demo test venv node tools bench bench-smoke fuzz faults clean
 
 venv: $(STAMP)
 
@@ -49,7 +49,12 @@ demo: $(RUNTIME_STAMP)
 	@echo "compiled: $$(ls build | wc -l) files in build/"
 	$(FLOWC) run examples/foreach.py --datastore build/datastore
 
-test: venv node $(SKY_STAMP)
+# Debian packages the tests drive: Chromium renders the run report, tmux gives `flowc run` a terminal.
+tools:
+	@command -v chromium >/dev/null && command -v tmux >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium tmux >/dev/null; }
+
+test: venv node tools $(SKY_STAMP)
 	$(PY) -m pytest -q
 
 bench: venv
