@@ -47,7 +47,9 @@ demo: $(RUNTIME_STAMP)
 	@echo " examples/decorators.py places steps with @kubernetes settings Batch cannot express. tests/golden/*/step_functions.json.error)"
 	$(FLOWC) compile examples/*.py --target airflow -o build/
 	@echo "compiled: $$(ls build | wc -l) files in build/"
-	$(FLOWC) run examples/foreach.py --datastore build/datastore
+	$(FLOWC) run examples/foreach.py --datastore build/datastore --run-id demo
+	$(FLOWC) report ForeachFlow/demo --datastore build/datastore -o build/report.html
+	@echo "next: flowc show ForeachFlow/demo --datastore build/datastore; open build/report.html (the run report)"
 
 # Debian packages the tests drive: Chromium renders the run report, tmux gives `flowc run` a terminal.
 tools:
