@@ -83,11 +83,16 @@ def test_structure(golden):
         assert int(resources.get("GPU", 0)) == step.resources.gpu
         assert task["ResultPath"] is None  # the Batch job description never enters the state
         assert task.get("TimeoutSeconds") == step.timeout_seconds
+        assert "Retry" not in task  # a Retry field cannot see the exit code: the retry loop does it
         if step.retry and step.retry.times:
-            (retry,) = task["Retry"]
-            assert retry == {"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": max(1, step.retry.delay_seconds),
-                             "MaxAttempts": step.retry.times, "BackoffRate": 1}
-        assert task["Catch"][0]["Next"] == f"{step.name}-failed"
+            states = next(sib for name, _, sib in all_states(definition["States"]) if name == step.name)
+            assert task["Catch"][0] == {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.retry.failure",
+                                        "Next": f"{step.name}-exit-code"}
+            (left,) = states[f"{step.name}-attempts-left"]["Choices"]
+            assert left["NumericLessThan"] == step.retry.times
+            wait = states.get(f"{step.name}-wait")
+            assert (wait and wait["Seconds"]) == (step.retry.delay_seconds or None)
+        assert task["Catch"][-1]["Next"] == f"{step.name}-failed"
     maps = [s for _, s, _ in all_states(definition["States"]) if s["Type"] == "Map"]
     assert len(maps) == sum(1 for s in flow.steps if s.kind is StepKind.FOREACH)
     for state in maps:
@@ -274,10 +279,44 @@ def test_retry_then_catch(tmp_path):
 def test_a_step_failing_after_its_retries_ends_in_its_fail_state(tmp_path):
     root = str(tmp_path / "ds")
     definition, flow = compiled("retry_catch", datastore=root, python=sys.executable)
-    definition["States"]["flaky"]["Retry"][0]["MaxAttempts"] = 0  # no second chance: the Catch must name the step
+    definition["States"]["flaky-attempts-left"]["Choices"][0]["NumericLessThan"] = 0  # no second chance
     outcome = run_locally(definition, tmp_path, "retry-2")
     assert outcome["status"] == "FAILED" and "flaky failed" in outcome["error"], outcome
     assert [c["state"] for c in outcome["calls"]] == ["start", "flaky"]
+
+
+ALWAYS_FAILS = '''from flowc import FlowSpec, Parameter, retry, step
+
+
+class FailsFlow(FlowSpec):
+    n = Parameter("n", default=1, type=int)
+
+    @retry(times=3, minutes_between_retries=0)
+    @step
+    def start(self):
+        raise RuntimeError(f"always fails (n={self.n})")
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+'''
+
+
+@pytest.mark.parametrize(("given", "exit_code", "runs", "cause"), [
+    ("abc", 2, 1, "no retry can change"),  # a usage error (a bad int): retrying cannot help
+    ("3", 1, 4, "start failed after 4 attempts"),  # the step's own failure: @retry(times=3) runs it 4 times
+])
+def test_usage_errors_are_not_retried(tmp_path, given, exit_code, runs, cause):
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "fails.py").write_text(ALWAYS_FAILS)
+    text = compile_flow(ALWAYS_FAILS, "fails.py", "step-functions",
+                        Options(datastore=str(tmp_path / "ds"), python=sys.executable)).text
+    outcome = run_locally(json.loads(text), tmp_path, f"fails-{exit_code}", {"parameters": {"n": given}}, cwd=code)
+    assert outcome["status"] == "FAILED" and cause in outcome["error"], outcome
+    assert [c["exitCode"] for c in outcome["calls"]] == [exit_code] * runs
+    assert [c["argv"][c["argv"].index("--attempt") + 1] for c in outcome["calls"]] == [str(i) for i in range(runs)]
 
 
 @pytest.fixture

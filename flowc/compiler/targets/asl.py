@@ -37,10 +37,13 @@ def literal(text: str) -> str:
     return f"'{escaped}'"
 
 
-def retry_on_task_failed(times: int, delay_seconds: int) -> list[dict]:
-    # BackoffRate 1 keeps every interval at the delay the user asked for.
-    return [{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": max(1, delay_seconds),
-             "MaxAttempts": times, "BackoffRate": 1}]
+def catch_task_failed(result_path: str, next_state: str) -> dict:
+    """A catcher of a failed job that keeps the state and puts {Error, Cause} at `result_path`."""
+    return {"ErrorEquals": ["States.TaskFailed"], "ResultPath": result_path, "Next": next_state}
+
+
+def wait(seconds: int, next_state: str) -> dict:
+    return {"Type": "Wait", "Seconds": seconds, "Next": next_state}
 
 
 def catch_all(fail_state: str) -> list[dict]:
@@ -51,16 +54,13 @@ def fail(error: str, cause: str) -> dict:
     return {"Type": "Fail", "Error": error, "Cause": cause}
 
 
-def batch_task(parameters: dict, *, next_state: str | None, retry: list[dict] | None,
-               catch: list[dict] | None, timeout_seconds: int | None, output_empty: bool = False) -> dict:
+def batch_task(parameters: dict, *, next_state: str | None, catch: list[dict] | None, timeout_seconds: int | None, output_empty: bool = False) -> dict:
     """A Batch job run to completion; its (large) job description never enters the state."""
     state: dict = {"Type": "Task", "Resource": BATCH_SUBMIT_JOB_SYNC, "Parameters": parameters, "ResultPath": None}
     if output_empty:
         state["OutputPath"] = None
     if timeout_seconds:
         state["TimeoutSeconds"] = timeout_seconds
-    if retry:
-        state["Retry"] = retry
     if catch:
         state["Catch"] = catch
     return _then(state, next_state)
@@ -91,8 +91,15 @@ def distributed_map(processor: dict, *, bucket: str, key_expression: str, item_s
     return _then(state, next_state)
 
 
-def pass_state(parameters: dict, next_state: str) -> dict:
-    return {"Type": "Pass", "Parameters": parameters, "Next": next_state}
+def pass_state(parameters: dict, next_state: str, result_path: str | None = None) -> dict:
+    state: dict = {"Type": "Pass", "Parameters": parameters}
+    if result_path is not None:
+        state["ResultPath"] = result_path
+    return _then(state, next_state)
+
+
+def choice(rules: list[dict], default: str) -> dict:
+    return {"Type": "Choice", "Choices": rules, "Default": default}
 
 
 def choice_is_present(variable: str, then_state: str, else_state: str) -> dict:
