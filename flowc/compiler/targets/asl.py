@@ -31,10 +31,55 @@ def safe_name(name: str, limit: int = MAX_NAME_CHARS) -> str:
     return f"{cleaned[:limit - 9]}-{digest}"
 
 
+# Characters an intrinsic-function string literal must escape (AWS: `\\'`, `\\{`, `\\}`, `\\\\`), and
+# parentheses, which aws-local-stepfunctions' parser counts even inside a string literal.
+_RESERVED_RUN = re.compile(r"([\\'{}()]+)")
+TEXT, EXPRESSION = "text", "expression"
+
+
 def literal(text: str) -> str:
-    """`text` as a string literal inside an intrinsic function: quoted, with ' { } \\ escaped."""
-    escaped = re.sub(r"(['{}\\])", r"\\\1", text)
-    return f"'{escaped}'"
+    """`text` as an intrinsic-function argument that evaluates to exactly `text`, with no escape sequence.
+
+    AWS documents backslash escapes for ' { } \\, but the tools that check and
+    run definitions here disagree with it (asl-validator refuses `\\\\`,
+    aws-local-stepfunctions keeps `\\'` as two characters), so a value with a
+    reserved character is never escaped: its reserved runs are base64 text
+    (an alphabet with no syntax in it) decoded by `States.Base64Decode`, and
+    the rest, whatever its characters, stays a plain quoted literal.
+    Parentheses are reserved too: aws-local-stepfunctions counts them inside
+    literals.  (It decodes base64 as Latin-1, so non-ASCII text stays plain.)
+    """
+    if not _RESERVED_RUN.search(text):
+        return f"'{text}'"
+    if text.isascii():
+        return _decoded(text)
+    return format_call([(TEXT, text)])
+
+
+def format_call(pieces: list[tuple[str, str]]) -> str:
+    """`States.Format` of (TEXT, literal text) and (EXPRESSION, intrinsic argument) pieces, in order.
+
+    Plain text goes into the template; reserved runs and expressions each fill a `{}`.
+    """
+    template, arguments = "", []
+    for kind, value in pieces:
+        if kind == EXPRESSION:
+            template += "{}"
+            arguments.append(value)
+            continue
+        for i, part in enumerate(_RESERVED_RUN.split(value)):
+            if i % 2:
+                template += "{}"
+                arguments.append(_decoded(part))
+            else:
+                template += part
+    return f"States.Format('{template}', {', '.join(arguments)})"
+
+
+def _decoded(text: str) -> str:
+    import base64
+
+    return f"States.Base64Decode('{base64.b64encode(text.encode('utf-8')).decode('ascii')}')"
 
 
 def catch_task_failed(result_path: str, next_state: str) -> dict:

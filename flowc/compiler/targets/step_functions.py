@@ -284,9 +284,8 @@ def intrinsic_item(parts: tuple, in_map: bool) -> str:
         return asl.literal("".join(parts))
     if len(parts) == 1 and parts[0].kind in (command.RUN_ID, command.TASK_ID):
         return _placeholder_path(parts[0], in_map)
-    template = "".join(asl.literal(p)[1:-1] if isinstance(p, str) else "{}" for p in parts)
-    paths = ", ".join(_placeholder_path(p, in_map) for p in parts if not isinstance(p, str))
-    return f"States.Format('{template}', {paths})"
+    return asl.format_call([(asl.TEXT, p) if isinstance(p, str) else (asl.EXPRESSION, _placeholder_path(p, in_map))
+                            for p in parts])
 
 
 def command_expression(flow: FlowGraph, step: Step, options: Options, in_map: bool) -> str:
