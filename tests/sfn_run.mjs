@@ -5,15 +5,15 @@
 // prints one JSON line: {"status": "SUCCEEDED"|"FAILED", "error", "calls": [{state, argv, exitCode}]}
 //
 // Each Task state's evaluated ContainerOverrides.Command runs as an argv list (no shell) with its
-// ContainerOverrides.Environment added to this process's environment. The definition runs as compiled
-// except for exactly two gaps of this interpreter, each bridged below and nowhere else:
+// ContainerOverrides.Environment added to this process's environment; a job that exits non-zero fails the
+// Task with States.TaskFailed and, as Batch's integration does, the job description (with
+// Container.ExitCode) as the error's Cause. The definition runs as compiled except for exactly one gap of
+// this interpreter, bridged below and nowhere else:
 //  1. ItemReader (a Distributed Map reading its items from S3) is not implemented: such a Map state
 //     "M" becomes a Task state "M" whose Parameters are the ItemReader's own Parameters (so the
 //     compiled Bucket / Key.$ expressions are evaluated by the interpreter) and whose local handler
 //     reads that object from S3 (AWS_ENDPOINT_URL), followed by the Map "M~map" reading those items with
 //     ItemsPath. ItemSelector, ItemProcessor and everything else in the Map are untouched.
-//  2. The context object has no $$.State.RetryCount: the context holds 0 and the handler puts the
-//     attempt number it counted for that state and task into the argv item after `--attempt`.
 import { readFileSync } from "node:fs";
 import { execFile } from "node:child_process";
 import { StateMachine, ExecutionError } from "aws-local-stepfunctions";
@@ -22,18 +22,12 @@ const definition = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const input = JSON.parse(process.argv[3] ?? "{}");
 const config = JSON.parse(process.argv[4] ?? "{}");
 const calls = [];
-const attempts = new Map();
 const handlers = {};
 const BRIDGE_ITEMS = "$.flowc_bridge_items";
 
 function runCommand(stateName, parameters) {
   const overrides = parameters.ContainerOverrides;
   const argv = [...overrides.Command];
-  const taskIndex = argv.indexOf("--task-id");
-  const key = `${stateName}/${taskIndex >= 0 ? argv[taskIndex + 1] : "0"}`;
-  const attempt = attempts.get(key) ?? 0;
-  const attemptIndex = argv.indexOf("--attempt");
-  if (attemptIndex >= 0) argv[attemptIndex + 1] = String(attempt);  // gap 2
   const env = { ...process.env };
   for (const { Name, Value } of overrides.Environment ?? []) env[Name] = Value;
   return new Promise((resolve, reject) => {
@@ -41,8 +35,10 @@ function runCommand(stateName, parameters) {
       const exitCode = error ? (error.code ?? 1) : 0;
       calls.push({ state: stateName, argv, exitCode, stderr: exitCode ? stderr.slice(-2000) : "" });
       if (exitCode === 0) return resolve({});
-      attempts.set(key, attempt + 1);
-      const failure = new Error(`${stateName} exited with ${exitCode}`);
+      // The Cause Batch gives (abridged): the job description, whose Container.ExitCode the retry loop reads.
+      const job = { JobName: parameters.JobName, Status: "FAILED", StatusReason: "Essential container in task exited",
+                    Container: { ExitCode: exitCode } };
+      const failure = new Error(JSON.stringify(job));
       failure.name = "States.TaskFailed";
       reject(failure);
     });
@@ -83,7 +79,7 @@ const machine = new StateMachine(definition, { validationOptions: { checkPaths: 
 const retryIntervalOverrides = Object.fromEntries(Object.keys(handlers).map((n) => [n, 0]));
 const execution = machine.run(input, {
   overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides },
-  context: { Execution: { Name: config.executionName ?? "local-run", Id: "local" }, State: { RetryCount: 0 } },
+  context: { Execution: { Name: config.executionName ?? "local-run", Id: "local" } },
 });
 try {
   await execution.result;

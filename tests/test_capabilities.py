@@ -202,7 +202,7 @@ EFFECTS = {
         "airflow": lambda a: airflow_kwargs(a.text)["annotations"] == {"owner": "ml-team"}},
     ("retry", "times"): {
         "argo": lambda a: str(argo_template(a.text)["retryStrategy"]["limit"]) == "4",
-        "step-functions": lambda a: json.loads(a.text)["States"]["start"]["Retry"][0]["MaxAttempts"] == 4,
+        "step-functions": lambda a: json.loads(a.text)["States"]["start-attempts-left"]["Choices"][0]["NumericLessThan"] == 4,
         "airflow": lambda a: airflow_kwargs(a.text)["retries"] == 4},
     ("timeout", "seconds"): {
         "argo": lambda a: str(argo_template(a.text)["activeDeadlineSeconds"]) == "77",
@@ -325,7 +325,7 @@ EFFECTS[("retry", "times")]["skypilot"] = lambda a: sky_task(a.text)["resources"
     "max_restarts_on_errors": 4}
 EFFECTS[("retry", "minutes_between_retries")] = {
     "argo": lambda a: argo_template(a.text)["retryStrategy"]["backoff"]["duration"] == "180s",
-    "step-functions": lambda a: json.loads(a.text)["States"]["start"]["Retry"][0]["IntervalSeconds"] == 180,
+    "step-functions": lambda a: json.loads(a.text)["States"]["start-wait"]["Seconds"] == 180,
     "airflow": lambda a: "retry_delay=datetime.timedelta(seconds=180)" in airflow_call_text(a.text)}
 EFFECTS[("timeout", "seconds")].update({"airflow": airflow_timeout(77), "skypilot": runs_in_the_runtime("skypilot")})
 EFFECTS[("timeout", "minutes")].update({"airflow": airflow_timeout(420), "skypilot": runs_in_the_runtime("skypilot")})

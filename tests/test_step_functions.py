@@ -83,11 +83,16 @@ def test_structure(golden):
         assert int(resources.get("GPU", 0)) == step.resources.gpu
         assert task["ResultPath"] is None  # the Batch job description never enters the state
         assert task.get("TimeoutSeconds") == step.timeout_seconds
+        assert "Retry" not in task  # a Retry field cannot see the exit code: the retry loop does it
         if step.retry and step.retry.times:
-            (retry,) = task["Retry"]
-            assert retry == {"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": max(1, step.retry.delay_seconds),
-                             "MaxAttempts": step.retry.times, "BackoffRate": 1}
-        assert task["Catch"][0]["Next"] == f"{step.name}-failed"
+            states = next(sib for name, _, sib in all_states(definition["States"]) if name == step.name)
+            assert task["Catch"][0] == {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.retry.failure",
+                                        "Next": f"{step.name}-exit-code"}
+            (left,) = states[f"{step.name}-attempts-left"]["Choices"]
+            assert left["NumericLessThan"] == step.retry.times
+            wait = states.get(f"{step.name}-wait")
+            assert (wait and wait["Seconds"]) == (step.retry.delay_seconds or None)
+        assert task["Catch"][-1]["Next"] == f"{step.name}-failed"
     maps = [s for _, s, _ in all_states(definition["States"]) if s["Type"] == "Map"]
     assert len(maps) == sum(1 for s in flow.steps if s.kind is StepKind.FOREACH)
     for state in maps:
@@ -148,53 +153,117 @@ def flow_parameters():
     return compile_flow((EXAMPLES / "parameters.py").read_bytes(), "p.py", "ir", Options()).flow.parameters
 
 
-HOSTILE = "x'); States.Array('rm', '-rf', '/') {}\\ $(touch /tmp/pwned) \"quoted\""
+HOSTILE = "x'); States.Array('rm', '-rf', '/') {}\\ $(touch /tmp/pwned) \"quoted\" $.parameters {{x}}"
+EVALUATOR = ROOT / "tests" / "asl_eval.mjs"
+# The only keys a compiled definition evaluates (`.$`): flowc's own, never a user's.
+OWN_PATH_KEYS = {"Command.$", "Key.$", "run_id.$", "task_id.$", "given.$", "parameters.$", "attempt.$", "job.$"}
+VALUE_FLOW = '''from flowc import FlowSpec, Parameter, batch, environment, step
 
 
-def evaluate_intrinsic_args(expression: str) -> list:
-    """A small parser of `States.Array(...)` arguments: string literals stay strings, anything else is kept raw."""
-    assert expression.startswith("States.Array(") and expression.endswith(")")
-    body, items, i = expression[len("States.Array("):-1], [], 0
-    while i < len(body):
-        if body[i] in ", ":
-            i += 1
-            continue
-        if body[i] == "'":
-            i, text = i + 1, ""
-            while body[i] != "'":
-                if body[i] == "\\":
-                    i += 1
-                text += body[i]
-                i += 1
-            items.append(text)
-            i += 1
-        else:
-            depth, start = 0, i
-            while i < len(body) and (depth or body[i] != ","):
-                if body[i] == "'":
-                    i += 1
-                    while body[i] != "'":
-                        i += 2 if body[i] == "\\" else 1
-                depth += body[i] == "("
-                depth -= body[i] == ")"
-                i += 1
-            items.append(("expr", body[start:i]))
-    return items
+class ValueFlow(FlowSpec):
+    greeting = Parameter("greeting", default=DEFAULT)
+
+    @environment(vars={"E": ENV})
+    @batch(queue=QUEUE, aws_batch_tags={"team": "ml"})
+    @step
+    def start(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+'''
 
 
-def test_user_values_stay_single_argv_items_and_json_strings():
-    options = dict(datastore=f"s3://bucket/{HOSTILE}", image=HOSTILE)
-    source = (EXAMPLES / "parameters.py").read_text().replace('default="world"', f"default={HOSTILE!r}")
-    text = compile_flow(source, "examples/parameters.py", "step-functions", Options(**options)).text
-    definition = json.loads(text)
-    start = definition["States"]["start"]["Parameters"]
-    argv = evaluate_intrinsic_args(start["ContainerOverrides"]["Command.$"])
-    assert argv[argv.index("--datastore") + 1] == f"s3://bucket/{HOSTILE}"
-    expressions = [a[1] for a in argv if isinstance(a, tuple)]
-    names = [p.name for p in flow_parameters()]
-    assert expressions == ["$$.Execution.Name"] + [f"States.Format('{n}={{}}', $.parameters.{n})" for n in names]
-    defaults = definition["States"]["parameters-merge"]["Parameters"]["defaults"]
-    assert defaults["greeting"] == HOSTILE  # a JSON string value, not code
+def evaluate_parameters(cases: list[dict], tmp_path: Path) -> list[dict]:
+    """Each case's Task Parameters as aws-local-stepfunctions evaluates them."""
+    need(NODE.exists() and (ROOT / "node_modules" / "aws-local-stepfunctions").exists(), "node_modules missing")
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(cases))
+    result = subprocess.run([str(NODE), str(EVALUATOR), str(path)], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def asl_validate(paths: list[Path]) -> None:
+    need(NODE.exists() and ASL_VALIDATOR.exists(), "node_modules missing: run npm ci")
+    args = [a for p in paths for a in ("--json-path", str(p))]
+    result = subprocess.run([str(NODE), str(ASL_VALIDATOR), *args], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.count("is valid") == len(paths), result.stdout + result.stderr
+
+
+def evaluated_keys(value) -> set[str]:
+    if isinstance(value, dict):
+        return {k for k in value if k.endswith(".$")} | {k for v in value.values() for k in evaluated_keys(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in evaluated_keys(v)}
+    return set()
+
+
+def compile_values(datastore: str, python: str, default: str, env: str, queue: str) -> tuple[dict, object]:
+    source = VALUE_FLOW.replace("DEFAULT", repr(default)).replace("ENV", repr(env)).replace("QUEUE", repr(queue))
+    artifact_ = compile_flow(source, "values.py", "step-functions", Options(datastore=datastore, python=python))
+    return json.loads(artifact_.text), artifact_.flow
+
+
+def intended_argv(flow, options: Options, run_id: str, given: str) -> list[str]:
+    from flowc.compiler import command
+
+    values = {command.RUN_ID: run_id, command.PARAM: given}
+    return command.render(command.runtime_argv(flow, flow.step("start"), options), lambda p: values[p.kind])
+
+
+def test_user_values_reach_the_task_exactly_and_never_as_syntax(tmp_path):
+    """Property: any text in every value position compiles to a definition asl-validator accepts, whose only
+    evaluated keys are flowc's, and whose Task gets exactly the argv, environment and queue flowc intends
+    (evaluated by aws-local-stepfunctions).  Backslashes are left to the test below: that interpreter drops
+    every backslash from an intrinsic function's result, whatever the definition says."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\\\x00"), max_size=24)
+    cases, paths = [], []
+    queue = "q"  # queue names are checked by normalize: letters, digits, _ and - only
+
+    @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(datastore=text, python=text.filter(bool), default=text, env=text, run_time=text)
+    def compile_one(datastore, python, default, env, run_time):
+        options = Options(datastore="s3://b/" + datastore, python=python)
+        definition, flow = compile_values(options.datastore, python, default, env, queue)
+        assert evaluated_keys(definition) <= OWN_PATH_KEYS
+        path = tmp_path / f"d{len(paths)}.json"
+        path.write_text(json.dumps(definition))
+        paths.append(path)
+        task = definition["States"]["start"]["Parameters"]
+        cases.append({"parameters": task, "input": {"parameters": {"greeting": run_time}}, "executionName": "run-1",
+                      "expect": {"argv": intended_argv(flow, options, "run-1", run_time), "env": env, "queue": queue}})
+
+    compile_one()
+    asl_validate(paths)
+    for case, evaluated in zip(cases, evaluate_parameters(cases, tmp_path)):
+        assert evaluated.get("ContainerOverrides", {}).get("Command") == case["expect"]["argv"], \
+            (case["parameters"]["ContainerOverrides"]["Command.$"], evaluated)
+        assert evaluated["ContainerOverrides"]["Environment"] == [{"Name": "E", "Value": case["expect"]["env"]}]
+        assert evaluated["JobQueue"] == case["expect"]["queue"]
+
+
+def test_reserved_characters_are_base64_never_escapes(tmp_path):
+    import base64
+    import re
+
+    definition, flow = compile_values(f"s3://bucket/{HOSTILE}", "python", HOSTILE, HOSTILE, "q")
+    command_ = definition["States"]["start"]["Parameters"]["ContainerOverrides"]["Command.$"]
+    assert "\\" not in command_  # no escape sequence for any tool to read differently
+    decoded = [base64.b64decode(b).decode() for b in re.findall(r"States\.Base64Decode\('([A-Za-z0-9+/=]*)'\)", command_)]
+    assert decoded == [f"s3://bucket/{HOSTILE}"]
+    assert definition["States"]["parameters-merge"]["Parameters"]["defaults"]["greeting"] == HOSTILE  # a JSON value
+    (tmp_path / "d.json").write_text(json.dumps(definition))
+    asl_validate([tmp_path / "d.json"])
+    (evaluated,) = evaluate_parameters([{"parameters": definition["States"]["start"]["Parameters"],
+                                         "input": {"parameters": {"greeting": HOSTILE}}, "executionName": "r"}], tmp_path)
+    expected = intended_argv(flow, Options(datastore=f"s3://bucket/{HOSTILE}"), "r", HOSTILE)
+    # aws-local-stepfunctions drops the backslash from the decoded text (its own gap); all else arrives as is.
+    assert evaluated["ContainerOverrides"]["Command"] == [a.replace("\\", "") for a in expected]
 
 
 # ---------------------------------------------------------------------------- local execution
@@ -274,10 +343,44 @@ def test_retry_then_catch(tmp_path):
 def test_a_step_failing_after_its_retries_ends_in_its_fail_state(tmp_path):
     root = str(tmp_path / "ds")
     definition, flow = compiled("retry_catch", datastore=root, python=sys.executable)
-    definition["States"]["flaky"]["Retry"][0]["MaxAttempts"] = 0  # no second chance: the Catch must name the step
+    definition["States"]["flaky-attempts-left"]["Choices"][0]["NumericLessThan"] = 0  # no second chance
     outcome = run_locally(definition, tmp_path, "retry-2")
     assert outcome["status"] == "FAILED" and "flaky failed" in outcome["error"], outcome
     assert [c["state"] for c in outcome["calls"]] == ["start", "flaky"]
+
+
+ALWAYS_FAILS = '''from flowc import FlowSpec, Parameter, retry, step
+
+
+class FailsFlow(FlowSpec):
+    n = Parameter("n", default=1, type=int)
+
+    @retry(times=3, minutes_between_retries=0)
+    @step
+    def start(self):
+        raise RuntimeError(f"always fails (n={self.n})")
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+'''
+
+
+@pytest.mark.parametrize(("given", "exit_code", "runs", "cause"), [
+    ("abc", 2, 1, "no retry can change"),  # a usage error (a bad int): retrying cannot help
+    ("3", 1, 4, "start failed after 4 attempts"),  # the step's own failure: @retry(times=3) runs it 4 times
+])
+def test_usage_errors_are_not_retried(tmp_path, given, exit_code, runs, cause):
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "fails.py").write_text(ALWAYS_FAILS)
+    text = compile_flow(ALWAYS_FAILS, "fails.py", "step-functions",
+                        Options(datastore=str(tmp_path / "ds"), python=sys.executable)).text
+    outcome = run_locally(json.loads(text), tmp_path, f"fails-{exit_code}", {"parameters": {"n": given}}, cwd=code)
+    assert outcome["status"] == "FAILED" and cause in outcome["error"], outcome
+    assert [c["exitCode"] for c in outcome["calls"]] == [exit_code] * runs
+    assert [c["argv"][c["argv"].index("--attempt") + 1] for c in outcome["calls"]] == [str(i) for i in range(runs)]
 
 
 @pytest.fixture

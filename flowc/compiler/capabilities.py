@@ -136,7 +136,8 @@ _DECORATOR_DECISIONS: dict[str, dict[str, Decision]] = {
                                                "argument by argument"),
     "kubernetes": _compute_decorator("its resources and image apply everywhere; its Kubernetes "
                                                     "settings decide argument by argument"),
-    "retry": _cells(HONOUR, "argo retryStrategy, step-functions Retry, airflow retries, skypilot restarts, local reruns"),
+    "retry": _cells(HONOUR, "argo retryStrategy, step-functions a retry loop of states, airflow retries, "
+                            "skypilot restarts, local reruns"),
     "catch": _cells(HONOUR, _RUNTIME),
     "timeout": _cells(HONOUR, "argo activeDeadlineSeconds, step-functions TimeoutSeconds, airflow execution_timeout, "
                               "the local runner's and the launcher's deadline"),
@@ -183,7 +184,7 @@ _ARGUMENT_DECISIONS: dict[tuple[str, str], dict[str, Decision]] = {
                                            "task start and sets each key as an environment variable"),
     },
     ("retry", "minutes_between_retries"): {
-        **_cells(HONOUR, "argo backoff duration, step-functions IntervalSeconds, airflow retry_delay, local waits",
+        **_cells(HONOUR, "argo backoff duration, step-functions a Wait state, airflow retry_delay, local waits",
                  ORCHESTRATORS + ("local",)),
         "skypilot": Decision(WARN, "SkyPilot restarts a failed managed job at once; the delay between retries is "
                                    "not applied")},

@@ -31,16 +31,64 @@ def safe_name(name: str, limit: int = MAX_NAME_CHARS) -> str:
     return f"{cleaned[:limit - 9]}-{digest}"
 
 
+# Characters an intrinsic-function string literal must escape (AWS: `\\'`, `\\{`, `\\}`, `\\\\`), and
+# parentheses, which aws-local-stepfunctions' parser counts even inside a string literal.
+_RESERVED_RUN = re.compile(r"([\\'{}()]+)")
+TEXT, EXPRESSION = "text", "expression"
+
+
 def literal(text: str) -> str:
-    """`text` as a string literal inside an intrinsic function: quoted, with ' { } \\ escaped."""
-    escaped = re.sub(r"(['{}\\])", r"\\\1", text)
-    return f"'{escaped}'"
+    """`text` as an intrinsic-function argument that evaluates to exactly `text`, with no escape sequence.
+
+    AWS documents backslash escapes for ' { } \\, but the tools that check and
+    run definitions here disagree with it (asl-validator refuses `\\\\`,
+    aws-local-stepfunctions keeps `\\'` as two characters), so a value with a
+    reserved character is never escaped: its reserved runs are base64 text
+    (an alphabet with no syntax in it) decoded by `States.Base64Decode`, and
+    the rest, whatever its characters, stays a plain quoted literal.
+    Parentheses are reserved too: aws-local-stepfunctions counts them inside
+    literals.  (It decodes base64 as Latin-1, so non-ASCII text stays plain.)
+    """
+    if not _RESERVED_RUN.search(text):
+        return f"'{text}'"
+    if text.isascii():
+        return _decoded(text)
+    return format_call([(TEXT, text)])
 
 
-def retry_on_task_failed(times: int, delay_seconds: int) -> list[dict]:
-    # BackoffRate 1 keeps every interval at the delay the user asked for.
-    return [{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": max(1, delay_seconds),
-             "MaxAttempts": times, "BackoffRate": 1}]
+def format_call(pieces: list[tuple[str, str]]) -> str:
+    """`States.Format` of (TEXT, literal text) and (EXPRESSION, intrinsic argument) pieces, in order.
+
+    Plain text goes into the template; reserved runs and expressions each fill a `{}`.
+    """
+    template, arguments = "", []
+    for kind, value in pieces:
+        if kind == EXPRESSION:
+            template += "{}"
+            arguments.append(value)
+            continue
+        for i, part in enumerate(_RESERVED_RUN.split(value)):
+            if i % 2:
+                template += "{}"
+                arguments.append(_decoded(part))
+            else:
+                template += part
+    return f"States.Format('{template}', {', '.join(arguments)})"
+
+
+def _decoded(text: str) -> str:
+    import base64
+
+    return f"States.Base64Decode('{base64.b64encode(text.encode('utf-8')).decode('ascii')}')"
+
+
+def catch_task_failed(result_path: str, next_state: str) -> dict:
+    """A catcher of a failed job that keeps the state and puts {Error, Cause} at `result_path`."""
+    return {"ErrorEquals": ["States.TaskFailed"], "ResultPath": result_path, "Next": next_state}
+
+
+def wait(seconds: int, next_state: str) -> dict:
+    return {"Type": "Wait", "Seconds": seconds, "Next": next_state}
 
 
 def catch_all(fail_state: str) -> list[dict]:
@@ -51,16 +99,13 @@ def fail(error: str, cause: str) -> dict:
     return {"Type": "Fail", "Error": error, "Cause": cause}
 
 
-def batch_task(parameters: dict, *, next_state: str | None, retry: list[dict] | None,
-               catch: list[dict] | None, timeout_seconds: int | None, output_empty: bool = False) -> dict:
+def batch_task(parameters: dict, *, next_state: str | None, catch: list[dict] | None, timeout_seconds: int | None, output_empty: bool = False) -> dict:
     """A Batch job run to completion; its (large) job description never enters the state."""
     state: dict = {"Type": "Task", "Resource": BATCH_SUBMIT_JOB_SYNC, "Parameters": parameters, "ResultPath": None}
     if output_empty:
         state["OutputPath"] = None
     if timeout_seconds:
         state["TimeoutSeconds"] = timeout_seconds
-    if retry:
-        state["Retry"] = retry
     if catch:
         state["Catch"] = catch
     return _then(state, next_state)
@@ -91,8 +136,15 @@ def distributed_map(processor: dict, *, bucket: str, key_expression: str, item_s
     return _then(state, next_state)
 
 
-def pass_state(parameters: dict, next_state: str) -> dict:
-    return {"Type": "Pass", "Parameters": parameters, "Next": next_state}
+def pass_state(parameters: dict, next_state: str, result_path: str | None = None) -> dict:
+    state: dict = {"Type": "Pass", "Parameters": parameters}
+    if result_path is not None:
+        state["ResultPath"] = result_path
+    return _then(state, next_state)
+
+
+def choice(rules: list[dict], default: str) -> dict:
+    return {"Type": "Choice", "Choices": rules, "Default": default}
 
 
 def choice_is_present(variable: str, then_state: str, else_state: str) -> dict:

@@ -8,8 +8,9 @@ Mapping (see shared/DESIGN.md):
                      split list the runtime wrote to `ROOT/<Flow>/runs/<run>/<step>/<task>/foreach.json`;
                      each item is the child's task id; `ItemSelector` carries run id and task id.
 - Parameter       -> execution input `{"parameters": {...}}`, defaults merged in by Pass states.
-- @retry          -> Retry on States.TaskFailed (BackoffRate 1 so the delay is honoured);
-                     anything left after the last retry -> a Fail state naming the step.
+- @retry          -> a loop of states around the Task (step_functions_retry.py): a failed job is
+                     retried after the @retry delay unless its exit code is one no retry can change
+                     (usage, corrupt blob); anything left after the last retry -> a Fail state naming the step.
 
 State carried between states is tiny: `{"parameters": ...}` at the top level and
 `{"run_id", "task_id"}` inside a Map iteration.  Every Task discards its result
@@ -43,7 +44,7 @@ from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.ir import FlowGraph, Step, StepKind
 from flowc.compiler.lower.parameters import parameter_defaults
 from flowc.compiler.options import Options
-from flowc.compiler.targets import asl
+from flowc.compiler.targets import asl, step_functions_retry as retry_loop
 from flowc.contract import layout
 from flowc.contract.secrets import SECRET_SOURCES_ENV, encode_sources
 
@@ -175,10 +176,9 @@ class _Machine:
             if step.kind in (StepKind.SPLIT, StepKind.FOREACH):
                 after: str | None = step.matching_join
                 combinator = _state_name(step.name, "-split" if step.kind is StepKind.SPLIT else "-foreach")
-                states[_state_name(step.name)] = self.task(step, combinator, in_map, output_empty=False)
-                states.update(self.fail_state(step))
+                states.update(self.task_states(step, combinator, in_map, output_empty=False))
                 is_last = after == stop
-                then = None if is_last else _state_name(after)
+                then = None if is_last else self.entry(after)
                 empty = last_output_empty and is_last
                 if step.kind is StepKind.SPLIT:
                     branches = [self.chain(child, after, in_map, False) for child in step.next]
@@ -188,19 +188,29 @@ class _Machine:
             else:
                 after = step.next[0] if step.kind is not StepKind.END and step.next else None
                 is_last = after is None or after == stop
-                then = None if is_last else _state_name(after)
-                states[_state_name(step.name)] = self.task(step, then, in_map, output_empty=last_output_empty and is_last)
-                states.update(self.fail_state(step))
+                then = None if is_last else self.entry(after)
+                states.update(self.task_states(step, then, in_map, output_empty=last_output_empty and is_last))
             name = after
-        return {"StartAt": _state_name(first), "States": states}
+        return {"StartAt": self.entry(first), "States": states}
 
-    def task(self, step: Step, then: str | None, in_map: bool, output_empty: bool) -> dict:
-        retry = None
-        if step.retry is not None and step.retry.times > 0:
-            retry = asl.retry_on_task_failed(step.retry.times, step.retry.delay_seconds)
-        return asl.batch_task(self.batch_parameters(step, in_map), next_state=then, retry=retry,
-                              catch=asl.catch_all(_state_name(step.name, "-failed")),
+    def entry(self, step_name: str) -> str:
+        """The state a step begins with: its Task, or the Pass that starts its retry loop."""
+        step = self.flow.step(step_name)
+        return retry_loop.first_attempt_name(step) if retry_loop.has_retry_loop(step) else _state_name(step_name)
+
+    def task_states(self, step: Step, then: str | None, in_map: bool, output_empty: bool) -> dict[str, dict]:
+        """The step's Task, its retry loop if it has one, and its Fail state."""
+        name, failed = _state_name(step.name), _state_name(step.name, "-failed")
+        looped = retry_loop.has_retry_loop(step)
+        task = asl.batch_task(self.batch_parameters(step, in_map), next_state=then,
+                              catch=retry_loop.task_catch(step, failed) if looped else asl.catch_all(failed),
                               timeout_seconds=step.timeout_seconds, output_empty=output_empty)
+        states = {name: task}
+        if looped:
+            states = {retry_loop.first_attempt_name(step): {}} | states  # the entry first, for a readable order
+            states.update(retry_loop.loop_states(step, name, failed))
+        states.update(self.fail_state(step))
+        return states
 
     def fail_state(self, step: Step) -> dict[str, dict]:
         attempts = step.retry.times + 1 if step.retry is not None and step.retry.times > 0 else 1
@@ -262,7 +272,7 @@ def _placeholder_path(placeholder: command.Placeholder, in_map: bool) -> str:
     if placeholder.kind == command.TASK_ID:
         return TASK_ID_PATH
     if placeholder.kind == command.ATTEMPT:
-        return "$$.State.RetryCount"
+        return retry_loop.ATTEMPT_PATH
     if placeholder.kind == command.PARAM:
         return f"$.parameters.{placeholder.name}"
     raise ValueError(f"unknown placeholder {placeholder.kind}")
@@ -274,9 +284,8 @@ def intrinsic_item(parts: tuple, in_map: bool) -> str:
         return asl.literal("".join(parts))
     if len(parts) == 1 and parts[0].kind in (command.RUN_ID, command.TASK_ID):
         return _placeholder_path(parts[0], in_map)
-    template = "".join(asl.literal(p)[1:-1] if isinstance(p, str) else "{}" for p in parts)
-    paths = ", ".join(_placeholder_path(p, in_map) for p in parts if not isinstance(p, str))
-    return f"States.Format('{template}', {paths})"
+    return asl.format_call([(asl.TEXT, p) if isinstance(p, str) else (asl.EXPRESSION, _placeholder_path(p, in_map))
+                            for p in parts])
 
 
 def command_expression(flow: FlowGraph, step: Step, options: Options, in_map: bool) -> str:
