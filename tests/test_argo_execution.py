@@ -9,6 +9,7 @@ datastore lives in a folder passed with --visible. The run id is the Argo workfl
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -61,10 +62,15 @@ class Sim:
         argv = [sys.executable, str(ARGO_SIM), str(manifest), *(a for p in params for a in ("-p", p)),
                 *(a for image in images for a in ("--image", f"{image}={self.bin}:{EXAMPLES}")),
                 "--env", f"PYTHONPATH={ROOT}",
-                "--visible", str(self.root), "--runs-dir", str(self.root / "sim-runs"),
+                *(a for folder in self.visible() for a in ("--visible", folder)), "--runs-dir", str(self.root / "sim-runs"),
                 "--time-scale", "0.01", "--timeout", str(timeout), "--report", str(report)]
         result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 30)
         return result, (json.loads(report.read_text()) if report.exists() else {})
+
+    def visible(self) -> list[str]:
+        """Folders pods must see: this test's, and the checkout and interpreter the image stand-in runs (a clone
+        under /tmp, as CI's may be, would otherwise be hidden by the pod's private /tmp)."""
+        return [str(self.root), str(ROOT), sys.prefix, os.path.dirname(os.path.realpath(sys.executable))]
 
     def flow_run(self, example: str, report: dict) -> Run:
         flow = next(p.parent.parent.name for p in self.store.glob(f"*/runs/{report['workflow']}"))
