@@ -50,6 +50,21 @@ def test_bytes_and_memoryviews(store):
             assert (out.format, out.shape, out.readonly) == (value.format, value.shape, value.readonly)
 
 
+def test_a_bytes_part_larger_than_one_read_fills_one_buffer(store, monkeypatch):
+    """A bytes value over ~2 GiB came back in pieces joined with b"".join: twice its size in memory.
+
+    The threshold is lowered so the path is taken with a small value (benchmarks/probes/large_bytes.py
+    measures the real one: peak RSS against the value's size)."""
+    from flowc.runtime.datastore import blob
+
+    monkeypatch.setattr(blob, "ONE_READ", 64 * 1024)
+    data = os.urandom(BIG)
+    _, out, _ = roundtrip(store, {"payload": data, "again": data})
+    assert type(out["payload"]) is bytes and out["payload"] == data
+    assert out["again"] is out["payload"]  # one object, as pickled
+    assert hash(out["payload"]) == hash(data)  # an ordinary, immutable bytes object
+
+
 def test_nested_buffers_keep_sharing_and_types(store):
     shared = bytearray(os.urandom(200_000))
     value = {"a": [shared, shared, b"y" * 100_000, "s" * 300_000], "small": b"tiny", "n": 3}

@@ -99,18 +99,40 @@ def _fill(f, view: memoryview, hasher) -> None:
         hasher.update(chunk)
 
 
+ONE_READ = 1 << 30  # a read(2) returns at most ~2 GiB on Linux: a larger part is read into one buffer instead
+
+
 def _read_bytes(f, n: int) -> bytes:
-    data = f.read(n)  # one read(2) into a new bytes object: no copy (a part over 2 GiB comes in pieces)
-    if len(data) == n:
-        return data
-    pieces, got = [data], len(data)
-    while got < n:
-        piece = f.read(n - got)
-        if not piece:
+    """A read-only part as one new bytes object, never pieces joined (that would hold the value twice)."""
+    if n <= ONE_READ:
+        data = f.read(n)  # one read(2) into a new bytes object: no copy
+        if len(data) != n:
             raise _Truncated()
-        pieces.append(piece)
-        got += len(piece)
-    return b"".join(pieces)
+        return data
+    whole, view = _new_bytes(n)
+    if whole is None:  # not CPython: pieces, joined
+        pieces = [f.read(min(CHUNK, n - got)) for got in range(0, n, CHUNK)]
+        if sum(len(p) for p in pieces) != n:
+            raise _Truncated()
+        return b"".join(pieces)
+    _fill(f, view, _Unhashed())
+    return whole
+
+
+def _new_bytes(n: int):
+    """(a new bytes object of n bytes, a writable view of its storage) — filled before anyone else sees it —
+    or (None, None) where CPython's C API is not at hand."""
+    try:
+        import ctypes  # only for parts over ONE_READ
+
+        new = ctypes.pythonapi.PyBytes_FromStringAndSize
+        new.restype, new.argtypes = ctypes.py_object, [ctypes.c_char_p, ctypes.c_ssize_t]
+        storage = ctypes.pythonapi.PyBytes_AsString
+        storage.restype, storage.argtypes = ctypes.c_void_p, [ctypes.py_object]
+    except (ImportError, AttributeError):
+        return None, None
+    whole = new(None, n)
+    return whole, memoryview((ctypes.c_char * n).from_address(storage(whole))).cast("B")
 
 
 def _new_bytearray(n: int) -> bytearray:
