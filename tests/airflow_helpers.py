@@ -41,14 +41,16 @@ def _task_facts(task) -> dict:
         source = expand.get("flowc_task_id")
         facts["expand_from"] = getattr(getattr(source, "operator", None), "task_id", None)
     elif hasattr(task, "pod_operator"):
-        pod = task.pod_operator(["python", "-m", "flowc.runtime"])  # the real KubernetesPodOperator it would run
+        pod = task.pod_operator(["python", "-m", "flowc.runtime", "pay $$5 to $(HOST)"])  # the real KubernetesPodOperator it would run
         facts["pod"] = pod_facts(pod)
     return facts
 
 
 def pod_facts(pod) -> dict:
     """What the KubernetesPodOperator would ask of the cluster (no cluster runs here: its fields are the evidence)."""
-    return {"class": type(pod).__name__, "image": pod.image, "cmds": pod.cmds,
+    return {"class": type(pod).__name__, "bases": [c.__name__ for c in type(pod).__mro__],
+            "template_fields": list(pod.template_fields), "image": pod.image, "cmds": pod.cmds,
+            "arguments": pod.arguments, "env": dict(pod.env_vars or {}),  # a dict until the pod is built
             "limits": pod.container_resources.limits, "requests": pod.container_resources.requests,
             "secrets": len(pod.secrets), "secret_names": [s.secret for s in pod.secrets],
             "tolerations": len(pod.tolerations or []),
@@ -79,7 +81,8 @@ def inspect(dags_dir: str) -> dict:
 
 
 def run(spec_path: str) -> list:
-    """Each run (its file inside AIRFLOW__CORE__DAGS_FOLDER): {"file", "dag_id", "conf", "env"} -> {"state", "run_id", "tasks": {task: [states]}}."""
+    """Each run (its file inside AIRFLOW__CORE__DAGS_FOLDER): {"file", "dag_id", "conf", "env"}
+    -> {"state", "run_id", "tasks": {task: [states]}, "tries": {task: [try numbers]}}."""
     from airflow.utils.cli import get_bagged_dag  # parses and serializes to the DB, as `airflow dags test` does
 
     with open(spec_path, encoding="utf-8") as f:
@@ -92,9 +95,11 @@ def run(spec_path: str) -> list:
             dag = get_bagged_dag(None, item["dag_id"], dagfile_path=item["file"])
             dag_run = dag.test(run_conf=item.get("conf") or None)
             tasks: dict[str, list] = {}
+            tries: dict[str, list] = {}
             for ti in dag_run.get_task_instances():
                 tasks.setdefault(ti.task_id, []).append(str(ti.state))
-            results.append({"state": str(dag_run.state), "run_id": dag_run.run_id, "tasks": tasks})
+                tries.setdefault(ti.task_id, []).append(ti.try_number)
+            results.append({"state": str(dag_run.state), "run_id": dag_run.run_id, "tasks": tasks, "tries": tries})
         except Exception as exc:  # noqa: BLE001 - reported to the test, which fails with it
             results.append({"state": "exception", "error": f"{type(exc).__name__}: {exc}"})
         finally:

@@ -178,3 +178,99 @@ def generated_flows(draw) -> GeneratedFlow:
     edges["end"] = []
     _, trace = _continue(renderer.steps, first, ["start"])
     return GeneratedFlow(source, edges, trace + ["end"], params, count_tasks(shape) + 2)
+
+
+# ---------------------------------------------------------------------------
+# Hostile values in every position a user value can take (the injection property of tests/test_fuzz.py)
+
+HOSTILE_TEXT = ['a"""\nimport os\nos.system("touch INJECTED")\n"""', "'; import os; os.system('id') #", "\\",
+                "{{ 7 * 7 }}", "{% raw %}", "$(HOME) $$ ${X}", "\x00\r\n\u2028", "x' + __import__('os').getcwd() + '",
+                ")\nimport os\n(", "é ß 字 🙂", ""]
+# A benign value for every position: the plain flow the hostile one is compared with.
+BENIGN = {"file": "flow.py", "class_doc": "doc", "step": "middle", "step_doc": "doc", "param_name": "alpha",
+          "param_default": "'x'", "param_help": "help", "env_key": "MODE", "env_value": "x", "image": "img:1",
+          "namespace": "ns", "service_account": "sa", "label_key": "team", "label_value": "ml",
+          "annotation_key": "owner", "annotation_value": "x", "node_selector": "pool", "secret": "creds",
+          "toleration": "spot", "cron": "0 2 * * *", "timezone": "UTC", "project": "demo",
+          "opt_name": "Dag1", "opt_image": "img:2", "opt_datastore": "s3://b/p", "opt_namespace": "ns2",
+          "opt_service_account": "sa2"}
+
+
+def _text():
+    return st.one_of(st.text(max_size=24), st.sampled_from(HOSTILE_TEXT))
+
+
+def _identifier():
+    return st.one_of(st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True),
+                     st.text(min_size=1, max_size=8).filter(lambda t: t.isidentifier()))
+
+
+@dataclass
+class HostileFlow:
+    values: dict  # position -> the value drawn (None: the position is left out, in the plain flow too)
+
+    def source(self, values: dict | None = None) -> str:
+        v = values or self.values
+        r = repr
+        flow_decorators = []
+        if v["project"] is not None:
+            flow_decorators.append(f"@project(name={r(v['project'])})")
+        if v["cron"] is not None:
+            flow_decorators.append(f"@schedule(cron={r(v['cron'])}, timezone={r(v['timezone'])})")
+        kubernetes = [f"{key}={r(v[key])}" for key in ("image", "namespace", "service_account") if v[key] is not None]
+        if v["label_key"] is not None:
+            kubernetes.append(f"labels={{{r(v['label_key'])}: {r(v['label_value'])}}}")
+            kubernetes.append(f"annotations={{{r(v['annotation_key'])}: {r(v['annotation_value'])}}}")
+            kubernetes.append(f"node_selector={{'pool': {r(v['node_selector'])}}}")
+            kubernetes.append(f"secrets=[{r(v['secret'])}]")
+            kubernetes.append(f"tolerations=[{{'key': {r(v['toleration'])}, 'operator': 'Exists'}}]")
+        step_decorators = [f"@kubernetes({', '.join(kubernetes)})"] if kubernetes else []
+        if v["env_key"] is not None:
+            step_decorators.append(f"@environment(vars={{{r(v['env_key'])}: {r(v['env_value'])}}})")
+        step_decorators.append("@retry(times=1, minutes_between_retries=0)")
+        parameter = ""
+        if v["param_name"] is not None:
+            parameter = f"    p = Parameter({r(v['param_name'])}, default={v['param_default']}, help={r(v['param_help'])})\n"
+        decorated = "".join(f"    {d}\n" for d in step_decorators)
+        return ("from flowc import FlowSpec, Parameter, environment, kubernetes, project, retry, schedule, step\n\n\n"
+                + "".join(f"{d}\n" for d in flow_decorators)
+                + f"class HostileFlow(FlowSpec):\n    {r(v['class_doc'])}\n{parameter}\n"
+                + f"    @step\n    def start(self):\n        self.next(self.{v['step']})\n\n"
+                + f"{decorated}    @step\n    def {v['step']}(self):\n        {r(v['step_doc'])}\n"
+                + "        self.next(self.end)\n\n    @step\n    def end(self):\n        pass\n")
+
+    def options(self, values: dict | None = None) -> dict:
+        v = values or self.values
+        return {field: v[f"opt_{field}"] for field in ("name", "image", "datastore", "namespace", "service_account")
+                if v[f"opt_{field}"] is not None}
+
+    def plain(self) -> dict:
+        """The same positions filled with benign values."""
+        return {key: (None if value is None else BENIGN[key]) for key, value in self.values.items()}
+
+
+HOSTILE_POSITIONS = tuple(BENIGN)
+OPTIONAL_POSITIONS = ("param_name", "env_key", "image", "namespace", "service_account", "project", "label_key", "cron",
+                      "opt_name", "opt_image", "opt_datastore", "opt_namespace", "opt_service_account")
+
+
+@st.composite
+def hostile_flows(draw) -> HostileFlow:
+    """A fixed shape (start -> one decorated step -> end): a few positions hold drawn values, the others a benign
+    value or nothing (all hostile at once would nearly always be refused on the first name rule, and the DAG
+    path would go untested)."""
+    hostile = draw(st.sets(st.sampled_from(HOSTILE_POSITIONS), min_size=1, max_size=4))
+    values = {key: None if key in OPTIONAL_POSITIONS and draw(st.booleans()) else BENIGN[key] for key in BENIGN}
+    for key in sorted(hostile):
+        if key == "step":
+            values[key] = draw(_identifier())
+        elif key == "param_default":
+            values[key] = draw(st.one_of(_text().map(repr), st.integers().map(repr), st.floats().map(repr),
+                                         st.sampled_from(["1e999", "-1e999", "True", "None", "{'a': [1e999]}"])))
+        else:
+            values[key] = draw(_text())
+    if values["param_name"] is None:
+        values["param_default"] = values["param_help"] = None
+    elif values["param_default"] is None:
+        values["param_default"], values["param_help"] = BENIGN["param_default"], BENIGN["param_help"]
+    return HostileFlow(values)

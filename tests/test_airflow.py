@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_flows import JINJA, JINJA_SOURCE, UNICODE_PROJECT_SOURCE, USAGE_SOURCE
 from conftest import EXAMPLES, GOLDEN, ROOT, example_files, need, run_flowc
 from flowc.compiler import Options, compile_flow, load_flow
 from flowc.compiler.command import runtime_argv
@@ -84,7 +85,7 @@ def test_golden_parse_time_is_reported(golden_dags, capsys):
 @pytest.mark.parametrize("example", example_files(), ids=lambda p: p.stem)
 def test_golden_dag_matches_the_ir(golden_dags, example):
     flow, _ = load_flow(example.read_bytes(), example.relative_to(ROOT).as_posix())
-    dag = golden_dags["dags"][flow.name]
+    dag = golden_dags["dags"][airflow_target.default_dag_id(flow.name, flow.project)]
     tasks = dag["tasks"]
     nested = [s.name for s in flow.steps if s.kind is StepKind.FOREACH and s.foreach_depth]
     assert set(tasks) == {s.name for s in flow.steps} | {f"{n}-task-ids" for n in nested}
@@ -114,18 +115,18 @@ def test_golden_dag_matches_the_ir(golden_dags, example):
         assert [item if isinstance(item, str) else "<>" for item in task["argv_spec"]] == \
                ["".join(item) if all(isinstance(p, str) for p in item) else "<>" for item in argv]
         if "pod" in task:  # the real KubernetesPodOperator the task builds when it runs
-            assert task["pod"]["class"] == "KubernetesPodOperator"
+            assert "KubernetesPodOperator" in task["pod"]["bases"] and task["pod"]["template_fields"] == []
             assert task["pod"]["limits"] == task["pod_resources"] == task["pod"]["requests"]
 
 
 def test_decorated_pod_settings(golden_dags):
-    train = golden_dags["dags"]["DecoratedFlow"]["tasks"]["train"]
+    train = golden_dags["dags"]["demo-DecoratedFlow"]["tasks"]["train"]
     assert train["pod_resources"] == {"cpu": "8", "memory": "32768Mi", "ephemeral-storage": "102400Mi",
                                       "nvidia.com/gpu": "2"}
     assert (train["namespace"], train["service_account_name"]) == ("ml", "trainer")
     assert train["node_selector"] == {"pool": "gpu"} and train["secret_names"] == ["db-credentials"]
     assert train["pod"]["tolerations"] == 1 and train["pod"]["secrets"] == 1
-    schedule = json.dumps(golden_dags["dags"]["DecoratedFlow"]["schedule"])
+    schedule = json.dumps(golden_dags["dags"]["demo-DecoratedFlow"]["schedule"])
     assert "30 2 * * *" in schedule and "Europe/Berlin" in schedule
 
 
@@ -133,7 +134,8 @@ def test_decorated_pod_settings(golden_dags):
 # End to end: --operator local, dag.test(), artifacts read back from the datastore
 
 INJECTION = "$(touch INJECTED); `touch INJECTED` {{ 7 * 7 }} ; rm -rf / && echo"
-# key -> (example, extra flags, run conf, env)
+SOURCES = {"jinja_flow": JINJA_SOURCE, "usage_flow": USAGE_SOURCE}  # written next to the examples' copies
+# key -> (example or SOURCES key, extra flags, run conf, env)
 LOCAL_RUNS = {
     "linear": ("linear", (), {}, {}),
     "branch": ("branch", (), {}, {}),
@@ -144,6 +146,9 @@ LOCAL_RUNS = {
                                                                         "verbose": True, "config": {"layers": [1]}}, {}),
     "retry_catch": ("retry_catch", (), {}, {}),
     "map_limit": ("foreach", ("--name", "ForeachFlowMapLimit"), {}, {"AIRFLOW__CORE__MAX_MAP_LENGTH": "2"}),
+    "jinja": ("jinja_flow", (), {}, {}),
+    # a JSON parameter that is not JSON: the runtime's usage error (exit 2), which no retry can change
+    "usage_not_retried": ("usage_flow", (), {"config": "{not json"}, {}),
 }
 
 
@@ -153,14 +158,18 @@ def local_runs(airflow_home, tmp_path_factory):
     work = tmp_path_factory.mktemp("local_runs")
     dags = work / "dags"
     dags.mkdir()
+    code = work / "code"  # the examples and SOURCES side by side: one FLOWC_CODE_DIR for every DAG
+    shutil.copytree(EXAMPLES, code)
+    for name, source in SOURCES.items():
+        (code / f"{name}.py").write_text(source)
     specs = []
     for key, (example, flags, conf, env) in LOCAL_RUNS.items():
         datastore = work / "datastore" / key
-        compiled = run_flowc("compile", f"examples/{example}.py", "-t", "airflow", "--operator", "local",
+        compiled = run_flowc("compile", str(code / f"{example}.py"), "-t", "airflow", "--operator", "local",
                              "--datastore", str(datastore), "-o", str(dags / f"{key}.py"), *flags,
-                             env={"FLOWC_CODE_DIR": str(EXAMPLES)})
+                             env={"FLOWC_CODE_DIR": str(code)})
         assert compiled.returncode == 0, compiled.stderr
-        dag_id = flags[1] if flags else load_flow((EXAMPLES / f"{example}.py").read_bytes(), example)[0].name
+        dag_id = flags[1] if flags else load_flow((code / f"{example}.py").read_bytes(), example)[0].name
         specs.append({"key": key, "file": str(dags / f"{key}.py"), "dag_id": dag_id, "conf": conf, "env": env})
     spec_file = work / "spec.json"
     spec_file.write_text(json.dumps(specs))
@@ -212,6 +221,33 @@ def test_parameter_values_are_argv_items_not_code(local_runs):
     results, work, _ = local_runs
     assert results["parameters_set"]["state"] == "success"
     assert not list(ROOT.rglob("INJECTED")) and not list(EXAMPLES.glob("INJECTED")) and not list(work.rglob("INJECTED"))
+
+
+def test_jinja_in_user_values_is_never_rendered(local_runs):
+    """Airflow renders Jinja in operators' template_fields: flowc's operators have none, so an @environment
+    value and a parameter default holding `{{ 7 * 7 }}`, `{{ var.value.x }}` and `{% raw %}` reach the step as typed."""
+    results, work, output = local_runs
+    assert results["jinja"]["state"] == "success", (results["jinja"], output[-4000:])
+    from flowc import Run
+
+    start = Run(f"JinjaFlow/{_only_run(work, 'jinja')}", datastore=str(work / "datastore" / "jinja"))["start"].task
+    assert (start.data.mode, start.data.seen) == (JINJA, JINJA)
+
+
+def _only_run(work: Path, key: str) -> str:
+    ((flow_dir,),) = [list((work / "datastore" / key).iterdir())]
+    (run_dir,) = (flow_dir / "runs").iterdir()
+    return run_dir.name
+
+
+def test_usage_error_fails_the_task_without_retries(local_runs):
+    """@retry(times=3) and the runtime exiting 2 (a bad parameter): one try, AirflowFailException, no backoff."""
+    results, _, output = local_runs
+    result = results["usage_not_retried"]
+    assert result["state"] == "failed" and result["tasks"]["start"] == ["failed"], (result, output[-4000:])
+    assert result["tries"]["start"] == [1]
+    assert "AirflowFailException" in output and "retrying cannot help" in output
+    assert results["retry_catch"]["state"] == "success"  # a step's own failure is still retried (attempts_needed 2)
 
 
 def test_foreach_wider_than_max_map_length_fails_naming_the_setting(local_runs):
@@ -306,6 +342,7 @@ def special_dags(airflow_home, tmp_path_factory):
     (folder / "pod_settings.py").write_text(compile_flow(HONOURED_SOURCE, "pod_settings.py", "airflow").text)
     hostile = compile_flow((EXAMPLES / "linear.py").read_bytes(), HOSTILE_FILE, "airflow", Options(name="HostileFile"))
     (folder / "hostile.py").write_text(hostile.text)
+    (folder / "unicode_project.py").write_text(compile_flow(UNICODE_PROJECT_SOURCE, "flüß.py", "airflow").text)
     inspection, _ = _helper("inspect", str(folder), _airflow_env(home, folder))
     return inspection, hostile.text
 
@@ -315,7 +352,7 @@ def test_pod_operator_carries_every_kubernetes_setting(special_dags):
     inspection, _ = special_dags
     assert inspection["import_errors"] == {}
     pod = inspection["dags"]["PodSettingsFlow"]["tasks"]["start"]["pod"]
-    assert pod["class"] == "KubernetesPodOperator"
+    assert "KubernetesPodOperator" in pod["bases"]
     assert pod["limits"] == pod["requests"] == {"cpu": "1", "memory": "4096Mi", "amd.com/gpu": "1"}
     assert pod["labels"] == {"team": "ml"} and pod["annotations"] == {"example.com/owner": "Data Team"}
     assert pod["image_pull_policy"] == "Always"
@@ -342,3 +379,30 @@ def test_hostile_flow_file_name_stays_data(special_dags):
     assert _calls(hostile) <= _calls(normal)
     assert f"FLOW_FILE = {HOSTILE_FILE!r}" in hostile
     assert not list(ROOT.rglob("INJECTED"))
+
+
+# ---------------------------------------------------------------------------
+# DAG ids: checked at compile time as Airflow checks them; the default is always one Airflow takes
+
+
+def test_default_dag_id_is_project_and_flow_and_always_valid(special_dags):
+    """@project names the DAG as it names Argo and Step Functions deployments; any name is cleaned stably."""
+    inspection, _ = special_dags
+    assert inspection["import_errors"] == {}
+    dag_id = airflow_target.default_dag_id("Flüß", "my team/../x")
+    assert dag_id in inspection["dags"] and airflow_target.DAG_ID.fullmatch(dag_id)
+    assert airflow_target.default_dag_id("LinearFlow", None) == "LinearFlow"
+    assert airflow_target.default_dag_id("F", "demo") == "demo-F"
+    assert airflow_target.default_dag_id("F", "x" * 300) != airflow_target.default_dag_id("F", "x" * 301)
+    assert all(len(airflow_target.default_dag_id("F", "é" * n)) <= 250 for n in (1, 249, 250, 400))
+
+
+def test_pod_argv_and_env_survive_kubelet_expansion(special_dags):
+    """The kubelet rewrites `$$` and `$(NAME)` in command, args and env values: each `$` is doubled.
+    No cluster runs here: the evidence is the KubernetesPodOperator the task builds (tests/test_airflow_helpers.py
+    checks the escape against the kubelet's expansion rules)."""
+    inspection, _ = special_dags
+    dag_id = airflow_target.default_dag_id("Flüß", "my team/../x")
+    pod = inspection["dags"][dag_id]["tasks"]["start"]["pod"]
+    assert pod["env"]["PRICE"] == "pay $$$$5 to $$(KUBERNETES_SERVICE_HOST) $${HOME}"
+    assert pod["arguments"][-1] == "pay $$$$5 to $$(HOST)" and pod["template_fields"] == []

@@ -24,6 +24,9 @@ def helpers(monkeypatch):
     sdk.BaseOperator = type("BaseOperator", (), {"__init__": lambda self, **kwargs: None})
     configuration = types.ModuleType("airflow.sdk.configuration")
     configuration.conf = types.SimpleNamespace(getint=lambda section, key, fallback: 3)
+    exceptions = types.ModuleType("airflow.sdk.exceptions")
+    exceptions.AirflowFailException = type("AirflowFailException", (Exception,), {})
+    monkeypatch.setitem(sys.modules, "airflow.sdk.exceptions", exceptions)
     monkeypatch.setitem(sys.modules, "airflow", types.ModuleType("airflow"))
     monkeypatch.setitem(sys.modules, "airflow.sdk", sdk)
     monkeypatch.setitem(sys.modules, "airflow.sdk.configuration", configuration)
@@ -84,3 +87,99 @@ def test_pod_operator_keeps_finished_values(helpers):
     op = helpers.FlowcKubernetesPodOperator(argv_spec=["python"], image="img", labels={"a": "b"},
                                             volumes=[{"name": "dshm", "empty_dir": {"medium": "Memory"}}])
     assert (op.labels, op.annotations, op.tolerations, op.volume_mounts) == ({"a": "b"}, {}, [], [])
+
+
+def kubelet_expand(text: str, variables: dict) -> str:
+    """Kubernetes' expansion of container command, args and env values, ported line for line from
+    k8s.io/kubernetes third_party/forked/golang/expansion/expand.go (Expand, tryReadVariableName):
+    `$$` -> `$`; `$(NAME)` -> its value, or left as is when undefined; any other `$` stays."""
+    out, checkpoint, cursor = [], 0, 0
+    while cursor < len(text):
+        if text[cursor] == "$" and cursor + 1 < len(text):
+            out.append(text[checkpoint:cursor])
+            rest = text[cursor + 1:]
+            if rest[0] == "$":
+                read, advance = "$", 1
+            elif rest[0] == "(":
+                closer = rest.find(")", 1)
+                if closer >= 0:
+                    name = rest[1:closer]
+                    read, advance = variables.get(name, f"$({name})"), closer + 1
+                else:
+                    read, advance = "$(", 1
+            else:
+                read, advance = "$" + rest[0], 1
+            out.append(read)
+            cursor += advance
+            checkpoint = cursor + 1
+        cursor += 1
+    return "".join(out) + text[checkpoint:]
+
+
+HOSTILE_VALUES = ["pay $$5 to $(KUBERNETES_SERVICE_HOST)", "$(MODE)", "${HOME} $HOME $", "$$$(", "$(unclosed",
+                  "'single' \"double\" `back`", "line\nbreak\r\n", "{{ 7 * 7 }} {{ var.value.x }}", "$", "$$",
+                  "ends with $", "$(A)$(B)$$(C)", "é$(ü)ß", ""]
+
+
+def test_kubelet_expand_port_follows_kubernetes():
+    """The port itself, on the cases Kubernetes documents: `$$` escapes, an undefined name stays."""
+    variables = {"KUBERNETES_SERVICE_HOST": "10.96.0.1", "MODE": "prod"}
+    assert kubelet_expand("pay $$5 to $(KUBERNETES_SERVICE_HOST)", variables) == "pay $5 to 10.96.0.1"
+    assert kubelet_expand("$(MODE) $(NOPE) $(open", variables) == "prod $(NOPE) $(open"
+
+
+@pytest.mark.parametrize("value", HOSTILE_VALUES)
+def test_kubelet_escape_arrives_byte_identical(helpers, value):
+    variables = {"KUBERNETES_SERVICE_HOST": "10.96.0.1", "MODE": "prod", "A": "a", "B": "b", "C": "c", "ü": "u"}
+    assert kubelet_expand(helpers.kubelet_escape(value), variables) == value
+
+
+def test_not_retried_matches_the_contract(helpers):
+    """The DAG cannot import flowc, so it carries a copy of the contract's NOT_RETRIED: the two must agree."""
+    from flowc.contract.command import NOT_RETRIED
+
+    assert tuple(helpers.NOT_RETRIED) == tuple(NOT_RETRIED)
+
+
+@pytest.mark.parametrize("exit_code,no_retry", [(1, False), (2, True), (3, False), (4, True), (None, False)])
+def test_step_failed_refuses_retries_only_for_not_retried_codes(helpers, exit_code, no_retry):
+    failure = helpers.step_failed("train", "0", exit_code)
+    assert (type(failure).__name__ == "AirflowFailException") is no_retry
+    assert f"exited with {exit_code}" in str(failure)
+
+
+def test_container_exit_code_reads_the_base_container(helpers):
+    def status(name, exit_code):
+        terminated = None if exit_code is None else types.SimpleNamespace(exit_code=exit_code)
+        return types.SimpleNamespace(name=name, state=types.SimpleNamespace(terminated=terminated))
+
+    pod = types.SimpleNamespace(status=types.SimpleNamespace(container_statuses=[status("airflow-xcom-sidecar", 0),
+                                                                                 status("base", 2)]))
+    assert helpers.container_exit_code(pod) == 2
+    running = types.SimpleNamespace(status=types.SimpleNamespace(container_statuses=[status("base", None)]))
+    assert helpers.container_exit_code(running) is None and helpers.container_exit_code(None) is None
+
+
+def test_pod_task_exiting_with_a_usage_code_is_not_retried(helpers):
+    """The pod path: the provider raises on a failed pod; the operator reads the container's exit code."""
+    pod_status = types.SimpleNamespace(container_statuses=[types.SimpleNamespace(
+        name="base", state=types.SimpleNamespace(terminated=types.SimpleNamespace(exit_code=2)))])
+
+    class FailingPod:
+        remote_pod = types.SimpleNamespace(status=pod_status)
+
+        def execute(self, context):
+            raise RuntimeError("Pod returned a failure")
+
+    op = helpers.FlowcKubernetesPodOperator(argv_spec=["python"], image="img")
+    op.task_id, op.pod_operator = "start", lambda argv: FailingPod()
+    with pytest.raises(Exception) as raised:
+        op.execute({"params": {}})
+    assert type(raised.value).__name__ == "AirflowFailException"
+    FailingPod.remote_pod.status.container_statuses[0].state.terminated.exit_code = 1
+    with pytest.raises(RuntimeError, match="Pod returned a failure"):
+        op.execute({"params": {}})
+
+
+def test_operators_render_no_template_fields(helpers):
+    assert helpers.FlowcLocalOperator.template_fields == () == helpers.FlowcKubernetesPodOperator.template_fields

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
 from conftest import run_flowc
-from flowgen import generated_flows
+from flowgen import BENIGN, HOSTILE_TEXT, HostileFlow, generated_flows, hostile_flows
 from flowc.compiler import CompileError, Options, compile_flow, load_flow
 from flowc.compiler.targets import available
 
@@ -123,3 +123,44 @@ def test_generated_flows_pass_every_orchestrators_own_check_and_are_byte_stable(
         inspection = json.loads(result.stdout.strip().splitlines()[-1])
         assert inspection["import_errors"] == {}
         assert len(inspection["dags"]) == len(files)
+
+
+def _call_sites(text: str, step: str):
+    """Each call's callee (as an AST dump), counted, and every name the DAG reads but the step's own variable
+    (`step_<name>`: a step name is an identifier, and the template names its task's variable after it)."""
+    import ast
+    from collections import Counter
+
+    tree = ast.parse(text)
+    calls = Counter(ast.dump(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call))
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    return calls, names - {f"step_{step}"}
+
+
+def _benign(**hostile) -> HostileFlow:
+    return HostileFlow(dict(BENIGN, **hostile))
+
+
+@FUZZ
+@given(hostile_flows())
+@example(_benign(file=HOSTILE_TEXT[0] + ".py"))  # the file name of issue 13, item 1
+@example(_benign(param_default="1e999"))  # repr(inf) is a bare name in Python: refused, never `Param(inf)`
+@example(_benign(param_default="{'a': [-1e999]}"))
+@example(_benign(class_doc=HOSTILE_TEXT[0], step_doc=HOSTILE_TEXT[1], param_help=HOSTILE_TEXT[4],
+                 env_value=HOSTILE_TEXT[5], annotation_value=HOSTILE_TEXT[7]))
+def test_hostile_values_reach_the_airflow_dag_only_as_data(flow):
+    """Item 1 of issue 13: a file name, docstrings, a step name, a parameter, every decorator string and every
+    option value either is refused at its line or leaves the DAG with only the template's own calls and names
+    (those of the same flow with benign values): no value becomes code when the scheduler parses the file."""
+    try:
+        text = compile_flow(flow.source(), flow.values["file"], "airflow", Options(**flow.options())).text
+    except CompileError as exc:
+        assert exc.errors and all(e.location.line >= 1 for e in exc.errors)
+        return
+    compile(text, "dag.py", "exec")
+    plain_values = flow.plain()
+    plain = compile_flow(flow.source(plain_values), plain_values["file"], "airflow", Options(**flow.options(plain_values)))
+    calls, names = _call_sites(text, flow.values["step"])
+    plain_calls, plain_names = _call_sites(plain.text, plain_values["step"])
+    assert calls <= plain_calls, calls - plain_calls
+    assert names <= plain_names, names - plain_names

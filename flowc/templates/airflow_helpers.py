@@ -7,7 +7,10 @@ file that imports nothing of flowc when the scheduler parses it.  No
 of one): annotations use typing's spellings.
 
 Operator arguments hold finished values (argv specs, quantities, names), never
-templates: a user value cannot reach Jinja or a shell.
+templates: a user value cannot reach Jinja or a shell.  Airflow renders Jinja in
+an operator's `template_fields` before `execute`; flowc's operators have none,
+and the KubernetesPodOperator they build has none either (FlowcPodOperator), so
+`{{ ... }}` in an environment value, a label or a parameter stays text.
 """
 
 import hashlib
@@ -22,6 +25,10 @@ from typing import Dict, List, Optional
 from airflow.sdk import BaseOperator
 
 SAFE_RUN_ID = re.compile(r"[A-Za-z0-9_:-][A-Za-z0-9_.:-]*")
+# The runtime's exit codes no retry can change (usage, corrupt blob): flowc/contract/command.py NOT_RETRIED,
+# copied because the DAG imports nothing of flowc (tests/test_airflow_helpers.py keeps the two equal).
+NOT_RETRIED = (2, 4)
+BASE_CONTAINER = "base"  # the KubernetesPodOperator's name for the container that runs the argv
 
 
 def flowc_run_id(airflow_run_id: str) -> str:
@@ -70,6 +77,32 @@ def render_argv(argv_spec: list, context, flowc_task_id: str) -> List[str]:
     return argv
 
 
+def kubelet_escape(text: str) -> str:
+    """`text` as the kubelet passes it on: it rewrites `$$` to `$` and `$(NAME)` to a variable's value in a
+    container's command, args and env values, so every `$` is doubled (`$$` always becomes one `$` again)."""
+    return text.replace("$", "$$")
+
+
+def step_failed(task_id: str, flowc_task_id: str, exit_code: Optional[int]) -> Exception:
+    """The exception a failed step raises: AirflowFailException (no retry) for the codes no retry can change."""
+    message = f"step {task_id} (task {flowc_task_id}) exited with {exit_code}"
+    if exit_code in NOT_RETRIED:
+        from airflow.sdk.exceptions import AirflowFailException  # only on this failure path
+
+        return AirflowFailException(message + " (a usage error or a corrupt blob: retrying cannot help)")
+    return RuntimeError(message)
+
+
+def container_exit_code(pod, container_name: str = BASE_CONTAINER) -> Optional[int]:
+    """The exit code of a finished pod's container (a kubernetes V1Pod), or None if it did not terminate."""
+    statuses = getattr(getattr(pod, "status", None), "container_statuses", None) or []
+    for status in statuses:
+        terminated = status.state.terminated if status.name == container_name and status.state else None
+        if terminated is not None:
+            return terminated.exit_code
+    return None
+
+
 def max_map_length() -> int:
     from airflow.sdk.configuration import conf  # read when a task runs, not at parse time
 
@@ -95,6 +128,7 @@ class FlowcLocalOperator(BaseOperator):
     """Runs one step as a local subprocess of the worker (argv list, no shell)."""
 
     ui_color = "#e8f4e8"
+    template_fields = ()  # nothing is rendered by Jinja: argv and env hold user values verbatim
 
     def __init__(self, *, argv_spec: list, flowc_task_id: str = "0", foreach: bool = False,
                  code_dir: Optional[str] = None, env_vars: Optional[Dict[str, str]] = None, **kwargs):
@@ -117,7 +151,7 @@ class FlowcLocalOperator(BaseOperator):
                 for line in process.stdout:
                     self.log.info("%s", line.rstrip("\n"))
             if process.returncode != 0:
-                raise RuntimeError(f"step {self.task_id} (task {self.flowc_task_id}) exited with {process.returncode}")
+                raise step_failed(self.task_id, self.flowc_task_id, process.returncode)
             if not self.foreach:
                 return None
             with open(split_list_file, encoding="utf-8") as f:
@@ -137,6 +171,7 @@ class FlowcKubernetesPodOperator(BaseOperator):
     """
 
     ui_color = "#e6f0ff"
+    template_fields = ()  # nothing is rendered by Jinja: argv, env, labels and annotations hold user values
 
     def __init__(self, *, argv_spec: list, image: str, flowc_task_id: str = "0", foreach: bool = False,
                  namespace: Optional[str] = None, service_account_name: Optional[str] = None,
@@ -164,16 +199,23 @@ class FlowcKubernetesPodOperator(BaseOperator):
         self.env_vars = env_vars or {}
 
     def pod_operator(self, argv: list):
-        """The KubernetesPodOperator that runs `argv` (its fields hold finished values: nothing is templated)."""
+        """The KubernetesPodOperator that runs `argv` (its fields hold finished values: nothing is templated).
+
+        The kubelet expands `$(NAME)` and `$$` in the container's command, args and env values: each is
+        escaped (kubelet_escape) so the step receives every argv item and env value byte for byte.
+        """
         from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator  # slow: at run time only
         from airflow.providers.cncf.kubernetes.secret import Secret
         from kubernetes.client import models as k8s
 
-        return KubernetesPodOperator(
+        class FlowcPodOperator(KubernetesPodOperator):
+            template_fields = ()  # never rendered, whoever calls render_template_fields: its fields hold user values
+
+        return FlowcPodOperator(
             task_id=self.task_id,
             image=self.image,
-            cmds=argv[:1],
-            arguments=argv[1:],
+            cmds=[kubelet_escape(item) for item in argv[:1]],
+            arguments=[kubelet_escape(item) for item in argv[1:]],
             namespace=self.namespace,
             service_account_name=self.service_account_name,
             container_resources=k8s.V1ResourceRequirements(requests=dict(self.pod_resources),
@@ -187,7 +229,8 @@ class FlowcKubernetesPodOperator(BaseOperator):
             volumes=[k8s.V1Volume(name=volume["name"], empty_dir=k8s.V1EmptyDirVolumeSource(**volume["empty_dir"]))
                      for volume in self.volumes],
             volume_mounts=[k8s.V1VolumeMount(**mount) for mount in self.volume_mounts],
-            env_vars=dict(self.env_vars),
+            env_vars={name: kubelet_escape(value) for name, value in self.env_vars.items()},
+            base_container_name=BASE_CONTAINER,
             do_xcom_push=self.foreach,
             get_logs=True,
         )
@@ -195,7 +238,13 @@ class FlowcKubernetesPodOperator(BaseOperator):
     def execute(self, context):
         argv = render_argv(self.argv_spec, context, self.flowc_task_id)
         self.running_pod_operator = self.pod_operator(argv)
-        result = self.running_pod_operator.execute(context)
+        try:
+            result = self.running_pod_operator.execute(context)
+        except Exception as failure:
+            exit_code = container_exit_code(getattr(self.running_pod_operator, "remote_pod", None))
+            if exit_code in NOT_RETRIED:
+                raise step_failed(self.task_id, self.flowc_task_id, exit_code) from failure
+            raise
         if not self.foreach:
             return None
         check_map_length(result, self.task_id)

@@ -17,6 +17,9 @@ own task id (mapped the same way as the foreach step, or "0" outside any).
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 from flowc.compiler.command import ATTEMPT, PARAM, RUN_ID, TASK_ID, Placeholder, runtime_argv
 from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.ir import FlowGraph, Step, StepKind
@@ -30,12 +33,23 @@ HELPERS = "airflow_helpers.py"  # inlined verbatim into every DAG (an ordinary, 
 OPERATORS = ("kubernetes", "local")
 # KubernetesPodOperator pushes what the container writes here as the task's XCom.
 POD_XCOM_FILE = "/airflow/xcom/return.json"
+# Airflow's own rule for a DAG id (airflow.sdk.definitions._internal.node.validate_key: `^[\w.-]+$`, at most
+# 250 characters), kept to ASCII: `\w` also takes non-ASCII letters, and its `$` a trailing newline.
+DAG_ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")
+DAG_ID_MAX = 250
 PARAM_JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "file": "string"}
 
 
 def unsupported(flow: FlowGraph, options: Options) -> list[Diagnostic]:
     """What a pod or a SkyPilot launcher cannot take, and a bad operator choice."""
     problems = [d for step in flow.steps if step.compute.backend == "skypilot" for d in step_problems(step)]
+    if options.name is not None and not DAG_ID.fullmatch(options.name):
+        problems.append(Diagnostic(flow.location, f"--name {options.name!r} is not a valid Airflow DAG id: use letters, "
+                                                  f"digits, '_', '.' and '-', at most {DAG_ID_MAX} characters"))
+    for parameter in flow.parameters:
+        if parameter.has_default and _has_non_finite(parameter.default):
+            problems.append(Diagnostic(parameter.location, f"airflow: the default of parameter {parameter.name!r} holds "
+                                                           "inf or nan, which Airflow's params (JSON) cannot carry"))
     if options.operator not in OPERATORS:
         problems.append(Diagnostic(flow.location, f"airflow: unknown operator {options.operator!r}; "
                                                   f"choose one of {', '.join(OPERATORS)}"))
@@ -79,7 +93,7 @@ def view_model(flow: FlowGraph, options: Options) -> dict:
         "flow_name": repr(flow.name),
         "flow_file": repr(flow.file),
         "local": local,
-        "dag_id": repr(options.name or flow.name),
+        "dag_id": repr(options.name or default_dag_id(flow.name, flow.project)),
         "doc": repr(flow.doc or f"{flow.name}, compiled by flowc from {flow.file}."),
         "schedule": _schedule(flow),
         "params": [(repr(p.name), _param(p)) for p in flow.parameters],
@@ -91,6 +105,30 @@ def view_model(flow: FlowGraph, options: Options) -> dict:
                           "source": _step_var(name)} for name in concat_tasks],
         "edges": [(_step_var(parent), _step_var(step.name)) for step in flow.steps for parent in step.parents],
     }
+
+
+def _has_non_finite(value) -> bool:
+    """inf or nan anywhere in a default: its repr is a bare name in Python, its JSON is no JSON."""
+    if isinstance(value, float):
+        return value != value or value in (float("inf"), float("-inf"))
+    if isinstance(value, dict):
+        return any(_has_non_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_non_finite(v) for v in value)
+    return False
+
+
+def default_dag_id(flow_name: str, project: str | None) -> str:
+    """`[project-]Flow`, as Argo and Step Functions name a deployment (@project keeps two projects' DAGs apart).
+
+    Kept as is when Airflow takes it; otherwise other characters become `_` and an 8-hex sha256 of the
+    original is appended (stable, and two different names never meet), within Airflow's 250 characters.
+    """
+    name = f"{project}-{flow_name}" if project else flow_name
+    if DAG_ID.fullmatch(name):
+        return name
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[: DAG_ID_MAX - 9]
+    return f"{cleaned}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}"
 
 
 def _nested_foreach_steps(flow: FlowGraph) -> list[str]:
