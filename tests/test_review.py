@@ -176,9 +176,27 @@ def test_diff_argo_unreachable_is_one_line(tmp_path):
     assert result.stderr.count("\n") == 1
 
 
-def test_diff_step_functions_against_moto(aws_env, tmp_path):
+@pytest.fixture
+def moto_cleanup(aws_env):
+    """moto's server lives for the session and other tests count its state machines and job definitions:
+    remove what this test deployed."""
     import boto3
 
+    batch, sfn = boto3.client("batch"), boto3.client("stepfunctions")
+    before = {d["jobDefinitionArn"] for d in batch.describe_job_definitions(status="ACTIVE")["jobDefinitions"]}
+    yield aws_env
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        if machine["name"] == "ReviewFlow":
+            sfn.delete_state_machine(stateMachineArn=machine["stateMachineArn"])
+    for definition in batch.describe_job_definitions(status="ACTIVE")["jobDefinitions"]:
+        if definition["jobDefinitionArn"] not in before:
+            batch.deregister_job_definition(jobDefinition=definition["jobDefinitionArn"])
+
+
+def test_diff_step_functions_against_moto(moto_cleanup, tmp_path):
+    import boto3
+
+    aws_env = moto_cleanup
     boto3.client("s3").create_bucket(Bucket="flowc-review")
     flow = write_flow(tmp_path / "code")
     args = ("-t", "step-functions", "--datastore", "s3://flowc-review/root", "--job-queue", "queue",
@@ -199,8 +217,8 @@ def test_diff_airflow_against_the_dags_folder(tmp_path):
     dags = tmp_path / "dags"
     args = ("-t", "airflow", "--dags-folder", str(dags), "--datastore", str(tmp_path / "ds"))
     missing = run_flowc("diff", flow, *args)
-    assert (missing.returncode, missing.stderr) == (2, f"error: no DAG file {dags / 'ReviewFlow.airflow.py'}: the flow is "
-                                                       "not deployed there\n")
+    dag_file = dags / "ReviewFlow.airflow.py"
+    assert (missing.returncode, missing.stderr) == (2, f"error: no DAG file {dag_file}: the flow is not deployed there\n")
     assert run_flowc("deploy", flow, *args).returncode == 0
     same = run_flowc("diff", flow, *args)
     assert same.returncode == 0, same.stdout + same.stderr

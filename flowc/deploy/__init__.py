@@ -82,7 +82,9 @@ def compile_for_deploy(request: DeployRequest) -> Deployment:
 
 
 def compile_as_deployed(request: DeployRequest) -> Deployment:
-    """What `deploy` would send now (the same package URL, the same bytes), uploading nothing: what `flowc diff` compares."""
+    """What `deploy` would send now (the same package URL, the same bytes), uploading nothing.
+
+    What `flowc diff` compares with the deployed document; raises as compile_for_deploy does."""
     return _compile_with_package(request)[0]
 
 

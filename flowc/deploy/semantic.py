@@ -4,8 +4,8 @@
 Functions definition (JSON text) or an Airflow DAG file (Python text, read with
 `ast`, never imported) into a Summary: per step its image (Step Functions:
 its job definition), resources, retries, timeout, environment, secrets,
-command and every other setting, and the flow's own settings.  `differences(deployed, compiled)` lists what differs, one line
-each.  Nothing is left out of the comparison: what no named field covers is
+command and every other setting, and the flow's own settings.
+`differences(deployed, compiled)` lists what differs, one line each.  Nothing is left out of the comparison: what no named field covers is
 compared too, and reported key by key (`nodeSelector.pool: cpu → gpu`).
 
 Values of environment variables are never printed (a step's env may carry a

@@ -176,7 +176,7 @@ def _schedule(aws: _Aws, request: DeployRequest, flow, state_machine_arn: str, n
 
 
 def deployed_definition(request: DeployRequest, flow) -> tuple[str, str]:
-    """(name, definition) of the state machine `deploy` would update for `flow` (`DescribeStateMachine`), for `flowc diff`.
+    """(name, definition) of the state machine `deploy` would update for `flow`, for `flowc diff`.
 
     DeployError when there is none of that name or AWS cannot be asked.
     """
