@@ -1,8 +1,8 @@
 """The `flowc` command: a thin shell around the compiler and the runner.
 
 Heavy modules (hera, jinja2, boto3, airflow) load inside the command that
-needs them, so `flowc --help` stays fast.  The modules of the deploy and local
-commands (`flowc.cli.deploy`, `flowc.cli.run`) load only when one of their
+needs them, so `flowc --help` stays fast.  The modules of the deploy, diff and local
+commands (`flowc.cli.deploy`, `flowc.cli.diff`, `flowc.cli.run`) load only when one of their
 commands is asked for: `flowc compile` never imports them.
 """
 
@@ -21,6 +21,7 @@ LAZY_COMMANDS = {
     "deploy": "flowc.cli.deploy", "trigger": "flowc.cli.deploy",
     "run": "flowc.cli.run", "resume": "flowc.cli.run", "show": "flowc.cli.run", "logs": "flowc.cli.run",
     "runs": "flowc.cli.run", "package": "flowc.cli.run", "report": "flowc.cli.report",
+    "diff": "flowc.cli.diff",
 }
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from flowc.compiler.targets import TARGETS
-from flowc.contract.command import EXIT_USAGE
+from flowc.contract.command import EXIT_FAILED, EXIT_USAGE
 
 
 @contextlib.contextmanager
@@ -124,14 +124,19 @@ def compile_one(path: str, target: str, kwargs: dict):
 @click.argument("flows", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @target_option()
 @click.option("-o", "--output", type=click.Path(), help="File (one flow) or directory (one output per flow).")
+@click.option("--check", is_flag=True,
+              help="Write nothing; print a diff and exit 1 when the files in -o differ from what FLOWS compile to.")
 @click.option("--package-url", help="Code package the containers bootstrap from (what deploy sets).")
 @options_flags
-def compile_command(flows, target, output, **kwargs):
+def compile_command(flows, target, output, check, **kwargs):
     """Compile FLOWS for a target. Several flows compile in one process with -o DIR."""
     to_dir = output is not None and (len(flows) > 1 or os.path.isdir(output) or output.endswith(os.sep))
     if len(flows) > 1 and output is None:
         raise click.UsageError("several flows need -o DIR")
+    if check and output is None:
+        raise click.UsageError("--check compares with the files in -o FILE or -o DIR: pass -o")
     failed = 0
+    stale = 0
     for path in flows:
         with gc_paused():
             artifact = compile_one(path, target, kwargs)
@@ -141,17 +146,50 @@ def compile_command(flows, target, output, **kwargs):
         if output is None:
             click.echo(artifact.text, nl=False)
             continue
-        if to_dir and target == "skypilot":  # one SkyPilot task file per @skypilot step: <flow>.<step>.sky.yaml
-            # only for skypilot output into a directory
-            from flowc.compiler.targets.skypilot import split_documents
-
-            for task, text in split_documents(artifact.text).items():
-                write_atomically(Path(output) / f"{Path(path).stem}.{task}{artifact.suffix}", text)
-            continue
-        destination = Path(output) / (Path(path).stem + artifact.suffix) if to_dir else Path(output)
-        write_atomically(destination, artifact.text)
+        for destination, text in output_files(path, artifact, target, Path(output), to_dir).items():
+            if check:
+                stale += not same_as_committed(destination, text)
+            else:
+                write_atomically(destination, text)
     if failed:
         sys.exit(EXIT_USAGE)
+    if stale:
+        click.echo(f"{stale} file(s) would change: run the same command without --check", err=True)
+        sys.exit(EXIT_FAILED)
+
+
+def output_files(path: str, artifact, target: str, output: Path, to_dir: bool) -> dict[Path, str]:
+    """{destination: text} that `compile -o` writes for one flow (what `--check` compares)."""
+    if to_dir and target == "skypilot":  # one SkyPilot task file per @skypilot step: <flow>.<step>.sky.yaml
+        # only for skypilot output into a directory
+        from flowc.compiler.targets.skypilot import split_documents
+
+        return {output / f"{Path(path).stem}.{task}{artifact.suffix}": text
+                for task, text in split_documents(artifact.text).items()}
+    return {output / (Path(path).stem + artifact.suffix) if to_dir else output: artifact.text}
+
+
+def same_as_committed(destination: Path, text: str) -> bool:
+    """True when `destination` holds exactly `text`; else prints a unified diff (a missing file is all added)."""
+    # only --check compares text
+    import difflib
+
+    try:
+        committed = destination.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        committed = None
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {destination}: {getattr(exc, 'strerror', None) or exc}")
+    if committed == text:
+        return True
+    lines = difflib.unified_diff([] if committed is None else committed.splitlines(keepends=True),
+                                 text.splitlines(keepends=True),
+                                 fromfile=f"committed {destination}" + (" (missing)" if committed is None else ""),
+                                 tofile=f"compiled {destination}")
+    for line in lines:
+        # a last line without its newline still ends the diff's line (as `diff` marks it)
+        click.echo(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n", nl=False)
+    return False
 
 
 def write_atomically(destination: Path, text: str) -> None:

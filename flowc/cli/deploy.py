@@ -19,7 +19,7 @@ from flowc.cli.compile import EXIT_USAGE, fail, options_flags, report, settings_
 from flowc.deploy import DEPLOY_READ_BY, DEPLOYERS, TRIGGERS, DeployError, DeployRequest
 
 
-def _request(flow_path, target, kwargs, dry_run) -> DeployRequest:
+def deploy_request(flow_path, target, kwargs, dry_run) -> DeployRequest:
     settings = settings_for(kwargs, flow_path, target)
     return DeployRequest(
         flow_path=flow_path,
@@ -36,7 +36,7 @@ def _request(flow_path, target, kwargs, dry_run) -> DeployRequest:
     )
 
 
-def _run(action, *args):
+def run_deployer(action, *args):
     """Run a deployer's action; its refusals end the command with exit 2, compile errors located."""
     # the compiler loads on first use, so `flowc --help` stays fast
     from flowc.compiler import CompileError
@@ -77,7 +77,7 @@ def deploy_flags(targets):
 def deploy_command(flow, target, dry_run, **kwargs):
     """Compile FLOW, package its code to the datastore and deploy it to the orchestrator."""
     module = importlib.import_module(DEPLOYERS[target])
-    _run(module.deploy, _request(flow, target, kwargs, dry_run))
+    run_deployer(module.deploy, deploy_request(flow, target, kwargs, dry_run))
 
 
 @click.command("trigger")
@@ -93,7 +93,7 @@ def trigger_command(flow, target, dry_run, params, **kwargs):
             raise click.UsageError(f"--param {item!r}: expected NAME=VALUE")
         values[name] = value
     module = importlib.import_module(DEPLOYERS[target])
-    click.echo(_run(module.trigger, _request(flow, target, kwargs, dry_run), values))
+    click.echo(run_deployer(module.trigger, deploy_request(flow, target, kwargs, dry_run), values))
 
 
 COMMANDS = [deploy_command, trigger_command]

@@ -64,9 +64,34 @@ def compile_for_deploy(request: DeployRequest) -> Deployment:
 
     Raises CompileError (every located error) or DeployError; on either nothing was uploaded.
     """
+    deployment, data = _compile_with_package(request)
+    url, root = deployment.package_url, request.options.datastore
+    if request.dry_run:
+        request.echo(f"would upload the code package ({len(data):,} bytes) to {url}")
+        return deployment
+    # the packager only when deploying: flowc.deploy is imported by the CLI's option tables
+    from flowc.deploy.package import upload_package
+
+    try:
+        uploaded = upload_package(root, deployment.artifact.flow.name, data, deployment.package_sha)
+    except Exception as exc:  # local and S3 failures both end the deploy with their cause
+        raise DeployError(f"uploading the code package to {root} failed: {exc}") from None
+    if uploaded != url:  # the compiled document names the package; it must be where it was uploaded
+        raise DeployError(f"the code package was stored at {uploaded}, not at {url}")
+    return deployment
+
+
+def compile_as_deployed(request: DeployRequest) -> Deployment:
+    """What `deploy` would send now (the same package URL, the same bytes), uploading nothing.
+
+    What `flowc diff` compares with the deployed document; raises as compile_for_deploy does."""
+    return _compile_with_package(request)[0]
+
+
+def _compile_with_package(request: DeployRequest) -> tuple[Deployment, bytes]:
     # compiler and packager only when deploying: flowc.deploy is imported by the CLI's option tables
     from flowc.compiler import compile_flow, load_flow, read_source
-    from flowc.deploy.package import build_package, package_key, upload_package
+    from flowc.deploy.package import build_package, package_key
 
     source = read_source(request.flow_path)
     flow, _ = load_flow(source, request.flow_path, request.with_decorators)  # the flow's name names the package
@@ -74,20 +99,10 @@ def compile_for_deploy(request: DeployRequest) -> Deployment:
         data, sha = build_package(request.flow_path)
     except (OSError, ValueError) as exc:
         raise DeployError(f"cannot package {request.flow_path}: {exc}") from None
-    root = request.options.datastore
-    url = package_url(root, package_key(flow.name, sha))
+    url = package_url(request.options.datastore, package_key(flow.name, sha))
     options = replace(request.options, package_url=url)
     artifact = compile_flow(source, request.flow_path, request.target, options, request.with_decorators)
-    if request.dry_run:
-        request.echo(f"would upload the code package ({len(data):,} bytes) to {url}")
-        return Deployment(artifact, url, sha)
-    try:
-        uploaded = upload_package(root, flow.name, data, sha)
-    except Exception as exc:  # local and S3 failures both end the deploy with their cause
-        raise DeployError(f"uploading the code package to {root} failed: {exc}") from None
-    if uploaded != url:  # the compiled document names the package; it must be where it was uploaded
-        raise DeployError(f"the code package was stored at {uploaded}, not at {url}")
-    return Deployment(artifact, url, sha)
+    return Deployment(artifact, url, sha), data
 
 
 def package_url(datastore_root: str, key: str) -> str:

@@ -75,3 +75,35 @@ def _put_s3(destination: str, text: str) -> None:
                                       ContentType="text/x-python")
     except (BotoCoreError, ClientError) as exc:
         raise DeployError(f"cannot write {destination}: {exc}") from exc
+
+
+def deployed_dag(request: DeployRequest, artifact) -> tuple[str, str]:
+    """(where, text) of the DAG file `deploy` would write for `artifact`, as the dags folder holds it (`flowc diff`).
+
+    DeployError when there is no such file or it cannot be read.
+    """
+    if not request.dags_folder:
+        raise DeployError("airflow diff needs --dags-folder PATH (or s3://bucket/dags/)")
+    destination = _join(request.dags_folder, dag_file_name(request.options.name or artifact.flow.name, artifact.suffix))
+    if not request.dags_folder.startswith("s3://"):
+        try:
+            with open(destination, encoding="utf-8") as f:
+                return destination, f.read()
+        except FileNotFoundError:
+            raise DeployError(f"no DAG file {destination}: the flow is not deployed there") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DeployError(f"cannot read {destination}: {getattr(exc, 'strerror', None) or exc}") from None
+    # boto3 only for an s3:// dags folder: it takes ~0.3 s to import.
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, _, key = destination[len("s3://"):].partition("/")
+    try:
+        body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            raise DeployError(f"no DAG file {destination}: the flow is not deployed there") from None
+        raise DeployError(f"cannot read {destination}: {exc}") from None
+    except BotoCoreError as exc:
+        raise DeployError(f"cannot read {destination}: {exc}") from None
+    return destination, body.decode("utf-8")

@@ -106,3 +106,37 @@ def _create_or_update(service, doc: dict, namespace: str, echo) -> None:
         raise DeployError(f"Argo Server refused {kind} {namespace}/{name}: {exc}") from None
     except OSError as exc:  # requests' connection errors derive from OSError
         raise DeployError(f"cannot reach the Argo Server at {service.host}: {exc}") from None
+
+
+def deployed_template(request: DeployRequest, compiled: dict) -> dict:
+    """The Argo Server's WorkflowTemplate of the name and namespace `compiled` has, as a manifest (`flowc diff`).
+
+    DeployError when it is not there or the server cannot be asked.
+    """
+    # hera only when the server is really asked.
+    from hera.exceptions import HeraException, NotFound
+
+    if not request.argo_server:
+        raise DeployError("argo needs the Argo Server's URL: pass --argo-server https://HOST:2746 or set ARGO_SERVER")
+    name = compiled["metadata"]["name"]
+    namespace = compiled["metadata"].get("namespace") or DEFAULT_NAMESPACE
+    service = _service(request, namespace)
+    try:
+        found = service.get_workflow_template(name, namespace=namespace)
+    except NotFound:
+        raise DeployError(f"WorkflowTemplate {namespace}/{name} is not deployed on the Argo Server at {service.host}") \
+            from None
+    except HeraException as exc:
+        raise DeployError(f"Argo Server refused to read WorkflowTemplate {namespace}/{name}: {exc}") from None
+    except OSError as exc:  # requests' connection errors derive from OSError
+        raise DeployError(f"cannot reach the Argo Server at {service.host}: {exc}") from None
+    return as_manifest(found)
+
+
+def as_manifest(model_or_doc) -> dict:
+    """A WorkflowTemplate as the JSON the server speaks: a compiled manifest and a fetched one read alike."""
+    # hera's model, so both sides go through the same parsing (int-or-string fields, defaults)
+    from hera.workflows import models as m
+
+    model = model_or_doc if not isinstance(model_or_doc, dict) else m.WorkflowTemplate.model_validate(model_or_doc)
+    return model.model_dump(mode="json", by_alias=True, exclude_none=True)

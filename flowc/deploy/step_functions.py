@@ -190,3 +190,20 @@ def _schedule(aws: _Aws, request: DeployRequest, flow, state_machine_arn: str, n
     aws.call("events", "put_targets", Rule=rule, Targets=[{"Id": "flowc", "Arn": state_machine_arn,
                                                           "RoleArn": request.role_arn,
                                                           "Input": json.dumps({"parameters": {}})}])
+
+
+
+def deployed_definition(request: DeployRequest, flow) -> tuple[str, str]:
+    """(name, definition) of the state machine `deploy` would update for `flow`, for `flowc diff`.
+
+    DeployError when there is none of that name or AWS cannot be asked.
+    """
+    # The target module names the state machine, as deploy named it.
+    from flowc.compiler.targets import step_functions as target
+
+    name = target.state_machine_name(flow, request.options)
+    aws = _Aws(request)
+    arn = _state_machine_arn(aws, name)
+    if arn is None:
+        raise DeployError(f"no state machine named {name} is deployed")
+    return name, aws.call("stepfunctions", "describe_state_machine", stateMachineArn=arn)["definition"]
