@@ -51,15 +51,21 @@ class Sim:
 
     def run(self, example: str, *params: str, timeout: float = 120) -> tuple[subprocess.CompletedProcess, dict]:
         source = (EXAMPLES / f"{example}.py").read_text()
-        text = compile_flow(source, f"{example}.py", "argo", Options(image=IMAGE, datastore=str(self.store))).text
-        tag = f"{example}-{time.monotonic_ns()}"
+        return self.run_source(source, f"{example}.py", *params, timeout=timeout)
+
+    def run_source(self, source: str, filename: str, *params: str, timeout: float = 120, workdir: Path = EXAMPLES,
+                   options: Options | None = None) -> tuple[subprocess.CompletedProcess, dict]:
+        """Compile `source` (found in the pods' working dir as `filename`) and run it; (sim result, report)."""
+        options = options or Options(image=IMAGE, datastore=str(self.store))
+        text = compile_flow(source, filename, "argo", options).text
+        tag = f"{Path(filename).stem[:20].strip('.') or 'flow'}-{time.monotonic_ns()}"
         manifest, report = self.root / f"{tag}.argo.yaml", self.root / f"{tag}.report.json"
         manifest.write_text(text)
         # every image the manifest names (a step's own, e.g. decorators.py's @batch(image=...)) is the stand-in:
         # a real image for a flowc step holds flowc and the flow's code the same way
         images = sorted(set(re.findall(r"^\s*image: (\S+)$", text, re.M)))
         argv = [sys.executable, str(ARGO_SIM), str(manifest), *(a for p in params for a in ("-p", p)),
-                *(a for image in images for a in ("--image", f"{image}={self.bin}:{EXAMPLES}")),
+                *(a for image in images for a in ("--image", f"{image}={self.bin}:{workdir}")),
                 "--env", f"PYTHONPATH={ROOT}",
                 "--visible", str(self.root), "--runs-dir", str(self.root / "sim-runs"),
                 "--time-scale", "0.01", "--timeout", str(timeout), "--report", str(report)]

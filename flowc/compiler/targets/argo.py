@@ -260,9 +260,18 @@ def resource_requirements(quantities: dict[str, str]):
 
 
 def workflow_parameter(param: Parameter):
+    """A workflow argument; only a required parameter has no value, so `argo submit` asks for it.
+
+    An optional parameter without a default (or with default=None) gets "": Argo refuses a
+    WorkflowTemplate argument without a value unless `-p` supplies it, and the runtime reads an
+    empty `--param NAME=` as "not given" (the flow's default, None).
+    """
     from hera.workflows import models as m
 
-    return m.Parameter(name=param.name, value=parameter_text(param), description=param.help)
+    value = parameter_text(param)
+    if value is None and not param.required:
+        value = ""
+    return m.Parameter(name=param.name, value=value, description=param.help)
 
 
 def flow_namespace(flow: FlowGraph, options: Options) -> str | None:
