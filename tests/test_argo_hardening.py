@@ -84,3 +84,127 @@ def test_schedule_with_a_required_parameter_is_refused_at_the_parameter(target):
     text = str(err.value)
     assert "scheduled.py:7:" in text and "parameter 'who' is required" in text and "@schedule (line 4)" in text
     assert "'fine'" not in text
+
+
+# ---------------------------------------------------------------------------
+# Item 3: literal values reach the pod byte for byte through the kubelet's $(VAR) / $$ expansion
+
+TRICKY = "a $(HOME) b $$ c $$(HOME) ${HOME} d$ 'single' \"double\" e$(KUBERNETES_SERVICE_HOST)\nline two $"
+
+
+def _argo_sim_module():
+    import importlib.util
+
+    from test_argo_execution import ARGO_SIM
+
+    if not ARGO_SIM.exists():
+        pytest.skip(f"{ARGO_SIM} is missing")
+    spec = importlib.util.spec_from_file_location("argo_sim", ARGO_SIM)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("text", [TRICKY, "$", "$$", "$$$", "$(", "$()", "$(X", "(", "$($(HOME))", "$)$("])
+def test_kubelet_literal_survives_the_kubelets_expansion(text):
+    from flowc.compiler.lower.kubernetes import kubelet_literal
+
+    expand = _argo_sim_module().k8s_expand
+    env = {"HOME": "/root", "X": "x", "KUBERNETES_SERVICE_HOST": "10.96.0.1", "": "empty"}
+    assert expand(kubelet_literal(text), env) == text
+    # a literal part followed by a run-time value: whatever the value begins with, the literal stays
+    for value in ("(HOME)", "$", "$(X)", "plain"):
+        assert expand(kubelet_literal(text, before_runtime_value=True) + value, env)[:len(text)] == text
+
+
+def test_kubelet_literal_property():
+    hypothesis = pytest.importorskip("hypothesis")
+    from hypothesis import strategies as st
+
+    from flowc.compiler.lower.kubernetes import kubelet_literal
+
+    expand = _argo_sim_module().k8s_expand
+    env = {"A": "α", "HOME": "/root", "$": "dollar"}
+
+    @hypothesis.settings(max_examples=500, deadline=None)
+    @hypothesis.given(st.text(alphabet="$()AHOME{} x", max_size=30))
+    def survives(text):
+        assert expand(kubelet_literal(text), env) == text
+
+    survives()
+
+
+LITERALS_FLOW = textwrap.dedent('''\
+    import os
+
+    from flowc import FlowSpec, environment, step
+
+    TRICKY = {tricky!r}
+
+
+    class LiteralFlow(FlowSpec):
+        @step
+        def start(self):  # --with environment reaches it (a step's own @environment would win)
+            self.with_value = os.environ["TRICKY_WITH"]
+            self.file_name = os.path.basename(__file__)
+            self.next(self.end)
+
+        @environment(vars={{"TRICKY_ENV": TRICKY}})
+        @step
+        def end(self):
+            self.env_value = os.environ["TRICKY_ENV"]
+    ''').format(tricky=TRICKY)
+
+
+def test_literal_values_reach_the_runtime_byte_for_byte_on_argo(sim, tmp_path):  # noqa: F811
+    file_name = "flow $(HOME) $$ ${HOME} 'q' \"d\"\nx$.py"
+    (tmp_path / file_name).write_text(LITERALS_FLOW)
+    store = sim.root / "store $(HOME) $$ ${HOME} 'q' x$"
+    with_value = "w $(HOME) $$ ${HOME} 'q' \"d\" $"
+    from test_argo_execution import IMAGE
+
+    source = LITERALS_FLOW
+    options = Options(image=IMAGE, datastore=str(store))
+    text = compile_flow(source, file_name, "argo", options,
+                        with_decorators=(f"environment:vars={{'TRICKY_WITH': {with_value!r}}}",)).text
+    assert "$$(HOME)" in text  # escaped in the manifest, not refused
+    result, report = sim.run_source(source, file_name, workdir=tmp_path, options=options,
+                                    with_decorators=(f"environment:vars={{'TRICKY_WITH': {with_value!r}}}",))
+    assert result.returncode == 0 and report.get("phase") == "Succeeded", _explain(result)
+    from flowc.runtime.client import Run
+
+    data = Run(f"LiteralFlow/{report['workflow']}", datastore=str(store))["end"].task.data
+    assert (data.env_value, data.with_value, data.file_name) == (TRICKY, with_value, file_name)
+
+
+DOLLAR_DEFAULT = textwrap.dedent('''\
+    from flowc import FlowSpec, Parameter, step
+
+
+    class DollarFlow(FlowSpec):
+        price = Parameter("price", default={tricky!r})
+
+        @step
+        def start(self):
+            self.seen = self.price
+            self.next(self.end)
+
+        @step
+        def end(self):
+            pass
+    ''').format(tricky=TRICKY)
+
+
+def test_a_default_the_kubelet_would_rewrite_is_read_from_the_flow_with_a_warning():
+    artifact = compile_flow(DOLLAR_DEFAULT, "dollar.py", "argo", Options())
+    arguments = yaml.safe_load(artifact.text)["spec"]["arguments"]["parameters"]
+    assert arguments == [{"name": "price", "value": ""}]
+    assert [str(w).split(": warning: ")[0] for w in artifact.warnings] == ["dollar.py:5:13"]
+    assert "argo submit -p" in str(artifact.warnings[0])
+
+
+def test_a_default_with_dollars_reaches_start_unchanged_on_argo(sim, tmp_path):  # noqa: F811
+    (tmp_path / "dollar_flow.py").write_text(DOLLAR_DEFAULT)
+    result, report = sim.run_source(DOLLAR_DEFAULT, "dollar_flow.py", workdir=tmp_path)
+    assert result.returncode == 0 and report.get("phase") == "Succeeded", _explain(result)
+    assert sim.flow_run("dollar_flow", report)["start"].task.data.seen == TRICKY

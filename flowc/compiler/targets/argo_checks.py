@@ -94,6 +94,13 @@ def check_parameters(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
         if not names.is_parameter_name(param.name):
             yield Diagnostic(param.location, f"parameter name {param.name!r}: Argo parameter names may hold only "
                                              "letters, digits, '-' and '_'")
+        text = parameter_text(param)
+        if text is not None and k8s.kubelet_may_rewrite(text):
+            # Argo substitutes the argument into the container's args, where the kubelet expands $(VAR) and $$.
+            yield Diagnostic(param.location, f"parameter '{param.name}': the kubelet would rewrite '$$' and '$(' in "
+                                             "its default, so the workflow argument is empty and the runtime reads "
+                                             "the default from the flow file; a value given with `argo submit -p` "
+                                             "must not hold them (Argo cannot escape it)", severity="warning")
 
 
 def check_step_names(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
