@@ -208,3 +208,49 @@ def test_a_default_with_dollars_reaches_start_unchanged_on_argo(sim, tmp_path): 
     result, report = sim.run_source(DOLLAR_DEFAULT, "dollar_flow.py", workdir=tmp_path)
     assert result.returncode == 0 and report.get("phase") == "Succeeded", _explain(result)
     assert sim.flow_run("dollar_flow", report)["start"].task.data.seen == TRICKY
+
+
+# ---------------------------------------------------------------------------
+# Item 15: a @skypilot step's code package is a workflow argument
+
+
+def _skypilot_docs(options: Options = Options()) -> dict:
+    from conftest import EXAMPLES
+
+    return argo_docs((EXAMPLES / "skypilot.py").read_text(), "skypilot.py", options)[0]
+
+
+def _launcher_args(doc: dict) -> list[list[str]]:
+    return [t["container"]["args"] for t in doc["spec"]["templates"]
+            if "container" in t and "skypilot_launch" in " ".join(t["container"].get("command", []))]
+
+
+def test_skypilot_package_is_a_required_argument_given_to_every_launcher():
+    doc = _skypilot_docs()
+    package = next(p for p in doc["spec"]["arguments"]["parameters"] if p["name"] == "flowc-package")
+    assert "value" not in package  # argo submit asks for it
+    launchers = _launcher_args(doc)
+    assert launchers and all("FLOWC_PACKAGE={{workflow.parameters.flowc-package}}" in args for args in launchers)
+
+
+def test_deploy_compiles_the_package_url_in_as_the_arguments_value():
+    doc = _skypilot_docs(Options(package_url="s3://bucket/flows/SkyFlow/packages/" + "a" * 64 + ".tar.gz"))
+    package = next(p for p in doc["spec"]["arguments"]["parameters"] if p["name"] == "flowc-package")
+    assert package["value"].startswith("s3://bucket/")
+
+
+def test_a_user_parameter_cannot_take_the_package_arguments_name():
+    from conftest import EXAMPLES
+
+    source = (EXAMPLES / "skypilot.py").read_text()
+    assert "Parameter" in source.split("class ")[0]  # the example imports it
+    source = source.replace("(FlowSpec):", '(FlowSpec):\n    clash = Parameter("flowc-package", default="x")', 1)
+    with pytest.raises(CompileError, match="'flowc-package' is flowc's own"):
+        compile_flow(source, "skypilot.py", "argo", Options())
+
+
+def test_argo_sim_asks_for_the_package_at_submit(sim, tmp_path):  # noqa: F811
+    from conftest import EXAMPLES
+
+    result, _ = sim.run_source((EXAMPLES / "skypilot.py").read_text(), "skypilot.py")
+    assert result.returncode == 3 and "flowc-package.value is required" in result.stderr, _explain(result)

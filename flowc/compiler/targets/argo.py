@@ -37,6 +37,7 @@ FOREACH_OUTPUT = "foreach"  # output parameter of a foreach step: the child task
 TASK_ID_INPUT = "task-id"
 COMMAND_LENGTH = 5  # python -m flowc.runtime step FLOW_FILE: shared in templateDefaults
 ANNOTATION_PREFIX = "flowc.dev/"
+PACKAGE_ENV = "FLOWC_PACKAGE"  # the launcher's --env that names a @skypilot step's code package
 # Keys printed first, in this order; the rest keep the models' (alphabetical) order.
 KEY_ORDER = ("apiVersion", "kind", "metadata", "name", "namespace", "entrypoint", "inputs", "template", "depends",
              "withParam", "arguments", "dag", "image", "command", "args", "container", "outputs", "requests",
@@ -80,7 +81,7 @@ def build_models(flow: FlowGraph, options: Options) -> list:
     templates += [step_template(flow, s, options) for s in flow.steps]
     spec = m.WorkflowSpec(
         entrypoint=names.MAIN_TEMPLATE,
-        arguments=m.Arguments(parameters=[workflow_parameter(p) for p in flow.parameters]) if flow.parameters else None,
+        arguments=workflow_arguments(flow, options),
         parallelism=options.max_workers,
         service_account_name=options.service_account,
         template_defaults=m.Template(container=m.Container(
@@ -205,6 +206,7 @@ def launcher_template(flow: FlowGraph, step: Step, options: Options):
     from hera.workflows import models as m
 
     argv = container_argv(launcher_argv(flow, step, options, foreach_out=FOREACH_OUT))
+    argv += ["--env", f"{PACKAGE_ENV}={{{{workflow.parameters.{names.PACKAGE_PARAMETER}}}}}"]
     retry = step.retry if step.retry is not None and step.retry.times > 0 and not restarts_in_skypilot(step) else None
     return m.Template(
         name=names.step_name(step.name),
@@ -277,6 +279,19 @@ def resource_requirements(quantities: dict[str, str]):
     from hera.workflows import models as m
 
     return m.ResourceRequirements(requests=dict(quantities), limits=dict(quantities))
+
+
+def workflow_arguments(flow: FlowGraph, options: Options):
+    """The flow's parameters, then the code package's URL if a @skypilot step needs it (argo_names.PACKAGE_PARAMETER)."""
+    from hera.workflows import models as m
+
+    parameters = [workflow_parameter(p) for p in flow.parameters]
+    if any(s.compute.backend == "skypilot" for s in flow.steps):
+        parameters.append(m.Parameter(
+            name=names.PACKAGE_PARAMETER, value=options.package_url,
+            description="URL of the flow's code package, which @skypilot steps fetch (flowc deploy fills it; "
+                        "else `flowc package` prints one)"))
+    return m.Arguments(parameters=parameters) if parameters else None
 
 
 def workflow_parameter(param: Parameter):

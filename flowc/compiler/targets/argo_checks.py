@@ -94,6 +94,9 @@ def check_parameters(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
         if not names.is_parameter_name(param.name):
             yield Diagnostic(param.location, f"parameter name {param.name!r}: Argo parameter names may hold only "
                                              "letters, digits, '-' and '_'")
+        if param.name == names.PACKAGE_PARAMETER and any(s.compute.backend == "skypilot" for s in flow.steps):
+            yield Diagnostic(param.location, f"parameter name '{param.name}' is flowc's own on Argo when a step runs "
+                                             "on SkyPilot (the code package's URL); rename it")
         text = parameter_text(param)
         if text is not None and k8s.kubelet_may_rewrite(text):
             # Argo substitutes the argument into the container's args, where the kubelet expands $(VAR) and $$.
