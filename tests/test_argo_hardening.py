@@ -254,3 +254,38 @@ def test_argo_sim_asks_for_the_package_at_submit(sim, tmp_path):  # noqa: F811
 
     result, _ = sim.run_source((EXAMPLES / "skypilot.py").read_text(), "skypilot.py")
     assert result.returncode == 3 and "flowc-package.value is required" in result.stderr, _explain(result)
+
+
+# ---------------------------------------------------------------------------
+# Item 13: the run's Workflow object (spec copy + node statuses) under Argo's MAX_WORKFLOW_SIZE binds first
+
+
+def test_a_template_under_etcds_limit_whose_runs_exceed_max_workflow_size_is_refused():
+    from test_argo import linear_flow_source
+
+    from flowc.compiler.targets import argo_checks
+
+    with pytest.raises(CompileError) as caught:
+        compile_flow(linear_flow_source(4000), "long.py", "argo", Options())
+    (error,) = caught.value.errors
+    assert error.location.line == 4 and "MAX_WORKFLOW_SIZE of 1,048,576" in error.message
+    assert "~3,800 plain steps" in error.message and "~8,500 items" in error.message
+    fits = compile_flow(linear_flow_source(3700), "long.py", "argo", Options())
+    assert argo_checks.stored_size_bytes(yaml.safe_load(fits.text)) < argo_checks.ETCD_LIMIT_BYTES
+
+
+def test_the_size_budget_agrees_with_argo_sim(tmp_path):
+    """The compile-time estimate refuses no flow argo_sim's size model runs (3,700 steps) and no less."""
+    import subprocess
+    import sys
+
+    from test_argo import linear_flow_source
+    from test_argo_execution import ARGO_SIM
+
+    if not ARGO_SIM.exists():
+        pytest.skip(f"{ARGO_SIM} is missing")
+    manifest = tmp_path / "long.argo.yaml"
+    manifest.write_text(compile_flow(linear_flow_source(3700), "long.py", "argo", Options()).text)
+    result = subprocess.run([sys.executable, str(ARGO_SIM), str(manifest), "--size-only", "1",
+                             "--image", "python:3.11-slim=/usr/bin"], capture_output=True, text=True)
+    assert result.returncode == 0 and ": OK" in result.stdout, result.stdout + result.stderr
