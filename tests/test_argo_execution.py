@@ -52,15 +52,22 @@ class Sim:
 
     def run(self, example: str, *params: str, timeout: float = 120) -> tuple[subprocess.CompletedProcess, dict]:
         source = (EXAMPLES / f"{example}.py").read_text()
-        text = compile_flow(source, f"{example}.py", "argo", Options(image=IMAGE, datastore=str(self.store))).text
-        tag = f"{example}-{time.monotonic_ns()}"
+        return self.run_source(source, f"{example}.py", *params, timeout=timeout)
+
+    def run_source(self, source: str, filename: str, *params: str, timeout: float = 120, workdir: Path = EXAMPLES,
+                   options: Options | None = None, with_decorators: tuple[str, ...] = ()
+                   ) -> tuple[subprocess.CompletedProcess, dict]:
+        """Compile `source` (found in the pods' working dir as `filename`) and run it; (sim result, report)."""
+        options = options or Options(image=IMAGE, datastore=str(self.store))
+        text = compile_flow(source, filename, "argo", options, with_decorators).text
+        tag = f"{re.sub(r'[^A-Za-z0-9_-]', '_', Path(filename).stem[:20])}-{time.monotonic_ns()}"
         manifest, report = self.root / f"{tag}.argo.yaml", self.root / f"{tag}.report.json"
         manifest.write_text(text)
         # every image the manifest names (a step's own, e.g. decorators.py's @batch(image=...)) is the stand-in:
         # a real image for a flowc step holds flowc and the flow's code the same way
         images = sorted(set(re.findall(r"^\s*image: (\S+)$", text, re.M)))
         argv = [sys.executable, str(ARGO_SIM), str(manifest), *(a for p in params for a in ("-p", p)),
-                *(a for image in images for a in ("--image", f"{image}={self.bin}:{EXAMPLES}")),
+                *(a for image in images for a in ("--image", f"{image}={self.bin}:{workdir}")),
                 "--env", f"PYTHONPATH={ROOT}",
                 *(a for folder in self.visible() for a in ("--visible", folder)), "--runs-dir", str(self.root / "sim-runs"),
                 "--time-scale", "0.01", "--timeout", str(timeout), "--report", str(report)]
@@ -127,9 +134,10 @@ def test_parameters_given_at_submit_reach_start(sim):
     assert end.layers == [1, 2]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 3: parameter values are spliced into container args, "
-                                       "which the kubelet expands: `$$` reaches start as `$` (and `$(VAR)` naming a "
-                                       "container env var would be replaced)")
+@pytest.mark.xfail(strict=True, reason="documented limit (docs/argo.md): a `-p` value is substituted by Argo into "
+                                       "container args at run time, which the kubelet expands: `$$` reaches start as "
+                                       "`$` (and `$(VAR)` naming a container env var is replaced); escaping it needs "
+                                       "`{{=...}}` expressions, which argo_sim refuses")
 def test_parameter_value_reaches_start_unchanged(sim):
     value = """a $(HOME) b $$ c 'single' "double" {{ d"""
     result, report = sim.run("parameters", f"greeting={value}")

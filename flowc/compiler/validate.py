@@ -128,6 +128,17 @@ def check_parameters(flow: FlowGraph, structure: Structure) -> Iterable[Diagnost
             yield Diagnostic(p.location, f"parameter '{p.name}' is required and has a default; choose one")
 
 
+def check_scheduled_parameters(flow: FlowGraph, structure: Structure) -> Iterable[Diagnostic]:
+    """A scheduled run is started by the orchestrator with no parameters given: a required one stops every run."""
+    if flow.schedule is None:
+        return
+    for p in flow.parameters:
+        if p.required and not p.has_default:
+            yield Diagnostic(p.location, f"parameter '{p.name}' is required, but @schedule (line "
+                                         f"{flow.schedule.location.line}) starts runs that give no parameters, so "
+                                         "no scheduled run could ever start; give it a default or drop required=True")
+
+
 CHECKS = [
     check_size,
     check_start_and_end,
@@ -137,6 +148,7 @@ CHECKS = [
     check_joins_take_inputs,
     check_splits_closed,
     check_parameters,
+    check_scheduled_parameters,
 ]
 
 

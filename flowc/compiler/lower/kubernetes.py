@@ -109,6 +109,34 @@ def step_namespaces(flow: FlowGraph) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------
+# The kubelet's expansion of command, args and env values
+
+
+def kubelet_literal(text: str, before_runtime_value: bool = False) -> str:
+    """`text` escaped so that the kubelet's expansion of container command, args and env gives it back unchanged.
+
+    The kubelet turns `$$` into `$` and `$(NAME)` into NAME's value when NAME
+    is set (the container's env, service links such as KUBERNETES_SERVICE_HOST);
+    every other `$` is kept.  So a `$` is doubled exactly where the next
+    character is `$` or `(`, or, at the end, where a value substituted at run
+    time follows it (and could begin with either).
+    """
+    out = []
+    for i, char in enumerate(text):
+        following = text[i + 1] if i + 1 < len(text) else None
+        if char == "$" and (following in ("$", "(") or (following is None and before_runtime_value)):
+            out.append("$$")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def kubelet_may_rewrite(text: str) -> bool:
+    """True when the kubelet would change `text` if it reached a container unescaped."""
+    return "$$" in text or "$(" in text
+
+
+# ---------------------------------------------------------------------------
 # Values that reach a pod without passing through normalize
 
 

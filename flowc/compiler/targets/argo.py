@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 
 from flowc.compiler.command import ATTEMPT, PARAM, RUN_ID, TASK_ID, Placeholder, flow_file_name, runtime_argv
-from flowc.compiler.command import render as render_argv
 from flowc.compiler.ir import FlowGraph, Parameter, Step, StepKind
 from flowc.compiler.lower import kubernetes as k8s
 from flowc.compiler.lower.parameters import parameter_text
@@ -38,6 +37,7 @@ FOREACH_OUTPUT = "foreach"  # output parameter of a foreach step: the child task
 TASK_ID_INPUT = "task-id"
 COMMAND_LENGTH = 5  # python -m flowc.runtime step FLOW_FILE: shared in templateDefaults
 ANNOTATION_PREFIX = "flowc.dev/"
+PACKAGE_ENV = "FLOWC_PACKAGE"  # the launcher's --env that names a @skypilot step's code package
 # Keys printed first, in this order; the rest keep the models' (alphabetical) order.
 KEY_ORDER = ("apiVersion", "kind", "metadata", "name", "namespace", "entrypoint", "inputs", "template", "depends",
              "withParam", "arguments", "dag", "image", "command", "args", "container", "outputs", "requests",
@@ -81,7 +81,7 @@ def build_models(flow: FlowGraph, options: Options) -> list:
     templates += [step_template(flow, s, options) for s in flow.steps]
     spec = m.WorkflowSpec(
         entrypoint=names.MAIN_TEMPLATE,
-        arguments=m.Arguments(parameters=[workflow_parameter(p) for p in flow.parameters]) if flow.parameters else None,
+        arguments=workflow_arguments(flow, options),
         parallelism=options.max_workers,
         service_account_name=options.service_account,
         template_defaults=m.Template(container=m.Container(
@@ -168,7 +168,7 @@ def step_template(flow: FlowGraph, step: Step, options: Options):
     container = m.Container(
         image=pod.image,
         args=step_args(flow, step, options),
-        env=[m.EnvVar(name=k, value=v) for k, v in step.environment] or None,
+        env=[m.EnvVar(name=k, value=k8s.kubelet_literal(v)) for k, v in step.environment] or None,
         env_from=[m.EnvFromSource(secret_ref=m.SecretEnvSource(name=s)) for s in pod.secrets] or None,
         image_pull_policy=pod.image_pull_policy,
         resources=None if pod.resources == k8s.default_resource_quantities(options) else resource_requirements(pod.resources),
@@ -205,7 +205,8 @@ def launcher_template(flow: FlowGraph, step: Step, options: Options):
     """
     from hera.workflows import models as m
 
-    argv = render_argv(launcher_argv(flow, step, options, foreach_out=FOREACH_OUT), argo_placeholder)
+    argv = container_argv(launcher_argv(flow, step, options, foreach_out=FOREACH_OUT))
+    argv += ["--env", f"{PACKAGE_ENV}={{{{workflow.parameters.{names.PACKAGE_PARAMETER}}}}}"]
     retry = step.retry if step.retry is not None and step.retry.times > 0 and not restarts_in_skypilot(step) else None
     return m.Template(
         name=names.step_name(step.name),
@@ -233,8 +234,29 @@ def argo_placeholder(p: Placeholder) -> str:
     raise ValueError(f"unknown placeholder {p.kind}")
 
 
+def container_argv(argv: tuple) -> list[str]:
+    """Each argv item as one string: Argo's placeholders for run-time values, literal parts escaped for the kubelet.
+
+    The kubelet expands `$(VAR)` and `$$` in a container's command and args, so a
+    literal (a flow file name, a datastore URL, decorator JSON) is escaped to arrive
+    byte for byte.  What Argo substitutes at run time (`-p` values) cannot be
+    escaped without Argo expressions: docs/argo.md says so.
+    """
+    rendered = []
+    for item in argv:
+        text = []
+        for i, part in enumerate(item):
+            if isinstance(part, str):
+                runtime_value_follows = i + 1 < len(item) and not isinstance(item[i + 1], str)
+                text.append(k8s.kubelet_literal(part, runtime_value_follows))
+            else:
+                text.append(argo_placeholder(part))
+        rendered.append("".join(text))
+    return rendered
+
+
 def full_argv(flow: FlowGraph, step: Step, options: Options) -> list[str]:
-    return render_argv(runtime_argv(flow, step, options, foreach_out=FOREACH_OUT), argo_placeholder)
+    return container_argv(runtime_argv(flow, step, options, foreach_out=FOREACH_OUT))
 
 
 def shared_command(flow: FlowGraph, options: Options) -> list[str]:
@@ -259,10 +281,34 @@ def resource_requirements(quantities: dict[str, str]):
     return m.ResourceRequirements(requests=dict(quantities), limits=dict(quantities))
 
 
-def workflow_parameter(param: Parameter):
+def workflow_arguments(flow: FlowGraph, options: Options):
+    """The flow's parameters, then the code package's URL if a @skypilot step needs it (argo_names.PACKAGE_PARAMETER)."""
     from hera.workflows import models as m
 
-    return m.Parameter(name=param.name, value=parameter_text(param), description=param.help)
+    parameters = [workflow_parameter(p) for p in flow.parameters]
+    if any(s.compute.backend == "skypilot" for s in flow.steps):
+        parameters.append(m.Parameter(
+            name=names.PACKAGE_PARAMETER, value=options.package_url,
+            description="URL of the flow's code package, which @skypilot steps fetch (flowc deploy fills it; "
+                        "else `flowc package` prints one)"))
+    return m.Arguments(parameters=parameters) if parameters else None
+
+
+def workflow_parameter(param: Parameter):
+    """A workflow argument; only a required parameter has no value, so `argo submit` asks for it.
+
+    An optional parameter without a default (or with default=None) gets "": Argo refuses a
+    WorkflowTemplate argument without a value unless `-p` supplies it, and the runtime reads an
+    empty `--param NAME=` as "not given" (the flow's default, None).
+    """
+    from hera.workflows import models as m
+
+    value = parameter_text(param)
+    if value is None and not param.required:
+        value = ""
+    elif value is not None and k8s.kubelet_may_rewrite(value):
+        value = ""  # the kubelet would rewrite it in the container's args; "" makes the runtime read the flow's own
+    return m.Parameter(name=param.name, value=value, description=param.help)
 
 
 def flow_namespace(flow: FlowGraph, options: Options) -> str | None:

@@ -23,6 +23,12 @@ from flowc.compiler.options import Options
 from flowc.compiler.targets import argo_names as names
 
 ETCD_LIMIT_BYTES = 1536 * 1024  # etcd's default request size limit (1.5 MiB)
+MAX_WORKFLOW_SIZE_BYTES = 1024 * 1024  # Argo controller's default MAX_WORKFLOW_SIZE for a run's Workflow object
+# A node's status once Argo compresses the node list (it does when a Workflow grows past MAX_WORKFLOW_SIZE):
+# 36-39 bytes measured with argo_sim --size-only on linear flows and foreach.py; real statuses (timestamps,
+# host names) compress a little worse, hence the round number.
+NODE_STATUS_BYTES = 40
+SIZE_BUDGET_NOTE = "a small flow fits ~3,800 plain steps, or a foreach of ~8,500 items (docs/argo.md)"
 NO_ESCAPE = "Argo would replace the '{{...}}' in it with a workflow variable, and has no escape for it"
 
 
@@ -94,6 +100,16 @@ def check_parameters(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
         if not names.is_parameter_name(param.name):
             yield Diagnostic(param.location, f"parameter name {param.name!r}: Argo parameter names may hold only "
                                              "letters, digits, '-' and '_'")
+        if param.name == names.PACKAGE_PARAMETER and any(s.compute.backend == "skypilot" for s in flow.steps):
+            yield Diagnostic(param.location, f"parameter name '{param.name}' is flowc's own on Argo when a step runs "
+                                             "on SkyPilot (the code package's URL); rename it")
+        text = parameter_text(param)
+        if text is not None and k8s.kubelet_may_rewrite(text):
+            # Argo substitutes the argument into the container's args, where the kubelet expands $(VAR) and $$.
+            yield Diagnostic(param.location, f"parameter '{param.name}': the kubelet would rewrite '$$' and '$(' in "
+                                             "its default, so the workflow argument is empty and the runtime reads "
+                                             "the default from the flow file; a value given with `argo submit -p` "
+                                             "must not hold them (Argo cannot escape it)", severity="warning")
 
 
 def check_step_names(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
@@ -144,12 +160,30 @@ def stored_size_bytes(doc: dict) -> int:
     return len(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
+def run_size_bytes(flow: FlowGraph, template_bytes: int) -> int:
+    """The smallest Workflow object a run of this template makes: the spec it copies plus one node per step.
+
+    A foreach adds its group and body nodes; each item adds ~3 more (argo_sim's model), which only the run knows.
+    """
+    nodes = 1 + len(flow.steps) + 2 * sum(1 for s in flow.steps if s.kind.value == "foreach")
+    return template_bytes + nodes * NODE_STATUS_BYTES
+
+
 def check_documents(flow: FlowGraph, documents: list[dict]) -> list[Diagnostic]:
-    """etcd refuses objects over 1.5 MiB; say so at compile time, with the size."""
+    """etcd stores the template up to 1.5 MiB, but each run copies its spec into a Workflow object that Argo's
+    controller caps at MAX_WORKFLOW_SIZE (1 MiB), node statuses included: the run's budget is the one that binds."""
     size = stored_size_bytes(documents[0])
-    if size <= ETCD_LIMIT_BYTES:
+    if size > ETCD_LIMIT_BYTES:
+        return [Diagnostic(flow.location,
+                           f"the WorkflowTemplate is {size:,} bytes, over the {ETCD_LIMIT_BYTES:,}-byte (1.5 MiB) "
+                           f"object limit of etcd behind Kubernetes ({len(flow.steps)} steps); split the flow or "
+                           "shorten large values (environment, parameter defaults)")]
+    run_size = run_size_bytes(flow, size)
+    if run_size <= MAX_WORKFLOW_SIZE_BYTES:
         return []
     return [Diagnostic(flow.location,
-                       f"the WorkflowTemplate is {size:,} bytes, over the {ETCD_LIMIT_BYTES:,}-byte (1.5 MiB) "
-                       f"object limit of etcd behind Kubernetes ({len(flow.steps)} steps); split the flow or "
-                       "shorten large values (environment, parameter defaults)")]
+                       f"each run of this WorkflowTemplate ({size:,} bytes, {len(flow.steps)} steps) makes a Workflow "
+                       f"object of at least {run_size:,} bytes (the spec plus ~{NODE_STATUS_BYTES} bytes of "
+                       f"compressed status per node), over Argo's MAX_WORKFLOW_SIZE of {MAX_WORKFLOW_SIZE_BYTES:,} "
+                       f"bytes (1 MiB), so every run would fail; {SIZE_BUDGET_NOTE}; split the flow or shorten "
+                       "large values (environment, parameter defaults)")]

@@ -25,6 +25,9 @@ CRON_NAME_MAX = 52  # Argo appends "-<unix time>" to a CronWorkflow's name for e
 MAIN_TEMPLATE = "main"
 BODY_SUFFIX = "-body"
 HASH_CHARS = 8
+# The code package a @skypilot step's VM fetches: a workflow argument, so `argo submit -p` can give it when the
+# template was compiled without --package-url (`flowc deploy` compiles with it, which makes it the value).
+PACKAGE_PARAMETER = "flowc-package"
 
 _LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _PARAMETER_NAME = re.compile(r"^[-a-zA-Z0-9_]+$")
