@@ -211,7 +211,36 @@ def _step_functions(definition: dict) -> Summary:
         return {k: walk(v) for k, v in value.items()}
 
     rest = walk(definition)
+    _fold_retry_loops(rest, steps)
     return Summary(steps, flatten(rest), packages)
+
+
+# The states of a step's @retry loop (flowc/compiler/targets/step_functions_retry.py) and its Fail state: read as
+# the step's retries and retry delay, not as states of their own.
+_LOOP_SUFFIXES = ("-first-attempt", "-exit-code", "-retryable", "-attempts-left", "-wait", "-next-attempt",
+                  "-not-retried", "-failed")
+
+
+def _fold_retry_loops(value, steps: dict[str, dict]) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _fold_retry_loops(item, steps)
+        return
+    if not isinstance(value, dict):
+        return
+    states = value.get("States")
+    if isinstance(states, dict):
+        for name in list(states):
+            step = next((s for s in steps for suffix in _LOOP_SUFFIXES if name == s + suffix), None)
+            if step is None:
+                continue
+            state = states.pop(name)
+            if name == step + "-attempts-left":
+                steps[step]["retries"] = state["Choices"][0]["NumericLessThan"]
+            elif name == step + "-wait":
+                steps[step]["other"]["retry delay"] = state.get("Seconds")
+    for item in value.values():
+        _fold_retry_loops(item, steps)
 
 
 def _batch_task(state: dict) -> dict:
