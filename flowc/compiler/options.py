@@ -31,7 +31,7 @@ class Options:
     package_url: str | None = None  # code package to bootstrap from (deploy sets it)
     job_queue: str | None = None  # step-functions
     job_definition: str | None = None  # step-functions
-    skypilot_image: str = "berkeleyskypilot/skypilot:0.14.1"  # argo, airflow: the @skypilot launcher's image (needs flowc)
+    skypilot_image: str = "berkeleyskypilot/skypilot:0.14.1"  # the orchestrators' @skypilot launcher image (needs flowc)
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -58,5 +58,5 @@ READ_BY: dict[str, frozenset[str]] = {
     "package_url": _RUNTIME_COMMAND,
     "job_queue": frozenset({"step-functions"}),
     "job_definition": frozenset({"step-functions"}),
-    "skypilot_image": _KUBERNETES,
+    "skypilot_image": _CONTAINERS,
 }

@@ -11,6 +11,8 @@ Mapping (see shared/DESIGN.md):
 - @retry          -> a loop of states around the Task (step_functions_retry.py): a failed job is
                      retried after the @retry delay unless its exit code is one no retry can change
                      (usage, corrupt blob); anything left after the last retry -> a Fail state naming the step.
+- @skypilot step  -> a Task whose job runs flowc's SkyPilot launcher on `Options.skypilot_image`
+                     (step_functions_skypilot.py); a managed job has no retry loop, SkyPilot restarts it.
 
 State carried between states is tiny: `{"parameters": ...}` at the top level and
 `{"run_id", "task_id"}` inside a Map iteration.  Every Task discards its result
@@ -44,7 +46,7 @@ from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.ir import FlowGraph, Step, StepKind
 from flowc.compiler.lower.parameters import parameter_defaults
 from flowc.compiler.options import Options
-from flowc.compiler.targets import asl, step_functions_retry as retry_loop
+from flowc.compiler.targets import asl, step_functions_retry as retry_loop, step_functions_skypilot as launched
 from flowc.contract import layout
 from flowc.contract.secrets import SECRET_SOURCES_ENV, encode_sources
 
@@ -100,7 +102,7 @@ def state_machine_name(flow: FlowGraph, options: Options) -> str:
 
 def container_properties(step: Step, options: Options) -> dict:
     """The job definition's containerProperties a step needs (its resources come per job, in the overrides)."""
-    image = step.image or options.image
+    image = options.skypilot_image if launched.is_launched(step) else step.image or options.image
     properties: dict = {"image": image, "resourceRequirements": JOB_DEFINITION_RESOURCES,
                         "command": JOB_DEFINITION_COMMAND}
     batch = step.compute.batch
@@ -145,7 +147,9 @@ def job_definitions(flow: FlowGraph, options: Options) -> dict[str, dict]:
 
 
 def container_environment(step: Step) -> list[tuple[str, str]]:
-    """The job's environment: @environment, then the secret sources the runtime reads."""
+    """The job's environment: @environment, then the secret sources the runtime reads (a launcher's: none)."""
+    if launched.is_launched(step):
+        return []  # @environment is in the SkyPilot task's envs; @secrets are refused there
     environment = list(step.environment)
     if step.secrets:
         environment.append((SECRET_SOURCES_ENV, encode_sources(step.secrets)))
@@ -215,11 +219,13 @@ class _Machine:
     def fail_state(self, step: Step) -> dict[str, dict]:
         attempts = step.retry.times + 1 if step.retry is not None and step.retry.times > 0 else 1
         cause = f"{step.name} failed after {attempts} attempt{'s' if attempts > 1 else ''}"
+        if launched.retried_by_skypilot(step):
+            cause += " (restarted by SkyPilot, see the launcher's log)"
         return {_state_name(step.name, "-failed"): asl.fail("StepFailed", cause)}
 
     def batch_parameters(self, step: Step, in_map: bool) -> dict:
         overrides: dict = {"Command.$": command_expression(self.flow, step, self.options, in_map),
-                           "ResourceRequirements": resource_requirements(step)}
+                           "ResourceRequirements": overrides_resources(step)}
         environment = container_environment(step)
         if environment:
             overrides["Environment"] = [{"Name": k, "Value": v} for k, v in environment]
@@ -257,6 +263,11 @@ def _state_name(step_name: str, suffix: str = "") -> str:
     return asl.safe_name(step_name + suffix)
 
 
+def overrides_resources(step: Step) -> list[dict]:
+    """The job's ResourceRequirements: the step's own, or the launcher's small ones (the step's are on its VM)."""
+    return launched.LAUNCHER_RESOURCES if launched.is_launched(step) else resource_requirements(step)
+
+
 def resource_requirements(step: Step) -> list[dict]:
     cpu = step.resources.cpu
     requirements = [{"Type": "VCPU", "Value": str(int(cpu)) if float(cpu).is_integer() else str(cpu)},
@@ -288,9 +299,14 @@ def intrinsic_item(parts: tuple, in_map: bool) -> str:
                             for p in parts])
 
 
+def step_argv(flow: FlowGraph, step: Step, options: Options) -> tuple:
+    """The argv items a step's job runs: the runtime's, or for a @skypilot step the launcher's."""
+    return launched.argv(flow, step, options) if launched.is_launched(step) else command.runtime_argv(flow, step, options)
+
+
 def command_expression(flow: FlowGraph, step: Step, options: Options, in_map: bool) -> str:
-    """`States.Array(...)` evaluating to the runtime argv: one argv item per argument, no shell."""
-    argv = command.runtime_argv(flow, step, options)
+    """`States.Array(...)` evaluating to the step's argv: one argv item per argument, no shell."""
+    argv = step_argv(flow, step, options)
     return "States.Array(" + ", ".join(intrinsic_item(item, in_map) for item in argv) + ")"
 
 
@@ -305,7 +321,7 @@ def foreach_list_location(flow: FlowGraph, step: Step, options: Options, in_map:
 
 
 def _worst_case_overrides_chars(flow: FlowGraph, step: Step, options: Options) -> int:
-    """ContainerOverrides size with every run-time value at its longest plausible length."""
+    """ContainerOverrides size with every run-time value at its longest plausible length (a launcher's task YAML included)."""
     defaults = parameter_defaults(flow)
 
     def longest(p: command.Placeholder) -> str:
@@ -317,15 +333,15 @@ def _worst_case_overrides_chars(flow: FlowGraph, step: Step, options: Options) -
             return "99"
         return defaults.get(p.name, "")
 
-    overrides = {"command": command.render(command.runtime_argv(flow, step, options), longest),
-                 "resourceRequirements": [{"type": r["Type"], "value": r["Value"]} for r in resource_requirements(step)],
+    overrides = {"command": command.render(step_argv(flow, step, options), longest),
+                 "resourceRequirements": [{"type": r["Type"], "value": r["Value"]} for r in overrides_resources(step)],
                  "environment": [{"name": k, "value": v} for k, v in container_environment(step)]}
     return len(json.dumps(overrides, separators=(",", ":")))
 
 
 def unsupported(flow: FlowGraph, options: Options) -> list[Diagnostic]:
     """What this target cannot express for `flow`, each located."""
-    problems = []
+    problems = launched.problems(flow, options)
     for param in flow.parameters:
         if not _PARAMETER_NAME.match(param.name):
             problems.append(Diagnostic(param.location, f"step-functions: parameter name {param.name!r} must be letters, "
@@ -340,7 +356,8 @@ def unsupported(flow: FlowGraph, options: Options) -> list[Diagnostic]:
         # Point at a step with settings of its own (roles, linuxParameters), else at one with another image.
         plain = {"image", "resourceRequirements", "command"}
         own = [s for s in flow.steps if set(container_properties(s, options)) != plain]
-        step = own[0] if own else next(s for s in flow.steps if s.image != flow.steps[0].image)
+        first_image = container_properties(flow.steps[0], options)["image"]
+        step = own[0] if own else next(s for s in flow.steps if container_properties(s, options)["image"] != first_image)
         problems.append(Diagnostic(step.location_of("batch", "resources", "kubernetes"),
                                    f"step-functions: --job-definition names one job definition for every step, but step "
                                    f"'{step.name}' needs job-definition properties of its own (image, roles, shared "
@@ -355,8 +372,10 @@ def unsupported(flow: FlowGraph, options: Options) -> list[Diagnostic]:
     for step in flow.steps:
         chars = _worst_case_overrides_chars(flow, step, options)
         if chars > BATCH_OVERRIDES_LIMIT_CHARS:
+            what = ("its SkyPilot task (its environment values, above all)" if launched.is_launched(step)
+                    else "its environment values")
             problems.append(Diagnostic(step.location, f"step-functions: step {step.name}'s ContainerOverrides can reach "
                                        f"{chars:,} characters, over AWS Batch's {BATCH_OVERRIDES_LIMIT_CHARS:,} limit; "
-                                       "shorten its environment values, parameter defaults or the datastore path"))
+                                       f"shorten {what}, parameter defaults or the datastore path"))
 
     return problems

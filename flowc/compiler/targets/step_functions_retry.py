@@ -17,13 +17,14 @@ the catcher's `Cause` (a JSON string), so the retry is written out as states:
     S-next-attempt    Pass    $.retry.attempt + 1 -> S
 
 The attempt number travels in the state, so every target's `--attempt N
---max-attempts M` means the same, and a Map iteration carries its own.
+--max-attempts M` means the same, and a Map iteration carries its own.  A
+managed @skypilot step has no loop: SkyPilot restarts it (`max_restarts_on_errors`).
 """
 
 from __future__ import annotations
 
 from flowc.compiler.ir import Step
-from flowc.compiler.targets import asl
+from flowc.compiler.targets import asl, step_functions_skypilot
 from flowc.contract.command import EXIT_CORRUPT, EXIT_USAGE, NOT_RETRIED
 
 ATTEMPT_PATH = "$.retry.attempt"
@@ -32,7 +33,8 @@ _WHY = {EXIT_USAGE: "usage", EXIT_CORRUPT: "corrupt blob"}
 
 
 def has_retry_loop(step: Step) -> bool:
-    return step.retry is not None and step.retry.times > 0
+    """A step with @retry has the loop, unless SkyPilot restarts it (a managed job): one retry, not two nested."""
+    return step.retry is not None and step.retry.times > 0 and not step_functions_skypilot.retried_by_skypilot(step)
 
 
 def first_attempt_name(step: Step) -> str:
