@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # SkyPilot's validator lives in its own venv: skypilot pins versions Airflow cannot share.
 SKY_VENV ?= .venv-sky
 # Examples step-functions refuses at their source line (tests/golden/<example>/step_functions.json.error).
-SFN_REFUSED := examples/skypilot.py examples/decorators.py
+SFN_REFUSED := examples/decorators.py
 SKY_STAMP := $(SKY_VENV)/.installed
 
 .PHONY: demo test venv node tools bench bench-smoke fuzz faults clean
@@ -43,8 +43,8 @@ demo: $(RUNTIME_STAMP)
 	$(FLOWC) compile examples/*.py --target ir -o build/
 	$(FLOWC) compile examples/*.py --target argo -o build/
 	$(FLOWC) compile $(filter-out $(SFN_REFUSED),$(wildcard examples/*.py)) --target step-functions --datastore s3://flowc-demo/flowc -o build/
-	@echo "(not for step-functions, which refuses them at their lines: examples/skypilot.py has no SkyPilot launcher on Batch yet;"
-	@echo " examples/decorators.py places steps with @kubernetes settings Batch cannot express. tests/golden/*/step_functions.json.error)"
+	@echo "(examples/decorators.py is not compiled for step-functions, which refuses it at its lines: it places steps with"
+	@echo " @kubernetes settings Batch cannot express; tests/golden/decorators/step_functions.json.error)"
 	$(FLOWC) compile examples/*.py --target airflow -o build/
 	@echo "compiled: $$(ls build | wc -l) files in build/"
 	$(FLOWC) run examples/foreach.py --datastore build/datastore --run-id demo

@@ -158,16 +158,8 @@ def default_value(item: tuple) -> str | None:
 
 
 def run_script(words: list[str]) -> str:
-    """The words on lines of at most ~90 characters, a flag never apart from its value."""
-    groups = [" ".join(words[:7])] + [" ".join(words[i:i + 2]) for i in range(7, len(words), 2)]
-    lines = [groups[0]]
-    for group in groups[1:]:
-        if len(lines[-1]) + len(group) > 90:
-            lines[-1] += " \\"
-            lines.append("  " + group)
-        else:
-            lines[-1] += " " + group
-    return "\n".join(lines) + "\n"
+    """The words on one line: no backslash continuation that a decoder or a shell could lose on the way."""
+    return " ".join(words) + "\n"
 
 
 def task_resources(step: Step) -> dict:
