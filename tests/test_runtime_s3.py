@@ -106,3 +106,22 @@ def test_part_size_below_s3_minimum_is_one_line(aws_env, monkeypatch):
     monkeypatch.setenv("FLOWC_S3_PART_MIB", "1")
     with pytest.raises(DatastoreError, match="FLOWC_S3_PART_MIB must be at least 5"):
         open_datastore("s3://flowc-parts3/p")
+
+
+def test_a_parallel_upload_to_an_endpoint_gone_is_one_line(aws_env, monkeypatch):
+    import pytest
+
+    from conftest import free_port
+    from flowc.runtime.datastore import open_datastore
+    from flowc.runtime.datastore.base import DatastoreError
+
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    for name, value in {"AWS_ENDPOINT_URL": url, "FLOWC_S3_PART_MIB": "5", "FLOWC_S3_MAX_ATTEMPTS": "2",
+                        "FLOWC_S3_CONNECT_TIMEOUT": "1"}.items():
+        monkeypatch.setenv(name, value)
+    store = open_datastore("s3://flowc-gone-parts/p")
+    with pytest.raises(DatastoreError) as raised:
+        store.write("F/data/big", bytes(6 << 20))
+    message = str(raised.value)
+    assert message.startswith(f"S3 could not write s3://flowc-gone-parts/p/F/data/big (endpoint {url}) after 2 attempts")
+    assert "\n" not in message
