@@ -59,7 +59,8 @@ def test_a_64_mib_bytes_artifact_round_trips_in_parallel_parts(aws_env, monkeypa
     calls = []
     real_upload, real_download = store.s3.upload_fileobj, store.s3.download_fileobj
     monkeypatch.setattr(store.s3, "upload_fileobj", lambda *a, **k: calls.append("upload") or real_upload(*a, **k))
-    monkeypatch.setattr(store.s3, "download_fileobj", lambda *a, **k: calls.append("download") or real_download(*a, **k))
+    monkeypatch.setattr(store.s3, "download_fileobj",
+                        lambda *a, **k: calls.append("download") or real_download(*a, **k))
     buffers = []
     inband = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
     sha = store.put_blob("F", Framed([inband], buffers))
@@ -123,5 +124,6 @@ def test_a_parallel_upload_to_an_endpoint_gone_is_one_line(aws_env, monkeypatch)
     with pytest.raises(DatastoreError) as raised:
         store.write("F/data/big", bytes(6 << 20))
     message = str(raised.value)
-    assert message.startswith(f"S3 could not write s3://flowc-gone-parts/p/F/data/big (endpoint {url}) after 2 attempts")
+    where = f"s3://flowc-gone-parts/p/F/data/big (endpoint {url})"
+    assert message.startswith(f"S3 could not write {where} after 2 attempts")
     assert "\n" not in message
