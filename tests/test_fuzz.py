@@ -89,7 +89,9 @@ def test_generated_flows_pass_every_orchestrators_own_check_and_are_byte_stable(
         runs = []
         for seed in ("1", "2"):
             out = tmp_path / f"{target}-{seed}"
-            result = subprocess.run([sys.executable, "-m", "flowc.cli", "compile", *files, "-t", target, "-o", str(out)],
+            # --no-cache: each compile is a real one, and DIR holds only the outputs the checks below read
+            result = subprocess.run([sys.executable, "-m", "flowc.cli", "compile", *files, "-t", target, "-o", str(out),
+                                     "--no-cache"],
                                     env=dict(os.environ, PYTHONHASHSEED=seed), capture_output=True, text=True, timeout=300)
             assert result.returncode == 0, result.stderr[-3000:]
             assert "Traceback" not in result.stderr

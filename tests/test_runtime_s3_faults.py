@@ -97,3 +97,31 @@ def test_endpoint_gone_for_good_fails_clearly_and_marks_nothing_done(aws_env):
     assert "Traceback" not in direct.stderr
     record = json.loads(s3.get_object(Bucket="flowc-gone", Key="p/ForeachFlow/runs/gone/run.json")["Body"].read())
     assert record["status"] == "running"  # the runner could not record the failure: S3 was gone
+
+
+def test_a_blob_in_parallel_parts_survives_drops_5xx_and_cut_bodies(aws_env, monkeypatch):
+    """Every part request of a multipart upload and of a ranged download goes through the faulty proxy."""
+    import pickle
+
+    import boto3
+
+    from flowc.runtime.datastore import open_datastore
+    from flowc.runtime.datastore.blob import Framed
+
+    boto3.client("s3").create_bucket(Bucket="flowc-faulty-parts")
+    proxy = FaultProxy(aws_env["AWS_ENDPOINT_URL"], seed=11, budget=BUDGET, probability=0.5)
+    url = proxy.start()
+    try:
+        for name, value in {**FAST, "FLOWC_S3_READ_TIMEOUT": "3", "FLOWC_S3_PART_MIB": "5",
+                            "FLOWC_S3_CONCURRENCY": "2", "AWS_ENDPOINT_URL": url}.items():
+            monkeypatch.setenv(name, value)
+        store = open_datastore("s3://flowc-faulty-parts/p")
+        value = bytes(range(256)) * (24 << 12)  # 24 MiB: 5 parts up, 5 ranges down
+        buffers = []
+        inband = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+        sha = store.put_blob("F", Framed([inband], buffers))
+        inband_back, buffers_back = store.get_parts("F", sha)
+    finally:
+        proxy.stop()
+    assert pickle.loads(inband_back, buffers=buffers_back) == value
+    assert sum(proxy.injected.values()) >= 5, (proxy.injected, proxy.requests)

@@ -105,12 +105,12 @@ def load_or_exit(path: str, with_decorators=()):
     return flow
 
 
-def compile_one(path: str, target: str, kwargs: dict):
-    """(artifact or None, had_errors)."""
+def compile_one(path: str, target: str, kwargs: dict, options=None):
+    """The artifact, or None after printing its errors (`options`: already resolved for this flow)."""
     # the compiler loads on first use, so `flowc --help` stays fast
     from flowc.compiler import CompileError, compile_flow, read_source
 
-    options = options_for(kwargs, path, target)
+    options = options_for(kwargs, path, target) if options is None else options
     try:
         artifact = compile_flow(read_source(path), path, target, options, tuple(kwargs.get("with_decorators") or ()))
     except CompileError as exc:
@@ -127,35 +127,66 @@ def compile_one(path: str, target: str, kwargs: dict):
 @click.option("--check", is_flag=True,
               help="Write nothing; print a diff and exit 1 when the files in -o differ from what FLOWS compile to.")
 @click.option("--package-url", help="Code package the containers bootstrap from (what deploy sets).")
+@click.option("--no-cache", is_flag=True, help="Compile every flow, ignoring DIR/.flowc-cache (and not updating it).")
 @options_flags
-def compile_command(flows, target, output, check, **kwargs):
-    """Compile FLOWS for a target. Several flows compile in one process with -o DIR."""
+def compile_command(flows, target, output, check, no_cache, **kwargs):
+    """Compile FLOWS for a target. Several flows compile in one process with -o DIR.
+
+    With -o DIR, a flow whose inputs (its file, the local modules it imports, the
+    options, --with, the target, flowc itself) are unchanged since the last compile
+    into DIR, and whose outputs there are byte-identical to what that compile
+    wrote, is not compiled again (DIR/.flowc-cache; --no-cache to bypass).
+    """
     to_dir = output is not None and (len(flows) > 1 or os.path.isdir(output) or output.endswith(os.sep))
     if len(flows) > 1 and output is None:
         raise click.UsageError("several flows need -o DIR")
     if check and output is None:
         raise click.UsageError("--check compares with the files in -o FILE or -o DIR: pass -o")
+    cache = None
+    if to_dir and not no_cache:
+        # only a compile into a directory keeps a cache
+        from flowc.cli.compile_cache import CompileCache
+
+        cache = CompileCache(Path(output))
     failed = 0
     stale = 0
     for path in flows:
         with gc_paused():
-            artifact = compile_one(path, target, kwargs)
+            key, options = None, None
+            if cache is not None:
+                key, warnings, options = cached_compile(cache, path, target, kwargs)
+                if warnings is not None:  # a verified hit: the files in DIR are what this compile writes
+                    click.echo("".join(w + "\n" for w in warnings), err=True, nl=False)
+                    continue
+            artifact = compile_one(path, target, kwargs, options)
         if artifact is None:
             failed += 1
             continue
         if output is None:
             click.echo(artifact.text, nl=False)
             continue
-        for destination, text in output_files(path, artifact, target, Path(output), to_dir).items():
+        written = output_files(path, artifact, target, Path(output), to_dir)
+        for destination, text in written.items():
             if check:
                 stale += not same_as_committed(destination, text)
             else:
                 write_atomically(destination, text)
+        if key is not None and not check:  # --check writes nothing, the cache included
+            cache.store(key, written, [str(w) for w in artifact.warnings])
     if failed:
         sys.exit(EXIT_USAGE)
     if stale:
         click.echo(f"{stale} file(s) would change: run the same command without --check", err=True)
         sys.exit(EXIT_FAILED)
+
+
+def cached_compile(cache, path: str, target: str, kwargs: dict):
+    """(key or None, the cached warnings on a verified hit else None, the resolved Options)."""
+    from flowc.cli.compile_cache import cache_key
+
+    options = options_for(kwargs, path, target)
+    key = cache_key(path, target, options, tuple(kwargs.get("with_decorators") or ()))
+    return key, (None if key is None else cache.lookup(key)), options
 
 
 def output_files(path: str, artifact, target: str, output: Path, to_dir: bool) -> dict[Path, str]:

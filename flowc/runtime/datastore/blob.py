@@ -191,3 +191,41 @@ def split_blob(data: bytes):
     if len(data) < 16 or data[:8] != MAGIC:
         return data, []
     return _read_parts(io.BytesIO(data), len(data), _Unhashed())
+
+
+def head_size(prefix: bytes) -> int:
+    """How many leading bytes hold the framing (MAGIC, count, lengths table); 0 for a plain pickle.
+
+    `prefix` must hold at least the first 16 bytes of a blob that has them."""
+    if len(prefix) < 16 or prefix[:8] != MAGIC:
+        return 0
+    (count,) = struct.unpack_from("<Q", prefix, 8)
+    if count < 1:
+        raise _Truncated()
+    return 16 + 8 * count
+
+
+def allocate_parts(head: bytes, size: int):
+    """For a blob of `size` bytes whose framing is `head` (head_size bytes): (in-band part, [buffers],
+    [writable views covering the blob in file order]) — each part preallocated once, to be filled in place
+    by a reader that writes at offsets (parallel ranged downloads).  Read-only buffers are new bytes objects
+    (filled through a view before anyone sees them); raises _Truncated when the framing does not add up."""
+    if not head:
+        data = _new_bytearray(size)
+        return data, [], [memoryview(data)]
+    if len(head) > size:
+        raise _Truncated()
+    count = (len(head) - 16) // 8
+    lengths = struct.unpack_from(f"<{count}Q", head, 16)
+    if len(head) + sum(n & ~READONLY for n in lengths) != size:
+        raise _Truncated()
+    views = [memoryview(bytearray(len(head)))]  # the framing itself arrives again with the download
+    parts = []
+    for index, n in enumerate(lengths):
+        whole, view = _new_bytes(n & ~READONLY) if index and n & READONLY else (None, None)
+        if whole is None:
+            whole = _new_bytearray(n & ~READONLY)
+            view = memoryview(whole)
+        parts.append(whole)
+        views.append(view)
+    return parts[0], parts[1:], views
