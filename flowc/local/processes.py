@@ -2,7 +2,9 @@
 
 Each task is its own process group, so killing it kills what it started too;
 on Linux it also dies with the runner (PR_SET_PDEATHSIG), even a runner
-killed with SIGKILL.
+killed with SIGKILL.  Tasks are forked by a warm zygote (flowc/local/zygote.py)
+where it can run, else started as plain subprocesses: both give the same pid,
+pipes and exit code to the one streaming path below.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import subprocess
 import sys
 import threading
 from typing import Callable
+
+from flowc.local.zygote import Zygote
 
 LINE_LIMIT = 64 * 1024  # a longer printed line is echoed in pieces
 # After a task's @timeout the runtime stops the step itself (SIGALRM); a step that blocks the alarm
@@ -30,6 +34,9 @@ class TaskProcesses:
         self.live: set[subprocess.Popen] = set()
         self.stopping = threading.Event()  # set when the run is interrupted: no task or attempt starts after it
         self.preexec = _parent_death_signal()
+        self.zygote: Zygote | None = None
+        self.zygote_tried = False
+        self.zygote_lock = threading.Lock()
 
     def run(self, argv: list[str], prefix: str, timeout_seconds: int | None = None) -> tuple[int, collections.deque]:
         """Run one task process; echo its stdout line by line, keep the last lines of its stderr.
@@ -38,9 +45,7 @@ class TaskProcesses:
         only the last 200 stderr lines are kept); its full output is in its saved logs.
         Returns TIMED_OUT when it outlived its @timeout and was killed.
         """
-        process = subprocess.Popen(argv, cwd=self.cwd, env=self.env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True,
-                                   preexec_fn=self.preexec)
+        process = self.start(argv)
         self.live.add(process)
         if self.stopping.is_set():  # interrupted while this task was being started
             _kill_group(process)
@@ -76,6 +81,25 @@ class TaskProcesses:
         process.stdout.close()
         process.stderr.close()
         return (TIMED_OUT if killed.is_set() else code), tail
+
+    def start(self, argv: list[str]):
+        """The task's process: forked by the zygote when it can, else a subprocess (same pid, pipes, wait)."""
+        with self.zygote_lock:
+            if not self.zygote_tried:  # started by the first task: a run that starts none pays nothing
+                self.zygote_tried = True
+                self.zygote = Zygote.start(self.cwd, self.env, self.preexec)
+        forked = self.zygote.spawn(argv) if self.zygote is not None else None
+        if forked is not None:
+            return forked
+        return subprocess.Popen(argv, cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=self.preexec)
+
+    def close(self) -> None:
+        """End the zygote, if one was started (the run is over)."""
+        with self.zygote_lock:
+            zygote, self.zygote = self.zygote, None
+        if zygote is not None:
+            zygote.close()
 
     def stop(self) -> None:
         """No new task or attempt starts; every running task's process group is killed."""

@@ -272,6 +272,7 @@ class LocalRun:
             self.r.echo(f"flowc: run {self.r.run_id} failed: {exc}")
             return EXIT_FAILED
         finally:
+            self.processes.close()
             if in_main_thread:
                 signal.signal(signal.SIGTERM, previous)
 
