@@ -86,13 +86,13 @@ def main() -> int:
     per_plain, per_packed = (pw - p1) / (probe - 1), (cw - c1) / (probe - 1)
     nodes_per_item = (nw - n1) / (probe - 1)
     if mode == "extrapolate":
-        widest, how = int((limit - c1) // per_packed) + 1, "extrapolated from widths 1 and 10"
+        widest, tol, how = int((limit - c1) // per_packed) + 1, 0, "extrapolated from widths 1 and 10"
     else:
         widest, tol = search(size, limit, c1, per_packed)
         how = f"searched with the size model (±{tol})"
     fits_at_1 = min(p1, c1) <= limit
     print(json.dumps({"bytes_at_1": min(p1, c1), "per_item_plain": per_plain, "per_item_compressed": per_packed,
-                      "nodes_per_item": nodes_per_item, "widest": widest if fits_at_1 else 0, "how": how,
+                      "nodes_per_item": nodes_per_item, "widest": widest if fits_at_1 else 0, "tolerance": tol, "how": how,
                       "seconds": time.perf_counter() - started}))
     return 0
 
