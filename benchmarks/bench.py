@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from context import REPO, Context  # noqa: E402
 from measure import HEADER, clean_env  # noqa: E402
 
-ROWS = ["compile", "size", "run", "startup", "artifacts", "airflow"]
+ROWS = ["compile", "size", "run", "startup", "artifacts", "airflow", "cost"]
 PEER_VENV = Path(__file__).resolve().parent / ".peer-venv"
 
 
@@ -144,6 +144,11 @@ def row_groups(wanted: list[str]):
 
         return airflow_rows(ctx)
 
+    def cost_part(ctx, cells):
+        from rows_cost import cost_rows
+
+        return cost_rows(ctx)
+
     if "compile" in wanted or "size" in wanted:
         yield "compile", compile_part
     if "size" in wanted:
@@ -154,6 +159,8 @@ def row_groups(wanted: list[str]):
         yield "artifacts", artifacts_part
     if "airflow" in wanted:
         yield "airflow", airflow_part
+    if "cost" in wanted:
+        yield "cost", cost_part
 
 
 def failed_row(name: str, exc: Exception):
@@ -172,7 +179,7 @@ def start_peer(args, tmp: Path, stack: ExitStack):
     except (OSError, subprocess.CalledProcessError) as exc:
         return None, f"not measured: Metaflow venv could not be created ({exc})"
     state = tmp / "peer"
-    needs_moto = any(r in args.rows for r in ("compile", "size", "airflow"))
+    needs_moto = any(r in args.rows for r in ("compile", "size", "airflow", "cost"))
     moto = None
     if needs_moto:
         try:
