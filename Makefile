@@ -11,7 +11,7 @@ SKY_VENV ?= .venv-sky
 SFN_REFUSED := examples/decorators.py
 SKY_STAMP := $(SKY_VENV)/.installed
 
-.PHONY: demo test venv node tools bench bench-smoke fuzz faults clean
+.PHONY: demo test lint venv node tools bench bench-smoke fuzz faults clean
 
 venv: $(STAMP)
 
@@ -56,8 +56,13 @@ tools:
 	@command -v chromium >/dev/null && command -v tmux >/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium tmux >/dev/null; }
 
-test: venv node tools $(SKY_STAMP)
+test: venv node tools $(SKY_STAMP) lint
 	$(PY) -m pytest -q
+
+# ruff, as configured in pyproject.toml: lint and format are checked, never rewritten, by `make test`.
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 bench: venv
 	$(PY) benchmarks/bench.py

@@ -63,10 +63,15 @@ def machine() -> dict:
 
     mem_kib = next((int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal:")), 0)
     dirty = " (+ uncommitted changes)" if out(["git", "status", "--porcelain", "--", "flowc"]) else ""
-    return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "cpus": os.cpu_count(), "memory": f"{mem_kib / 2**20:.1f} GiB", "python": platform.python_version(),
-            "flowc": out(["git", "rev-parse", "--short", "HEAD"]) + dirty, "peer": "Metaflow 2.19.39",
-            "platform": platform.platform()}
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpus": os.cpu_count(),
+        "memory": f"{mem_kib / 2**20:.1f} GiB",
+        "python": platform.python_version(),
+        "flowc": out(["git", "rev-parse", "--short", "HEAD"]) + dirty,
+        "peer": "Metaflow 2.19.39",
+        "platform": platform.platform(),
+    }
 
 
 def main(argv=None) -> int:
@@ -75,8 +80,9 @@ def main(argv=None) -> int:
     # SIGTERM unwinds like Ctrl-C, so the moto server and the scratch directory go too
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     # byte-compile flowc's checkout once: an installed package has its .pyc files, as Metaflow's venv does
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "flowc")], env=clean_env(None),
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(REPO / "flowc")], env=clean_env(None), stdout=subprocess.DEVNULL
+    )
     tmp = Path(tempfile.mkdtemp(prefix="flowc-bench-"))
     rows = []
     with ExitStack() as stack:
@@ -102,10 +108,14 @@ def main(argv=None) -> int:
     info = machine()
     elapsed = time.monotonic() - started
     table = "\n".join([HEADER] + [r.markdown() for r in rows])
-    head = (f"{info['date']} · {info['cpus']} CPUs · {info['memory']} · Python {info['python']} · "
-            f"flowc {info['flowc']} · {info['peer']} · {args.runs} runs per cell · took {elapsed:.0f} s")
-    print(f"\n{head}\n\nflowc advantage = Metaflow ÷ flowc for times, sizes and memory; flowc ÷ peer for "
-          "throughput and step counts (> 1: flowc better).\n")
+    head = (
+        f"{info['date']} · {info['cpus']} CPUs · {info['memory']} · Python {info['python']} · "
+        f"flowc {info['flowc']} · {info['peer']} · {args.runs} runs per cell · took {elapsed:.0f} s"
+    )
+    print(
+        f"\n{head}\n\nflowc advantage = Metaflow ÷ flowc for times, sizes and memory; flowc ÷ peer for "
+        "throughput and step counts (> 1: flowc better).\n"
+    )
     print(table)
     findings = ctx.findings
     if findings:
@@ -117,6 +127,7 @@ def main(argv=None) -> int:
 
 def row_groups(wanted: list[str]):
     """(name, callable(ctx, cells) -> rows) in table order; compile fills `cells` for size."""
+
     def compile_part(ctx, cells):
         from rows_compile import compile_rows
 
@@ -198,8 +209,9 @@ def write_results(path: Path, head: str, info: dict, table: str, findings: list)
     block = [f"## Run {info['date']}\n", f"{head}\n", f"Machine: {info['platform']}\n", table, ""]
     if findings:
         block += ["Notes:\n"] + [f"- {f}" for f in findings] + [""]
-    path.write_text(intro.rstrip() + "\n\n" + marker + "\n\n" + "\n".join(block) + "\n" + older.lstrip(),
-                    encoding="utf-8")
+    path.write_text(
+        intro.rstrip() + "\n\n" + marker + "\n\n" + "\n".join(block) + "\n" + older.lstrip(), encoding="utf-8"
+    )
 
 
 if __name__ == "__main__":

@@ -141,17 +141,35 @@ class Watcher(threading.Thread):
 
 
 def flowc(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flowc.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "flowc.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def run_flow(flow: Path, store: Path, run_id: str, target: str | None = None, delay: float = 0.0):
     """Run the flow; kill the first task of `target` `delay` seconds after it appears. (code, killed, lifetimes)"""
     watcher = Watcher(run_id)
     watcher.start()
-    process = subprocess.Popen([sys.executable, "-m", "flowc.cli", "run", str(flow), "--datastore", str(store),
-                                "--run-id", run_id, "--quiet", "--max-workers", "4"], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flowc.cli",
+            "run",
+            str(flow),
+            "--datastore",
+            str(store),
+            "--run-id",
+            run_id,
+            "--quiet",
+            "--max-workers",
+            "4",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     killed = None
     if target is not None:
         deadline = time.monotonic() + 120
@@ -248,8 +266,9 @@ def run_trials(trials: int = 100, seed: int = 1, workdir: str | None = None, ech
             report.runs_failed += 1
             if not killed:
                 problems.append(f"run failed without a kill:\n{output}")
-            resumed = flowc("resume", f"{FLOW_NAME}/{run_id}", "--datastore", str(store), "--run-id",
-                            f"{run_id}-resumed", "--quiet")
+            resumed = flowc(
+                "resume", f"{FLOW_NAME}/{run_id}", "--datastore", str(store), "--run-id", f"{run_id}-resumed", "--quiet"
+            )
             if resumed.returncode != 0:
                 problems.append(f"resume failed (exit {resumed.returncode}):\n{resumed.stdout}{resumed.stderr}")
             else:
@@ -262,8 +281,10 @@ def run_trials(trials: int = 100, seed: int = 1, workdir: str | None = None, ech
             problems.append(f"artifacts differ from the clean run in tasks {differing}")
         for problem in problems:
             report.failures.append(f"trial {trial} (kill {step} after {delay:.3f}s): {problem}")
-        echo(f"trial {trial:3d}: kill {step:5s} at +{delay:.3f}s -> "
-             f"{'killed' if killed else 'missed'}, run exit {code}, {'FAIL' if problems else 'ok'}")
+        echo(
+            f"trial {trial:3d}: kill {step:5s} at +{delay:.3f}s -> "
+            f"{'killed' if killed else 'missed'}, run exit {code}, {'FAIL' if problems else 'ok'}"
+        )
     report.seconds = time.monotonic() - started
     if workdir is None and report.ok:
         shutil.rmtree(folder, ignore_errors=True)
@@ -271,13 +292,19 @@ def run_trials(trials: int = 100, seed: int = 1, workdir: str | None = None, ech
 
 
 def table(report: Report) -> str:
-    rows = [("trials", report.trials), ("SIGKILLs delivered", report.kills),
-            ("  by step", ", ".join(f"{s} {n}" for s, n in report.kills_by_step.items())),
-            ("task already gone (missed)", report.missed), ("runs failed by a kill", report.runs_failed),
-            ("resumes completed", report.resumed), ("blobs hash-checked", report.blobs_checked),
-            ("DONE tasks checked", report.done_tasks_checked),
-            ("leftover .tmp- files (ignored by readers)", report.leftover_temporaries),
-            ("check failures", len(report.failures)), ("seconds", f"{report.seconds:.1f}")]
+    rows = [
+        ("trials", report.trials),
+        ("SIGKILLs delivered", report.kills),
+        ("  by step", ", ".join(f"{s} {n}" for s, n in report.kills_by_step.items())),
+        ("task already gone (missed)", report.missed),
+        ("runs failed by a kill", report.runs_failed),
+        ("resumes completed", report.resumed),
+        ("blobs hash-checked", report.blobs_checked),
+        ("DONE tasks checked", report.done_tasks_checked),
+        ("leftover .tmp- files (ignored by readers)", report.leftover_temporaries),
+        ("check failures", len(report.failures)),
+        ("seconds", f"{report.seconds:.1f}"),
+    ]
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 

@@ -45,8 +45,7 @@ def _header(flavour: str, names: str, doc: str) -> str:
 
 
 def _step(name: str, body: list[str], nxt: str | None, join: bool = False) -> str:
-    lines = ["    @step\n", f"    def {name}(self{', inputs' if join else ''}):\n",
-             f"        _mark({name!r})\n"]
+    lines = ["    @step\n", f"    def {name}(self{', inputs' if join else ''}):\n", f"        _mark({name!r})\n"]
     lines += [f"        {line}\n" for line in body]
     if nxt:
         lines.append(f"        self.next({nxt})\n")
@@ -73,20 +72,25 @@ def linear(n: int, flavour: str = "flowc") -> tuple[str, str]:
 
 def foreach(width: int, flavour: str = "flowc") -> tuple[str, str]:
     cls = f"Foreach{width}Flow"
-    out = [_header(flavour, "FlowSpec, step", f"A foreach of width {width} with trivial bodies."),
-           f"class {cls}(FlowSpec):\n",
-           _step("start", [f"self.items = list(range({width}))"], 'self.body, foreach="items"'),
-           _step("body", ["self.x = self.input"], "self.join"),
-           _step("join", ["self.total = sum(i.x for i in inputs)"], "self.end", join=True),
-           _step("end", [], None)]
+    out = [
+        _header(flavour, "FlowSpec, step", f"A foreach of width {width} with trivial bodies."),
+        f"class {cls}(FlowSpec):\n",
+        _step("start", [f"self.items = list(range({width}))"], 'self.body, foreach="items"'),
+        _step("body", ["self.x = self.input"], "self.join"),
+        _step("join", ["self.total = sum(i.x for i in inputs)"], "self.end", join=True),
+        _step("end", [], None),
+    ]
     return cls, "".join(out) + _footer(cls)
 
 
 def branch(width: int, flavour: str = "flowc") -> tuple[str, str]:
     cls = f"Branch{width}Flow"
     arms = [f"b{i:04d}" for i in range(width)]
-    out = [_header(flavour, "FlowSpec, step", f"A static split into {width} arms."), f"class {cls}(FlowSpec):\n",
-           _step("start", [], ", ".join(f"self.{a}" for a in arms))]
+    out = [
+        _header(flavour, "FlowSpec, step", f"A static split into {width} arms."),
+        f"class {cls}(FlowSpec):\n",
+        _step("start", [], ", ".join(f"self.{a}" for a in arms)),
+    ]
     out += [_step(a, [], "self.join") for a in arms]
     out += [_step("join", [], "self.end", join=True), _step("end", [], None)]
     return cls, "".join(out) + _footer(cls)
@@ -95,18 +99,23 @@ def branch(width: int, flavour: str = "flowc") -> tuple[str, str]:
 def artifact(size_bytes: int, flavour: str = "flowc") -> tuple[str, str]:
     """start stores a bytearray of size_bytes; load times its first touch (lazy load) into $BENCH_MARK_DIR."""
     cls = "ArtifactFlow"
-    load_body = ["import os, time",
-                 "t0 = time.perf_counter()",
-                 "n = len(self.blob)",
-                 "t1 = time.perf_counter()",
-                 "folder = os.environ.get('BENCH_MARK_DIR')",
-                 "if folder:",
-                 "    open(os.path.join(folder, 'load_seconds'), 'w').write(repr(t1 - t0))",
-                 f"assert n == {size_bytes}"]
-    out = [_header(flavour, "FlowSpec, step", "One large artifact, stored then loaded."), f"class {cls}(FlowSpec):\n",
-           _step("start", [f"self.blob = bytearray({size_bytes})"], "self.load"),
-           _step("load", load_body, "self.end"),
-           _step("end", [], None)]
+    load_body = [
+        "import os, time",
+        "t0 = time.perf_counter()",
+        "n = len(self.blob)",
+        "t1 = time.perf_counter()",
+        "folder = os.environ.get('BENCH_MARK_DIR')",
+        "if folder:",
+        "    open(os.path.join(folder, 'load_seconds'), 'w').write(repr(t1 - t0))",
+        f"assert n == {size_bytes}",
+    ]
+    out = [
+        _header(flavour, "FlowSpec, step", "One large artifact, stored then loaded."),
+        f"class {cls}(FlowSpec):\n",
+        _step("start", [f"self.blob = bytearray({size_bytes})"], "self.load"),
+        _step("load", load_body, "self.end"),
+        _step("end", [], None),
+    ]
     return cls, "".join(out) + _footer(cls)
 
 

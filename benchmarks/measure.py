@@ -38,8 +38,15 @@ class RunFailed(Exception):
     pass
 
 
-def run(argv: list[str], env: dict | None = None, cwd: str | None = None, stdout=subprocess.DEVNULL,
-        sample_tree: bool = False, timeout_s: float = 600.0, check: bool = True) -> Run:
+def run(
+    argv: list[str],
+    env: dict | None = None,
+    cwd: str | None = None,
+    stdout=subprocess.DEVNULL,
+    sample_tree: bool = False,
+    timeout_s: float = 600.0,
+    check: bool = True,
+) -> Run:
     """Run argv to completion; RunFailed (with stderr's tail) on a non-zero exit when check."""
     env = clean_env(env)
     peak_file = None
@@ -79,8 +86,7 @@ def run(argv: list[str], env: dict | None = None, cwd: str | None = None, stdout
         except (OSError, ValueError, IndexError):
             pass  # killed before time wrote it
         os.unlink(peak_file)
-    result = Run(wall, usage.ru_utime + usage.ru_stime, peak_kib / 1024, proc.returncode,
-                 tree_peak[0] / 2**20, err)
+    result = Run(wall, usage.ru_utime + usage.ru_stime, peak_kib / 1024, proc.returncode, tree_peak[0] / 2**20, err)
     if check and proc.returncode != 0:
         tail = "\n".join(err.strip().splitlines()[-6:])
         raise RunFailed(f"exit {proc.returncode}: {' '.join(argv[:6])}...\n{tail}")
@@ -141,8 +147,9 @@ class Stat:
         med = ("≥ " if self.bound else "") + fmt.format(self.median)
         if len(self.samples) == 1 or min(self.samples) == max(self.samples):
             return med + (f" ({self.note})" if self.note else "")
-        return f"{med} ({fmt.format(min(self.samples))}–{fmt.format(max(self.samples))})" + \
-            (f" {self.note}" if self.note else "")
+        return f"{med} ({fmt.format(min(self.samples))}–{fmt.format(max(self.samples))})" + (
+            f" {self.note}" if self.note else ""
+        )
 
 
 def skipped(reason: str) -> Stat:
@@ -171,16 +178,24 @@ class Row:
         return f"{r:.2f}x" if r < 10 else f"{r:.0f}x"
 
     def markdown(self) -> str:
-        notes = "; ".join(n for n in (self.why,
-                                      self.ours.note if not self.ours.ok else "",
-                                      self.theirs.note if not self.theirs.ok else "") if n)
+        notes = "; ".join(
+            n
+            for n in (
+                self.why,
+                self.ours.note if not self.ours.ok else "",
+                self.theirs.note if not self.theirs.ok else "",
+            )
+            if n
+        )
         theirs = self.theirs.cell(self.fmt) if self.theirs.ok else "—"
         label = f"{self.name}" + (f" (vs {self.peer_label})" if self.peer_label != "Metaflow" else "")
         return f"| {self.section} | {label} | {self.unit} | {self.ours.cell(self.fmt)} | {theirs} | {self.ratio()} | {notes} |"
 
 
-HEADER = ("| # | measurement | unit | flowc median (min–max) | Metaflow median (min–max) | flowc advantage | notes |\n"
-          "|---|---|---|---|---|---|---|")
+HEADER = (
+    "| # | measurement | unit | flowc median (min–max) | Metaflow median (min–max) | flowc advantage | notes |\n"
+    "|---|---|---|---|---|---|---|"
+)
 
 
 def alternate(n: int, *fns) -> list[Stat]:

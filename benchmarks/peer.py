@@ -26,8 +26,10 @@ REQUIREMENTS = [f"metaflow=={VERSION}", "kubernetes", "python-dateutil<3"]
 ACCOUNT = "123456789012"  # moto's default account
 BUCKET = "bench-peer-bucket"
 QUEUE = "bench-peer-queue"
-TARGET_COMMANDS = {"argo": ["argo-workflows", "create", "--only-json"],
-                   "step-functions": ["step-functions", "create", "--only-json"]}
+TARGET_COMMANDS = {
+    "argo": ["argo-workflows", "create", "--only-json"],
+    "step-functions": ["step-functions", "create", "--only-json"],
+}
 
 
 def venv_python(venv: Path) -> Path:
@@ -39,14 +41,20 @@ def ensure_venv(venv: Path, log=print) -> Path:
     """Create the peer venv with pinned Metaflow if missing or wrong; return its python."""
     python = venv_python(venv)
     if python.exists():
-        probe = subprocess.run([str(python), "-c", "import metaflow.metaflow_version as v; print(v.get_version())"],
-                               capture_output=True, text=True)
+        probe = subprocess.run(
+            [str(python), "-c", "import metaflow.metaflow_version as v; print(v.get_version())"],
+            capture_output=True,
+            text=True,
+        )
         if probe.returncode == 0 and probe.stdout.strip().startswith(VERSION):
             return python
     log(f"creating {venv} with {' '.join(REQUIREMENTS)} (about a minute)")
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", *REQUIREMENTS],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", *REQUIREMENTS],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return python
 
 
@@ -71,8 +79,12 @@ class Moto:
     def __enter__(self) -> "Moto":
         self.state.mkdir(parents=True, exist_ok=True)
         log = open(self.state / "moto.log", "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -98,8 +110,12 @@ class Moto:
         """The resources Metaflow's compilers read: a bucket, a MANAGED EC2 compute environment and a queue."""
         import boto3
 
-        kw = dict(endpoint_url=self.endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                  aws_secret_access_key="testing")
+        kw = dict(
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         boto3.client("s3", **kw).create_bucket(Bucket=BUCKET)
         ec2, iam, batch = (boto3.client(s, **kw) for s in ("ec2", "iam", "batch"))
         subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
@@ -108,34 +124,57 @@ class Moto:
         profile = iam.create_instance_profile(InstanceProfileName="bench-ecs-instance")["InstanceProfile"]["Arn"]
         # MANAGED with computeResources.type: Metaflow reads it to choose EC2 vs FARGATE.
         ce = batch.create_compute_environment(
-            computeEnvironmentName="bench-ce", type="MANAGED", state="ENABLED", serviceRole=service_role,
-            computeResources={"type": "EC2", "minvCpus": 0, "maxvCpus": 4, "desiredvCpus": 0,
-                              "instanceTypes": ["optimal"], "subnets": [subnet], "securityGroupIds": [group],
-                              "instanceRole": profile})
-        batch.create_job_queue(jobQueueName=QUEUE, state="ENABLED", priority=1,
-                               computeEnvironmentOrder=[{"order": 1,
-                                                         "computeEnvironment": ce["computeEnvironmentArn"]}])
+            computeEnvironmentName="bench-ce",
+            type="MANAGED",
+            state="ENABLED",
+            serviceRole=service_role,
+            computeResources={
+                "type": "EC2",
+                "minvCpus": 0,
+                "maxvCpus": 4,
+                "desiredvCpus": 0,
+                "instanceTypes": ["optimal"],
+                "subnets": [subnet],
+                "securityGroupIds": [group],
+                "instanceRole": profile,
+            },
+        )
+        batch.create_job_queue(
+            jobQueueName=QUEUE,
+            state="ENABLED",
+            priority=1,
+            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": ce["computeEnvironmentArn"]}],
+        )
 
 
 def base_env(home: Path) -> dict:
     """Isolation shared by compile and run: a user name (Metaflow requires one), a private METAFLOW_HOME."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("METAFLOW_", "AWS_", "VIRTUAL_ENV", "PYTHON"))}
-    env.update(USERNAME="bench", METAFLOW_HOME=str(home), AWS_CONFIG_FILE="/dev/null",
-               AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_EC2_METADATA_DISABLED="true")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("METAFLOW_", "AWS_", "VIRTUAL_ENV", "PYTHON"))}
+    env.update(
+        USERNAME="bench",
+        METAFLOW_HOME=str(home),
+        AWS_CONFIG_FILE="/dev/null",
+        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+        AWS_EC2_METADATA_DISABLED="true",
+    )
     return env
 
 
 def compile_env(home: Path, moto: Moto) -> dict:
     env = base_env(home)
-    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
-               AWS_ENDPOINT_URL=moto.endpoint,
-               METAFLOW_DEFAULT_DATASTORE="s3", METAFLOW_DATASTORE_SYSROOT_S3=f"s3://{BUCKET}/metaflow",
-               METAFLOW_BATCH_JOB_QUEUE=QUEUE,
-               METAFLOW_ECS_S3_ACCESS_IAM_ROLE=f"arn:aws:iam::{ACCOUNT}:role/bench-ecs-s3-access",
-               METAFLOW_SFN_IAM_ROLE=f"arn:aws:iam::{ACCOUNT}:role/bench-sfn",
-               METAFLOW_SFN_DYNAMO_DB_TABLE="bench-sfn-table",
-               METAFLOW_KUBERNETES_NAMESPACE="default")
+    env.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ENDPOINT_URL=moto.endpoint,
+        METAFLOW_DEFAULT_DATASTORE="s3",
+        METAFLOW_DATASTORE_SYSROOT_S3=f"s3://{BUCKET}/metaflow",
+        METAFLOW_BATCH_JOB_QUEUE=QUEUE,
+        METAFLOW_ECS_S3_ACCESS_IAM_ROLE=f"arn:aws:iam::{ACCOUNT}:role/bench-ecs-s3-access",
+        METAFLOW_SFN_IAM_ROLE=f"arn:aws:iam::{ACCOUNT}:role/bench-sfn",
+        METAFLOW_SFN_DYNAMO_DB_TABLE="bench-sfn-table",
+        METAFLOW_KUBERNETES_NAMESPACE="default",
+    )
     return env
 
 

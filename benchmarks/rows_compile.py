@@ -18,18 +18,27 @@ def flow_set(ctx: Context) -> list[tuple[str, str, int]]:
     """(label, shape, size) of the compiled flows; shape 'example' = examples/linear.py (3 steps)."""
     if ctx.smoke:
         return [("linear 3", "linear", 3), ("linear 10", "linear", 10), ("foreach 3", "foreach", 3)]
-    return [("example linear (3 steps)", "example", 3), ("linear 10", "linear", 10), ("linear 100", "linear", 100),
-            ("linear 1000", "linear", 1000), ("foreach 20", "foreach", 20)]
+    return [
+        ("example linear (3 steps)", "example", 3),
+        ("linear 10", "linear", 10),
+        ("linear 100", "linear", 100),
+        ("linear 1000", "linear", 1000),
+        ("foreach 20", "foreach", 20),
+    ]
 
 
 def write_pair(ctx: Context, shape: str, size: int) -> tuple[Path, Path]:
     """The flowc and Metaflow flavours of one flow, same text but the import line."""
     if shape == "example":
         example = REPO / "examples" / "linear.py"
-        return (flows.copy_example(example, ctx.scratch("flows-flowc"), "flowc"),
-                flows.copy_example(example, ctx.scratch("flows-metaflow"), "metaflow"))
-    return (flows.write(ctx.scratch("flows-flowc"), shape, size, "flowc"),
-            flows.write(ctx.scratch("flows-metaflow"), shape, size, "metaflow"))
+        return (
+            flows.copy_example(example, ctx.scratch("flows-flowc"), "flowc"),
+            flows.copy_example(example, ctx.scratch("flows-metaflow"), "metaflow"),
+        )
+    return (
+        flows.write(ctx.scratch("flows-flowc"), shape, size, "flowc"),
+        flows.write(ctx.scratch("flows-metaflow"), shape, size, "metaflow"),
+    )
 
 
 class Cell:
@@ -131,15 +140,24 @@ def compile_rows(ctx: Context) -> tuple[list[Row], dict]:
             if target == "step-functions" and theirs.ok:
                 why += "; Metaflow calls Batch (moto on loopback) for every step"
             if "RecursionError" in theirs.note:
-                theirs.note = (f"Metaflow fails on {label}: RecursionError in its graph walk "
-                               "(Python's default recursion limit)")
+                theirs.note = (
+                    f"Metaflow fails on {label}: RecursionError in its graph walk (Python's default recursion limit)"
+                )
             rows.append(Row("1", f"compile {label} → {target}", "s", ours, theirs, why=why))
     big = max(size for _, shape, size in flow_set(ctx) if shape == "linear")
     for target in TARGETS:
         cell = cells[("linear", big, target)]
-        rows.append(Row("1", f"compile peak RSS, linear {big} → {target}", "MiB", Stat(list(cell.ours_peak)),
-                        Stat(list(cell.their_peak)), fmt="{:.0f}",
-                        why="largest single process (/usr/bin/time %M)"))
+        rows.append(
+            Row(
+                "1",
+                f"compile peak RSS, linear {big} → {target}",
+                "MiB",
+                Stat(list(cell.ours_peak)),
+                Stat(list(cell.their_peak)),
+                fmt="{:.0f}",
+                why="largest single process (/usr/bin/time %M)",
+            )
+        )
     rows += many_flows_rows(ctx, cells)
     rows += import_rows(ctx)
     return rows, cells
@@ -157,14 +175,26 @@ def many_flows_rows(ctx: Context, cells: dict) -> list[Row]:
             ours = skipped(missing)
         else:
             out = ctx.scratch(f"many-out-{target}")
-            ours, = alternate(ctx.runs, lambda: run([ctx.flowc, "compile", *map(str, paths), "--target", target,
-                                                     "-o", str(out) + "/"]).wall_s)
+            (ours,) = alternate(
+                ctx.runs,
+                lambda: run([ctx.flowc, "compile", *map(str, paths), "--target", target, "-o", str(out) + "/"]).wall_s,
+            )
         their_single = cells[("linear", 10, target)].their_stat
-        theirs = Stat([count * v for v in their_single.samples],
-                      f"= {count} × one linear-10 compile (no multi-flow mode)") if their_single.ok else \
-            skipped(their_single.note or "no Metaflow sample")
-        rows.append(Row("1", f"compile {count} linear-10 flows, one process → {target}", "s", ours, theirs,
-                        why=f"flowc: one `flowc compile ... -o DIR`; Metaflow: {count} processes, extrapolated"))
+        theirs = (
+            Stat([count * v for v in their_single.samples], f"= {count} × one linear-10 compile (no multi-flow mode)")
+            if their_single.ok
+            else skipped(their_single.note or "no Metaflow sample")
+        )
+        rows.append(
+            Row(
+                "1",
+                f"compile {count} linear-10 flows, one process → {target}",
+                "s",
+                ours,
+                theirs,
+                why=f"flowc: one `flowc compile ... -o DIR`; Metaflow: {count} processes, extrapolated",
+            )
+        )
     return rows
 
 
@@ -197,8 +227,21 @@ def import_rows(ctx: Context) -> list[Row]:
         ours_share, their_share = [], []
 
         def ours():
-            r = run([ctx.python, "-X", "importtime", "-m", "flowc.cli", "compile", str(example_ours),
-                     "--target", target, "-o", str(ctx.scratch("imports") / f"x.{target}")])
+            r = run(
+                [
+                    ctx.python,
+                    "-X",
+                    "importtime",
+                    "-m",
+                    "flowc.cli",
+                    "compile",
+                    str(example_ours),
+                    "--target",
+                    target,
+                    "-o",
+                    str(ctx.scratch("imports") / f"x.{target}"),
+                ]
+            )
             total, own, top = import_seconds(r.stderr)
             ours_share.append((total / r.wall_s, own, top, r.wall_s))
             return total
@@ -224,8 +267,10 @@ def import_rows(ctx: Context) -> list[Row]:
         why = ""
         if ours_share:
             share, own, top, wall = sorted(ours_share)[len(ours_share) // 2]
-            why = (f"flowc: imports {share:.0%} of the compile (under -X importtime), flowc's own modules "
-                   f"{own * 1000:.0f} ms; heaviest: " + ", ".join(f"{n} {s * 1000:.0f} ms" for s, n in top[:3]))
+            why = (
+                f"flowc: imports {share:.0%} of the compile (under -X importtime), flowc's own modules "
+                f"{own * 1000:.0f} ms; heaviest: " + ", ".join(f"{n} {s * 1000:.0f} ms" for s, n in top[:3])
+            )
             findings.append(f"imports, example → {target}: " + why)
         if their_share:
             share, _, top, _ = sorted(their_share)[len(their_share) // 2]

@@ -63,8 +63,12 @@ def _flowc_compile(ctx: Context, target: str, shape: str, size: int, suffix: str
 
 
 def transitions(definition: Path, width: int) -> dict:
-    done = subprocess.run([str(NODE), str(PROBES / "sfn_transitions.mjs"), str(definition), str(width)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(NODE), str(PROBES / "sfn_transitions.mjs"), str(definition), str(width)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"sfn_transitions.mjs exit {done.returncode}: {done.stderr.strip()[-300:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -77,8 +81,11 @@ def sfn_rows(ctx: Context) -> list[Row]:
     if not NODE.exists():
         reason = f"not measured: {NODE} missing (make node)"
         return [Row("7", "Step Functions transitions per task", "transitions/task", skipped(reason), skipped(""))]
-    shapes = [("linear", 3 if ctx.smoke else 10), ("branch", 2 if ctx.smoke else 4),
-              ("foreach", 3 if ctx.smoke else 20)]
+    shapes = [
+        ("linear", 3 if ctx.smoke else 10),
+        ("branch", 2 if ctx.smoke else 4),
+        ("foreach", 3 if ctx.smoke else 20),
+    ]
     wide = 10 if ctx.smoke else 1000
     rows = []
     defs = {}
@@ -94,24 +101,43 @@ def sfn_rows(ctx: Context) -> list[Row]:
                 cells.append((skipped(why_not), ""))
                 continue
             r = transitions(definition, width)
-            cells.append((Stat([r["transitions"] / r["tasks"]]),
-                          f"{r['transitions']} transitions / {r['tasks']} tasks"))
+            cells.append(
+                (Stat([r["transitions"] / r["tasks"]]), f"{r['transitions']} transitions / {r['tasks']} tasks")
+            )
         (o, o_note), (t, t_note) = cells
         label = f"{shape} {size}" + (f" ({size} items)" if shape == "foreach" else "")
-        rows.append(Row("7", f"Step Functions transitions per task, {label}", "transitions/task", o, t, fmt="{:.2f}",
-                        why=f"executed on aws-local-stepfunctions, states entered; flowc {o_note}"
-                            + (f"; Metaflow {t_note}" if t_note else "")))
+        rows.append(
+            Row(
+                "7",
+                f"Step Functions transitions per task, {label}",
+                "transitions/task",
+                o,
+                t,
+                fmt="{:.2f}",
+                why=f"executed on aws-local-stepfunctions, states entered; flowc {o_note}"
+                + (f"; Metaflow {t_note}" if t_note else ""),
+            )
+        )
     ours, theirs, why_not = defs["foreach"]
     ctx.log(f"step functions transitions: foreach of {wide} items")
     o = transitions(ours, wide)["transitions"]
     t = transitions(theirs, wide)["transitions"] if theirs else None
     price = lambda n: f"${n * SFN_PRICE_PER_1000 / 1000:.4f}"  # noqa: E731
-    rows.append(Row("7", f"Step Functions transitions, one run of a {wide:,}-item foreach", "transitions",
-                    Stat([float(o)]), Stat([float(t)]) if t else skipped(why_not), fmt="{:,.0f}",
-                    why=f"executed, states entered (start, Map, {wide:,} bodies, join, end"
-                        f"{'; Metaflow + a DynamoDB read' if t else ''});"
-                        f" {price(o)} per run for flowc" + (f", {price(t)} for Metaflow" if t else "")
-                        + f" at ${SFN_PRICE_PER_1000} per 1,000; each retry adds one"))
+    rows.append(
+        Row(
+            "7",
+            f"Step Functions transitions, one run of a {wide:,}-item foreach",
+            "transitions",
+            Stat([float(o)]),
+            Stat([float(t)]) if t else skipped(why_not),
+            fmt="{:,.0f}",
+            why=f"executed, states entered (start, Map, {wide:,} bodies, join, end"
+            f"{'; Metaflow + a DynamoDB read' if t else ''});"
+            f" {price(o)} per run for flowc"
+            + (f", {price(t)} for Metaflow" if t else "")
+            + f" at ${SFN_PRICE_PER_1000} per 1,000; each retry adds one",
+        )
+    )
     return rows
 
 
@@ -121,15 +147,36 @@ def sfn_rows(ctx: Context) -> list[Row]:
 def argo_status(ctx: Context, manifest: Path) -> dict:
     out = ctx.scratch("cost-out") / f"{manifest.name}.status.json"
     with open(out, "wb") as f:
-        run([ctx.python, str(PROBES / "argo_status.py"), str(ARGO_SIM), str(manifest), str(MAX_WORKFLOW_SIZE),
-             "extrapolate" if ctx.smoke else "search"], stdout=f, timeout_s=600)
+        run(
+            [
+                ctx.python,
+                str(PROBES / "argo_status.py"),
+                str(ARGO_SIM),
+                str(manifest),
+                str(MAX_WORKFLOW_SIZE),
+                "extrapolate" if ctx.smoke else "search",
+            ],
+            stdout=f,
+            timeout_s=600,
+        )
     return json.loads(out.read_text())
 
 
 def sim_verdict(ctx: Context, manifest: Path, width: int) -> bool:
     """argo_sim --size-only WIDTH: True when the run fits MAX_WORKFLOW_SIZE (its exit 0)."""
-    r = run([ctx.python, str(ARGO_SIM), str(manifest), "--size-only", str(width), "--no-hera",
-             "--image", "python:3.11-slim=/usr/bin"], check=False)
+    r = run(
+        [
+            ctx.python,
+            str(ARGO_SIM),
+            str(manifest),
+            "--size-only",
+            str(width),
+            "--no-hera",
+            "--image",
+            "python:3.11-slim=/usr/bin",
+        ],
+        check=False,
+    )
     return r.rc == 0
 
 
@@ -154,25 +201,40 @@ def argo_rows(ctx: Context) -> list[Row]:
                 break
             widest -= step
         refused = not sim_verdict(ctx, ours_manifest, widest + step)
-        ours["how"] = f"`argo_sim --size-only`: {widest:,} fits, {widest + step:,} " + \
-            ("is refused" if refused else "ALSO fits")
+        ours["how"] = f"`argo_sim --size-only`: {widest:,} fits, {widest + step:,} " + (
+            "is refused" if refused else "ALSO fits"
+        )
         checked = f"; model search said {ours['widest']:,}"
     per_pod = math.ceil(FOREACH_TARGET / widest) if widest else 0
     t_stat = lambda key: Stat([float(theirs[key])]) if theirs else skipped(why_not)  # noqa: E731
     return [
-        Row("7", f"Argo workflow status {label} (compressed)", "B/item", Stat([ours["per_item_compressed"]]),
-            t_stat("per_item_compressed"), fmt="{:,.0f}",
+        Row(
+            "7",
+            f"Argo workflow status {label} (compressed)",
+            "B/item",
+            Stat([ours["per_item_compressed"]]),
+            t_stat("per_item_compressed"),
+            fmt="{:,.0f}",
             why=f"Workflow object with gzip'd node list (Argo's form once past the limit), slope over widths; "
-                f"plain JSON: flowc {ours['per_item_plain']:,.0f}"
-                + (f", Metaflow {theirs['per_item_plain']:,.0f}" if theirs else "") + " B/item; "
-                f"nodes per item: flowc {ours['nodes_per_item']:.0f}"
-                + (f", Metaflow {theirs['nodes_per_item']:.0f}" if theirs else "")),
-        Row("7", "widest foreach under Argo's 1 MiB MAX_WORKFLOW_SIZE", "items", Stat([float(widest)], ours["how"]),
-            t_stat("widest"), higher_is_better=True, fmt="{:,.0f}",
+            f"plain JSON: flowc {ours['per_item_plain']:,.0f}"
+            + (f", Metaflow {theirs['per_item_plain']:,.0f}" if theirs else "")
+            + " B/item; "
+            f"nodes per item: flowc {ours['nodes_per_item']:.0f}"
+            + (f", Metaflow {theirs['nodes_per_item']:.0f}" if theirs else ""),
+        ),
+        Row(
+            "7",
+            "widest foreach under Argo's 1 MiB MAX_WORKFLOW_SIZE",
+            "items",
+            Stat([float(widest)], ours["how"]),
+            t_stat("widest"),
+            higher_is_better=True,
+            fmt="{:,.0f}",
             why=f"benchmark foreach flow (trivial steps){checked}"
-                + ("; Metaflow by the same model only (argo_sim refuses its onExit hook)" if theirs else "")
-                + f"; {FOREACH_TARGET:,} items need node-status "
-                f"offloading or ≥ {per_pod} items per pod (docs/argo.md)"),
+            + ("; Metaflow by the same model only (argo_sim refuses its onExit hook)" if theirs else "")
+            + f"; {FOREACH_TARGET:,} items need node-status "
+            f"offloading or ≥ {per_pod} items per pod (docs/argo.md)",
+        ),
     ]
 
 
@@ -191,9 +253,15 @@ def airflow_rows(ctx: Context) -> list[Row]:
     dags = ctx.scratch("cost-airflow-dags")
     code = ctx.scratch("cost-airflow-code")
     flow = flows.write(code, "foreach", width, "flowc")
-    env = dict(os.environ, AIRFLOW_HOME=str(home), AIRFLOW__CORE__LOAD_EXAMPLES="False",
-               AIRFLOW__CORE__DAGS_FOLDER=str(dags), AIRFLOW__CORE__UNIT_TEST_MODE="False",
-               AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING", FLOWC_CODE_DIR=str(code))
+    env = dict(
+        os.environ,
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__DAGS_FOLDER=str(dags),
+        AIRFLOW__CORE__UNIT_TEST_MODE="False",
+        AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING",
+        FLOWC_CODE_DIR=str(code),
+    )
     env.pop("AIRFLOW__CORE__MAX_MAP_LENGTH", None)  # Airflow's default, as a deployment has it
     airflow_bin = str(Path(ctx.python).parent / "airflow")
     if not ctx.smoke:
@@ -201,13 +269,33 @@ def airflow_rows(ctx: Context) -> list[Row]:
     files = []
     for dag_id in ("BenchForeach", "BenchForeachLimited"):
         out = dags / f"{dag_id}.py"
-        run([ctx.flowc, "compile", str(flow), "-t", "airflow", "--operator", "local", "--name", dag_id,
-             "--datastore", str(ctx.scratch("cost-airflow-store")), "-o", str(out)], env=env)
+        run(
+            [
+                ctx.flowc,
+                "compile",
+                str(flow),
+                "-t",
+                "airflow",
+                "--operator",
+                "local",
+                "--name",
+                dag_id,
+                "--datastore",
+                str(ctx.scratch("cost-airflow-store")),
+                "-o",
+                str(out),
+            ],
+            env=env,
+        )
         files += [str(out), dag_id]
     log = ctx.scratch("cost-out") / "airflow_map.out"
     with open(log, "wb") as f:
-        r = run([ctx.python, str(PROBES / "airflow_map.py"), *files, str(limit),
-                 *(["--import-only"] if ctx.smoke else [])], env=env, stdout=f, timeout_s=600)
+        r = run(
+            [ctx.python, str(PROBES / "airflow_map.py"), *files, str(limit), *(["--import-only"] if ctx.smoke else [])],
+            env=env,
+            stdout=f,
+            timeout_s=600,
+        )
     # Airflow logs to the stdout it saw at start-up: the probe's JSON is the last line; the rest is searched
     return _airflow_verdict(log.read_text(errors="replace") + r.stderr, width, limit, name)
 
@@ -215,20 +303,44 @@ def airflow_rows(ctx: Context) -> list[Row]:
 def _airflow_verdict(text: str, width: int, limit: int, name: str) -> list[Row]:
     data = json.loads([line for line in text.splitlines() if line.startswith("{")][-1])
     if "imported" in data:  # smoke: import only
-        why = (f"smoke: DAG imported ({data['errors']} errors), mapped tasks {data['imported']}; "
-               "`make bench` runs it with dag.test()")
-        return [Row("7", name, "items", Stat([float(data["max_map_length"])], "Airflow's [core] max_map_length"),
-                    skipped("not measured: Metaflow skipped (--smoke)"), True, fmt="{:,.0f}", why=why)]
+        why = (
+            f"smoke: DAG imported ({data['errors']} errors), mapped tasks {data['imported']}; "
+            "`make bench` runs it with dag.test()"
+        )
+        return [
+            Row(
+                "7",
+                name,
+                "items",
+                Stat([float(data["max_map_length"])], "Airflow's [core] max_map_length"),
+                skipped("not measured: Metaflow skipped (--smoke)"),
+                True,
+                fmt="{:,.0f}",
+                why=why,
+            )
+        ]
     plain, limited = data["plain"], data["limited"]
     mapped = max(plain["mapped"].values(), default=0)
     named = "AIRFLOW__CORE__MAX_MAP_LENGTH" in text and "max_map_length" in text
     ok = plain["state"] == "success" and mapped == width and limited["state"] == "failed" and named
-    verdict = (f"dag.test(): foreach of {width} ran {mapped} mapped tasks ({plain['state']}, "
-               f"{plain['seconds']:.1f} s); with max_map_length={limit} the run {limited['state']}"
-               + (" naming [core] max_map_length / AIRFLOW__CORE__MAX_MAP_LENGTH" if named
-                  else " WITHOUT naming the setting")
-               + ("" if ok else " (MISS)"))
-    return [Row("7", name, "items", Stat([float(data["max_map_length"])], "Airflow's [core] max_map_length"),
-                skipped("not measured: Metaflow's DAG does not load under Airflow 3 (schedule_interval, row 6); "
-                        "past the limit Airflow fails the mapping itself"),
-                higher_is_better=True, fmt="{:,.0f}", why=verdict)]
+    verdict = (
+        f"dag.test(): foreach of {width} ran {mapped} mapped tasks ({plain['state']}, "
+        f"{plain['seconds']:.1f} s); with max_map_length={limit} the run {limited['state']}"
+        + (" naming [core] max_map_length / AIRFLOW__CORE__MAX_MAP_LENGTH" if named else " WITHOUT naming the setting")
+        + ("" if ok else " (MISS)")
+    )
+    return [
+        Row(
+            "7",
+            name,
+            "items",
+            Stat([float(data["max_map_length"])], "Airflow's [core] max_map_length"),
+            skipped(
+                "not measured: Metaflow's DAG does not load under Airflow 3 (schedule_interval, row 6); "
+                "past the limit Airflow fails the mapping itself"
+            ),
+            higher_is_better=True,
+            fmt="{:,.0f}",
+            why=verdict,
+        )
+    ]

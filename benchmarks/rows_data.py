@@ -36,13 +36,17 @@ def artifact_rows(ctx: Context) -> list[Row]:
             root = folder / f"root-{which}"
             shutil.rmtree(root, ignore_errors=True)
             try:
-                r = run([python, str(PROBES / script), str(root), str(source)], env=env,
-                        stdout=open(folder / "probe.json", "wb"))
+                r = run(
+                    [python, str(PROBES / script), str(root), str(source)],
+                    env=env,
+                    stdout=open(folder / "probe.json", "wb"),
+                )
             finally:
                 shutil.rmtree(root, ignore_errors=True)
             data = json.loads((folder / "probe.json").read_text())
             results[which].append((data, r.peak_mib))
             return data["store_s"]
+
         return measure
 
     def cp() -> float:
@@ -54,8 +58,16 @@ def artifact_rows(ctx: Context) -> list[Row]:
 
     missing_theirs = ctx.peer_missing()
     ours_fn = probe("ours", ctx.python, "flowc_datastore.py")
-    their_fn = None if missing_theirs else probe("theirs", str(ctx.peer.python) if ctx.peer else "",
-                                                  "metaflow_datastore.py", ctx.peer.run_env() if ctx.peer else None)
+    their_fn = (
+        None
+        if missing_theirs
+        else probe(
+            "theirs",
+            str(ctx.peer.python) if ctx.peer else "",
+            "metaflow_datastore.py",
+            ctx.peer.run_env() if ctx.peer else None,
+        )
+    )
     ctx.log(f"artifacts: {ctx.runs} rounds of flowc / Metaflow / cp")
     store_o, store_t, cp_s = alternate(ctx.runs, ours_fn, their_fn, cp)
     source.unlink(missing_ok=True)
@@ -72,22 +84,71 @@ def artifact_rows(ctx: Context) -> list[Row]:
     cp_rate = rate(cp_s)
     why_cp = "cp of the same file on the same disk (page cache warm for both; no fsync anywhere)"
     rows = [
-        Row("5", f"store {label} bytearray", "MB/s", rate(store_o), cp_rate, True, "cp", "{:,.0f}",
-            why_cp + "; flowc: pickle + sha256 + write (target ≥ 0.5x)"),
-        Row("5", f"load {label} bytearray", "MB/s", rate(load_o), cp_rate, True, "cp", "{:,.0f}",
-            "flowc: read + sha256 check + unpickle (target ≥ 0.5x)"),
-        Row("5", f"store {label} bytearray", "MB/s", rate(store_o), rate(store_t), True, fmt="{:,.0f}",
-            why="Metaflow: pickle + gzip + sha1 + write (its TaskDataStore.save_artifacts)"),
-        Row("5", f"load {label} bytearray", "MB/s", rate(load_o), rate(load_t), True, fmt="{:,.0f}",
-            why="Metaflow: read + gunzip + unpickle"),
-        Row("5", f"store+load {label}: peak RSS", "MiB", peak_o, peak_t, fmt="{:,.0f}",
-            why=f"the probe process, which holds the {label} value itself"),
+        Row(
+            "5",
+            f"store {label} bytearray",
+            "MB/s",
+            rate(store_o),
+            cp_rate,
+            True,
+            "cp",
+            "{:,.0f}",
+            why_cp + "; flowc: pickle + sha256 + write (target ≥ 0.5x)",
+        ),
+        Row(
+            "5",
+            f"load {label} bytearray",
+            "MB/s",
+            rate(load_o),
+            cp_rate,
+            True,
+            "cp",
+            "{:,.0f}",
+            "flowc: read + sha256 check + unpickle (target ≥ 0.5x)",
+        ),
+        Row(
+            "5",
+            f"store {label} bytearray",
+            "MB/s",
+            rate(store_o),
+            rate(store_t),
+            True,
+            fmt="{:,.0f}",
+            why="Metaflow: pickle + gzip + sha1 + write (its TaskDataStore.save_artifacts)",
+        ),
+        Row(
+            "5",
+            f"load {label} bytearray",
+            "MB/s",
+            rate(load_o),
+            rate(load_t),
+            True,
+            fmt="{:,.0f}",
+            why="Metaflow: read + gunzip + unpickle",
+        ),
+        Row(
+            "5",
+            f"store+load {label}: peak RSS",
+            "MiB",
+            peak_o,
+            peak_t,
+            fmt="{:,.0f}",
+            why=f"the probe process, which holds the {label} value itself",
+        ),
     ]
     try:
         import numpy  # noqa: F401
     except ImportError:
-        rows.append(Row("5", f"store {label} numpy array", "MB/s", skipped("not measured: numpy not installed in "
-                                                                         "flowc's venv"), skipped(""), True))
+        rows.append(
+            Row(
+                "5",
+                f"store {label} numpy array",
+                "MB/s",
+                skipped("not measured: numpy not installed in flowc's venv"),
+                skipped(""),
+                True,
+            )
+        )
     return rows
 
 
@@ -131,20 +192,30 @@ def airflow_rows(ctx: Context) -> list[Row]:
             missing_theirs = f"Metaflow's airflow compile failed: {exc}"
         finally:
             shutil.rmtree(cwd, ignore_errors=True)
-    env = dict(os.environ, AIRFLOW_HOME=str(home), AIRFLOW__CORE__LOAD_EXAMPLES="False",
-               AIRFLOW__CORE__DAGS_FOLDER=str(folder), AIRFLOW__LOGGING__LOGGING_LEVEL="ERROR")
+    env = dict(
+        os.environ,
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__DAGS_FOLDER=str(folder),
+        AIRFLOW__LOGGING__LOGGING_LEVEL="ERROR",
+    )
     found = {"ours": [], "theirs": []}
 
     def parse(which):
         def measure() -> float:
             out = folder / f"parse-{which}.json"
             with open(out, "wb") as f:
-                run([ctx.python, str(PROBES / "airflow_parse.py"), str(folder / "warmup.py"), *map(str, files[which])],
-                    env=env, stdout=f, timeout_s=300)
+                run(
+                    [ctx.python, str(PROBES / "airflow_parse.py"), str(folder / "warmup.py"), *map(str, files[which])],
+                    env=env,
+                    stdout=f,
+                    timeout_s=300,
+                )
             # Airflow's logger writes to the stdout it saw at start-up; the result is the last line
             data = json.loads(out.read_text().strip().splitlines()[-1])
             found[which].append(data)
             return data["first_s"]
+
         return measure
 
     ctx.log(f"airflow: {ctx.runs} DagBag processes per tool")
@@ -161,20 +232,36 @@ def airflow_rows(ctx: Context) -> list[Row]:
     why = ""
     if errors:
         last = next(iter(errors.values())).strip().splitlines()[-1]
-        why = (f"Metaflow's DAG does not load under this Airflow ({_airflow_version(ctx)}): `{last[:120]}`; "
-               "its number is the time until that error, a lower bound")
+        why = (
+            f"Metaflow's DAG does not load under this Airflow ({_airflow_version(ctx)}): `{last[:120]}`; "
+            "its number is the time until that error, a lower bound"
+        )
     if ours_errors:
         why += f"; flowc's DAG failed to load: {next(iter(ours_errors.values())).strip().splitlines()[-1][:120]}"
     cold = lambda d: d["first_s"]  # noqa: E731
     warm = lambda d: d["rest_s"]  # noqa: E731
     cold_t, warm_t = stats("theirs", cold, missing_theirs), stats("theirs", warm, missing_theirs)
     cold_t.bound = warm_t.bound = bool(errors)
-    return [Row("6", f"DagBag parse, {label} DAG, first in process", "s",
-                stats("ours", cold, missing_ours), cold_t, fmt="{:.4f}",
-                why=(why or "after a warm-up DAG; pays what the DAG file imports") + " (target ≥ 2x)"),
-            Row("6", f"DagBag parse, {label} DAG, again (copy)", "s",
-                stats("ours", warm, missing_ours), warm_t, fmt="{:.4f}",
-                why="median over renamed copies in the same process")]
+    return [
+        Row(
+            "6",
+            f"DagBag parse, {label} DAG, first in process",
+            "s",
+            stats("ours", cold, missing_ours),
+            cold_t,
+            fmt="{:.4f}",
+            why=(why or "after a warm-up DAG; pays what the DAG file imports") + " (target ≥ 2x)",
+        ),
+        Row(
+            "6",
+            f"DagBag parse, {label} DAG, again (copy)",
+            "s",
+            stats("ours", warm, missing_ours),
+            warm_t,
+            fmt="{:.4f}",
+            why="median over renamed copies in the same process",
+        ),
+    ]
 
 
 def _copies(path: Path, n: int) -> list[Path]:

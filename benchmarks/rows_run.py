@@ -95,17 +95,41 @@ def run_rows(ctx: Context, want_run: bool, want_startup: bool) -> list[Row]:
         if not want_run:
             continue
         cpus = os.cpu_count()
-        rows.append(Row("3", f"local run {label} ({tasks} tasks): wall", "s", wall_o, wall_t,
-                        why=f"both with default parallelism on {cpus} CPUs" + (f"; {runs} runs" if runs != ctx.runs else "")))
+        rows.append(
+            Row(
+                "3",
+                f"local run {label} ({tasks} tasks): wall",
+                "s",
+                wall_o,
+                wall_t,
+                why=f"both with default parallelism on {cpus} CPUs" + (f"; {runs} runs" if runs != ctx.runs else ""),
+            )
+        )
         per_task_o = _keep_note(lr.stat("ours", lambda r: r.cpu_s / tasks * 1000), wall_o)
         per_task_t = _keep_note(lr.stat("theirs", lambda r: r.cpu_s / tasks * 1000), wall_t)
-        rows.append(Row("3", f"local run {label}: CPU per task", "ms", per_task_o, per_task_t, fmt="{:.0f}",
-                        why="user+sys of the whole process tree ÷ tasks (target < 100 ms)"))
+        rows.append(
+            Row(
+                "3",
+                f"local run {label}: CPU per task",
+                "ms",
+                per_task_o,
+                per_task_t,
+                fmt="{:.0f}",
+                why="user+sys of the whole process tree ÷ tasks (target < 100 ms)",
+            )
+        )
         if shape == "foreach" and (size >= 200 or ctx.smoke):
-            rows.append(Row("3", f"local run {label}: peak RSS of all processes", "MiB",
-                            _keep_note(lr.stat("ours", lambda r: r.tree_peak_mib), wall_o),
-                            _keep_note(lr.stat("theirs", lambda r: r.tree_peak_mib), wall_t), fmt="{:.0f}",
-                            why="sum of RSS over the process tree, sampled at 20 Hz"))
+            rows.append(
+                Row(
+                    "3",
+                    f"local run {label}: peak RSS of all processes",
+                    "MiB",
+                    _keep_note(lr.stat("ours", lambda r: r.tree_peak_mib), wall_o),
+                    _keep_note(lr.stat("theirs", lambda r: r.tree_peak_mib), wall_t),
+                    fmt="{:.0f}",
+                    why="sum of RSS over the process tree, sampled at 20 Hz",
+                )
+            )
     if want_startup:
         rows += startup_rows(ctx, startup_source, missing_ours, missing_theirs)
     return rows
@@ -120,6 +144,7 @@ def _keep_note(stat: Stat, wall: Stat) -> Stat:
 def startup_rows(ctx: Context, lr: LocalRun | None, missing_ours: str, missing_theirs: str) -> list[Row]:
     rows = []
     if lr is not None:
+
         def since(which, miss):
             values = [m[0] * 1000 for m in lr.marks[which]]
             return Stat(values) if values else skipped(miss or "no probe marks (step bodies did not run?)")
@@ -128,11 +153,28 @@ def startup_rows(ctx: Context, lr: LocalRun | None, missing_ours: str, missing_t
             values = [m[1] / 1024 for m in lr.marks[which]]
             return Stat(values) if values else skipped(miss or "no probe marks")
 
-        rows.append(Row("4", "task process start → user step code", "ms", since("ours", missing_ours),
-                        since("theirs", missing_theirs), fmt="{:.0f}",
-                        why="every task of the linear runs; /proc start time (10 ms ticks) to the first line of the step"))
-        rows.append(Row("4", "task peak RSS at user code", "MiB", hwm("ours", missing_ours),
-                        hwm("theirs", missing_theirs), fmt="{:.1f}", why="VmHWM of the task process, every task"))
+        rows.append(
+            Row(
+                "4",
+                "task process start → user step code",
+                "ms",
+                since("ours", missing_ours),
+                since("theirs", missing_theirs),
+                fmt="{:.0f}",
+                why="every task of the linear runs; /proc start time (10 ms ticks) to the first line of the step",
+            )
+        )
+        rows.append(
+            Row(
+                "4",
+                "task peak RSS at user code",
+                "MiB",
+                hwm("ours", missing_ours),
+                hwm("theirs", missing_theirs),
+                fmt="{:.1f}",
+                why="VmHWM of the task process, every task",
+            )
+        )
     imports_o = [ctx.python, "-c", "import flowc.runtime.task, flowc.runtime.execute, flowc.runtime.loader"]
 
     def ours():
@@ -146,7 +188,17 @@ def startup_rows(ctx: Context, lr: LocalRun | None, missing_ours: str, missing_t
 
     o, t, b = alternate(ctx.runs if ctx.smoke else max(ctx.runs, 7), ours, None if missing_theirs else theirs, bare)
     t.note = t.note or missing_theirs
-    rows.append(Row("4", "import the task runtime (whole process)", "s", o, t,
-                    why=f"flowc.runtime.task+execute+loader vs metaflow+metaflow.cli; bare `python -c pass` "
-                        f"{statistics.median(b.samples):.3f} s" if b.ok else ""))
+    rows.append(
+        Row(
+            "4",
+            "import the task runtime (whole process)",
+            "s",
+            o,
+            t,
+            why=f"flowc.runtime.task+execute+loader vs metaflow+metaflow.cli; bare `python -c pass` "
+            f"{statistics.median(b.samples):.3f} s"
+            if b.ok
+            else "",
+        )
+    )
     return rows

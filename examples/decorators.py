@@ -1,7 +1,21 @@
 """Every decorator at least once, on a scheduled, project-scoped flow."""
 
-from flowc import (FlowSpec, batch, catch, conda, environment, kubernetes, project, pypi, resources, retry,
-                   schedule, secrets, step, timeout)
+from flowc import (
+    FlowSpec,
+    batch,
+    catch,
+    conda,
+    environment,
+    kubernetes,
+    project,
+    pypi,
+    resources,
+    retry,
+    schedule,
+    secrets,
+    step,
+    timeout,
+)
 
 GIB = 1024
 
@@ -25,9 +39,16 @@ class DecoratedFlow(FlowSpec):
         self.rows = 1000
         self.next(self.join)
 
-    @kubernetes(cpu=8, memory=32 * GIB, gpu=2, disk=100 * GIB, namespace="ml",
-                service_account="trainer", node_selector={"pool": "gpu"},
-                tolerations=[{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}])
+    @kubernetes(
+        cpu=8,
+        memory=32 * GIB,
+        gpu=2,
+        disk=100 * GIB,
+        namespace="ml",
+        service_account="trainer",
+        node_selector={"pool": "gpu"},
+        tolerations=[{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}],
+    )
     @secrets(sources=["db-credentials"])
     @pypi(packages={"scikit-learn": "1.5.0"}, python="3.11")
     @timeout(hours=2)

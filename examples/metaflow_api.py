@@ -14,7 +14,7 @@ class MetaflowApiFlow(FlowSpec):
     @resources(memory=1024)
     @step
     def square(self):
-        self.result = self.input ** 2
+        self.result = self.input**2
         self.next(self.collect)
 
     @step

@@ -31,9 +31,23 @@ def _task_facts(task) -> dict:
         "retry_delay": _seconds(task.retry_delay) if task.retries else None,
         "execution_timeout": _seconds(task.execution_timeout),
     }
-    for name in ("argv_spec", "foreach", "image", "namespace", "service_account_name", "pod_resources",
-                 "node_selector", "tolerations", "secret_names", "env_vars", "labels", "annotations",
-                 "image_pull_policy", "volumes", "volume_mounts"):
+    for name in (
+        "argv_spec",
+        "foreach",
+        "image",
+        "namespace",
+        "service_account_name",
+        "pod_resources",
+        "node_selector",
+        "tolerations",
+        "secret_names",
+        "env_vars",
+        "labels",
+        "annotations",
+        "image_pull_policy",
+        "volumes",
+        "volume_mounts",
+    ):
         if name in fields:
             facts[name] = fields[name]
     if mapped:
@@ -41,24 +55,38 @@ def _task_facts(task) -> dict:
         source = expand.get("flowc_task_id")
         facts["expand_from"] = getattr(getattr(source, "operator", None), "task_id", None)
     elif hasattr(task, "pod_operator"):
-        pod = task.pod_operator(["python", "-m", "flowc.runtime", "pay $$5 to $(HOST)"])  # the real KubernetesPodOperator it would run
+        pod = task.pod_operator(
+            ["python", "-m", "flowc.runtime", "pay $$5 to $(HOST)"]
+        )  # the real KubernetesPodOperator it would run
         facts["pod"] = pod_facts(pod)
     return facts
 
 
 def pod_facts(pod) -> dict:
     """What the KubernetesPodOperator would ask of the cluster (no cluster runs here: its fields are the evidence)."""
-    return {"class": type(pod).__name__, "bases": [c.__name__ for c in type(pod).__mro__],
-            "template_fields": list(pod.template_fields), "image": pod.image, "cmds": pod.cmds,
-            "arguments": pod.arguments, "env": dict(pod.env_vars or {}),  # a dict until the pod is built
-            "limits": pod.container_resources.limits, "requests": pod.container_resources.requests,
-            "secrets": len(pod.secrets), "secret_names": [s.secret for s in pod.secrets],
-            "tolerations": len(pod.tolerations or []),
-            "toleration_dicts": [t.to_dict() for t in pod.tolerations or []],
-            "node_selector": pod.node_selector, "labels": pod.labels, "annotations": pod.annotations,
-            "image_pull_policy": pod.image_pull_policy, "namespace": pod.namespace,
-            "service_account_name": pod.service_account_name,
-            "volumes": [v.to_dict() for v in pod.volumes], "volume_mounts": [m.to_dict() for m in pod.volume_mounts]}
+    return {
+        "class": type(pod).__name__,
+        "bases": [c.__name__ for c in type(pod).__mro__],
+        "template_fields": list(pod.template_fields),
+        "image": pod.image,
+        "cmds": pod.cmds,
+        "arguments": pod.arguments,
+        "env": dict(pod.env_vars or {}),  # a dict until the pod is built
+        "limits": pod.container_resources.limits,
+        "requests": pod.container_resources.requests,
+        "secrets": len(pod.secrets),
+        "secret_names": [s.secret for s in pod.secrets],
+        "tolerations": len(pod.tolerations or []),
+        "toleration_dicts": [t.to_dict() for t in pod.tolerations or []],
+        "node_selector": pod.node_selector,
+        "labels": pod.labels,
+        "annotations": pod.annotations,
+        "image_pull_policy": pod.image_pull_policy,
+        "namespace": pod.namespace,
+        "service_account_name": pod.service_account_name,
+        "volumes": [v.to_dict() for v in pod.volumes],
+        "volume_mounts": [m.to_dict() for m in pod.volume_mounts],
+    }
 
 
 def inspect(dags_dir: str) -> dict:

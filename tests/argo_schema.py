@@ -24,11 +24,22 @@ def _validators(path: str):
     definitions["io.k8s.apimachinery.pkg.util.intstr.IntOrString"] = {"type": ["string", "integer"]}
     definitions["io.k8s.apimachinery.pkg.api.resource.Quantity"] = {"type": ["string", "number"]}
     for definition in definitions.values():
-        if definition.get("type") == "object" and "properties" in definition and "additionalProperties" not in definition:
+        if (
+            definition.get("type") == "object"
+            and "properties" in definition
+            and "additionalProperties" not in definition
+        ):
             definition["additionalProperties"] = False
-    return {kind: Draft202012Validator({"$schema": schema.get("$schema"), "definitions": definitions,
-                                        "$ref": f"#/definitions/io.argoproj.workflow.v1alpha1.{kind}"})
-            for kind in KINDS}
+    return {
+        kind: Draft202012Validator(
+            {
+                "$schema": schema.get("$schema"),
+                "definitions": definitions,
+                "$ref": f"#/definitions/io.argoproj.workflow.v1alpha1.{kind}",
+            }
+        )
+        for kind in KINDS
+    }
 
 
 def schema_errors(schema_file: Path, doc: dict) -> list[str]:

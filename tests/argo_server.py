@@ -14,8 +14,10 @@ from argo_schema import schema_errors
 
 
 class StandInArgoServer:
-    COLLECTIONS = {"workflow-templates": ("template", "WorkflowTemplate"),
-                   "cron-workflows": ("cronWorkflow", "CronWorkflow")}
+    COLLECTIONS = {
+        "workflow-templates": ("template", "WorkflowTemplate"),
+        "cron-workflows": ("cronWorkflow", "CronWorkflow"),
+    }
 
     def __init__(self, schema_file: Path, token: str):
         import http.server

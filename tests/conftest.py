@@ -16,13 +16,19 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def pytest_addoption(parser):
-    parser.addoption("--update-golden", action="store_true", default=False,
-                     help="rewrite golden files from the current output (refused when CI is set)")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite golden files from the current output (refused when CI is set)",
+    )
 
 
 def pytest_configure(config):
     if config.getoption("--update-golden") and IN_CI:
-        raise pytest.UsageError("--update-golden is refused when CI is set: goldens are reviewed, never regenerated in CI")
+        raise pytest.UsageError(
+            "--update-golden is refused when CI is set: goldens are reviewed, never regenerated in CI"
+        )
 
 
 @pytest.fixture
@@ -42,7 +48,9 @@ def compare_golden(path: Path, actual: str, update: bool) -> None:
             pytest.fail(message)
         pytest.skip(message)
     expected = path.read_text(encoding="utf-8")
-    assert actual == expected, f"{path.relative_to(ROOT)} differs; if intended, pytest --update-golden and review the diff"
+    assert actual == expected, (
+        f"{path.relative_to(ROOT)} differs; if intended, pytest --update-golden and review the diff"
+    )
 
 
 def need(condition: bool, reason: str) -> None:
@@ -59,12 +67,20 @@ def schema_path(name: str = "argo-workflows.schema.json") -> Path:
     return ROOT / "tests" / "schemas" / name
 
 
-def run_flowc(*args: str, cwd: Path = ROOT, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_flowc(
+    *args: str, cwd: Path = ROOT, env: dict | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     """Run the real `flowc` CLI in a subprocess (as a user would)."""
     full_env = dict(os.environ)
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "flowc.cli", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "flowc.cli", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def example_files() -> list[Path]:
@@ -96,12 +112,17 @@ def moto_endpoint():
     import time
     import urllib.request
 
-    need(subprocess.run([sys.executable, "-c", "import moto.server"], capture_output=True).returncode == 0,
-         "moto[server] is not installed")
+    need(
+        subprocess.run([sys.executable, "-c", "import moto.server"], capture_output=True).returncode == 0,
+        "moto[server] is not installed",
+    )
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env=dict(os.environ, **AWS_TEST_ENV))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ, **AWS_TEST_ENV),
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 30
     while True:

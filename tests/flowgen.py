@@ -29,20 +29,35 @@ def blocks(depth: int = 0, foreach_depth: int = 0, size: int = 3):
     leaf = st.just(Shape("step"))
     options = [leaf]
     if depth < 3:
-        options.append(st.builds(lambda arms: Shape("branch", arms=arms),
-                                 st.lists(st.deferred(lambda: blocks(depth + 1, foreach_depth, 2)), min_size=2, max_size=5)))
+        options.append(
+            st.builds(
+                lambda arms: Shape("branch", arms=arms),
+                st.lists(st.deferred(lambda: blocks(depth + 1, foreach_depth, 2)), min_size=2, max_size=5),
+            )
+        )
         if foreach_depth < MAX_FOREACH_DEPTH:
-            options.append(st.builds(lambda body, width: Shape("foreach", arms=[body], width=width),
-                                     st.deferred(lambda: blocks(depth + 1, foreach_depth + 1, 2)),
-                                     st.integers(min_value=1, max_value=3)))
+            options.append(
+                st.builds(
+                    lambda body, width: Shape("foreach", arms=[body], width=width),
+                    st.deferred(lambda: blocks(depth + 1, foreach_depth + 1, 2)),
+                    st.integers(min_value=1, max_value=3),
+                )
+            )
     return st.lists(st.one_of(*options), min_size=1, max_size=size)
 
 
-DECORATORS = st.sampled_from([
-    "", "@resources(cpu=2, memory=2048)", "@retry(times=2, minutes_between_retries=0)", "@timeout(seconds=120)",
-    "@environment(vars={'MODE': 'x; rm -rf / $(whoami) `id` | cat'})", "@catch(var='failure')",
-    "@kubernetes(cpu=1, memory=1024)", "@resources(gpu=1)",
-])
+DECORATORS = st.sampled_from(
+    [
+        "",
+        "@resources(cpu=2, memory=2048)",
+        "@retry(times=2, minutes_between_retries=0)",
+        "@timeout(seconds=120)",
+        "@environment(vars={'MODE': 'x; rm -rf / $(whoami) `id` | cat'})",
+        "@catch(var='failure')",
+        "@kubernetes(cpu=1, memory=1024)",
+        "@resources(gpu=1)",
+    ]
+)
 
 
 @dataclass
@@ -157,23 +172,30 @@ def _continue(steps, name, trace):
 def generated_flows(draw) -> GeneratedFlow:
     shape = draw(blocks())
     decorators = draw(st.lists(DECORATORS, min_size=1, max_size=4))
-    params = draw(st.dictionaries(st.sampled_from(["alpha", "beta", "label", "count"]),
-                                  st.one_of(st.integers(-5, 5), st.sampled_from(["a b", "x; ls", "$(id)"]), st.floats(0, 1, width=32)),
-                                  max_size=3))
+    params = draw(
+        st.dictionaries(
+            st.sampled_from(["alpha", "beta", "label", "count"]),
+            st.one_of(st.integers(-5, 5), st.sampled_from(["a b", "x; ls", "$(id)"]), st.floats(0, 1, width=32)),
+            max_size=3,
+        )
+    )
     renderer = _Renderer(decorators)
     first = renderer.block(shape, "end", False)
     renderer.steps = {"start": {"next": [first], "kind": "step"}, **renderer.steps}
     body = []
     for name, spec in renderer.steps.items():
         if name == "start":
-            body.append("    @step\n    def start(self):\n        self.trace = ['start']\n"
-                        f"        self.next(self.{first})")
+            body.append(
+                f"    @step\n    def start(self):\n        self.trace = ['start']\n        self.next(self.{first})"
+            )
         else:
             body.append(renderer.step_source(name, spec))
     body.append("    @step\n    def end(self):\n        self.trace = self.trace + ['end']")
     parameters = "".join(f"    {k} = Parameter({k!r}, default={v!r})\n" for k, v in sorted(params.items()))
-    source = ("from flowc import FlowSpec, Parameter, step, resources, retry, timeout, environment, catch, kubernetes\n\n\n"
-              f"class GeneratedFlow(FlowSpec):\n{parameters}\n" + "\n\n".join(body) + "\n")
+    source = (
+        "from flowc import FlowSpec, Parameter, step, resources, retry, timeout, environment, catch, kubernetes\n\n\n"
+        f"class GeneratedFlow(FlowSpec):\n{parameters}\n" + "\n\n".join(body) + "\n"
+    )
     edges = {name: list(spec["next"]) for name, spec in renderer.steps.items()}
     edges["end"] = []
     _, trace = _continue(renderer.steps, first, ["start"])
@@ -183,17 +205,49 @@ def generated_flows(draw) -> GeneratedFlow:
 # ---------------------------------------------------------------------------
 # Hostile values in every position a user value can take (the injection property of tests/test_fuzz.py)
 
-HOSTILE_TEXT = ['a"""\nimport os\nos.system("touch INJECTED")\n"""', "'; import os; os.system('id') #", "\\",
-                "{{ 7 * 7 }}", "{% raw %}", "$(HOME) $$ ${X}", "\x00\r\n\u2028", "x' + __import__('os').getcwd() + '",
-                ")\nimport os\n(", "é ß 字 🙂", ""]
+HOSTILE_TEXT = [
+    'a"""\nimport os\nos.system("touch INJECTED")\n"""',
+    "'; import os; os.system('id') #",
+    "\\",
+    "{{ 7 * 7 }}",
+    "{% raw %}",
+    "$(HOME) $$ ${X}",
+    "\x00\r\n\u2028",
+    "x' + __import__('os').getcwd() + '",
+    ")\nimport os\n(",
+    "é ß 字 🙂",
+    "",
+]
 # A benign value for every position: the plain flow the hostile one is compared with.
-BENIGN = {"file": "flow.py", "class_doc": "doc", "step": "middle", "step_doc": "doc", "param_name": "alpha",
-          "param_default": "'x'", "param_help": "help", "env_key": "MODE", "env_value": "x", "image": "img:1",
-          "namespace": "ns", "service_account": "sa", "label_key": "team", "label_value": "ml",
-          "annotation_key": "owner", "annotation_value": "x", "node_selector": "pool", "secret": "creds",
-          "toleration": "spot", "cron": "0 2 * * *", "timezone": "UTC", "project": "demo",
-          "opt_name": "Dag1", "opt_image": "img:2", "opt_datastore": "s3://b/p", "opt_namespace": "ns2",
-          "opt_service_account": "sa2"}
+BENIGN = {
+    "file": "flow.py",
+    "class_doc": "doc",
+    "step": "middle",
+    "step_doc": "doc",
+    "param_name": "alpha",
+    "param_default": "'x'",
+    "param_help": "help",
+    "env_key": "MODE",
+    "env_value": "x",
+    "image": "img:1",
+    "namespace": "ns",
+    "service_account": "sa",
+    "label_key": "team",
+    "label_value": "ml",
+    "annotation_key": "owner",
+    "annotation_value": "x",
+    "node_selector": "pool",
+    "secret": "creds",
+    "toleration": "spot",
+    "cron": "0 2 * * *",
+    "timezone": "UTC",
+    "project": "demo",
+    "opt_name": "Dag1",
+    "opt_image": "img:2",
+    "opt_datastore": "s3://b/p",
+    "opt_namespace": "ns2",
+    "opt_service_account": "sa2",
+}
 
 
 def _text():
@@ -201,8 +255,10 @@ def _text():
 
 
 def _identifier():
-    return st.one_of(st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True),
-                     st.text(min_size=1, max_size=8).filter(lambda t: t.isidentifier()))
+    return st.one_of(
+        st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True),
+        st.text(min_size=1, max_size=8).filter(lambda t: t.isidentifier()),
+    )
 
 
 @dataclass
@@ -230,19 +286,26 @@ class HostileFlow:
         step_decorators.append("@retry(times=1, minutes_between_retries=0)")
         parameter = ""
         if v["param_name"] is not None:
-            parameter = f"    p = Parameter({r(v['param_name'])}, default={v['param_default']}, help={r(v['param_help'])})\n"
+            parameter = (
+                f"    p = Parameter({r(v['param_name'])}, default={v['param_default']}, help={r(v['param_help'])})\n"
+            )
         decorated = "".join(f"    {d}\n" for d in step_decorators)
-        return ("from flowc import FlowSpec, Parameter, environment, kubernetes, project, retry, schedule, step\n\n\n"
-                + "".join(f"{d}\n" for d in flow_decorators)
-                + f"class HostileFlow(FlowSpec):\n    {r(v['class_doc'])}\n{parameter}\n"
-                + f"    @step\n    def start(self):\n        self.next(self.{v['step']})\n\n"
-                + f"{decorated}    @step\n    def {v['step']}(self):\n        {r(v['step_doc'])}\n"
-                + "        self.next(self.end)\n\n    @step\n    def end(self):\n        pass\n")
+        return (
+            "from flowc import FlowSpec, Parameter, environment, kubernetes, project, retry, schedule, step\n\n\n"
+            + "".join(f"{d}\n" for d in flow_decorators)
+            + f"class HostileFlow(FlowSpec):\n    {r(v['class_doc'])}\n{parameter}\n"
+            + f"    @step\n    def start(self):\n        self.next(self.{v['step']})\n\n"
+            + f"{decorated}    @step\n    def {v['step']}(self):\n        {r(v['step_doc'])}\n"
+            + "        self.next(self.end)\n\n    @step\n    def end(self):\n        pass\n"
+        )
 
     def options(self, values: dict | None = None) -> dict:
         v = values or self.values
-        return {field: v[f"opt_{field}"] for field in ("name", "image", "datastore", "namespace", "service_account")
-                if v[f"opt_{field}"] is not None}
+        return {
+            field: v[f"opt_{field}"]
+            for field in ("name", "image", "datastore", "namespace", "service_account")
+            if v[f"opt_{field}"] is not None
+        }
 
     def plain(self) -> dict:
         """The same positions filled with benign values."""
@@ -250,8 +313,21 @@ class HostileFlow:
 
 
 HOSTILE_POSITIONS = tuple(BENIGN)
-OPTIONAL_POSITIONS = ("param_name", "env_key", "image", "namespace", "service_account", "project", "label_key", "cron",
-                      "opt_name", "opt_image", "opt_datastore", "opt_namespace", "opt_service_account")
+OPTIONAL_POSITIONS = (
+    "param_name",
+    "env_key",
+    "image",
+    "namespace",
+    "service_account",
+    "project",
+    "label_key",
+    "cron",
+    "opt_name",
+    "opt_image",
+    "opt_datastore",
+    "opt_namespace",
+    "opt_service_account",
+)
 
 
 @st.composite
@@ -265,8 +341,14 @@ def hostile_flows(draw) -> HostileFlow:
         if key == "step":
             values[key] = draw(_identifier())
         elif key == "param_default":
-            values[key] = draw(st.one_of(_text().map(repr), st.integers().map(repr), st.floats().map(repr),
-                                         st.sampled_from(["1e999", "-1e999", "True", "None", "{'a': [1e999]}"])))
+            values[key] = draw(
+                st.one_of(
+                    _text().map(repr),
+                    st.integers().map(repr),
+                    st.floats().map(repr),
+                    st.sampled_from(["1e999", "-1e999", "True", "None", "{'a': [1e999]}"]),
+                )
+            )
         else:
             values[key] = draw(_text())
     if values["param_name"] is None:

@@ -30,13 +30,23 @@ from urllib.parse import urlparse
 
 KINDS = ("drop_before", "drop_after", "cut_body", "500", "503", "slow", "lag")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "te", "trailer", "upgrade"}
-ERROR_BODY = ('<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>injected by '
-              's3_fault_proxy</Message><RequestId>0</RequestId></Error>')
+ERROR_BODY = (
+    '<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>injected by '
+    's3_fault_proxy</Message><RequestId>0</RequestId></Error>'
+)
 
 
 class FaultProxy:
-    def __init__(self, upstream: str, seed: int = 0, budget: dict | None = None, probability: float = 0.3,
-                 max_consecutive: int = 3, slow_seconds: float = 1.5, lag_seconds: float = 0.3):
+    def __init__(
+        self,
+        upstream: str,
+        seed: int = 0,
+        budget: dict | None = None,
+        probability: float = 0.3,
+        max_consecutive: int = 3,
+        slow_seconds: float = 1.5,
+        lag_seconds: float = 0.3,
+    ):
         target = urlparse(upstream)
         self.upstream = (target.hostname, target.port)
         self.rng = random.Random(seed)
@@ -127,8 +137,9 @@ class FaultProxy:
             return self.drop(request)
         if kind in ("500", "503"):
             code = "InternalError" if kind == "500" else "SlowDown"
-            return self.answer(request, int(kind), {"Content-Type": "application/xml"},
-                               ERROR_BODY.format(code=code).encode())
+            return self.answer(
+                request, int(kind), {"Content-Type": "application/xml"}, ERROR_BODY.format(code=code).encode()
+            )
         status, headers, payload = self.forward(request, body)
         if kind == "drop_after" or self.dead:
             return self.drop(request)

@@ -31,13 +31,19 @@ AIRFLOW = Path(sys.executable).parent / "airflow"
 
 
 def _airflow_env(home: Path, dags: Path) -> dict:
-    return dict(os.environ, AIRFLOW_HOME=str(home), AIRFLOW__CORE__LOAD_EXAMPLES="False",
-                AIRFLOW__CORE__DAGS_FOLDER=str(dags), AIRFLOW__CORE__UNIT_TEST_MODE="False")
+    return dict(
+        os.environ,
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__DAGS_FOLDER=str(dags),
+        AIRFLOW__CORE__UNIT_TEST_MODE="False",
+    )
 
 
 def _helper(command: str, argument: str, env: dict, timeout: float = 240) -> tuple[object, str]:
-    result = subprocess.run([sys.executable, str(HELPERS), command, argument], env=env, capture_output=True,
-                            text=True, timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, str(HELPERS), command, argument], env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1]), result.stdout + result.stderr
 
@@ -45,13 +51,16 @@ def _helper(command: str, argument: str, env: dict, timeout: float = 240) -> tup
 @pytest.fixture(scope="session")
 def airflow_home(tmp_path_factory):
     """A migrated SQLite Airflow home and an empty dags folder, once per session."""
-    need(AIRFLOW.exists() and subprocess.run([sys.executable, "-c", "import airflow.sdk"]).returncode == 0,
-         "apache-airflow 3 is not installed")
+    need(
+        AIRFLOW.exists() and subprocess.run([sys.executable, "-c", "import airflow.sdk"]).returncode == 0,
+        "apache-airflow 3 is not installed",
+    )
     home = tmp_path_factory.mktemp("airflow_home")
     dags = home / "dags"
     dags.mkdir()
-    migrate = subprocess.run([str(AIRFLOW), "db", "migrate"], env=_airflow_env(home, dags), capture_output=True,
-                             text=True, timeout=180)
+    migrate = subprocess.run(
+        [str(AIRFLOW), "db", "migrate"], env=_airflow_env(home, dags), capture_output=True, text=True, timeout=180
+    )
     assert migrate.returncode == 0, migrate.stderr[-3000:]
     return home, dags
 
@@ -93,8 +102,9 @@ def test_golden_dag_matches_the_ir(golden_dags, example):
     for step in flow.steps:
         task = tasks[step.name]
         innermost = flow.step(step.foreach_scope[-1]) if step.foreach_scope else None
-        expand_from = None if innermost is None else (
-            f"{innermost.name}-task-ids" if innermost.foreach_depth else innermost.name)
+        expand_from = (
+            None if innermost is None else (f"{innermost.name}-task-ids" if innermost.foreach_depth else innermost.name)
+        )
         assert task["mapped"] == bool(step.foreach_scope), step.name
         assert task.get("expand_from") == expand_from, step.name
         assert set(task["upstream"]) == set(step.parents) | ({expand_from} if expand_from else set()), step.name
@@ -112,8 +122,9 @@ def test_golden_dag_matches_the_ir(golden_dags, example):
         assert task["image"] == (step.image or Options().image)
         assert (task.get("foreach") or False) == (step.kind is StepKind.FOREACH)
         argv = runtime_argv(flow, step, Options(), foreach_out=airflow_target.POD_XCOM_FILE)
-        assert [item if isinstance(item, str) else "<>" for item in task["argv_spec"]] == \
-               ["".join(item) if all(isinstance(p, str) for p in item) else "<>" for item in argv]
+        assert [item if isinstance(item, str) else "<>" for item in task["argv_spec"]] == [
+            "".join(item) if all(isinstance(p, str) for p in item) else "<>" for item in argv
+        ]
         if "pod" in task:  # the real KubernetesPodOperator the task builds when it runs
             assert "KubernetesPodOperator" in task["pod"]["bases"] and task["pod"]["template_fields"] == []
             assert task["pod"]["limits"] == task["pod_resources"] == task["pod"]["requests"]
@@ -121,8 +132,12 @@ def test_golden_dag_matches_the_ir(golden_dags, example):
 
 def test_decorated_pod_settings(golden_dags):
     train = golden_dags["dags"]["demo-DecoratedFlow"]["tasks"]["train"]
-    assert train["pod_resources"] == {"cpu": "8", "memory": "32768Mi", "ephemeral-storage": "102400Mi",
-                                      "nvidia.com/gpu": "2"}
+    assert train["pod_resources"] == {
+        "cpu": "8",
+        "memory": "32768Mi",
+        "ephemeral-storage": "102400Mi",
+        "nvidia.com/gpu": "2",
+    }
     assert (train["namespace"], train["service_account_name"]) == ("ml", "trainer")
     assert train["node_selector"] == {"pool": "gpu"} and train["secret_names"] == ["db-credentials"]
     assert train["pod"]["tolerations"] == 1 and train["pod"]["secrets"] == 1
@@ -142,8 +157,12 @@ LOCAL_RUNS = {
     "foreach": ("foreach", (), {}, {}),
     "nested_foreach": ("nested_foreach", (), {}, {}),
     "parameters": ("parameters", (), {}, {}),
-    "parameters_set": ("parameters", ("--name", "ParameterFlowSet"), {"greeting": INJECTION, "epochs": 5,
-                                                                        "verbose": True, "config": {"layers": [1]}}, {}),
+    "parameters_set": (
+        "parameters",
+        ("--name", "ParameterFlowSet"),
+        {"greeting": INJECTION, "epochs": 5, "verbose": True, "config": {"layers": [1]}},
+        {},
+    ),
     "retry_catch": ("retry_catch", (), {}, {}),
     "map_limit": ("foreach", ("--name", "ForeachFlowMapLimit"), {}, {"AIRFLOW__CORE__MAX_MAP_LENGTH": "2"}),
     "jinja": ("jinja_flow", (), {}, {}),
@@ -165,9 +184,20 @@ def local_runs(airflow_home, tmp_path_factory):
     specs = []
     for key, (example, flags, conf, env) in LOCAL_RUNS.items():
         datastore = work / "datastore" / key
-        compiled = run_flowc("compile", str(code / f"{example}.py"), "-t", "airflow", "--operator", "local",
-                             "--datastore", str(datastore), "-o", str(dags / f"{key}.py"), *flags,
-                             env={"FLOWC_CODE_DIR": str(code)})
+        compiled = run_flowc(
+            "compile",
+            str(code / f"{example}.py"),
+            "-t",
+            "airflow",
+            "--operator",
+            "local",
+            "--datastore",
+            str(datastore),
+            "-o",
+            str(dags / f"{key}.py"),
+            *flags,
+            env={"FLOWC_CODE_DIR": str(code)},
+        )
         assert compiled.returncode == 0, compiled.stderr
         dag_id = flags[1] if flags else load_flow((code / f"{example}.py").read_bytes(), example)[0].name
         specs.append({"key": key, "file": str(dags / f"{key}.py"), "dag_id": dag_id, "conf": conf, "env": env})
@@ -264,14 +294,27 @@ def test_deploy_writes_the_dag_and_airflow_lists_it(airflow_home, tmp_path):
     need(importlib_find("flowc.deploy.package"), "flowc.deploy.package (the code packager) is not in this tree yet")
     home, _ = airflow_home
     dags = tmp_path / "dags"
-    deployed = run_flowc("deploy", "examples/linear.py", "-t", "airflow", "--dags-folder", str(dags),
-                         "--datastore", str(tmp_path / "datastore"))
+    deployed = run_flowc(
+        "deploy",
+        "examples/linear.py",
+        "-t",
+        "airflow",
+        "--dags-folder",
+        str(dags),
+        "--datastore",
+        str(tmp_path / "datastore"),
+    )
     assert deployed.returncode == 0, deployed.stderr
     assert [p.name for p in dags.iterdir()] == ["LinearFlow.airflow.py"]
     assert "--package" in (dags / "LinearFlow.airflow.py").read_text()
     assert list((tmp_path / "datastore" / "LinearFlow" / "packages").iterdir())
-    listed = subprocess.run([str(AIRFLOW), "dags", "list", "--local", "-o", "plain"], env=_airflow_env(home, dags),
-                            capture_output=True, text=True, timeout=120)
+    listed = subprocess.run(
+        [str(AIRFLOW), "dags", "list", "--local", "-o", "plain"],
+        env=_airflow_env(home, dags),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert listed.returncode == 0, listed.stderr[-3000:]
     assert "LinearFlow" in listed.stdout
 
@@ -293,8 +336,17 @@ def test_deploy_to_s3_dags_folder(aws_env):
 
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="airflow-dags")
-    deployed = run_flowc("deploy", "examples/foreach.py", "-t", "airflow", "--dags-folder", "s3://airflow-dags/dags/",
-                         "--datastore", "s3://airflow-dags/flowc", env=aws_env)
+    deployed = run_flowc(
+        "deploy",
+        "examples/foreach.py",
+        "-t",
+        "airflow",
+        "--dags-folder",
+        "s3://airflow-dags/dags/",
+        "--datastore",
+        "s3://airflow-dags/flowc",
+        env=aws_env,
+    )
     assert deployed.returncode == 0, deployed.stderr
     text = s3.get_object(Bucket="airflow-dags", Key="dags/ForeachFlow.airflow.py")["Body"].read().decode()
     assert "s3://airflow-dags/flowc" in text and "--package" in text
@@ -302,8 +354,17 @@ def test_deploy_to_s3_dags_folder(aws_env):
 
 def test_deploy_dry_run_writes_nothing(tmp_path):
     need(importlib_find("flowc.deploy.package"), "flowc.deploy.package (the code packager) is not in this tree yet")
-    deployed = run_flowc("deploy", "examples/linear.py", "-t", "airflow", "--dry-run", "--dags-folder",
-                         str(tmp_path / "dags"), "--datastore", str(tmp_path / "datastore"))
+    deployed = run_flowc(
+        "deploy",
+        "examples/linear.py",
+        "-t",
+        "airflow",
+        "--dry-run",
+        "--dags-folder",
+        str(tmp_path / "dags"),
+        "--datastore",
+        str(tmp_path / "datastore"),
+    )
     assert deployed.returncode == 0, deployed.stderr
     assert "would write" in deployed.stdout and not (tmp_path / "dags").exists()
     assert not (tmp_path / "datastore").exists()

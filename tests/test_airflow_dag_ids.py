@@ -12,8 +12,9 @@ from conftest import EXAMPLES, run_flowc
 from flowc.compiler import Options, compile_flow
 
 
-@pytest.mark.parametrize("name", ["my dag/../x", "a\n", "x" * 251, "flüß", ""], ids=["path", "newline", "long",
-                                                                                    "non-ascii", "empty"])
+@pytest.mark.parametrize(
+    "name", ["my dag/../x", "a\n", "x" * 251, "flüß", ""], ids=["path", "newline", "long", "non-ascii", "empty"]
+)
 def test_bad_dag_id_is_one_located_line(tmp_path, name):
     compiled = run_flowc("compile", "examples/linear.py", "-t", "airflow", "--name", name, "-o", str(tmp_path / "x.py"))
     assert compiled.returncode == 2 and "Traceback" not in compiled.stderr
@@ -23,5 +24,7 @@ def test_bad_dag_id_is_one_located_line(tmp_path, name):
 
 
 def test_longest_dag_id_airflow_takes_compiles():
-    text = compile_flow((EXAMPLES / "linear.py").read_bytes(), "linear.py", "airflow", Options(name="a.-_" * 62 + "ab")).text
+    text = compile_flow(
+        (EXAMPLES / "linear.py").read_bytes(), "linear.py", "airflow", Options(name="a.-_" * 62 + "ab")
+    ).text
     assert f"dag_id={'a.-_' * 62 + 'ab'!r}" in text

@@ -44,11 +44,15 @@ def test_inlines_without_a_future_import():
     assert "__future__" not in modules
 
 
-@pytest.mark.parametrize("run_id,expected", [
-    ("manual__2024-01-01T00:00:00+00:00", "manual__2024-01-01T00:00:00_00:00-"),
-    ("scheduled:ok_1", "scheduled:ok_1"),
-    ("../escape", "_escape-"),
-], ids=["airflow-default", "safe", "path"])
+@pytest.mark.parametrize(
+    "run_id,expected",
+    [
+        ("manual__2024-01-01T00:00:00+00:00", "manual__2024-01-01T00:00:00_00:00-"),
+        ("scheduled:ok_1", "scheduled:ok_1"),
+        ("../escape", "_escape-"),
+    ],
+    ids=["airflow-default", "safe", "path"],
+)
 def test_flowc_run_id(helpers, run_id, expected):
     made = helpers.flowc_run_id(run_id)
     assert made.startswith(expected) and helpers.SAFE_RUN_ID.fullmatch(made)
@@ -56,25 +60,51 @@ def test_flowc_run_id(helpers, run_id, expected):
         assert len(made) == len(expected) + 8  # the hash tag keeps two cleaned ids apart
 
 
-@pytest.mark.parametrize("value,kind,expected", [
-    ({"b": 1, "a": [1, 2]}, "json", '{"a":[1,2],"b":1}'),
-    ('{"a": 1}', "json", '{"a": 1}'),
-    (True, "bool", "true"),
-    (3, "int", "3"),
-    ("hi", "str", "hi"),
-], ids=["json-value", "json-text", "bool", "int", "str"])
+@pytest.mark.parametrize(
+    "value,kind,expected",
+    [
+        ({"b": 1, "a": [1, 2]}, "json", '{"a":[1,2],"b":1}'),
+        ('{"a": 1}', "json", '{"a": 1}'),
+        (True, "bool", "true"),
+        (3, "int", "3"),
+        ("hi", "str", "hi"),
+    ],
+    ids=["json-value", "json-text", "bool", "int", "str"],
+)
 def test_parameter_text(helpers, value, kind, expected):
     assert helpers.parameter_text(value, kind) == expected
 
 
 def test_render_argv_fills_placeholders_and_drops_unset_parameters(helpers):
     context = {"run_id": "r1", "ti": types.SimpleNamespace(try_number=2), "params": {"n": 5, "unset": None}}
-    spec = [{"placeholder": "python"}, "-m", "flowc.runtime", "--run-id", {"placeholder": "run_id"},
-            "--task-id", {"placeholder": "task_id"}, "--attempt", {"placeholder": "attempt"},
-            "--param", ["n=", {"placeholder": "param", "name": "n", "type": "int"}],
-            "--param", ["unset=", {"placeholder": "param", "name": "unset", "type": "str"}]]
-    assert helpers.render_argv(spec, context, "3.1") == [sys.executable, "-m", "flowc.runtime", "--run-id", "r1",
-                                                         "--task-id", "3.1", "--attempt", "1", "--param", "n=5"]
+    spec = [
+        {"placeholder": "python"},
+        "-m",
+        "flowc.runtime",
+        "--run-id",
+        {"placeholder": "run_id"},
+        "--task-id",
+        {"placeholder": "task_id"},
+        "--attempt",
+        {"placeholder": "attempt"},
+        "--param",
+        ["n=", {"placeholder": "param", "name": "n", "type": "int"}],
+        "--param",
+        ["unset=", {"placeholder": "param", "name": "unset", "type": "str"}],
+    ]
+    assert helpers.render_argv(spec, context, "3.1") == [
+        sys.executable,
+        "-m",
+        "flowc.runtime",
+        "--run-id",
+        "r1",
+        "--task-id",
+        "3.1",
+        "--attempt",
+        "1",
+        "--param",
+        "n=5",
+    ]
 
 
 def test_check_map_length_names_the_setting(helpers):
@@ -84,8 +114,12 @@ def test_check_map_length_names_the_setting(helpers):
 
 
 def test_pod_operator_keeps_finished_values(helpers):
-    op = helpers.FlowcKubernetesPodOperator(argv_spec=["python"], image="img", labels={"a": "b"},
-                                            volumes=[{"name": "dshm", "empty_dir": {"medium": "Memory"}}])
+    op = helpers.FlowcKubernetesPodOperator(
+        argv_spec=["python"],
+        image="img",
+        labels={"a": "b"},
+        volumes=[{"name": "dshm", "empty_dir": {"medium": "Memory"}}],
+    )
     assert (op.labels, op.annotations, op.tolerations, op.volume_mounts) == ({"a": "b"}, {}, [], [])
 
 
@@ -97,7 +131,7 @@ def kubelet_expand(text: str, variables: dict) -> str:
     while cursor < len(text):
         if text[cursor] == "$" and cursor + 1 < len(text):
             out.append(text[checkpoint:cursor])
-            rest = text[cursor + 1:]
+            rest = text[cursor + 1 :]
             if rest[0] == "$":
                 read, advance = "$", 1
             elif rest[0] == "(":
@@ -116,9 +150,22 @@ def kubelet_expand(text: str, variables: dict) -> str:
     return "".join(out) + text[checkpoint:]
 
 
-HOSTILE_VALUES = ["pay $$5 to $(KUBERNETES_SERVICE_HOST)", "$(MODE)", "${HOME} $HOME $", "$$$(", "$(unclosed",
-                  "'single' \"double\" `back`", "line\nbreak\r\n", "{{ 7 * 7 }} {{ var.value.x }}", "$", "$$",
-                  "ends with $", "$(A)$(B)$$(C)", "é$(ü)ß", ""]
+HOSTILE_VALUES = [
+    "pay $$5 to $(KUBERNETES_SERVICE_HOST)",
+    "$(MODE)",
+    "${HOME} $HOME $",
+    "$$$(",
+    "$(unclosed",
+    "'single' \"double\" `back`",
+    "line\nbreak\r\n",
+    "{{ 7 * 7 }} {{ var.value.x }}",
+    "$",
+    "$$",
+    "ends with $",
+    "$(A)$(B)$$(C)",
+    "é$(ü)ß",
+    "",
+]
 
 
 def test_kubelet_expand_port_follows_kubernetes():
@@ -153,8 +200,9 @@ def test_container_exit_code_reads_the_base_container(helpers):
         terminated = None if exit_code is None else types.SimpleNamespace(exit_code=exit_code)
         return types.SimpleNamespace(name=name, state=types.SimpleNamespace(terminated=terminated))
 
-    pod = types.SimpleNamespace(status=types.SimpleNamespace(container_statuses=[status("airflow-xcom-sidecar", 0),
-                                                                                 status("base", 2)]))
+    pod = types.SimpleNamespace(
+        status=types.SimpleNamespace(container_statuses=[status("airflow-xcom-sidecar", 0), status("base", 2)])
+    )
     assert helpers.container_exit_code(pod) == 2
     running = types.SimpleNamespace(status=types.SimpleNamespace(container_statuses=[status("base", None)]))
     assert helpers.container_exit_code(running) is None and helpers.container_exit_code(None) is None
@@ -162,8 +210,13 @@ def test_container_exit_code_reads_the_base_container(helpers):
 
 def test_pod_task_exiting_with_a_usage_code_is_not_retried(helpers):
     """The pod path: the provider raises on a failed pod; the operator reads the container's exit code."""
-    pod_status = types.SimpleNamespace(container_statuses=[types.SimpleNamespace(
-        name="base", state=types.SimpleNamespace(terminated=types.SimpleNamespace(exit_code=2)))])
+    pod_status = types.SimpleNamespace(
+        container_statuses=[
+            types.SimpleNamespace(
+                name="base", state=types.SimpleNamespace(terminated=types.SimpleNamespace(exit_code=2))
+            )
+        ]
+    )
 
     class FailingPod:
         remote_pod = types.SimpleNamespace(status=pod_status)

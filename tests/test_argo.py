@@ -89,8 +89,11 @@ def test_golden_loads_into_hera_model_without_loss(example):
 
 def dag_depth(templates: dict[str, dict], name: str) -> int:
     """How deep DAG templates nest below `name` (0: a DAG of containers only)."""
-    inner = [dag_depth(templates, t["template"]) + 1 for t in templates[name]["dag"]["tasks"]
-             if "dag" in templates[t["template"]]]
+    inner = [
+        dag_depth(templates, t["template"]) + 1
+        for t in templates[name]["dag"]["tasks"]
+        if "dag" in templates[t["template"]]
+    ]
     return max(inner, default=0)
 
 
@@ -139,8 +142,12 @@ def test_generated_flows_keep_their_structure_and_pass_the_schema():
 
     schema = schema_path()
 
-    @settings(max_examples=15, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=15,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(generated_flows())
     def check(generated):
         flow, _ = load_flow(generated.source, "generated.py")
@@ -247,7 +254,8 @@ def test_cli_refuses_argo_expression_in_env_with_its_line(tmp_path):
         "    @kubernetes(namespace='b')\n"
         "    @step\n"
         "    def end(self):\n"
-        "        pass\n")
+        "        pass\n"
+    )
     result = run_flowc("compile", str(flow), "-t", "argo")
     assert result.returncode == 2 and result.stdout == ""
     assert f"{flow}:5:6: error: environment variable GREETING: Argo would replace" in result.stderr
@@ -274,7 +282,8 @@ class BadValuesFlow(FlowSpec):
         compile_flow(source, "flow.py", "argo", Options())
     assert [str(d) for d in caught.value.errors] == [
         "flow.py:10:6: error: @kubernetes(tolerations): toleration 1 has unknown key 'operatr' (did you mean "
-        "'operator'?); expected key, operator, value, effect, tolerationSeconds"]
+        "'operator'?); expected key, operator, value, effect, tolerationSeconds"
+    ]
     with pytest.raises(CompileError) as caught:
         compile_flow(source.replace("operatr", "operator"), "flow.py", "argo", Options())
     assert [d.location.line for d in caught.value.errors] == [5]
@@ -311,8 +320,19 @@ def test_size_per_step_and_compile_time():
 
 
 def test_names_are_stable_valid_and_collision_free():
-    originals = ["start", "shard_join", "Train", "train", "_private", "x" * 80, "x" * 81, "main", "a_body",
-                 "step_1", "STEP_1"]
+    originals = [
+        "start",
+        "shard_join",
+        "Train",
+        "train",
+        "_private",
+        "x" * 80,
+        "x" * 81,
+        "main",
+        "a_body",
+        "step_1",
+        "STEP_1",
+    ]
     made = [names.step_name(o) for o in originals]
     assert made[:2] == ["start", "shard-join"]
     assert len(set(made)) == len(made)
@@ -339,8 +359,14 @@ def test_json_format_holds_the_same_documents():
 
 def test_options_reach_the_manifest():
     example = ROOT / "examples" / "foreach.py"
-    options = Options(image="registry.example/flows:1", datastore="s3://bucket/x", namespace="team",
-                      service_account="runner", max_workers=7, name="scoring")
+    options = Options(
+        image="registry.example/flows:1",
+        datastore="s3://bucket/x",
+        namespace="team",
+        service_account="runner",
+        max_workers=7,
+        name="scoring",
+    )
     doc = compiled(example.read_text(), "examples/foreach.py", options)[0]
     assert doc["metadata"]["name"] == "scoring" and doc["metadata"]["namespace"] == "team"
     assert doc["spec"]["parallelism"] == 7 and doc["spec"]["serviceAccountName"] == "runner"
@@ -363,8 +389,16 @@ def argo_server():
 
 def test_deploy_creates_then_updates(argo_server, tmp_path):
     datastore = tmp_path / "datastore"
-    args = ("deploy", "examples/decorators.py", "-t", "argo", "--argo-server", argo_server.url,
-            "--datastore", str(datastore))
+    args = (
+        "deploy",
+        "examples/decorators.py",
+        "-t",
+        "argo",
+        "--argo-server",
+        argo_server.url,
+        "--datastore",
+        str(datastore),
+    )
     first = run_flowc(*args, env={"ARGO_TOKEN": "secret-token"})
     assert first.returncode == 0, first.stderr
     assert "created WorkflowTemplate ml/demo-decoratedflow" in first.stdout
@@ -389,8 +423,9 @@ def deploy_request(example: str, tmp_path: Path, **fields):
 
     options = Options(datastore=str(tmp_path / "ds"))
     shown: list[str] = []
-    return DeployRequest(flow_path=str(ROOT / example), target="argo", options=options, echo=shown.append,
-                         **fields), shown
+    return DeployRequest(
+        flow_path=str(ROOT / example), target="argo", options=options, echo=shown.append, **fields
+    ), shown
 
 
 def test_deploy_dry_run_sends_nothing(argo_server, tmp_path):

@@ -34,8 +34,10 @@ RUNNABLE = sorted(p.stem for p in EXAMPLES.glob("*.py") if p.stem not in NOT_RUN
 def _require_sim() -> None:
     need(ARGO_SIM.exists(), f"{ARGO_SIM} is missing (CI clones shared/ beside the repo)")
     need(sys.platform.startswith("linux"), "argo_sim runs pods with Linux mount namespaces")
-    need(subprocess.run(["unshare", "--mount", "true"], capture_output=True).returncode == 0,
-         "argo_sim needs root and unshare(1) for each pod's private /tmp")
+    need(
+        subprocess.run(["unshare", "--mount", "true"], capture_output=True).returncode == 0,
+        "argo_sim needs root and unshare(1) for each pod's private /tmp",
+    )
 
 
 class Sim:
@@ -54,9 +56,16 @@ class Sim:
         source = (EXAMPLES / f"{example}.py").read_text()
         return self.run_source(source, f"{example}.py", *params, timeout=timeout)
 
-    def run_source(self, source: str, filename: str, *params: str, timeout: float = 120, workdir: Path = EXAMPLES,
-                   options: Options | None = None, with_decorators: tuple[str, ...] = ()
-                   ) -> tuple[subprocess.CompletedProcess, dict]:
+    def run_source(
+        self,
+        source: str,
+        filename: str,
+        *params: str,
+        timeout: float = 120,
+        workdir: Path = EXAMPLES,
+        options: Options | None = None,
+        with_decorators: tuple[str, ...] = (),
+    ) -> tuple[subprocess.CompletedProcess, dict]:
         """Compile `source` (found in the pods' working dir as `filename`) and run it; (sim result, report)."""
         options = options or Options(image=IMAGE, datastore=str(self.store))
         text = compile_flow(source, filename, "argo", options, with_decorators).text
@@ -66,11 +75,24 @@ class Sim:
         # every image the manifest names (a step's own, e.g. decorators.py's @batch(image=...)) is the stand-in:
         # a real image for a flowc step holds flowc and the flow's code the same way
         images = sorted(set(re.findall(r"^\s*image: (\S+)$", text, re.M)))
-        argv = [sys.executable, str(ARGO_SIM), str(manifest), *(a for p in params for a in ("-p", p)),
-                *(a for image in images for a in ("--image", f"{image}={self.bin}:{workdir}")),
-                "--env", f"PYTHONPATH={ROOT}",
-                *(a for folder in self.visible() for a in ("--visible", folder)), "--runs-dir", str(self.root / "sim-runs"),
-                "--time-scale", "0.01", "--timeout", str(timeout), "--report", str(report)]
+        argv = [
+            sys.executable,
+            str(ARGO_SIM),
+            str(manifest),
+            *(a for p in params for a in ("-p", p)),
+            *(a for image in images for a in ("--image", f"{image}={self.bin}:{workdir}")),
+            "--env",
+            f"PYTHONPATH={ROOT}",
+            *(a for folder in self.visible() for a in ("--visible", folder)),
+            "--runs-dir",
+            str(self.root / "sim-runs"),
+            "--time-scale",
+            "0.01",
+            "--timeout",
+            str(timeout),
+            "--report",
+            str(report),
+        ]
         result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 30)
         return result, (json.loads(report.read_text()) if report.exists() else {})
 
@@ -124,8 +146,9 @@ def test_example_not_run_on_argo_sim(example):
 
 def test_parameters_given_at_submit_reach_start(sim):
     _require_sim()
-    result, report = sim.run("parameters", "greeting=argo", "alpha=0.5", "epochs=7", "verbose=true",
-                             'config={"layers": [1, 2]}')
+    result, report = sim.run(
+        "parameters", "greeting=argo", "alpha=0.5", "epochs=7", "verbose=true", 'config={"layers": [1, 2]}'
+    )
     assert result.returncode == 0, _explain(result)
     assert report["parameters"]["greeting"] == "argo"
     start = sim.flow_run("parameters", report)["start"].task.data
@@ -134,10 +157,13 @@ def test_parameters_given_at_submit_reach_start(sim):
     assert end.layers == [1, 2]
 
 
-@pytest.mark.xfail(strict=True, reason="documented limit (docs/argo.md): a `-p` value is substituted by Argo into "
-                                       "container args at run time, which the kubelet expands: `$$` reaches start as "
-                                       "`$` (and `$(VAR)` naming a container env var is replaced); escaping it needs "
-                                       "`{{=...}}` expressions, which argo_sim refuses")
+@pytest.mark.xfail(
+    strict=True,
+    reason="documented limit (docs/argo.md): a `-p` value is substituted by Argo into "
+    "container args at run time, which the kubelet expands: `$$` reaches start as "
+    "`$` (and `$(VAR)` naming a container env var is replaced); escaping it needs "
+    "`{{=...}}` expressions, which argo_sim refuses",
+)
 def test_parameter_value_reaches_start_unchanged(sim):
     value = """a $(HOME) b $$ c 'single' "double" {{ d"""
     result, report = sim.run("parameters", f"greeting={value}")

@@ -114,7 +114,7 @@ def test_kubelet_literal_survives_the_kubelets_expansion(text):
     assert expand(kubelet_literal(text), env) == text
     # a literal part followed by a run-time value: whatever the value begins with, the literal stays
     for value in ("(HOME)", "$", "$(X)", "plain"):
-        assert expand(kubelet_literal(text, before_runtime_value=True) + value, env)[:len(text)] == text
+        assert expand(kubelet_literal(text, before_runtime_value=True) + value, env)[: len(text)] == text
 
 
 def test_kubelet_literal_property():
@@ -165,11 +165,17 @@ def test_literal_values_reach_the_runtime_byte_for_byte_on_argo(sim, tmp_path): 
 
     source = LITERALS_FLOW
     options = Options(image=IMAGE, datastore=str(store))
-    text = compile_flow(source, file_name, "argo", options,
-                        with_decorators=(f"environment:vars={{'TRICKY_WITH': {with_value!r}}}",)).text
+    text = compile_flow(
+        source, file_name, "argo", options, with_decorators=(f"environment:vars={{'TRICKY_WITH': {with_value!r}}}",)
+    ).text
     assert "$$(HOME)" in text  # escaped in the manifest, not refused
-    result, report = sim.run_source(source, file_name, workdir=tmp_path, options=options,
-                                    with_decorators=(f"environment:vars={{'TRICKY_WITH': {with_value!r}}}",))
+    result, report = sim.run_source(
+        source,
+        file_name,
+        workdir=tmp_path,
+        options=options,
+        with_decorators=(f"environment:vars={{'TRICKY_WITH': {with_value!r}}}",),
+    )
     assert result.returncode == 0 and report.get("phase") == "Succeeded", _explain(result)
     from flowc.runtime.client import Run
 
@@ -221,8 +227,11 @@ def _skypilot_docs(options: Options = Options()) -> dict:
 
 
 def _launcher_args(doc: dict) -> list[list[str]]:
-    return [t["container"]["args"] for t in doc["spec"]["templates"]
-            if "container" in t and "skypilot_launch" in " ".join(t["container"].get("command", []))]
+    return [
+        t["container"]["args"]
+        for t in doc["spec"]["templates"]
+        if "container" in t and "skypilot_launch" in " ".join(t["container"].get("command", []))
+    ]
 
 
 def test_skypilot_package_is_a_required_argument_given_to_every_launcher():
@@ -286,6 +295,9 @@ def test_the_size_budget_agrees_with_argo_sim(tmp_path):
         pytest.skip(f"{ARGO_SIM} is missing")
     manifest = tmp_path / "long.argo.yaml"
     manifest.write_text(compile_flow(linear_flow_source(3700), "long.py", "argo", Options()).text)
-    result = subprocess.run([sys.executable, str(ARGO_SIM), str(manifest), "--size-only", "1",
-                             "--image", "python:3.11-slim=/usr/bin"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(ARGO_SIM), str(manifest), "--size-only", "1", "--image", "python:3.11-slim=/usr/bin"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0 and ": OK" in result.stdout, result.stdout + result.stderr

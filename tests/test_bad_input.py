@@ -20,7 +20,7 @@ CASES = sorted(BAD.glob("*.py"))
 def expectation(path: Path) -> tuple[int, int, str]:
     first = path.read_text(encoding="utf-8").splitlines()[0]
     assert first.startswith("# expect: "), f"{path.name} has no '# expect:' line"
-    line, col, message = first[len("# expect: "):].split(":", 2)
+    line, col, message = first[len("# expect: ") :].split(":", 2)
     return int(line), int(col), message.strip()
 
 
@@ -72,7 +72,8 @@ def test_all_errors_of_a_file_are_reported_together(tmp_path):
         "    @resources(cpu='x')\n"
         "    @step\n"
         "    def end(self):\n"
-        "        pass\n")
+        "        pass\n"
+    )
     with pytest.raises(CompileError) as raised:
         load_flow(path.read_text(), "several.py")
     lines = sorted(e.location.line for e in raised.value.errors)
@@ -83,21 +84,30 @@ def linear_source(steps: int) -> str:
     lines = ["from flowc import FlowSpec, step", "class Big(FlowSpec):"]
     names = ["start"] + [f"s{i}" for i in range(steps - 2)] + ["end"]
     for name, following in zip(names, names[1:] + [None]):
-        lines += ["    @step", f"    def {name}(self):", f"        self.next(self.{following})" if following else "        pass"]
+        lines += [
+            "    @step",
+            f"    def {name}(self):",
+            f"        self.next(self.{following})" if following else "        pass",
+        ]
     return "\n".join(lines) + "\n"
 
 
 HOSTILE = {
     # name: (source text, expected message fragment)
     "ten-thousand-steps": (linear_source(10_000), "flow has 10000 steps; flowc compiles at most 5000"),
-    "deeply-nested-literal": ("from flowc import FlowSpec, step, environment\nX = " + "[" * 5000 + "]" * 5000 + "\n",
-                              "syntax error: too many nested parentheses"),
+    "deeply-nested-literal": (
+        "from flowc import FlowSpec, step, environment\nX = " + "[" * 5000 + "]" * 5000 + "\n",
+        "syntax error: too many nested parentheses",
+    ),
     "huge-file": ("# " + "x" * (9 * 1024 * 1024) + "\n", "flowc reads flow files up to"),
-    "huge-dict-literal": ("from flowc import FlowSpec, step, environment\n"
-                          "class F(FlowSpec):\n"
-                          "    @environment(vars={" + ", ".join(f"'K{i}': 'v'" for i in range(60_000)) + "})\n"
-                          "    @step\n    def start(self):\n        self.next(self.end)\n"
-                          "    @step\n    def end(self):\n        pass\n", "a literal too large to evaluate"),
+    "huge-dict-literal": (
+        "from flowc import FlowSpec, step, environment\n"
+        "class F(FlowSpec):\n"
+        "    @environment(vars={" + ", ".join(f"'K{i}': 'v'" for i in range(60_000)) + "})\n"
+        "    @step\n    def start(self):\n        self.next(self.end)\n"
+        "    @step\n    def end(self):\n        pass\n",
+        "a literal too large to evaluate",
+    ),
 }
 
 
@@ -116,12 +126,14 @@ def test_hostile_input_is_one_located_error_in_bounded_time(name, tmp_path):
 
 def test_names_that_collide_after_sanitizing_stay_distinct():
     """`Load` and `load` would both be `load` on Kubernetes; the naming rule keeps them apart."""
-    source = ("from flowc import FlowSpec, step\nclass F(FlowSpec):\n"
-              "    @step\n    def start(self):\n        self.next(self.Load, self.load)\n"
-              "    @step\n    def Load(self):\n        self.next(self.join)\n"
-              "    @step\n    def load(self):\n        self.next(self.join)\n"
-              "    @step\n    def join(self, inputs):\n        self.next(self.end)\n"
-              "    @step\n    def end(self):\n        pass\n")
+    source = (
+        "from flowc import FlowSpec, step\nclass F(FlowSpec):\n"
+        "    @step\n    def start(self):\n        self.next(self.Load, self.load)\n"
+        "    @step\n    def Load(self):\n        self.next(self.join)\n"
+        "    @step\n    def load(self):\n        self.next(self.join)\n"
+        "    @step\n    def join(self, inputs):\n        self.next(self.end)\n"
+        "    @step\n    def end(self):\n        pass\n"
+    )
     flow, _ = load_flow(source, "collide.py")
     from flowc.compiler.targets.argo_names import step_name
 
@@ -140,8 +152,12 @@ def nested_foreach_source(depth: int) -> str:
     for level in range(depth):
         name = "start" if level == 0 else f"f{level}"
         following = f"f{level + 1}" if level + 1 < depth else "body"
-        lines += ["    @step", f"    def {name}(self):", "        self.items = [1]",
-                  f"        self.next(self.{following}, foreach='items')"]
+        lines += [
+            "    @step",
+            f"    def {name}(self):",
+            "        self.items = [1]",
+            f"        self.next(self.{following}, foreach='items')",
+        ]
     lines += ["    @step", "    def body(self):", "        self.next(self.j0)"]
     for level in range(depth):
         following = f"j{level + 1}" if level + 1 < depth else "end"

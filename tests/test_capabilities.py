@@ -43,42 +43,82 @@ class RowFlow(FlowSpec):
 
 # (decorator, argument) -> the argument's source text in a row.  Distinctive values, so the effect can be found.
 SAMPLES = {
-    ("resources", "cpu"): "3", ("resources", "memory"): "3333", ("resources", "gpu"): "2",
-    ("resources", "disk"): "20480", ("resources", "shared_memory"): "512",
-    ("batch", "cpu"): "3", ("batch", "memory"): "3333", ("batch", "gpu"): "2", ("batch", "shared_memory"): "512",
-    ("batch", "queue"): "'gpu-queue'", ("batch", "image"): "'repo/batch-image:1'",
+    ("resources", "cpu"): "3",
+    ("resources", "memory"): "3333",
+    ("resources", "gpu"): "2",
+    ("resources", "disk"): "20480",
+    ("resources", "shared_memory"): "512",
+    ("batch", "cpu"): "3",
+    ("batch", "memory"): "3333",
+    ("batch", "gpu"): "2",
+    ("batch", "shared_memory"): "512",
+    ("batch", "queue"): "'gpu-queue'",
+    ("batch", "image"): "'repo/batch-image:1'",
     ("batch", "iam_role"): "'arn:aws:iam::123456789012:role/job'",
     ("batch", "execution_role"): "'arn:aws:iam::123456789012:role/exec'",
-    ("batch", "max_swap"): "1024", ("batch", "swappiness"): "10, max_swap=1024", ("batch", "use_tmpfs"): "True",
-    ("batch", "tmpfs_size"): "640, use_tmpfs=True", ("batch", "aws_batch_tags"): "{'team': 'ml'}",
-    ("kubernetes", "cpu"): "3", ("kubernetes", "memory"): "3333", ("kubernetes", "gpu"): "2",
-    ("kubernetes", "disk"): "20480", ("kubernetes", "shared_memory"): "512",
-    ("kubernetes", "image"): "'repo/k8s-image:1'", ("kubernetes", "image_pull_policy"): "'Always'",
-    ("kubernetes", "namespace"): "'ml-team'", ("kubernetes", "service_account"): "'trainer'",
+    ("batch", "max_swap"): "1024",
+    ("batch", "swappiness"): "10, max_swap=1024",
+    ("batch", "use_tmpfs"): "True",
+    ("batch", "tmpfs_size"): "640, use_tmpfs=True",
+    ("batch", "aws_batch_tags"): "{'team': 'ml'}",
+    ("kubernetes", "cpu"): "3",
+    ("kubernetes", "memory"): "3333",
+    ("kubernetes", "gpu"): "2",
+    ("kubernetes", "disk"): "20480",
+    ("kubernetes", "shared_memory"): "512",
+    ("kubernetes", "image"): "'repo/k8s-image:1'",
+    ("kubernetes", "image_pull_policy"): "'Always'",
+    ("kubernetes", "namespace"): "'ml-team'",
+    ("kubernetes", "service_account"): "'trainer'",
     ("kubernetes", "node_selector"): "'pool=gpu,zone=a'",  # Metaflow's string form (issue 12)
     ("kubernetes", "tolerations"): "[{'key': 'gpu', 'operator': 'Equal', 'value': 'yes', 'effect': 'NoExecute', "
-                                   "'tolerationSeconds': 60}]",
+    "'tolerationSeconds': 60}]",
     ("kubernetes", "secrets"): "'db-creds'",  # one secret, not seven (issue 12)
-    ("kubernetes", "gpu_vendor"): "'amd', gpu=1", ("kubernetes", "labels"): "{'team': 'ml'}",
+    ("kubernetes", "gpu_vendor"): "'amd', gpu=1",
+    ("kubernetes", "labels"): "{'team': 'ml'}",
     ("kubernetes", "annotations"): "{'owner': 'ml-team'}",
-    ("retry", "times"): "4", ("retry", "minutes_between_retries"): "3",
-    ("catch", "var"): "'failure'", ("catch", "print_exception"): "False",
-    ("timeout", "seconds"): "77", ("timeout", "minutes"): "7", ("timeout", "hours"): "1",
+    ("retry", "times"): "4",
+    ("retry", "minutes_between_retries"): "3",
+    ("catch", "var"): "'failure'",
+    ("catch", "print_exception"): "False",
+    ("timeout", "seconds"): "77",
+    ("timeout", "minutes"): "7",
+    ("timeout", "hours"): "1",
     ("environment", "vars"): "{'MODE': 'fast'}",
-    ("secrets", "sources"): "['db-creds']", ("secrets", "role"): "'arn:aws:iam::123456789012:role/secrets'",
-    ("conda", "packages"): "{'numpy': '2.1'}", ("conda", "libraries"): "{'scipy': '1.14'}",
-    ("conda", "python"): "'3.11'", ("conda", "disabled"): "True",
-    ("pypi", "packages"): "{'numpy': '2.1'}", ("pypi", "python"): "'3.11'", ("pypi", "disabled"): "True",
-    ("skypilot", "cluster_name"): "'flowc-sky'", ("skypilot", "use_spot"): "True", ("skypilot", "cloud"): "'aws'",
-    ("skypilot", "region"): "'us-west-2'", ("skypilot", "accelerators"): "'A100:1'", ("skypilot", "cpus"): "'5+'",
-    ("skypilot", "memory"): "'33+'", ("skypilot", "disk_size"): "123", ("skypilot", "image_id"): "'docker:repo/sky:1'",
-    ("skypilot", "managed"): "False", ("skypilot", "max_restarts_on_errors"): "2", ("skypilot", "autostop_minutes"): "15",
-    ("schedule", "cron"): "'30 2 * * *'", ("schedule", "hourly"): "True", ("schedule", "daily"): "True",
-    ("schedule", "weekly"): "True", ("schedule", "timezone"): "'Europe/Berlin'",
+    ("secrets", "sources"): "['db-creds']",
+    ("secrets", "role"): "'arn:aws:iam::123456789012:role/secrets'",
+    ("conda", "packages"): "{'numpy': '2.1'}",
+    ("conda", "libraries"): "{'scipy': '1.14'}",
+    ("conda", "python"): "'3.11'",
+    ("conda", "disabled"): "True",
+    ("pypi", "packages"): "{'numpy': '2.1'}",
+    ("pypi", "python"): "'3.11'",
+    ("pypi", "disabled"): "True",
+    ("skypilot", "cluster_name"): "'flowc-sky'",
+    ("skypilot", "use_spot"): "True",
+    ("skypilot", "cloud"): "'aws'",
+    ("skypilot", "region"): "'us-west-2'",
+    ("skypilot", "accelerators"): "'A100:1'",
+    ("skypilot", "cpus"): "'5+'",
+    ("skypilot", "memory"): "'33+'",
+    ("skypilot", "disk_size"): "123",
+    ("skypilot", "image_id"): "'docker:repo/sky:1'",
+    ("skypilot", "managed"): "False",
+    ("skypilot", "max_restarts_on_errors"): "2",
+    ("skypilot", "autostop_minutes"): "15",
+    ("schedule", "cron"): "'30 2 * * *'",
+    ("schedule", "hourly"): "True",
+    ("schedule", "daily"): "True",
+    ("schedule", "weekly"): "True",
+    ("schedule", "timezone"): "'Europe/Berlin'",
     ("project", "name"): "'demo'",
-    ("conda_base", "packages"): "{'numpy': '2.1'}", ("conda_base", "libraries"): "{'scipy': '1.14'}",
-    ("conda_base", "python"): "'3.11'", ("conda_base", "disabled"): "True",
-    ("pypi_base", "packages"): "{'numpy': '2.1'}", ("pypi_base", "python"): "'3.11'", ("pypi_base", "disabled"): "True",
+    ("conda_base", "packages"): "{'numpy': '2.1'}",
+    ("conda_base", "libraries"): "{'scipy': '1.14'}",
+    ("conda_base", "python"): "'3.11'",
+    ("conda_base", "disabled"): "True",
+    ("pypi_base", "packages"): "{'numpy': '2.1'}",
+    ("pypi_base", "python"): "'3.11'",
+    ("pypi_base", "disabled"): "True",
 }
 ROWS = [(d, a.name) for d, spec in DECORATORS.items() for a in spec.args]
 COLUMNS = ("argo", "step-functions", "airflow", "skypilot")
@@ -120,8 +160,9 @@ def sfn_task(text: str, flow, step: str = "start") -> tuple[dict, dict]:
 def airflow_kwargs(text: str, step: str = "start") -> dict:
     """The operator's keyword arguments for `step`, as values (the DAG file holds them as literals)."""
     for node in ast.walk(ast.parse(text)):
-        if isinstance(node, ast.Call) and any(k.arg == "task_id" and isinstance(k.value, ast.Constant)
-                                              and k.value.value == step for k in node.keywords):
+        if isinstance(node, ast.Call) and any(
+            k.arg == "task_id" and isinstance(k.value, ast.Constant) and k.value.value == step for k in node.keywords
+        ):
             return {k.arg: ast.literal_eval(k.value) for k in node.keywords if _literal(k.value)}
     raise AssertionError(f"no operator for {step}")
 
@@ -144,106 +185,182 @@ ARGO_CONTAINER = lambda t: argo_template(t)["container"]  # noqa: E731
 EFFECTS = {
     ("resources", "cpu"): {
         "argo": lambda a: ARGO_CONTAINER(a.text)["resources"]["requests"]["cpu"] == "3",
-        "step-functions": lambda a: {"Type": "VCPU", "Value": "3"} in sfn_task(a.text, a.flow)[0]["ContainerOverrides"]["ResourceRequirements"],
+        "step-functions": lambda a: (
+            {"Type": "VCPU", "Value": "3"} in sfn_task(a.text, a.flow)[0]["ContainerOverrides"]["ResourceRequirements"]
+        ),
         "airflow": lambda a: airflow_kwargs(a.text)["pod_resources"]["cpu"] == "3",
-        "skypilot": lambda a: "3" in str(sky_task(a.text)["resources"]["cpus"])},
+        "skypilot": lambda a: "3" in str(sky_task(a.text)["resources"]["cpus"]),
+    },
     ("resources", "memory"): {
         "argo": lambda a: ARGO_CONTAINER(a.text)["resources"]["requests"]["memory"] == "3333Mi",
-        "step-functions": lambda a: {"Type": "MEMORY", "Value": "3333"} in sfn_task(a.text, a.flow)[0]["ContainerOverrides"]["ResourceRequirements"],
+        "step-functions": lambda a: (
+            {"Type": "MEMORY", "Value": "3333"}
+            in sfn_task(a.text, a.flow)[0]["ContainerOverrides"]["ResourceRequirements"]
+        ),
         "airflow": lambda a: airflow_kwargs(a.text)["pod_resources"]["memory"] == "3333Mi",
-        "skypilot": lambda a: "memory" in sky_task(a.text)["resources"]},
+        "skypilot": lambda a: "memory" in sky_task(a.text)["resources"],
+    },
     ("resources", "disk"): {
         "argo": lambda a: ARGO_CONTAINER(a.text)["resources"]["requests"]["ephemeral-storage"] == "20480Mi",
         "airflow": lambda a: airflow_kwargs(a.text)["pod_resources"]["ephemeral-storage"] == "20480Mi",
-        "skypilot": lambda a: sky_task(a.text)["resources"]["disk_size"] == 20},
+        "skypilot": lambda a: sky_task(a.text)["resources"]["disk_size"] == 20,
+    },
     ("resources", "shared_memory"): {
-        "argo": lambda a: {"name": "dshm", "mountPath": "/dev/shm"} in ARGO_CONTAINER(a.text)["volumeMounts"]
-        and argo_template(a.text)["volumes"][0]["emptyDir"] == {"medium": "Memory", "sizeLimit": "512Mi"},
+        "argo": lambda a: (
+            {"name": "dshm", "mountPath": "/dev/shm"} in ARGO_CONTAINER(a.text)["volumeMounts"]
+            and argo_template(a.text)["volumes"][0]["emptyDir"] == {"medium": "Memory", "sizeLimit": "512Mi"}
+        ),
         "step-functions": lambda a: sfn_task(a.text, a.flow)[1]["linuxParameters"]["sharedMemorySize"] == 512,
-        "airflow": lambda a: "512" in str(airflow_kwargs(a.text).get("shared_memory", airflow_kwargs(a.text)))},
+        "airflow": lambda a: "512" in str(airflow_kwargs(a.text).get("shared_memory", airflow_kwargs(a.text))),
+    },
     ("batch", "queue"): {"step-functions": lambda a: sfn_task(a.text, a.flow)[0]["JobQueue"] == "gpu-queue"},
     ("batch", "iam_role"): {"step-functions": lambda a: sfn_task(a.text, a.flow)[1]["jobRoleArn"].endswith("role/job")},
     ("batch", "execution_role"): {
-        "step-functions": lambda a: sfn_task(a.text, a.flow)[1]["executionRoleArn"].endswith("role/exec")},
-    ("batch", "max_swap"): {"step-functions": lambda a: sfn_task(a.text, a.flow)[1]["linuxParameters"]["maxSwap"] == 1024},
-    ("batch", "swappiness"): {"step-functions": lambda a: sfn_task(a.text, a.flow)[1]["linuxParameters"]["swappiness"] == 10},
-    ("batch", "use_tmpfs"): {"step-functions": lambda a: sfn_task(a.text, a.flow)[1]["linuxParameters"]["tmpfs"]
-                             == [{"containerPath": "/tmp", "size": 2048}]},
-    ("batch", "tmpfs_size"): {"step-functions": lambda a: sfn_task(a.text, a.flow)[1]["linuxParameters"]["tmpfs"]
-                              == [{"containerPath": "/tmp", "size": 640}]},
-    ("batch", "aws_batch_tags"): {"step-functions": lambda a: sfn_task(a.text, a.flow)[0]["Tags"] == {"team": "ml"}
-                                  and sfn_task(a.text, a.flow)[0]["PropagateTags"] is True},
+        "step-functions": lambda a: sfn_task(a.text, a.flow)[1]["executionRoleArn"].endswith("role/exec")
+    },
+    ("batch", "max_swap"): {
+        "step-functions": lambda a: sfn_task(a.text, a.flow)[1]["linuxParameters"]["maxSwap"] == 1024
+    },
+    ("batch", "swappiness"): {
+        "step-functions": lambda a: sfn_task(a.text, a.flow)[1]["linuxParameters"]["swappiness"] == 10
+    },
+    ("batch", "use_tmpfs"): {
+        "step-functions": lambda a: (
+            sfn_task(a.text, a.flow)[1]["linuxParameters"]["tmpfs"] == [{"containerPath": "/tmp", "size": 2048}]
+        )
+    },
+    ("batch", "tmpfs_size"): {
+        "step-functions": lambda a: (
+            sfn_task(a.text, a.flow)[1]["linuxParameters"]["tmpfs"] == [{"containerPath": "/tmp", "size": 640}]
+        )
+    },
+    ("batch", "aws_batch_tags"): {
+        "step-functions": lambda a: (
+            sfn_task(a.text, a.flow)[0]["Tags"] == {"team": "ml"}
+            and sfn_task(a.text, a.flow)[0]["PropagateTags"] is True
+        )
+    },
     ("kubernetes", "image_pull_policy"): {
         "argo": lambda a: ARGO_CONTAINER(a.text)["imagePullPolicy"] == "Always",
-        "airflow": lambda a: airflow_kwargs(a.text)["image_pull_policy"] == "Always"},
-    ("kubernetes", "namespace"): {"argo": lambda a: "ml-team" in a.text,
-                                  "airflow": lambda a: airflow_kwargs(a.text)["namespace"] == "ml-team"},
+        "airflow": lambda a: airflow_kwargs(a.text)["image_pull_policy"] == "Always",
+    },
+    ("kubernetes", "namespace"): {
+        "argo": lambda a: "ml-team" in a.text,
+        "airflow": lambda a: airflow_kwargs(a.text)["namespace"] == "ml-team",
+    },
     ("kubernetes", "service_account"): {
         "argo": lambda a: argo_template(a.text)["serviceAccountName"] == "trainer",
-        "airflow": lambda a: airflow_kwargs(a.text)["service_account_name"] == "trainer"},
+        "airflow": lambda a: airflow_kwargs(a.text)["service_account_name"] == "trainer",
+    },
     ("kubernetes", "node_selector"): {
         "argo": lambda a: argo_template(a.text)["nodeSelector"] == {"pool": "gpu", "zone": "a"},
-        "airflow": lambda a: airflow_kwargs(a.text)["node_selector"] == {"pool": "gpu", "zone": "a"}},
+        "airflow": lambda a: airflow_kwargs(a.text)["node_selector"] == {"pool": "gpu", "zone": "a"},
+    },
     ("kubernetes", "tolerations"): {
-        "argo": lambda a: argo_template(a.text)["tolerations"] == [
-            {"key": "gpu", "operator": "Equal", "value": "yes", "effect": "NoExecute", "tolerationSeconds": 60}],
-        "airflow": lambda a: airflow_kwargs(a.text)["tolerations"] == [
-            {"key": "gpu", "operator": "Equal", "value": "yes", "effect": "NoExecute", "toleration_seconds": 60}]},
+        "argo": lambda a: (
+            argo_template(a.text)["tolerations"]
+            == [{"key": "gpu", "operator": "Equal", "value": "yes", "effect": "NoExecute", "tolerationSeconds": 60}]
+        ),
+        "airflow": lambda a: (
+            airflow_kwargs(a.text)["tolerations"]
+            == [{"key": "gpu", "operator": "Equal", "value": "yes", "effect": "NoExecute", "toleration_seconds": 60}]
+        ),
+    },
     ("kubernetes", "secrets"): {
         "argo": lambda a: ARGO_CONTAINER(a.text)["envFrom"] == [{"secretRef": {"name": "db-creds"}}],
-        "airflow": lambda a: airflow_kwargs(a.text)["secret_names"] == ["db-creds"]},
+        "airflow": lambda a: airflow_kwargs(a.text)["secret_names"] == ["db-creds"],
+    },
     ("kubernetes", "gpu_vendor"): {
         "argo": lambda a: ARGO_CONTAINER(a.text)["resources"]["limits"]["amd.com/gpu"] == "1",
-        "airflow": lambda a: airflow_kwargs(a.text)["pod_resources"]["amd.com/gpu"] == "1"},
+        "airflow": lambda a: airflow_kwargs(a.text)["pod_resources"]["amd.com/gpu"] == "1",
+    },
     ("kubernetes", "labels"): {
         "argo": lambda a: argo_template(a.text)["metadata"]["labels"] == {"team": "ml"},
-        "airflow": lambda a: airflow_kwargs(a.text)["labels"] == {"team": "ml"}},
+        "airflow": lambda a: airflow_kwargs(a.text)["labels"] == {"team": "ml"},
+    },
     ("kubernetes", "annotations"): {
         "argo": lambda a: argo_template(a.text)["metadata"]["annotations"] == {"owner": "ml-team"},
-        "airflow": lambda a: airflow_kwargs(a.text)["annotations"] == {"owner": "ml-team"}},
+        "airflow": lambda a: airflow_kwargs(a.text)["annotations"] == {"owner": "ml-team"},
+    },
     ("retry", "times"): {
         "argo": lambda a: str(argo_template(a.text)["retryStrategy"]["limit"]) == "4",
-        "step-functions": lambda a: json.loads(a.text)["States"]["start-attempts-left"]["Choices"][0]["NumericLessThan"] == 4,
-        "airflow": lambda a: airflow_kwargs(a.text)["retries"] == 4},
+        "step-functions": lambda a: (
+            json.loads(a.text)["States"]["start-attempts-left"]["Choices"][0]["NumericLessThan"] == 4
+        ),
+        "airflow": lambda a: airflow_kwargs(a.text)["retries"] == 4,
+    },
     ("timeout", "seconds"): {
         "argo": lambda a: str(argo_template(a.text)["activeDeadlineSeconds"]) == "77",
-        "step-functions": lambda a: json.loads(a.text)["States"]["start"]["TimeoutSeconds"] == 77},
+        "step-functions": lambda a: json.loads(a.text)["States"]["start"]["TimeoutSeconds"] == 77,
+    },
     ("environment", "vars"): {
         "argo": lambda a: {"name": "MODE", "value": "fast"} in ARGO_CONTAINER(a.text)["env"],
-        "step-functions": lambda a: {"Name": "MODE", "Value": "fast"} in sfn_task(a.text, a.flow)[0]["ContainerOverrides"]["Environment"],
-        "airflow": lambda a: airflow_kwargs(a.text)["env_vars"] == {"MODE": "fast"}},
+        "step-functions": lambda a: (
+            {"Name": "MODE", "Value": "fast"} in sfn_task(a.text, a.flow)[0]["ContainerOverrides"]["Environment"]
+        ),
+        "airflow": lambda a: airflow_kwargs(a.text)["env_vars"] == {"MODE": "fast"},
+    },
     ("secrets", "sources"): {
         "argo": lambda a: ARGO_CONTAINER(a.text)["envFrom"] == [{"secretRef": {"name": "db-creds"}}],
-        "step-functions": lambda a: sfn_task(a.text, a.flow)[0]["ContainerOverrides"]["Environment"]
-        == [{"Name": "FLOWC_SECRET_SOURCES", "Value": '["db-creds"]'}],
-        "airflow": lambda a: airflow_kwargs(a.text)["secret_names"] == ["db-creds"]},
-    **{(d, "image"): {"step-functions": (lambda image: lambda a: sfn_task(a.text, a.flow)[1]["image"] == image)(
-        ast.literal_eval(SAMPLES[(d, "image")]))} for d in ("batch", "kubernetes")},
-    **{(d, "shared_memory"): {"step-functions": lambda a: sfn_task(a.text, a.flow)[1]["linuxParameters"]["sharedMemorySize"] == 512,
-                              "airflow": lambda a: "512" in str(airflow_kwargs(a.text))} for d in ("batch", "kubernetes")},
+        "step-functions": lambda a: (
+            sfn_task(a.text, a.flow)[0]["ContainerOverrides"]["Environment"]
+            == [{"Name": "FLOWC_SECRET_SOURCES", "Value": '["db-creds"]'}]
+        ),
+        "airflow": lambda a: airflow_kwargs(a.text)["secret_names"] == ["db-creds"],
+    },
+    **{
+        (d, "image"): {
+            "step-functions": (lambda image: lambda a: sfn_task(a.text, a.flow)[1]["image"] == image)(
+                ast.literal_eval(SAMPLES[(d, "image")])
+            )
+        }
+        for d in ("batch", "kubernetes")
+    },
+    **{
+        (d, "shared_memory"): {
+            "step-functions": lambda a: sfn_task(a.text, a.flow)[1]["linuxParameters"]["sharedMemorySize"] == 512,
+            "airflow": lambda a: "512" in str(airflow_kwargs(a.text)),
+        }
+        for d in ("batch", "kubernetes")
+    },
     # @catch is applied by the runtime from the flow file itself (same argv everywhere): its effect is run, not text.
     **{("catch", a): {t: (lambda a: True) for t in COLUMNS} for a in ("var", "print_exception")},
-    ("timeout", "minutes"): {"argo": lambda a: str(argo_template(a.text)["activeDeadlineSeconds"]) == "420",
-                             "step-functions": lambda a: json.loads(a.text)["States"]["start"]["TimeoutSeconds"] == 420,
-                             "airflow": lambda a: "420" in a.text or "minutes=7" in a.text or "seconds=420" in a.text},
-    ("timeout", "hours"): {"argo": lambda a: str(argo_template(a.text)["activeDeadlineSeconds"]) == "3600",
-                           "step-functions": lambda a: json.loads(a.text)["States"]["start"]["TimeoutSeconds"] == 3600},
-    **{("schedule", a): {"argo": (lambda cron: lambda x: cron in x.text and "CronWorkflow" in x.text)(cron),
-                         "step-functions": (lambda cron: lambda x: x.flow.schedule.cron == cron)(cron),  # deploy's rule
-                         "airflow": (lambda cron: lambda x: cron in x.text)(cron)}
-       for a, cron in (("cron", "30 2 * * *"), ("hourly", "0 * * * *"), ("daily", "0 0 * * *"), ("weekly", "0 0 * * 0"))},
+    ("timeout", "minutes"): {
+        "argo": lambda a: str(argo_template(a.text)["activeDeadlineSeconds"]) == "420",
+        "step-functions": lambda a: json.loads(a.text)["States"]["start"]["TimeoutSeconds"] == 420,
+        "airflow": lambda a: "420" in a.text or "minutes=7" in a.text or "seconds=420" in a.text,
+    },
+    ("timeout", "hours"): {
+        "argo": lambda a: str(argo_template(a.text)["activeDeadlineSeconds"]) == "3600",
+        "step-functions": lambda a: json.loads(a.text)["States"]["start"]["TimeoutSeconds"] == 3600,
+    },
+    **{
+        ("schedule", a): {
+            "argo": (lambda cron: lambda x: cron in x.text and "CronWorkflow" in x.text)(cron),
+            "step-functions": (lambda cron: lambda x: x.flow.schedule.cron == cron)(cron),  # deploy's rule
+            "airflow": (lambda cron: lambda x: cron in x.text)(cron),
+        }
+        for a, cron in (
+            ("cron", "30 2 * * *"),
+            ("hourly", "0 * * * *"),
+            ("daily", "0 0 * * *"),
+            ("weekly", "0 0 * * 0"),
+        )
+    },
     ("project", "name"): {
         "argo": lambda a: next(yaml.safe_load_all(a.text))["metadata"]["name"].startswith("demo-"),
         "step-functions": lambda a: True,  # the state machine's name: test_step_functions' deploy test
-        "airflow": lambda a: "project:demo" in a.text},
+        "airflow": lambda a: "project:demo" in a.text,
+    },
 }
 
 
 def airflow_call_text(text: str, step: str = "start") -> str:
     """The source of the operator call that runs `step` (its non-literal kwargs too, e.g. timedeltas)."""
     for node in ast.walk(ast.parse(text)):
-        if isinstance(node, ast.Call) and any(k.arg == "task_id" and isinstance(k.value, ast.Constant)
-                                              and k.value.value == step for k in node.keywords):
+        if isinstance(node, ast.Call) and any(
+            k.arg == "task_id" and isinstance(k.value, ast.Constant) and k.value.value == step for k in node.keywords
+        ):
             return ast.get_source_segment(text, node)
     raise AssertionError(f"no operator for {step}")
 
@@ -264,13 +381,18 @@ def step_argv(artifact, target: str) -> str:
 def runs_in_the_runtime(target: str):
     """The step runs `flowc.runtime step row.py start` (on SkyPilot: the bootstrap of it), which applies the
     decorator from the flow file itself, as test_local_column_runs_runtime_constructs shows it doing."""
+
     def effect(artifact) -> bool:
         argv = step_argv(artifact, target)
         if target == "skypilot":
             task = sky_task(artifact.text)
-            return '"$FLOWC_BOOTSTRAP" step "$FLOWC_FLOW_FILE" "$FLOWC_STEP"' in argv and \
-                task["envs"]["FLOWC_FLOW_FILE"] == "row.py" and task["envs"]["FLOWC_STEP"] == "start"
+            return (
+                '"$FLOWC_BOOTSTRAP" step "$FLOWC_FLOW_FILE" "$FLOWC_STEP"' in argv
+                and task["envs"]["FLOWC_FLOW_FILE"] == "row.py"
+                and task["envs"]["FLOWC_STEP"] == "start"
+            )
         return "flowc.runtime" in argv and "row.py" in argv and "start" in argv
+
     return effect
 
 
@@ -311,17 +433,22 @@ def skypilot_task(artifact, target: str) -> dict:
 
 def on_skypilot_task(check) -> dict:
     """The same check of the SkyPilot task on every target that runs one."""
-    return {t: (lambda target: lambda a: check(skypilot_task(a, target)))(t)
-            for t in ("argo", "step-functions", "airflow", "skypilot")}
+    return {
+        t: (lambda target: lambda a: check(skypilot_task(a, target)))(t)
+        for t in ("argo", "step-functions", "airflow", "skypilot")
+    }
 
 
 def launcher_flag(flag: str, value: str) -> dict:
     """The launcher's flag (the orchestrators): how a @skypilot step is launched."""
+
     def check(target):
         def effect(artifact) -> bool:
             argv = launcher_argv(artifact, target)
             return argv[argv.index(flag) + 1] == value
+
         return effect
+
     return {t: check(t) for t in ("argo", "step-functions", "airflow")}
 
 
@@ -331,53 +458,64 @@ def airflow_timeout(seconds: int):
 
 EFFECTS[("resources", "gpu")] = {
     "argo": lambda a: ARGO_CONTAINER(a.text)["resources"]["limits"]["nvidia.com/gpu"] == "2",
-    "step-functions": lambda a: {"Type": "GPU", "Value": "2"}
-    in sfn_task(a.text, a.flow)[0]["ContainerOverrides"]["ResourceRequirements"],
+    "step-functions": lambda a: (
+        {"Type": "GPU", "Value": "2"} in sfn_task(a.text, a.flow)[0]["ContainerOverrides"]["ResourceRequirements"]
+    ),
     "airflow": lambda a: airflow_kwargs(a.text)["pod_resources"]["nvidia.com/gpu"] == "2",
-    "skypilot": lambda a: sky_task(a.text)["resources"]["accelerators"].startswith("A100:")}
-EFFECTS[("resources", "shared_memory")]["airflow"] = lambda a: airflow_kwargs(a.text)["volumes"] == [
-    {"name": "dshm", "empty_dir": {"medium": "Memory", "size_limit": "512Mi"}}] \
+    "skypilot": lambda a: sky_task(a.text)["resources"]["accelerators"].startswith("A100:"),
+}
+EFFECTS[("resources", "shared_memory")]["airflow"] = lambda a: (
+    airflow_kwargs(a.text)["volumes"] == [{"name": "dshm", "empty_dir": {"medium": "Memory", "size_limit": "512Mi"}}]
     and airflow_kwargs(a.text)["volume_mounts"] == [{"name": "dshm", "mount_path": "/dev/shm"}]
+)
 for _decorator in ("batch", "kubernetes"):  # resources given by @batch / @kubernetes: the same effects
     for _name in ("cpu", "memory", "gpu", "disk", "shared_memory"):
         for _target, _effect in EFFECTS[("resources", _name)].items():
             EFFECTS.setdefault((_decorator, _name), {})[_target] = _effect
     _image = ast.literal_eval(SAMPLES[(_decorator, "image")])
-    EFFECTS[(_decorator, "image")].update({
-        "argo": (lambda image: lambda a: ARGO_CONTAINER(a.text)["image"] == image)(_image),
-        "airflow": (lambda image: lambda a: airflow_kwargs(a.text)["image"] == image)(_image)})
-EFFECTS[("retry", "times")]["skypilot"] = lambda a: sky_task(a.text)["resources"]["job_recovery"] == {
-    "max_restarts_on_errors": 4}
+    EFFECTS[(_decorator, "image")].update(
+        {
+            "argo": (lambda image: lambda a: ARGO_CONTAINER(a.text)["image"] == image)(_image),
+            "airflow": (lambda image: lambda a: airflow_kwargs(a.text)["image"] == image)(_image),
+        }
+    )
+EFFECTS[("retry", "times")]["skypilot"] = lambda a: (
+    sky_task(a.text)["resources"]["job_recovery"] == {"max_restarts_on_errors": 4}
+)
 EFFECTS[("retry", "minutes_between_retries")] = {
     "argo": lambda a: argo_template(a.text)["retryStrategy"]["backoff"]["duration"] == "180s",
     "step-functions": lambda a: json.loads(a.text)["States"]["start-wait"]["Seconds"] == 180,
-    "airflow": lambda a: "retry_delay=datetime.timedelta(seconds=180)" in airflow_call_text(a.text)}
+    "airflow": lambda a: "retry_delay=datetime.timedelta(seconds=180)" in airflow_call_text(a.text),
+}
 EFFECTS[("timeout", "seconds")].update({"airflow": airflow_timeout(77), "skypilot": runs_in_the_runtime("skypilot")})
 EFFECTS[("timeout", "minutes")].update({"airflow": airflow_timeout(420), "skypilot": runs_in_the_runtime("skypilot")})
 EFFECTS[("timeout", "hours")].update({"airflow": airflow_timeout(3600), "skypilot": runs_in_the_runtime("skypilot")})
 EFFECTS[("environment", "vars")]["skypilot"] = lambda a: sky_task(a.text)["envs"]["MODE"] == "fast"
 for _arg in ("var", "print_exception"):
     EFFECTS[("catch", _arg)] = {t: runs_in_the_runtime(t) for t in COLUMNS}
-EFFECTS[("project", "name")]["step-functions"] = \
-    lambda a: step_functions_name(a.flow).startswith("demo-")
-EFFECTS.update({
-    ("skypilot", "use_spot"): on_skypilot_task(lambda task: task["resources"]["use_spot"] is True),
-    ("skypilot", "cloud"): on_skypilot_task(lambda task: task["resources"]["infra"] == "aws"),
-    ("skypilot", "region"): on_skypilot_task(lambda task: task["resources"]["infra"] == "*/us-west-2"),
-    ("skypilot", "accelerators"): on_skypilot_task(lambda task: task["resources"]["accelerators"] == "A100:1"),
-    ("skypilot", "cpus"): on_skypilot_task(lambda task: task["resources"]["cpus"] == "5+"),
-    ("skypilot", "memory"): on_skypilot_task(lambda task: task["resources"]["memory"] == "33+"),
-    ("skypilot", "disk_size"): on_skypilot_task(lambda task: task["resources"]["disk_size"] == 123),
-    ("skypilot", "image_id"): on_skypilot_task(lambda task: task["resources"]["image_id"] == "docker:repo/sky:1"),
-    ("skypilot", "max_restarts_on_errors"): on_skypilot_task(
-        lambda task: task["resources"]["job_recovery"] == {"max_restarts_on_errors": 2}),
-    ("skypilot", "cluster_name"): launcher_flag("--cluster", "flowc-sky"),
-    ("skypilot", "managed"): launcher_flag("--mode", "fresh"),
-    ("skypilot", "autostop_minutes"): launcher_flag("--autostop-minutes", "15"),
-    ("schedule", "timezone"): {
-        "argo": lambda a: list(yaml.safe_load_all(a.text))[1]["spec"]["timezone"] == "Europe/Berlin",
-        "airflow": lambda a: "CronTriggerTimetable('0 0 * * *', timezone='Europe/Berlin')" in a.text},
-})
+EFFECTS[("project", "name")]["step-functions"] = lambda a: step_functions_name(a.flow).startswith("demo-")
+EFFECTS.update(
+    {
+        ("skypilot", "use_spot"): on_skypilot_task(lambda task: task["resources"]["use_spot"] is True),
+        ("skypilot", "cloud"): on_skypilot_task(lambda task: task["resources"]["infra"] == "aws"),
+        ("skypilot", "region"): on_skypilot_task(lambda task: task["resources"]["infra"] == "*/us-west-2"),
+        ("skypilot", "accelerators"): on_skypilot_task(lambda task: task["resources"]["accelerators"] == "A100:1"),
+        ("skypilot", "cpus"): on_skypilot_task(lambda task: task["resources"]["cpus"] == "5+"),
+        ("skypilot", "memory"): on_skypilot_task(lambda task: task["resources"]["memory"] == "33+"),
+        ("skypilot", "disk_size"): on_skypilot_task(lambda task: task["resources"]["disk_size"] == 123),
+        ("skypilot", "image_id"): on_skypilot_task(lambda task: task["resources"]["image_id"] == "docker:repo/sky:1"),
+        ("skypilot", "max_restarts_on_errors"): on_skypilot_task(
+            lambda task: task["resources"]["job_recovery"] == {"max_restarts_on_errors": 2}
+        ),
+        ("skypilot", "cluster_name"): launcher_flag("--cluster", "flowc-sky"),
+        ("skypilot", "managed"): launcher_flag("--mode", "fresh"),
+        ("skypilot", "autostop_minutes"): launcher_flag("--autostop-minutes", "15"),
+        ("schedule", "timezone"): {
+            "argo": lambda a: list(yaml.safe_load_all(a.text))[1]["spec"]["timezone"] == "Europe/Berlin",
+            "airflow": lambda a: "CronTriggerTimetable('0 0 * * *', timezone='Europe/Berlin')" in a.text,
+        },
+    }
+)
 
 
 def step_functions_name(flow) -> str:
@@ -416,9 +554,11 @@ def test_cell(decorator, arg, target):
     whole = FEATURES[target][f"@{decorator}"]
     reported = construct if whole.verdict == HONOUR else f"@{decorator}"
     source = row_source(decorator, arg, target)
-    expected = f"row.py:{row_line(decorator)}:{2 if DECORATORS[decorator].level == 'flow' else 6}: " \
-               f"{'error' if decision.verdict == REFUSE else 'warning'}: {target} cannot express {reported}: " \
-               f"{(whole if whole.verdict != HONOUR else decision).reason}"
+    expected = (
+        f"row.py:{row_line(decorator)}:{2 if DECORATORS[decorator].level == 'flow' else 6}: "
+        f"{'error' if decision.verdict == REFUSE else 'warning'}: {target} cannot express {reported}: "
+        f"{(whole if whole.verdict != HONOUR else decision).reason}"
+    )
     if decision.verdict == REFUSE:
         with pytest.raises(CompileError) as caught:
             compile_row(source, target)
@@ -435,25 +575,39 @@ def test_cell(decorator, arg, target):
 
 # ---------------------------------------------------------------------------- bad Kubernetes values (issue 12)
 
-_K8S_NAME = "(an optional DNS-1123 subdomain prefix and '/', then a name of at most 63 letters, digits, '-', '_' or '.', " \
-            "starting and ending with a letter or digit)"
+_K8S_NAME = (
+    "(an optional DNS-1123 subdomain prefix and '/', then a name of at most 63 letters, digits, '-', '_' or '.', "
+    "starting and ending with a letter or digit)"
+)
 _K8S_VALUE = "(empty, or at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit)"
 BAD_KUBERNETES = {  # case: (the decorator's arguments, the one error on argo and airflow)
-    "label value": ("labels={'team': 'ml platform!'}",
-                    f"@kubernetes(labels): value 'ml platform!' of 'team' is not a valid Kubernetes label value {_K8S_VALUE}"),
-    "label key": ("labels={'Bad Key': 'x'}", f"@kubernetes(labels): key 'Bad Key' is not a valid Kubernetes key {_K8S_NAME}"),
-    "node selector value": ("node_selector={'disk': 'fast ssd'}",
-                            f"@kubernetes(node_selector): value 'fast ssd' of 'disk' is not a valid Kubernetes label "
-                            f"value {_K8S_VALUE}"),
-    "Exists with a value": ("tolerations=[{'key': 'gpu', 'operator': 'Exists', 'value': 'yes'}]",
-                            "@kubernetes(tolerations): toleration 1: operator Exists matches every value of the taint; "
-                            "remove value 'yes' or use Equal"),
-    "effect": ("tolerations=[{'key': 'gpu', 'operator': 'Equal', 'value': 'yes', 'effect': 'NoSchedul'}]",
-               "@kubernetes(tolerations): toleration 1: effect 'NoSchedul' must be NoSchedule, PreferNoSchedule or "
-               "NoExecute (did you mean 'NoSchedule'?)"),
-    "service account": ("service_account='Trainer_SA'",
-                        "@kubernetes(service_account='Trainer_SA'): not a Kubernetes ServiceAccount name (DNS-1123 "
-                        "subdomain: lowercase letters, digits, '-' and '.', at most 253 characters)"),
+    "label value": (
+        "labels={'team': 'ml platform!'}",
+        f"@kubernetes(labels): value 'ml platform!' of 'team' is not a valid Kubernetes label value {_K8S_VALUE}",
+    ),
+    "label key": (
+        "labels={'Bad Key': 'x'}",
+        f"@kubernetes(labels): key 'Bad Key' is not a valid Kubernetes key {_K8S_NAME}",
+    ),
+    "node selector value": (
+        "node_selector={'disk': 'fast ssd'}",
+        f"@kubernetes(node_selector): value 'fast ssd' of 'disk' is not a valid Kubernetes label value {_K8S_VALUE}",
+    ),
+    "Exists with a value": (
+        "tolerations=[{'key': 'gpu', 'operator': 'Exists', 'value': 'yes'}]",
+        "@kubernetes(tolerations): toleration 1: operator Exists matches every value of the taint; "
+        "remove value 'yes' or use Equal",
+    ),
+    "effect": (
+        "tolerations=[{'key': 'gpu', 'operator': 'Equal', 'value': 'yes', 'effect': 'NoSchedul'}]",
+        "@kubernetes(tolerations): toleration 1: effect 'NoSchedul' must be NoSchedule, PreferNoSchedule or "
+        "NoExecute (did you mean 'NoSchedule'?)",
+    ),
+    "service account": (
+        "service_account='Trainer_SA'",
+        "@kubernetes(service_account='Trainer_SA'): not a Kubernetes ServiceAccount name (DNS-1123 "
+        "subdomain: lowercase letters, digits, '-' and '.', at most 253 characters)",
+    ),
 }
 
 
@@ -525,13 +679,21 @@ class RowFlow(FlowSpec):
 ''',
 }
 GRAPH_EFFECTS = {
-    "split": {"argo": lambda t: "depends: a && b" in t or "a && b" in t,
-              "step-functions": lambda t: '"Type": "Parallel"' in t, "airflow": lambda t: "step_join" in t},
-    "foreach": {"argo": lambda t: "withParam" in t, "step-functions": lambda t: '"DISTRIBUTED"' in t,
-                "airflow": lambda t: ".expand(" in t},
-    "parameters": {"argo": lambda t: all(f"name: {p}" in t for p in ("name", "count", "rate", "flag", "config", "notes")),
-                   "step-functions": lambda t: all(f"$.parameters.{p}" in t for p in ("name", "count", "notes")),
-                   "airflow": lambda t: all(f"'{p}'" in t for p in ("name", "count", "rate", "flag", "config", "notes"))},
+    "split": {
+        "argo": lambda t: "depends: a && b" in t or "a && b" in t,
+        "step-functions": lambda t: '"Type": "Parallel"' in t,
+        "airflow": lambda t: "step_join" in t,
+    },
+    "foreach": {
+        "argo": lambda t: "withParam" in t,
+        "step-functions": lambda t: '"DISTRIBUTED"' in t,
+        "airflow": lambda t: ".expand(" in t,
+    },
+    "parameters": {
+        "argo": lambda t: all(f"name: {p}" in t for p in ("name", "count", "rate", "flag", "config", "notes")),
+        "step-functions": lambda t: all(f"$.parameters.{p}" in t for p in ("name", "count", "notes")),
+        "airflow": lambda t: all(f"'{p}'" in t for p in ("name", "count", "rate", "flag", "config", "notes")),
+    },
 }
 
 
@@ -550,8 +712,11 @@ def test_graph_construct(graph, target):
 
 
 def test_local_column_notes_placement_constructs():
-    source = FLOW.format(flow_decorator="@schedule(cron='0 1 * * *')",
-                         decorator="@kubernetes(node_selector={'pool': 'gpu'})", extra="@conda(packages={'numpy': '2'})")
+    source = FLOW.format(
+        flow_decorator="@schedule(cron='0 1 * * *')",
+        decorator="@kubernetes(node_selector={'pool': 'gpu'})",
+        extra="@conda(packages={'numpy': '2'})",
+    )
     flow = compile_flow(source, "row.py", "ir", Options()).flow
     notes = check(flow, "local")
     assert {d.severity for d in notes} == {NOTE}
@@ -664,4 +829,5 @@ def test_a_skypilot_steps_shared_memory_is_refused_on_every_orchestrator(target)
         compile_row(SKYPILOT_RESOURCES.format(arg="shared_memory=512"), target)
     assert [str(d) for d in caught.value.diagnostics if d.is_error] == [
         f"row.py:6:6: error: {target} cannot express @resources(shared_memory=) on a @skypilot step (its resources "
-        f"are the SkyPilot task's): {FEATURES['skypilot']['@resources(shared_memory=)'].reason}"]
+        f"are the SkyPilot task's): {FEATURES['skypilot']['@resources(shared_memory=)'].reason}"
+    ]

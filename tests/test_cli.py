@@ -81,7 +81,8 @@ def test_help_and_import_stay_light():
 def test_settings_precedence(tmp_path):
     (tmp_path / "pyproject.toml").write_text(
         '[tool.flowc]\nimage = "from-pyproject"\nnamespace = "ns-pyproject"\nmax-workers = 3\n'
-        '[tool.flowc.argo]\nnamespace = "ns-argo"\n')
+        '[tool.flowc.argo]\nnamespace = "ns-argo"\n'
+    )
     flow_dir = tmp_path / "flows"
     flow_dir.mkdir()
     options = resolve_options({"image": None}, flow_dir, "argo", environ={})
@@ -118,12 +119,22 @@ def test_bad_settings_are_one_line_exit_2(tmp_path):
 
 def test_an_option_the_target_does_not_read_is_an_error(tmp_path):
     cases = [
-        (("--operator", "local", "-t", "argo"), {}, "--operator is not read by --target argo (it is an airflow option)"),
+        (
+            ("--operator", "local", "-t", "argo"),
+            {},
+            "--operator is not read by --target argo (it is an airflow option)",
+        ),
         (("--format", "json", "-t", "airflow"), {}, "--format is not read by --target airflow (it is an argo option)"),
-        (("-t", "argo"), {"FLOWC_JOB_QUEUE": "q"},
-         "FLOWC_JOB_QUEUE is not read by --target argo (it is a step-functions option)"),
-        (("-t", "step-functions"), {"FLOWC_NAMESPACE": "ml"},
-         "FLOWC_NAMESPACE is not read by --target step-functions (it is an airflow and argo option)"),
+        (
+            ("-t", "argo"),
+            {"FLOWC_JOB_QUEUE": "q"},
+            "FLOWC_JOB_QUEUE is not read by --target argo (it is a step-functions option)",
+        ),
+        (
+            ("-t", "step-functions"),
+            {"FLOWC_NAMESPACE": "ml"},
+            "FLOWC_NAMESPACE is not read by --target step-functions (it is an airflow and argo option)",
+        ),
     ]
     for args, env, message in cases:
         result = run_flowc("compile", "examples/linear.py", *args, env=env)
@@ -133,8 +144,9 @@ def test_an_option_the_target_does_not_read_is_an_error(tmp_path):
 
 
 def test_shared_table_values_a_target_does_not_read_are_ignored(tmp_path):
-    (tmp_path / "pyproject.toml").write_text('[tool.flowc]\noperator = "local"\njob-queue = "q"\n'
-                                             '[tool.flowc.argo]\nnamespace = "ml"\n')
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.flowc]\noperator = "local"\njob-queue = "q"\n[tool.flowc.argo]\nnamespace = "ml"\n'
+    )
     options = resolve_options({}, tmp_path, "argo", environ={})
     assert (options.operator, options.job_queue, options.namespace) == ("kubernetes", None, "ml")
     assert resolve_options({}, tmp_path, "airflow", environ={}).operator == "local"
@@ -151,12 +163,16 @@ def test_run_and_the_client_agree_on_the_default_datastore(tmp_path):
     from flowc.cli.options import resolve_local
     from flowc.contract.settings import local_datastore
 
-    assert resolve_local({}, tmp_path, environ={}).datastore == local_datastore(tmp_path, {}) == str(tmp_path / ".flowc")
+    assert (
+        resolve_local({}, tmp_path, environ={}).datastore == local_datastore(tmp_path, {}) == str(tmp_path / ".flowc")
+    )
     (tmp_path / "pyproject.toml").write_text('[tool.flowc]\ndatastore = "shared-store"\nmax-workers = 3\n')
     settings = resolve_local({}, tmp_path, environ={})
     assert settings.datastore == local_datastore(tmp_path, {}) == str(tmp_path / "shared-store")
     assert settings.max_workers == 3
-    (tmp_path / "pyproject.toml").write_text('[tool.flowc]\ndatastore = "s3://b/p"\n[tool.flowc.local]\ndatastore = "here"\n')
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.flowc]\ndatastore = "s3://b/p"\n[tool.flowc.local]\ndatastore = "here"\n'
+    )
     assert resolve_local({}, tmp_path, environ={}).datastore == local_datastore(tmp_path, {}) == str(tmp_path / "here")
     env = {"FLOWC_DATASTORE": "/elsewhere"}
     assert resolve_local({}, tmp_path, environ=env).datastore == local_datastore(tmp_path, env) == "/elsewhere"
@@ -171,8 +187,13 @@ def test_client_reads_what_run_wrote_through_pyproject(tmp_path):
     assert ran.returncode == 0, ran.stderr
     assert (tmp_path / "store" / "LinearFlow" / "runs" / "p1" / "run.json").exists()
     probe = "import flowc; print(flowc.Run('LinearFlow/p1')['end'].task.data.total)"
-    read = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path,
-                          env={**os.environ, "FLOWC_DATASTORE": "", "PYTHONPATH": str(ROOT)})
+    read = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "FLOWC_DATASTORE": "", "PYTHONPATH": str(ROOT)},
+    )
     assert read.stdout.strip() == "385", read.stderr
 
 
@@ -184,11 +205,23 @@ def test_read_by_table_matches_what_each_target_reads():
     from flowc.compiler.options import READ_BY, Options
     from flowc.compiler.targets import TARGETS
 
-    changed = {"image": "other:1", "datastore": "s3://other-bucket/p", "python": "python3.12", "namespace": "other-ns",
-               "service_account": "other-sa", "max_workers": 7, "name": "othername", "output_format": "json",
-               "operator": "local", "code_dir": "/code", "gpu_vendor": "amd", "job_queue": "other-queue",
-               "job_definition": "other-def", "skypilot_image": "other/sky:1",
-               "package_url": "s3://b/p/F/packages/" + "0" * 64 + ".tar.gz"}
+    changed = {
+        "image": "other:1",
+        "datastore": "s3://other-bucket/p",
+        "python": "python3.12",
+        "namespace": "other-ns",
+        "service_account": "other-sa",
+        "max_workers": 7,
+        "name": "othername",
+        "output_format": "json",
+        "operator": "local",
+        "code_dir": "/code",
+        "gpu_vendor": "amd",
+        "job_queue": "other-queue",
+        "job_definition": "other-def",
+        "skypilot_image": "other/sky:1",
+        "package_url": "s3://b/p/F/packages/" + "0" * 64 + ".tar.gz",
+    }
     assert set(changed) == set(Options.names()) == set(READ_BY)
     examples = [p for p in sorted((ROOT / "examples").glob("*.py"))]
     bases = [Options(datastore="s3://bucket/flowc"), Options(datastore="s3://bucket/flowc", operator="local")]
@@ -206,5 +239,9 @@ def test_read_by_table_matches_what_each_target_reads():
         for path in examples:
             for base in bases:
                 before = outcome(path, target, base)
-                read |= {f for f, v in changed.items() if f not in read and outcome(path, target, replace(base, **{f: v})) != before}
+                read |= {
+                    f
+                    for f, v in changed.items()
+                    if f not in read and outcome(path, target, replace(base, **{f: v})) != before
+                }
         assert read == {f for f, targets in READ_BY.items() if target in targets}, target

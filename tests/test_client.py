@@ -12,8 +12,12 @@ from flowc.runtime.client import Flow, Run
 def store(tmp_path_factory):
     root = tmp_path_factory.mktemp("client") / "ds"
     for run_id in ("first", "second"):
-        assert run_flowc("run", str(EXAMPLES / "foreach.py"), "--datastore", str(root), "--run-id", run_id,
-                         "--quiet").returncode == 0
+        assert (
+            run_flowc(
+                "run", str(EXAMPLES / "foreach.py"), "--datastore", str(root), "--run-id", run_id, "--quiet"
+            ).returncode
+            == 0
+        )
     return str(root)
 
 

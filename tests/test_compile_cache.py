@@ -38,8 +38,9 @@ def project(tmp_path, monkeypatch):
     """Two flows importing a sibling module, compiled once into out/ (in process, so compiles can be counted)."""
     (tmp_path / "helpers.py").write_text('GREETING = "hi"\n')
     (tmp_path / "alpha.py").write_text(FLOW.format(name="AlphaFlow"))
-    (tmp_path / "beta.py").write_text(FLOW.format(name="BetaFlow").replace("from helpers import GREETING\n",
-                                                                           'GREETING = "hello"\n'))
+    (tmp_path / "beta.py").write_text(
+        FLOW.format(name="BetaFlow").replace("from helpers import GREETING\n", 'GREETING = "hello"\n')
+    )
     monkeypatch.chdir(tmp_path)
     for name in [n for n in os.environ if n.startswith("FLOWC_")]:
         monkeypatch.delenv(name)
@@ -127,8 +128,11 @@ def test_check_compiles_when_the_output_differs_and_trusts_only_a_verified_hit(p
 def test_warnings_are_printed_on_a_hit_too(project):
     folder, run = project
     beta = folder / "beta.py"
-    beta.write_text(beta.read_text().replace("    @step\n    def end", "    @functools.cache\n    @step\n    def end")
-                    .replace("from flowc", "import functools\nfrom flowc"))
+    beta.write_text(
+        beta.read_text()
+        .replace("    @step\n    def end", "    @functools.cache\n    @step\n    def end")
+        .replace("from flowc", "import functools\nfrom flowc")
+    )
     first, _ = run()
     second, compiled = run()
     assert compiled == [] and first.exit_code == second.exit_code == 0
@@ -152,12 +156,17 @@ def test_a_flow_that_does_not_parse_is_reported_not_cached(project):
 
 def test_cache_keys_do_not_depend_on_the_hash_seed(tmp_path):
     flow = ROOT / "examples" / "foreach.py"
-    code = ("import sys; from flowc.cli.compile_cache import cache_key; from flowc.compiler.options import Options; "
-            f"print(cache_key({str(flow)!r}, 'argo', Options(namespace='ml'), ('retry:times=2',)))")
+    code = (
+        "import sys; from flowc.cli.compile_cache import cache_key; from flowc.compiler.options import Options; "
+        f"print(cache_key({str(flow)!r}, 'argo', Options(namespace='ml'), ('retry:times=2',)))"
+    )
     keys = set()
     for seed in ("0", "1", "4242"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        keys.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                                check=True).stdout.strip())
+        keys.add(
+            subprocess.run(
+                [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+            ).stdout.strip()
+        )
     assert len(keys) == 1
     assert keys == {cache_key(str(flow), "argo", Options(namespace="ml"), ("retry:times=2",))}

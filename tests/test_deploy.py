@@ -67,13 +67,32 @@ def test_step_functions_overrides_are_checked_with_the_bootstrap(tmp_path):
     path = _overrides_flow(tmp_path)
     plain = run_flowc("compile", str(path), "-t", "step-functions", "--datastore", SFN_DATASTORE)
     assert plain.returncode == 0, plain.stderr
-    deployed = run_flowc("deploy", str(path), "-t", "step-functions", "--dry-run", "--datastore", SFN_DATASTORE,
-                         "--role-arn", ROLE, "--job-queue", "q")
+    deployed = run_flowc(
+        "deploy",
+        str(path),
+        "-t",
+        "step-functions",
+        "--dry-run",
+        "--datastore",
+        SFN_DATASTORE,
+        "--role-arn",
+        ROLE,
+        "--job-queue",
+        "q",
+    )
     assert deployed.returncode == 2
     assert re.search(r"flow\.py:\d+:\d+: error: step-functions: step start's ContainerOverrides", deployed.stderr)
     assert "create_state_machine" not in deployed.stdout
-    compiled = run_flowc("compile", str(path), "-t", "step-functions", "--datastore", SFN_DATASTORE,
-                         "--package-url", _package_url(path, SFN_DATASTORE))
+    compiled = run_flowc(
+        "compile",
+        str(path),
+        "-t",
+        "step-functions",
+        "--datastore",
+        SFN_DATASTORE,
+        "--package-url",
+        _package_url(path, SFN_DATASTORE),
+    )
     assert compiled.returncode == 2
     assert compiled.stderr == deployed.stderr
 
@@ -82,8 +101,16 @@ def test_airflow_deploy_refuses_what_compile_refuses(tmp_path):
     path = tmp_path / "sky.py"
     path.write_text(SECRET_ON_SKYPILOT)
     compiled = run_flowc("compile", str(path), "-t", "airflow")
-    deployed = run_flowc("deploy", str(path), "-t", "airflow", "--datastore", str(tmp_path / "ds"),
-                         "--dags-folder", str(tmp_path / "dags"))
+    deployed = run_flowc(
+        "deploy",
+        str(path),
+        "-t",
+        "airflow",
+        "--datastore",
+        str(tmp_path / "ds"),
+        "--dags-folder",
+        str(tmp_path / "dags"),
+    )
     assert compiled.returncode == deployed.returncode == 2
     assert "@secrets are passed by reference" in deployed.stderr and deployed.stderr == compiled.stderr
     assert not (tmp_path / "dags").exists() and not (tmp_path / "ds").exists()  # nothing uploaded, nothing written
@@ -92,10 +119,20 @@ def test_airflow_deploy_refuses_what_compile_refuses(tmp_path):
 def test_airflow_deploy_writes_compile_output(tmp_path):
     flow = EXAMPLES / "foreach.py"
     datastore, dags = tmp_path / "ds", tmp_path / "dags"
-    deployed = run_flowc("deploy", str(flow), "-t", "airflow", "--datastore", str(datastore), "--dags-folder", str(dags))
+    deployed = run_flowc(
+        "deploy", str(flow), "-t", "airflow", "--datastore", str(datastore), "--dags-folder", str(dags)
+    )
     assert deployed.returncode == 0, deployed.stderr
-    compiled = run_flowc("compile", str(flow), "-t", "airflow", "--datastore", str(datastore),
-                         "--package-url", _package_url(flow, str(datastore)))
+    compiled = run_flowc(
+        "compile",
+        str(flow),
+        "-t",
+        "airflow",
+        "--datastore",
+        str(datastore),
+        "--package-url",
+        _package_url(flow, str(datastore)),
+    )
     assert compiled.returncode == 0, compiled.stderr
     [dag] = dags.iterdir()
     assert dag.read_text() == compiled.stdout
@@ -106,20 +143,36 @@ def test_argo_deploy_sends_compile_output(tmp_path):
     deployed = run_flowc("deploy", str(flow), "-t", "argo", "--dry-run", "--datastore", datastore)
     assert deployed.returncode == 0, deployed.stderr
     shown = [doc for doc in yaml.safe_load_all(deployed.stdout.split("\n", 1)[1]) if isinstance(doc, dict)]
-    compiled = run_flowc("compile", str(flow), "-t", "argo", "--datastore", datastore,
-                         "--package-url", _package_url(flow, datastore))
+    compiled = run_flowc(
+        "compile", str(flow), "-t", "argo", "--datastore", datastore, "--package-url", _package_url(flow, datastore)
+    )
     assert compiled.returncode == 0, compiled.stderr
     assert shown == list(yaml.safe_load_all(compiled.stdout))
 
 
 def test_step_functions_deploy_sends_compile_output(tmp_path):
     flow = EXAMPLES / "linear.py"
-    deployed = run_flowc("deploy", str(flow), "-t", "step-functions", "--dry-run", "--datastore", SFN_DATASTORE,
-                         "--role-arn", ROLE, "--job-queue", "q")
+    deployed = run_flowc(
+        "deploy",
+        str(flow),
+        "-t",
+        "step-functions",
+        "--dry-run",
+        "--datastore",
+        SFN_DATASTORE,
+        "--role-arn",
+        ROLE,
+        "--job-queue",
+        "q",
+    )
     assert deployed.returncode == 0, deployed.stderr
     # The dry run shows the definition's size only: compare it with compile's, compacted as deploy sends it.
-    compiled = compile_flow(flow.read_bytes(), str(flow), "step-functions",
-                            Options(datastore=SFN_DATASTORE, job_queue="q", package_url=_package_url(flow, SFN_DATASTORE)))
+    compiled = compile_flow(
+        flow.read_bytes(),
+        str(flow),
+        "step-functions",
+        Options(datastore=SFN_DATASTORE, job_queue="q", package_url=_package_url(flow, SFN_DATASTORE)),
+    )
     size = len(json.dumps(json.loads(compiled.text), separators=(",", ":"), ensure_ascii=False))
     assert f'"definition": "<{size:,} characters>"' in deployed.stdout
 

@@ -41,22 +41,47 @@ FACTS = [
     ("memory-arithmetic", "GIB = 1024\n", "@resources(memory=16 * GIB)", lambda s: s.resources.memory_mib, 16384),
     ("memory-string", "", "@resources(memory='2048')", lambda s: s.resources.memory_mib, 2048),
     ("cpu-decimal", "", "@resources(cpu=0.5)", lambda s: s.resources.cpu, 0.5),
-    ("larger-wins", "", "@resources(cpu=8, memory=1000)\n@batch(cpu=2, memory=4000)",
-     lambda s: (s.resources.cpu, s.resources.memory_mib), (8.0, 4000)),
-    ("kubernetes-disk", "", "@kubernetes(disk=20480, namespace='ml')",
-     lambda s: (s.resources.disk_mib, s.compute.backend, s.compute.kubernetes.namespace), (20480, "kubernetes", "ml")),
+    (
+        "larger-wins",
+        "",
+        "@resources(cpu=8, memory=1000)\n@batch(cpu=2, memory=4000)",
+        lambda s: (s.resources.cpu, s.resources.memory_mib),
+        (8.0, 4000),
+    ),
+    (
+        "kubernetes-disk",
+        "",
+        "@kubernetes(disk=20480, namespace='ml')",
+        lambda s: (s.resources.disk_mib, s.compute.backend, s.compute.kubernetes.namespace),
+        (20480, "kubernetes", "ml"),
+    ),
     ("default-resources", "", "", lambda s: (s.resources.cpu, s.resources.memory_mib, s.resources.gpu), (1.0, 4096, 0)),
     ("timeout-units", "", "@timeout(hours=1, minutes=30, seconds=5)", lambda s: s.timeout_seconds, 5405),
-    ("retry-delay-seconds", "", "@retry(times=4, minutes_between_retries=0.5)",
-     lambda s: (s.retry.times, s.retry.delay_seconds), (4, 30)),
+    (
+        "retry-delay-seconds",
+        "",
+        "@retry(times=4, minutes_between_retries=0.5)",
+        lambda s: (s.retry.times, s.retry.delay_seconds),
+        (4, 30),
+    ),
     ("retry-defaults", "", "@retry", lambda s: (s.retry.times, s.retry.delay_seconds), (3, 120)),
     ("catch", "", "@catch(var='err')", lambda s: (s.catch.var, s.catch.print_exception), ("err", True)),
-    ("environment-strings", "", "@environment(vars={'B': 2, 'A': 'x', 'C': True})",
-     lambda s: s.environment, (("A", "x"), ("B", "2"), ("C", "true"))),
+    (
+        "environment-strings",
+        "",
+        "@environment(vars={'B': 2, 'A': 'x', 'C': True})",
+        lambda s: s.environment,
+        (("A", "x"), ("B", "2"), ("C", "true")),
+    ),
     ("secrets", "", "@secrets(sources=['db', 'api'])", lambda s: s.secrets, ("db", "api")),
     ("batch-image", "", "@batch(image='img:1', queue='q')", lambda s: (s.image, s.compute.batch.queue), ("img:1", "q")),
-    ("pypi", "", "@pypi(packages={'pandas': '2.2'}, python='3.11')",
-     lambda s: (s.packages.manager, s.packages.packages, s.packages.python), ("pypi", (("pandas", "2.2"),), "3.11")),
+    (
+        "pypi",
+        "",
+        "@pypi(packages={'pandas': '2.2'}, python='3.11')",
+        lambda s: (s.packages.manager, s.packages.packages, s.packages.python),
+        ("pypi", (("pandas", "2.2"),), "3.11"),
+    ),
     ("class-constant", "", "@resources(gpu=GPUS)", lambda s: s.resources.gpu, 2),
 ]
 
@@ -88,11 +113,15 @@ def test_compiles_without_importing_the_flow_or_its_dependencies():
     assert [s.name for s in flow.steps] == ["start", "end"]
 
 
-@pytest.mark.parametrize("head", [
-    "from metaflow import FlowSpec, step, resources\n",
-    "import metaflow\nfrom metaflow import FlowSpec, step, resources\n",
-    "from flowc import FlowSpec, step as s, resources\n",
-], ids=["metaflow", "metaflow-module", "alias"])
+@pytest.mark.parametrize(
+    "head",
+    [
+        "from metaflow import FlowSpec, step, resources\n",
+        "import metaflow\nfrom metaflow import FlowSpec, step, resources\n",
+        "from flowc import FlowSpec, step as s, resources\n",
+    ],
+    ids=["metaflow", "metaflow-module", "alias"],
+)
 def test_import_sources(head):
     body = LINEAR.replace("{decorators}", "@resources(cpu=3)")
     if " as s" in head:
@@ -102,7 +131,8 @@ def test_import_sources(head):
 
 
 def test_module_attribute_decorators():
-    flow = flow_of("""
+    flow = flow_of(
+        """
     import metaflow as mf
 
     class F(mf.FlowSpec):
@@ -114,7 +144,9 @@ def test_module_attribute_decorators():
         @mf.step
         def end(self):
             pass
-    """, head="")
+    """,
+        head="",
+    )
     assert flow.step("start").retry.times == 1
 
 
@@ -162,8 +194,11 @@ def test_nested_foreach_scopes_and_joins():
     assert flow.step("l3").foreach_scope == ("start", "l1", "l2")
     assert flow.step("j3").foreach_scope == ("start", "l1")
     assert flow.step("end").foreach_scope == ()
-    assert [(s.name, s.matching_join) for s in flow.steps if s.kind is StepKind.FOREACH] == \
-        [("start", "j1"), ("l1", "j2"), ("l2", "j3")]
+    assert [(s.name, s.matching_join) for s in flow.steps if s.kind is StepKind.FOREACH] == [
+        ("start", "j1"),
+        ("l1", "j2"),
+        ("l2", "j3"),
+    ]
     assert flow.step("j2").closes == "l1"
     assert flow.max_foreach_depth == 3
 
@@ -187,7 +222,9 @@ def test_steps_are_in_topological_order():
 
 
 def test_with_attaches_to_steps_lacking_the_decorator():
-    flow = flow_of(LINEAR.replace("{decorators}", "@retry(times=7)"), with_decorators=["retry:times=2", "batch:cpu=4,queue=q"])
+    flow = flow_of(
+        LINEAR.replace("{decorators}", "@retry(times=7)"), with_decorators=["retry:times=2", "batch:cpu=4,queue=q"]
+    )
     assert flow.step("start").retry.times == 7
     assert flow.step("end").retry.times == 2
     assert flow.step("end").compute.backend == "batch"
@@ -208,8 +245,11 @@ def test_with_does_not_add_a_second_compute_decorator():
 
 
 def test_card_is_a_warning_and_user_decorators_are_noted():
-    source = HEAD + "from metaflow import card\nimport functools\n" + textwrap.dedent(
-        LINEAR.replace("{decorators}", "@card\n    @functools.lru_cache"))
+    source = (
+        HEAD
+        + "from metaflow import card\nimport functools\n"
+        + textwrap.dedent(LINEAR.replace("{decorators}", "@card\n    @functools.lru_cache"))
+    )
     flow, warnings = load_flow(source, "flow.py")
     messages = [str(w) for w in warnings]
     assert any("@card is not supported by flowc and is ignored" in m for m in messages)
@@ -218,9 +258,16 @@ def test_card_is_a_warning_and_user_decorators_are_noted():
     assert flow.step("start").decorators == ()
 
 
-@pytest.mark.parametrize("arguments,cron", [
-    ("cron='*/5 * * * *'", "*/5 * * * *"), ("hourly=True", "0 * * * *"), ("weekly=True", "0 0 * * 0"), ("", "0 0 * * *"),
-], ids=["cron", "hourly", "weekly", "daily-default"])
+@pytest.mark.parametrize(
+    "arguments,cron",
+    [
+        ("cron='*/5 * * * *'", "*/5 * * * *"),
+        ("hourly=True", "0 * * * *"),
+        ("weekly=True", "0 0 * * 0"),
+        ("", "0 0 * * *"),
+    ],
+    ids=["cron", "hourly", "weekly", "daily-default"],
+)
 def test_schedule(arguments, cron):
     source = LINEAR.replace("{decorators}", "").replace("class F", f"@schedule({arguments})\nclass F")
     flow = flow_of(source)
@@ -230,8 +277,13 @@ def test_schedule(arguments, cron):
 def test_parameters():
     flow = flow_of((EXAMPLES / "parameters.py").read_text(), head="")
     params = {p.name: (p.type, p.default) for p in flow.parameters}
-    assert params == {"greeting": ("str", "world"), "alpha": ("float", 0.01), "epochs": ("int", 3),
-                      "verbose": ("bool", False), "config": ("json", {"layers": [64, 32]})}
+    assert params == {
+        "greeting": ("str", "world"),
+        "alpha": ("float", 0.01),
+        "epochs": ("int", 3),
+        "verbose": ("bool", False),
+        "config": ("json", {"layers": [64, 32]}),
+    }
 
 
 def test_ir_json_is_canonical():

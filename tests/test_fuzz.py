@@ -16,8 +16,12 @@ from flowc.compiler.targets import available
 
 ORCHESTRATORS = ("ir", "argo", "step-functions", "airflow")  # skypilot compiles only @skypilot steps
 EXAMPLES = int(os.environ.get("FLOWC_FUZZ_EXAMPLES", "25"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @FUZZ
@@ -43,16 +47,21 @@ def test_generated_flow_compiles_for_every_target_or_is_refused_with_a_location(
 RUN_EXAMPLES = int(os.environ.get("FLOWC_FUZZ_RUNS", "3"))
 
 
-@settings(max_examples=RUN_EXAMPLES, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=RUN_EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
+)
 @given(flow=generated_flows().filter(lambda f: 4 <= f.task_count <= 25))
 def test_generated_flow_runs_each_task_once_and_joins_see_every_input(flow, tmp_path_factory):
     """`trace` is extended by every task and merged by every join: it equals the simulated one
     only if each step ran exactly once per task and each join saw all of its inputs."""
     work = tmp_path_factory.mktemp("generated_run")
     (work / "generated.py").write_text(flow.source)
-    result = run_flowc("run", "generated.py", "--datastore", str(work / "ds"), "--run-id", "r1", "--quiet", cwd=work,
-                       timeout=300)
+    result = run_flowc(
+        "run", "generated.py", "--datastore", str(work / "ds"), "--run-id", "r1", "--quiet", cwd=work, timeout=300
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     from flowc import Run
 
@@ -82,7 +91,9 @@ def test_generated_flows_pass_every_orchestrators_own_check_and_are_byte_stable(
     folder = tmp_path / "flows"
     folder.mkdir()
     for index, flow in enumerate(flows):
-        (folder / f"gen{index}.py").write_text(flow.source.replace("class GeneratedFlow", f"class Generated{index}Flow"))
+        (folder / f"gen{index}.py").write_text(
+            flow.source.replace("class GeneratedFlow", f"class Generated{index}Flow")
+        )
     files = sorted(str(p) for p in folder.glob("*.py"))
     outputs = {}
     for target in [t for t in available() if t in ORCHESTRATORS]:
@@ -90,9 +101,13 @@ def test_generated_flows_pass_every_orchestrators_own_check_and_are_byte_stable(
         for seed in ("1", "2"):
             out = tmp_path / f"{target}-{seed}"
             # --no-cache: each compile is a real one, and DIR holds only the outputs the checks below read
-            result = subprocess.run([sys.executable, "-m", "flowc.cli", "compile", *files, "-t", target, "-o", str(out),
-                                     "--no-cache"],
-                                    env=dict(os.environ, PYTHONHASHSEED=seed), capture_output=True, text=True, timeout=300)
+            result = subprocess.run(
+                [sys.executable, "-m", "flowc.cli", "compile", *files, "-t", target, "-o", str(out), "--no-cache"],
+                env=dict(os.environ, PYTHONHASHSEED=seed),
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             assert result.returncode == 0, result.stderr[-3000:]
             assert "Traceback" not in result.stderr
             runs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
@@ -117,10 +132,19 @@ def test_generated_flows_pass_every_orchestrators_own_check_and_are_byte_stable(
 
     if "airflow" in outputs:
         home = tmp_path / "airflow_home"
-        env = dict(os.environ, AIRFLOW_HOME=str(home), AIRFLOW__CORE__LOAD_EXAMPLES="False",
-                   AIRFLOW__CORE__DAGS_FOLDER=str(outputs["airflow"]))
-        result = subprocess.run([sys.executable, str(ROOT / "tests" / "airflow_helpers.py"), "inspect",
-                                 str(outputs["airflow"])], env=env, capture_output=True, text=True, timeout=300)
+        env = dict(
+            os.environ,
+            AIRFLOW_HOME=str(home),
+            AIRFLOW__CORE__LOAD_EXAMPLES="False",
+            AIRFLOW__CORE__DAGS_FOLDER=str(outputs["airflow"]),
+        )
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "tests" / "airflow_helpers.py"), "inspect", str(outputs["airflow"])],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         inspection = json.loads(result.stdout.strip().splitlines()[-1])
         assert inspection["import_errors"] == {}
@@ -148,8 +172,15 @@ def _benign(**hostile) -> HostileFlow:
 @example(_benign(file=HOSTILE_TEXT[0] + ".py"))  # the file name of issue 13, item 1
 @example(_benign(param_default="1e999"))  # repr(inf) is a bare name in Python: refused, never `Param(inf)`
 @example(_benign(param_default="{'a': [-1e999]}"))
-@example(_benign(class_doc=HOSTILE_TEXT[0], step_doc=HOSTILE_TEXT[1], param_help=HOSTILE_TEXT[4],
-                 env_value=HOSTILE_TEXT[5], annotation_value=HOSTILE_TEXT[7]))
+@example(
+    _benign(
+        class_doc=HOSTILE_TEXT[0],
+        step_doc=HOSTILE_TEXT[1],
+        param_help=HOSTILE_TEXT[4],
+        env_value=HOSTILE_TEXT[5],
+        annotation_value=HOSTILE_TEXT[7],
+    )
+)
 def test_hostile_values_reach_the_airflow_dag_only_as_data(flow):
     """Item 1 of issue 13: a file name, docstrings, a step name, a parameter, every decorator string and every
     option value either is refused at its line or leaves the DAG with only the template's own calls and names
@@ -161,7 +192,9 @@ def test_hostile_values_reach_the_airflow_dag_only_as_data(flow):
         return
     compile(text, "dag.py", "exec")
     plain_values = flow.plain()
-    plain = compile_flow(flow.source(plain_values), plain_values["file"], "airflow", Options(**flow.options(plain_values)))
+    plain = compile_flow(
+        flow.source(plain_values), plain_values["file"], "airflow", Options(**flow.options(plain_values))
+    )
     calls, names = _call_sites(text, flow.values["step"])
     plain_calls, plain_names = _call_sites(plain.text, plain_values["step"])
     assert calls <= plain_calls, calls - plain_calls

@@ -30,7 +30,9 @@ def test_golden(example, target, update_golden):
     try:
         text = compile_flow(example.read_bytes(), relative, target, Options()).text
         error_file = GOLDEN / example.stem / (name + ".error")
-        assert update_golden or not error_file.exists(), f"{error_file.name} exists but {target} now compiles {example.name}"
+        assert update_golden or not error_file.exists(), (
+            f"{error_file.name} exists but {target} now compiles {example.name}"
+        )
         if update_golden and error_file.exists():
             error_file.unlink()
     except CompileError as exc:
@@ -51,8 +53,14 @@ def test_output_is_identical_across_hash_seeds(target):
     outputs = set()
     for seed in ("0", "1", "12345"):
         env = dict(os.environ, PYTHONHASHSEED=seed)
-        result = subprocess.run([sys.executable, "-m", "flowc.cli", "compile", example.relative_to(ROOT).as_posix(), "-t", target],
-                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-m", "flowc.cli", "compile", example.relative_to(ROOT).as_posix(), "-t", target],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode in (0, 2), result.stderr
         outputs.add(result.stdout + result.stderr)
     assert len(outputs) == 1

@@ -44,7 +44,8 @@ def test_a_flow_file_named_like_a_module_the_task_imports_is_refused_at_its_name
     assert result.stderr.strip().splitlines() == [
         f"{flow}:1:1: error: the flow file is named like the module '{module}' "
         f"({'what a task imports' if module in ('flowc', 'boto3') else 'Python' + chr(39) + 's standard library'}); "
-        f"running it would shadow that module: rename the file, e.g. {module}_flow.py"]
+        f"running it would shadow that module: rename the file, e.g. {module}_flow.py"
+    ]
 
 
 UNORDERED_FOREACH = textwrap.dedent("""\
@@ -72,17 +73,29 @@ UNORDERED_FOREACH = textwrap.dedent("""\
 """)
 
 
-@pytest.mark.parametrize("items", [
-    "{f'w{i}' for i in range(12)}",
-    "dict.fromkeys(f'w{i}' for i in range(12))",
-    "frozenset(f'w{i}' for i in range(12))",
-], ids=["set", "dict", "frozenset"])
+@pytest.mark.parametrize(
+    "items",
+    [
+        "{f'w{i}' for i in range(12)}",
+        "dict.fromkeys(f'w{i}' for i in range(12))",
+        "frozenset(f'w{i}' for i in range(12))",
+    ],
+    ids=["set", "dict", "frozenset"],
+)
 def test_foreach_over_an_unordered_collection_gives_each_child_a_distinct_item(tmp_path, items):
     """Each child re-iterated the set in its own hash order: 7 of 12 items processed, the run 'ok'."""
     flow = tmp_path / "set_flow.py"
     flow.write_text(UNORDERED_FOREACH.replace("{ITEMS}", items))
-    result = run_flowc("run", str(flow), "--datastore", str(tmp_path / "ds"), "--run-id", "r1", "--quiet",
-                       env={"PYTHONHASHSEED": "random"})
+    result = run_flowc(
+        "run",
+        str(flow),
+        "--datastore",
+        str(tmp_path / "ds"),
+        "--run-id",
+        "r1",
+        "--quiet",
+        env={"PYTHONHASHSEED": "random"},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     seen = Run("SetFlow/r1", datastore=str(tmp_path / "ds"))["join"].task.data.seen
     assert seen == sorted(f"w{i}" for i in range(12))
@@ -93,7 +106,10 @@ def test_foreach_over_something_that_cannot_be_listed_fails_with_its_name(tmp_pa
     flow.write_text(UNORDERED_FOREACH.replace("self.words = {ITEMS}", "self.words = 12"))
     result = run_flowc("run", str(flow), "--datastore", str(tmp_path / "ds"), "--run-id", "r1", "--quiet")
     assert result.returncode == 1
-    assert "foreach artifact 'words' of step 'start' is a int, which cannot be listed once" in result.stdout + result.stderr
+    assert (
+        "foreach artifact 'words' of step 'start' is a int, which cannot be listed once"
+        in result.stdout + result.stderr
+    )
 
 
 SLEEPY_FLOW = textwrap.dedent("""\
@@ -130,9 +146,14 @@ def _start_run(tmp_path, timeout_seconds: int, run_id: str = "r1"):
     flow = tmp_path / "sleepy_flow.py"
     flow.write_text(SLEEPY_FLOW.replace("TIMEOUT", str(timeout_seconds)))
     pid_file = tmp_path / "task.pid"
-    runner = subprocess.Popen([sys.executable, "-m", "flowc.cli", "run", str(flow), "--datastore", str(tmp_path / "ds"),
-                               "--run-id", run_id], cwd=ROOT, env=dict(os.environ, PID_FILE=str(pid_file)),
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "flowc.cli", "run", str(flow), "--datastore", str(tmp_path / "ds"), "--run-id", run_id],
+        cwd=ROOT,
+        env=dict(os.environ, PID_FILE=str(pid_file)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     return flow, pid_file, runner
 
 
@@ -186,7 +207,9 @@ def test_a_second_runner_on_the_same_run_id_is_refused(tmp_path):
     assert first.returncode == 0, first.stdout + first.stderr
     second = run_flowc("run", str(flow), "--datastore", str(tmp_path / "ds"), "--run-id", "r1")
     assert second.returncode == 2
-    assert f"flowc: error: run TinyFlow/r1 already exists in {tmp_path / 'ds'}: choose another --run-id" in second.stdout
+    assert (
+        f"flowc: error: run TinyFlow/r1 already exists in {tmp_path / 'ds'}: choose another --run-id" in second.stdout
+    )
     assert Run("TinyFlow/r1", datastore=str(tmp_path / "ds")).successful  # the first run's record is untouched
 
 
@@ -239,19 +262,30 @@ def test_a_corrupt_task_record_shows_as_unreadable(two_runs):
     assert shown.returncode == 0, shown.stderr
     start = next(line for line in shown.stdout.splitlines() if line.split()[0] == "start")
     assert "unreadable" in start and "meta.json is corrupt (not JSON" in start
-    assert Run("TinyFlow/r1", datastore=str(ds))["start"].task.exception.endswith("(not JSON: Expecting property "
-                                                                                  "name enclosed in double quotes "
-                                                                                  "at line 1)")
+    assert Run("TinyFlow/r1", datastore=str(ds))["start"].task.exception.endswith(
+        "(not JSON: Expecting property name enclosed in double quotes at line 1)"
+    )
 
 
-@pytest.mark.parametrize("command", [
-    ["show", "TinyFlow/r1"], ["logs", "TinyFlow/r1/start"], ["runs", "FLOW"], ["resume", "TinyFlow/r1"],
-    ["run", "FLOW"],
-], ids=lambda c: c[0])
-@pytest.mark.parametrize("datastore,env,message", [
-    ("s3://", {}, "error: bad S3 datastore 's3://': expected s3://bucket/prefix"),
-    ("s3://bucket/p", {"FLOWC_S3_MAX_ATTEMPTS": "abc"}, "error: FLOWC_S3_MAX_ATTEMPTS='abc' is not a number"),
-], ids=["no-bucket", "bad-attempts"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["show", "TinyFlow/r1"],
+        ["logs", "TinyFlow/r1/start"],
+        ["runs", "FLOW"],
+        ["resume", "TinyFlow/r1"],
+        ["run", "FLOW"],
+    ],
+    ids=lambda c: c[0],
+)
+@pytest.mark.parametrize(
+    "datastore,env,message",
+    [
+        ("s3://", {}, "error: bad S3 datastore 's3://': expected s3://bucket/prefix"),
+        ("s3://bucket/p", {"FLOWC_S3_MAX_ATTEMPTS": "abc"}, "error: FLOWC_S3_MAX_ATTEMPTS='abc' is not a number"),
+    ],
+    ids=["no-bucket", "bad-attempts"],
+)
 def test_an_unusable_datastore_is_one_line_and_exit_2(tmp_path, command, datastore, env, message):
     flow = tmp_path / "tiny_flow.py"
     flow.write_text(TINY_FLOW)
@@ -261,19 +295,25 @@ def test_an_unusable_datastore_is_one_line_and_exit_2(tmp_path, command, datasto
     assert result.stderr.strip().splitlines() == [message]
 
 
-@pytest.mark.parametrize("command", [["show", "TinyFlow/r1"], ["runs", "FLOW"], ["logs", "TinyFlow/r1/start"]],
-                         ids=lambda c: c[0])
+@pytest.mark.parametrize(
+    "command", [["show", "TinyFlow/r1"], ["runs", "FLOW"], ["logs", "TinyFlow/r1/start"]], ids=lambda c: c[0]
+)
 def test_a_missing_bucket_is_one_line_and_exit_2(tmp_path, moto_endpoint, command):
     from conftest import AWS_TEST_ENV
 
     flow = tmp_path / "tiny_flow.py"
     flow.write_text(TINY_FLOW)
     args = [str(flow) if a == "FLOW" else a for a in command]
-    result = run_flowc(*args, "--datastore", "s3://missing-bucket/p",
-                       env={**AWS_TEST_ENV, "AWS_ENDPOINT_URL": moto_endpoint, "FLOWC_S3_MAX_ATTEMPTS": "2"})
+    result = run_flowc(
+        *args,
+        "--datastore",
+        "s3://missing-bucket/p",
+        env={**AWS_TEST_ENV, "AWS_ENDPOINT_URL": moto_endpoint, "FLOWC_S3_MAX_ATTEMPTS": "2"},
+    )
     assert result.returncode == 2, result.stdout + result.stderr
-    assert result.stderr.strip().splitlines() == [f"error: S3 bucket 'missing-bucket' does not exist "
-                                                  f"(endpoint {moto_endpoint})"]
+    assert result.stderr.strip().splitlines() == [
+        f"error: S3 bucket 'missing-bucket' does not exist (endpoint {moto_endpoint})"
+    ]
 
 
 @pytest.mark.parametrize("run_id", ["../../../../escaped", "..", ".", ".hidden", "a/b", "x" * 129, "with space"])
@@ -292,8 +332,10 @@ def test_a_bad_run_id_is_refused_before_anything_is_written(tmp_path, run_id):
     assert shown.returncode == 2 and len(shown.stderr.strip().splitlines()) == 1 and "Traceback" not in shown.stderr
 
 
-@pytest.mark.parametrize("run_id", ["r1", "flow-abc12", "20261130T050444-246594", "manual__2026-11-30T00_00_00",
-                                    "arn-like:exec:1", "x" * 128])
+@pytest.mark.parametrize(
+    "run_id",
+    ["r1", "flow-abc12", "20261130T050444-246594", "manual__2026-11-30T00_00_00", "arn-like:exec:1", "x" * 128],
+)
 def test_run_ids_orchestrators_give_are_accepted(tmp_path, run_id):
     flow = tmp_path / "tiny_flow.py"
     flow.write_text(TINY_FLOW)
@@ -353,8 +395,24 @@ def test_a_corrupt_input_fails_the_task_at_once_not_through_retry_or_catch(tmp_p
     flow, ds = _guarded(tmp_path), tmp_path / "ds"
     assert run_flowc("run", str(flow), "--datastore", str(ds), "--run-id", "r1").returncode == 0
     _corrupt(_blob_path(ds, "r1", "start", "x"))
-    argv = [sys.executable, "-m", "flowc.runtime", "step", flow.name, "mid", "--run-id", "r1", "--task-id", "0",
-            "--datastore", str(ds), "--attempt", "0", "--max-attempts", "4"]
+    argv = [
+        sys.executable,
+        "-m",
+        "flowc.runtime",
+        "step",
+        flow.name,
+        "mid",
+        "--run-id",
+        "r1",
+        "--task-id",
+        "0",
+        "--datastore",
+        str(ds),
+        "--attempt",
+        "0",
+        "--max-attempts",
+        "4",
+    ]
     (ds / "GuardedFlow" / "runs" / "r1" / "mid" / "0" / "DONE").unlink()
     result = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 4, result.stderr  # EXIT_CORRUPT: the runner and orchestrators do not retry it
@@ -443,8 +501,19 @@ def test_include_file_is_read_where_the_run_is_launched(tmp_path):
     assert (start.seen, start.seen_raw) == ("notes beside the flow\n", None)  # the default, beside the flow file
     (tmp_path / "other.bin").write_bytes(b"\xff\x00 bytes")
     (tmp_path / "other.txt").write_text("given at launch")
-    ran = run_flowc("run", str(flow), "--datastore", str(ds), "--run-id", "r2", "--param", "notes=other.txt",
-                    "--param", "raw=other.bin", cwd=tmp_path)
+    ran = run_flowc(
+        "run",
+        str(flow),
+        "--datastore",
+        str(ds),
+        "--run-id",
+        "r2",
+        "--param",
+        "notes=other.txt",
+        "--param",
+        "raw=other.bin",
+        cwd=tmp_path,
+    )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     start = Run("IncludeFlow/r2", datastore=str(ds))["start"].task.data
     assert (start.seen, start.seen_raw) == ("given at launch", b"\xff\x00 bytes")  # relative to where it ran
@@ -452,11 +521,11 @@ def test_include_file_is_read_where_the_run_is_launched(tmp_path):
 
 def test_a_missing_include_file_is_one_line_at_launch(tmp_path):
     flow = _include_flow(tmp_path)
-    ran = run_flowc("run", str(flow), "--datastore", str(tmp_path / "ds"), "--param", "notes=nowhere.txt",
-                    cwd=tmp_path)
+    ran = run_flowc("run", str(flow), "--datastore", str(tmp_path / "ds"), "--param", "notes=nowhere.txt", cwd=tmp_path)
     assert ran.returncode == 2
     assert ran.stderr.strip().splitlines() == [
-        "error: IncludeFile 'notes': cannot read 'nowhere.txt' (No such file or directory)"]
+        "error: IncludeFile 'notes': cannot read 'nowhere.txt' (No such file or directory)"
+    ]
     assert not (tmp_path / "ds" / "IncludeFlow" / "runs").exists()
 
 
@@ -468,9 +537,28 @@ def test_a_task_never_reads_a_path_named_by_a_run_parameter(tmp_path):
     flow = _include_flow(tmp_path)
     secret = tmp_path / "token"
     secret.write_text("pod service-account token")
-    result = subprocess.run([sys.executable, "-m", "flowc.runtime", "step", flow.name, "start", "--run-id", "r1",
-                             "--task-id", "0", "--datastore", str(tmp_path / "ds"), "--param", f"notes={secret}"],
-                            cwd=flow.parent, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flowc.runtime",
+            "step",
+            flow.name,
+            "start",
+            "--run-id",
+            "r1",
+            "--task-id",
+            "0",
+            "--datastore",
+            str(tmp_path / "ds"),
+            "--param",
+            f"notes={secret}",
+        ],
+        cwd=flow.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2, result.stderr
     assert "IncludeFile 'notes' takes a file included when the run is launched" in result.stderr
     stored = [p.read_bytes() for p in (tmp_path / "ds").rglob("*") if p.is_file()]
@@ -480,8 +568,11 @@ def test_a_task_never_reads_a_path_named_by_a_run_parameter(tmp_path):
 def test_an_artifact_set_to_none_stays_none(tmp_path):
     """Every artifact set to None was stored as RuntimeError('NoneType: None'): it `is` the caught exception (None)."""
     flow = tmp_path / "none_flow.py"
-    flow.write_text(TINY_FLOW.replace('print("reached end")', "self.y = None").replace(
-        "self.next(self.end)", "self.x = None\n        self.next(self.end)"))
+    flow.write_text(
+        TINY_FLOW.replace('print("reached end")', "self.y = None").replace(
+            "self.next(self.end)", "self.x = None\n        self.next(self.end)"
+        )
+    )
     ran = run_flowc("run", str(flow), "--datastore", str(tmp_path / "ds"), "--run-id", "r1")
     assert ran.returncode == 0, ran.stdout + ran.stderr
     data = Run("TinyFlow/r1", datastore=str(tmp_path / "ds"))["end"].task.data

@@ -98,7 +98,7 @@ class _Collector(ast.NodeVisitor):
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         if node.level:
             base = self.package.split(".")
-            base = base[:len(base) - (node.level - 1)]
+            base = base[: len(base) - (node.level - 1)]
             origin = ".".join(base + ([node.module] if node.module else []))
         else:
             origin = node.module or ""
@@ -179,7 +179,11 @@ def test_collector_resolves_relative_and_submodule_imports():
     collector = _Collector("flowc.pkg.a", False, {"flowc.pkg.b", "flowc.p.q"})
     collector.visit(ast.parse(source))
     assert [(a.target, a.lazy) for a in collector.arrows] == [
-        ("flowc.pkg.b", False), ("flowc.pkg.c", False), ("flowc.x", False), ("flowc.p.q", True)]
+        ("flowc.pkg.b", False),
+        ("flowc.pkg.c", False),
+        ("flowc.x", False),
+        ("flowc.p.q", True),
+    ]
 
 
 def test_no_forbidden_import():

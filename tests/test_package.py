@@ -17,8 +17,12 @@ from flowc.deploy.package import build_package, upload_package
 def test_package_is_deterministic_and_holds_flow_modules_and_runtime(tmp_path):
     (tmp_path / "helpers.py").write_text("FACTOR = 3\n")
     (tmp_path / "unused.py").write_text("raise SystemExit('never imported')\n")
-    (tmp_path / "flow.py").write_text((EXAMPLES / "linear.py").read_text().replace(
-        "from flowc import", "from helpers import FACTOR\nfrom flowc import").replace("n * n", "n * FACTOR"))
+    (tmp_path / "flow.py").write_text(
+        (EXAMPLES / "linear.py")
+        .read_text()
+        .replace("from flowc import", "from helpers import FACTOR\nfrom flowc import")
+        .replace("n * n", "n * FACTOR")
+    )
     first, sha = build_package(str(tmp_path / "flow.py"))
     os.utime(tmp_path / "helpers.py", (1, 1))  # mtimes do not matter
     assert build_package(str(tmp_path / "flow.py")) == (first, sha)
@@ -44,9 +48,30 @@ def test_task_runs_from_a_package_without_flowc_installed(tmp_path):
     (tmp_path / "tmp").mkdir()
     for step in ("start", "transform", "end"):
         # -S: no site-packages, so flowc comes only from the package.
-        result = subprocess.run([sys.executable, "-S", "-c", BOOTSTRAP_SOURCE, "step", "linear.py", step,
-                                 "--run-id", "pkg", "--task-id", "0", "--datastore", str(store), "--package", url],
-                                cwd=empty, env=env, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-S",
+                "-c",
+                BOOTSTRAP_SOURCE,
+                "step",
+                "linear.py",
+                step,
+                "--run-id",
+                "pkg",
+                "--task-id",
+                "0",
+                "--datastore",
+                str(store),
+                "--package",
+                url,
+            ],
+            cwd=empty,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 0, result.stderr
     meta = json.loads((store / "LinearFlow/runs/pkg/end/0/meta.json").read_text())
     assert meta["package"] == url
@@ -57,10 +82,28 @@ def test_package_with_a_wrong_hash_is_refused(tmp_path):
     data, sha = build_package(str(EXAMPLES / "linear.py"))
     bad = tmp_path / ("0" * 64 + ".tar.gz")
     bad.write_bytes(data)
-    result = subprocess.run([sys.executable, "-m", "flowc.runtime", "step", "linear.py", "start", "--run-id", "x",
-                             "--task-id", "0", "--datastore", str(tmp_path / "ds"), "--package", str(bad)],
-                            cwd=tmp_path, capture_output=True, text=True,
-                            env=dict(os.environ, FLOWC_PACKAGE_CACHE=str(tmp_path / "cache")))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flowc.runtime",
+            "step",
+            "linear.py",
+            "start",
+            "--run-id",
+            "x",
+            "--task-id",
+            "0",
+            "--datastore",
+            str(tmp_path / "ds"),
+            "--package",
+            str(bad),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, FLOWC_PACKAGE_CACHE=str(tmp_path / "cache")),
+    )
     assert result.returncode == 1 and "sha256 mismatch" in result.stderr
 
 

@@ -50,13 +50,17 @@ def run_in_tmux(args: list[str], cwd: Path, timeout: float = 90) -> str:
     server = f"flowc-test-{uuid.uuid4().hex[:8]}"  # a private tmux server: never touches anyone's sessions
     command = " ".join([sys.executable, "-m", "flowc.cli", *args]) + "; echo EXIT=$?; sleep 60"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run(["tmux", "-L", server, "new-session", "-d", "-x", "120", "-y", "40", "-c", str(cwd), command],
-                   check=True, env=env)
+    subprocess.run(
+        ["tmux", "-L", server, "new-session", "-d", "-x", "120", "-y", "40", "-c", str(cwd), command],
+        check=True,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            screen = subprocess.run(["tmux", "-L", server, "capture-pane", "-p", "-t", "0"],
-                                    capture_output=True, text=True, check=True).stdout
+            screen = subprocess.run(
+                ["tmux", "-L", server, "capture-pane", "-p", "-t", "0"], capture_output=True, text=True, check=True
+            ).stdout
             if "EXIT=" in screen:
                 return screen
             time.sleep(0.3)
@@ -69,11 +73,13 @@ def test_terminal_shows_every_step_with_its_counts(tmp_path):
     screen = run_in_tmux(["run", str(EXAMPLES / "foreach.py"), "--datastore", str(tmp_path / "ds")], tmp_path)
     lines = screen.splitlines()
     assert "EXIT=0" in screen
-    assert any(line.startswith("ok ") and "elapsed" in line and "6 done, 0 running, 0 failed" in line
-               for line in lines), screen
+    assert any(
+        line.startswith("ok ") and "elapsed" in line and "6 done, 0 running, 0 failed" in line for line in lines
+    ), screen
     for step, done in (("start", 1), ("train", 3), ("pick", 1), ("end", 1)):
-        assert any(line.split()[:3] == [step, str(done), "done,"] and "0 running, 0 failed" in line
-                   for line in lines), f"no line for {step} with {done} done:\n{screen}"
+        assert any(
+            line.split()[:3] == [step, str(done), "done,"] and "0 running, 0 failed" in line for line in lines
+        ), f"no line for {step} with {done} done:\n{screen}"
     # The display is redrawn in place: one copy of it is left, not one per update.
     assert sum(line.strip().startswith("train ") for line in lines) == 1, screen
     assert "started" not in screen  # the plain "[step/task] started" lines are the display's job here
@@ -109,5 +115,10 @@ def test_plain_lines_of_progress_without_a_terminal():
     progress.task_started("end", "0")
     progress.task_done(TaskResult("end", "0", 1, 1, 0.5, "boom"))
     progress.finish("failed", 2.0)
-    assert printed == ["[start/0] started", "[start/0] ok (1.2s, 2 attempts)", "[end/0] started",
-                       "[end/0] FAILED (exit 1)", "run failed: 1 tasks done, 1 failed in 2.0s"]
+    assert printed == [
+        "[start/0] started",
+        "[start/0] ok (1.2s, 2 attempts)",
+        "[end/0] started",
+        "[end/0] FAILED (exit 1)",
+        "run failed: 1 tasks done, 1 failed in 2.0s",
+    ]

@@ -79,8 +79,11 @@ def test_report_names_every_step_with_its_status(foreach_report):
     facts = parse(html)
     headings = {attrs["id"] for tag, attrs in facts.tags if tag == "h3"}
     assert headings == {"step-start", "step-train", "step-pick", "step-end"}
-    nodes = {attrs["data-step"]: attrs["class"] for tag, attrs in facts.tags
-             if tag == "g" and "node" in attrs.get("class", "")}
+    nodes = {
+        attrs["data-step"]: attrs["class"]
+        for tag, attrs in facts.tags
+        if tag == "g" and "node" in attrs.get("class", "")
+    }
     assert nodes == {s: "node status-ok" for s in ("start", "train", "pick", "end")}
     text = " ".join(facts.text)
     for task in ("start/0", "train/0", "train/1", "train/2", "pick/0", "end/0"):
@@ -93,8 +96,17 @@ def test_report_names_every_step_with_its_status(foreach_report):
 def test_report_renders_in_chromium_without_console_errors(foreach_report, tmp_path):
     browser = shutil.which("chromium")
     need(browser is not None, "headless Chromium is not installed (Debian package `chromium`)")
-    argv = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
-            f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", foreach_report.as_uri()]
+    argv = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--enable-logging=stderr",
+        "--v=0",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--dump-dom",
+        foreach_report.as_uri(),
+    ]
     shown = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0, shown.stderr[-2000:]
     console = [line for line in shown.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
@@ -107,8 +119,17 @@ def test_report_renders_in_chromium_without_console_errors(foreach_report, tmp_p
 def test_report_escapes_what_the_run_wrote(tmp_path):
     (tmp_path / "hostile.py").write_text(HOSTILE_FLOW)
     store = tmp_path / "ds"
-    ran = run_flowc("run", "hostile.py", "--datastore", str(store), "--run-id", "h1",
-                    "--param", "note=<img src=x onerror=alert(1)>", cwd=tmp_path)
+    ran = run_flowc(
+        "run",
+        "hostile.py",
+        "--datastore",
+        str(store),
+        "--run-id",
+        "h1",
+        "--param",
+        "note=<img src=x onerror=alert(1)>",
+        cwd=tmp_path,
+    )
     assert ran.returncode == 1, ran.stdout + ran.stderr
     made = run_flowc("report", "h1", "--datastore", str(store), "-o", "page.html", cwd=tmp_path)
     assert made.returncode == 0, made.stderr
@@ -119,8 +140,11 @@ def test_report_escapes_what_the_run_wrote(tmp_path):
     assert "<script>alert('artifact')</script>" in text  # shown as text
     assert "<img src=x onerror=alert(1)>" in text
     assert "s3cr3t-value" not in html  # an artifact named like a credential is not shown
-    nodes = {attrs["data-step"]: attrs["class"] for tag, attrs in facts.tags
-             if tag == "g" and "node" in attrs.get("class", "")}
+    nodes = {
+        attrs["data-step"]: attrs["class"]
+        for tag, attrs in facts.tags
+        if tag == "g" and "node" in attrs.get("class", "")
+    }
     assert nodes == {"start": "node status-ok", "end": "node status-failed"}
     assert_self_contained(html, facts)
 

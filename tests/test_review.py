@@ -46,8 +46,10 @@ def test_check_prints_a_unified_diff_per_file_and_exits_1(tmp_path):
     assert checked.returncode == 1, checked.stderr
     assert f"--- committed {stale}\n+++ compiled {stale}\n" in checked.stdout
     assert "-      image: python:3.10\n+      image: python:3.11-slim\n" in checked.stdout
-    assert f"--- committed {out / 'branch.argo.yaml'} (missing)\n+++ compiled {out / 'branch.argo.yaml'}\n" \
+    assert (
+        f"--- committed {out / 'branch.argo.yaml'} (missing)\n+++ compiled {out / 'branch.argo.yaml'}\n"
         in checked.stdout
+    )
     assert "foreach.argo.yaml" not in checked.stdout
     assert "2 file(s) would change" in checked.stderr
     assert snapshot(out) == before  # nothing written, nothing created
@@ -122,8 +124,13 @@ MIDDLE = '''
 
 def write_flow(folder: Path, cpu=1, times=1, token="first-secret-value", middle=False) -> str:
     folder.mkdir(parents=True, exist_ok=True)
-    text = (REVIEW_FLOW.replace("CPU", str(cpu)).replace("TIMES", str(times)).replace("TOKEN_VALUE", token)
-            .replace("NEXT", "middle" if middle else "end").replace("MIDDLE", MIDDLE if middle else ""))
+    text = (
+        REVIEW_FLOW.replace("CPU", str(cpu))
+        .replace("TIMES", str(times))
+        .replace("TOKEN_VALUE", token)
+        .replace("NEXT", "middle" if middle else "end")
+        .replace("MIDDLE", MIDDLE if middle else "")
+    )
     (folder / "review.py").write_text(text)
     return str(folder / "review.py")
 
@@ -154,8 +161,10 @@ def test_diff_argo_against_the_argo_server(argo_server, tmp_path):
     env = {"ARGO_TOKEN": "secret-token"}
     missing = run_flowc("diff", flow, *args, env=env)
     assert missing.returncode == 2
-    assert missing.stderr == f"error: WorkflowTemplate default/reviewflow is not deployed on the Argo Server " \
-                             f"at {argo_server.url}\n"
+    assert (
+        missing.stderr == f"error: WorkflowTemplate default/reviewflow is not deployed on the Argo Server "
+        f"at {argo_server.url}\n"
+    )
     assert not (tmp_path / "ds").exists()  # diff builds the package to name it, never uploads it
     assert run_flowc("deploy", flow, *args, env=env).returncode == 0
     same = run_flowc("diff", flow, *args, env=env)
@@ -170,8 +179,16 @@ def test_diff_argo_against_the_argo_server(argo_server, tmp_path):
 
 def test_diff_argo_unreachable_is_one_line(tmp_path):
     flow = write_flow(tmp_path / "code")
-    result = run_flowc("diff", flow, "-t", "argo", "--argo-server", f"http://127.0.0.1:{free_port()}",
-                       "--datastore", str(tmp_path / "ds"))
+    result = run_flowc(
+        "diff",
+        flow,
+        "-t",
+        "argo",
+        "--argo-server",
+        f"http://127.0.0.1:{free_port()}",
+        "--datastore",
+        str(tmp_path / "ds"),
+    )
     assert result.returncode == 2
     assert result.stderr.startswith("error: cannot reach the Argo Server at http://127.0.0.1:")
     assert result.stderr.count("\n") == 1
@@ -200,8 +217,16 @@ def test_diff_step_functions_against_moto(moto_cleanup, tmp_path):
     aws_env = moto_cleanup
     boto3.client("s3").create_bucket(Bucket="flowc-review")
     flow = write_flow(tmp_path / "code")
-    args = ("-t", "step-functions", "--datastore", "s3://flowc-review/root", "--job-queue", "queue",
-            "--role-arn", "arn:aws:iam::123456789012:role/flowc")
+    args = (
+        "-t",
+        "step-functions",
+        "--datastore",
+        "s3://flowc-review/root",
+        "--job-queue",
+        "queue",
+        "--role-arn",
+        "arn:aws:iam::123456789012:role/flowc",
+    )
     missing = run_flowc("diff", flow, *args, env=aws_env)
     assert (missing.returncode, missing.stderr) == (2, "error: no state machine named ReviewFlow is deployed\n")
     deployed = run_flowc("deploy", flow, *args, env=aws_env)
@@ -219,7 +244,10 @@ def test_diff_airflow_against_the_dags_folder(tmp_path):
     args = ("-t", "airflow", "--dags-folder", str(dags), "--datastore", str(tmp_path / "ds"))
     missing = run_flowc("diff", flow, *args)
     dag_file = dags / "ReviewFlow.airflow.py"
-    assert (missing.returncode, missing.stderr) == (2, f"error: no DAG file {dag_file}: the flow is not deployed there\n")
+    assert (missing.returncode, missing.stderr) == (
+        2,
+        f"error: no DAG file {dag_file}: the flow is not deployed there\n",
+    )
     assert run_flowc("deploy", flow, *args).returncode == 0
     same = run_flowc("diff", flow, *args)
     assert same.returncode == 0, same.stdout + same.stderr
@@ -260,4 +288,5 @@ def test_the_documented_ci_job_and_hook_config_are_valid_yaml_that_run_check():
     assert job[True] == {"pull_request": None}  # YAML 1.1 reads the key `on` as true
     assert [s["run"] for s in steps if "--check" in s.get("run", "")] == [
         "flowc compile flows/*.py --target argo -o deploy/argo/ --check",
-        "flowc compile flows/*.py --target airflow -o dags/ --check"]
+        "flowc compile flows/*.py --target airflow -o dags/ --check",
+    ]

@@ -37,11 +37,13 @@ EXPECTED = {
     "branch": expect_branch,
     "foreach": expect_foreach,
     "nested_foreach": lambda d: d.totals == {"north": 300, "south": 300} or pytest.fail(str(d.totals)),
-    "parameters": lambda d: (d.message, d.layers, d.epochs) == ("hello world 0.01", [64, 32], 3)
-    or pytest.fail(d.message),
+    "parameters": lambda d: (
+        (d.message, d.layers, d.epochs) == ("hello world 0.01", [64, 32], 3) or pytest.fail(d.message)
+    ),
     "retry_catch": expect_retry_catch,
-    "branch_in_foreach": lambda d: (d.pairs, d.side_value) == ([("A", 1), ("BB", 2), ("CCC", 3)], 42)
-    or pytest.fail(str(d.pairs)),
+    "branch_in_foreach": lambda d: (
+        (d.pairs, d.side_value) == ([("A", 1), ("BB", 2), ("CCC", 3)], 42) or pytest.fail(str(d.pairs))
+    ),
     "decorators": expect_decorators,
     "metaflow_api": lambda d: d.results == [0, 1, 4, 9] or pytest.fail(str(d.results)),
     # seeds 1, 2, 3; each split sums seed * i for i < 1000 = seed * 499500; 6 * 499500 = 2997000 = 97 * 30896 + 88
@@ -62,8 +64,9 @@ def example_runs(tmp_path_factory):
 
     def one(example):
         store = root / example
-        result = run_flowc("run", str(EXAMPLES / f"{example}.py"), "--datastore", str(store), "--run-id", "r1",
-                           "--max-workers", "2")
+        result = run_flowc(
+            "run", str(EXAMPLES / f"{example}.py"), "--datastore", str(store), "--run-id", "r1", "--max-workers", "2"
+        )
         return example, (store, result)
 
     with ThreadPoolExecutor(max_workers=3) as pool:
@@ -82,19 +85,37 @@ def test_example_runs_end_to_end(example, example_runs):
 
 def test_parameters_are_typed_and_passed_to_start(tmp_path):
     store = str(tmp_path / "ds")
-    result = run_flowc("run", str(EXAMPLES / "parameters.py"), "--datastore", store, "--run-id", "p",
-                       "--param", "greeting=you", "--param", "alpha=0.5", "--param", "epochs=7",
-                       "--param", "verbose=true", "--param", 'config={"layers": [1]}')
+    result = run_flowc(
+        "run",
+        str(EXAMPLES / "parameters.py"),
+        "--datastore",
+        store,
+        "--run-id",
+        "p",
+        "--param",
+        "greeting=you",
+        "--param",
+        "alpha=0.5",
+        "--param",
+        "epochs=7",
+        "--param",
+        "verbose=true",
+        "--param",
+        'config={"layers": [1]}',
+    )
     assert result.returncode == 0, result.stderr
     data = Run("ParameterFlow/p", datastore=store).data
     assert (data.message, data.epochs, data.verbose, data.layers, data.alpha) == ("hello you 0.5", 7, True, [1], 0.5)
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--param", "epochs=many"], "epochs"),
-    (["--param", "nope=1"], "unknown parameter 'nope'"),
-    (["--param", "novalue"], "NAME=VALUE"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--param", "epochs=many"], "epochs"),
+        (["--param", "nope=1"], "unknown parameter 'nope'"),
+        (["--param", "novalue"], "NAME=VALUE"),
+    ],
+)
 def test_bad_parameters_are_usage_errors(tmp_path, args, fragment):
     result = run_flowc("run", str(EXAMPLES / "parameters.py"), "--datastore", str(tmp_path), *args)
     assert result.returncode == 2

@@ -17,9 +17,14 @@ from flowc.contract.command import EXIT_CORRUPT
 
 
 def runtime(flow_dir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flowc.runtime", "step", *args], cwd=flow_dir,
-                          capture_output=True, text=True, timeout=60,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT), **(env or {})))
+    return subprocess.run(
+        [sys.executable, "-m", "flowc.runtime", "step", *args],
+        cwd=flow_dir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, PYTHONPATH=str(ROOT), **(env or {})),
+    )
 
 
 def step(flow_dir, flow_file, name, store, task="0", *extra, run="r"):
@@ -106,12 +111,15 @@ class P(FlowSpec):
 """
 
 
-@pytest.mark.parametrize("params, code, fragment", [
-    (["--param", "count=x"], 2, "bad value for parameter 'count'"),
-    (["--param", "count="], 2, "parameter 'count' is required"),
-    (["--param", "other=1"], 2, "unknown parameter 'other'"),
-    (["--param", "count=4", "--param", "ratio="], 0, ""),
-])
+@pytest.mark.parametrize(
+    "params, code, fragment",
+    [
+        (["--param", "count=x"], 2, "bad value for parameter 'count'"),
+        (["--param", "count="], 2, "parameter 'count' is required"),
+        (["--param", "other=1"], 2, "unknown parameter 'other'"),
+        (["--param", "count=4", "--param", "ratio="], 0, ""),
+    ],
+)
 def test_parameter_values(tmp_path, params, code, fragment):
     folder = write_flow(tmp_path, PARAMS)
     result = step(folder, "f.py", "start", tmp_path / "ds", "0", *params)
@@ -173,8 +181,12 @@ def test_merge_conflict_names_the_artifact(tmp_path):
         assert step(folder, "f.py", name, tmp_path / "ds").returncode == 0
     result = step(folder, "f.py", "join", tmp_path / "ds")
     assert result.returncode == 1 and "artifact 'a' has different values" in result.stderr
-    fixed = write_flow(tmp_path, BROKEN.replace("self.lock = threading.Lock()", "pass")
-                       .replace("merge_artifacts(inputs)", "merge_artifacts(inputs, exclude=['a'])"))
+    fixed = write_flow(
+        tmp_path,
+        BROKEN.replace("self.lock = threading.Lock()", "pass").replace(
+            "merge_artifacts(inputs)", "merge_artifacts(inputs, exclude=['a'])"
+        ),
+    )
     assert step(fixed, "f.py", "join", tmp_path / "ds").returncode == 0
     assert "a" not in meta(tmp_path / "ds", "B", "join")["artifacts"]
 
@@ -222,30 +234,34 @@ def test_timeout_is_enforced_in_process(tmp_path):
     folder, store = write_flow(tmp_path, CATCHING), tmp_path / "ds"
     assert step(folder, "f.py", "start", store, "0", "--attempt", "1", "--max-attempts", "2").returncode == 0
     began = time.monotonic()
-    result = runtime(folder, "f.py", "end", "--run-id", "r", "--task-id", "0", "--datastore", str(store),
-                     env={"SLEEP": "20"})
+    result = runtime(
+        folder, "f.py", "end", "--run-id", "r", "--task-id", "0", "--datastore", str(store), env={"SLEEP": "20"}
+    )
     assert result.returncode == 1
     assert time.monotonic() - began < 10
     assert "exceeded its @timeout of 1 s" in result.stderr
 
 
-@pytest.mark.parametrize("args", [
-    ["linear.py", "start", "--run-id", "r", "--task-id", "x1", "--datastore", "d"],
-    ["linear.py", "start", "--run-id", "r", "--datastore", "d"],
-    ["linear.py", "nosuch", "--run-id", "r", "--task-id", "0", "--datastore", "{tmp}"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["linear.py", "start", "--run-id", "r", "--task-id", "x1", "--datastore", "d"],
+        ["linear.py", "start", "--run-id", "r", "--datastore", "d"],
+        ["linear.py", "nosuch", "--run-id", "r", "--task-id", "0", "--datastore", "{tmp}"],
+    ],
+)
 def test_usage_errors_exit_2(tmp_path, args):
     result = runtime(EXAMPLES, *[a.replace("{tmp}", str(tmp_path)) for a in args])
     assert result.returncode == 2, result.stderr
 
 
 def test_startup_imports_only_the_standard_library():
-    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "flowc.runtime", "--help"],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "flowc.runtime", "--help"], capture_output=True, text=True, cwd=ROOT
+    )
     assert result.returncode == 0
     modules = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
-    assert not {m for m in modules if m.split(".")[0] in ("boto3", "botocore", "click", "networkx", "hera",
-                                                          "jinja2")}
+    assert not {m for m in modules if m.split(".")[0] in ("boto3", "botocore", "click", "networkx", "hera", "jinja2")}
     assert not {m for m in modules if m.startswith(("flowc.compiler", "flowc.cli"))}
 
 
@@ -253,7 +269,10 @@ def test_metaflow_imports_resolve_to_flowc_for_that_process_only(tmp_path):
     store = tmp_path / "ds"
     result = step(EXAMPLES, "metaflow_api.py", "start", store, "0", "--param", "size=3")
     assert result.returncode == 0, result.stderr
-    check = subprocess.run([sys.executable, "-c", "import importlib.util; print(importlib.util.find_spec('metaflow'))"],
-                           capture_output=True, text=True)
+    check = subprocess.run(
+        [sys.executable, "-c", "import importlib.util; print(importlib.util.find_spec('metaflow'))"],
+        capture_output=True,
+        text=True,
+    )
     assert check.stdout.strip() == "None"  # nothing was installed
     assert json.loads((store / "MetaflowApiFlow/runs/r/start/0/foreach.json").read_text()) == ["0", "1", "2"]

@@ -57,9 +57,28 @@ def flow_file(tmp_path: Path) -> Path:
 
 def runtime(flow: Path, step: str, run_id: str, datastore: str, *extra: str, env: dict | None = None):
     """`python -m flowc.runtime step ...` exactly as a container runs it."""
-    return subprocess.run([sys.executable, "-m", "flowc.runtime", "step", str(flow), step, "--run-id", run_id,
-                           "--task-id", "0", "--datastore", datastore, *extra], cwd=ROOT,
-                          env=dict(os.environ, **(env or {})), capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flowc.runtime",
+            "step",
+            str(flow),
+            step,
+            "--run-id",
+            run_id,
+            "--task-id",
+            "0",
+            "--datastore",
+            datastore,
+            *extra,
+        ],
+        cwd=ROOT,
+        env=dict(os.environ, **(env or {})),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def flowc_line(stderr: str) -> str:
@@ -76,8 +95,9 @@ def task_dir(store: Path, run_id: str, step: str) -> Path:
 
 def run_mode(tmp_path: Path, mode: str, *extra: str):
     store = tmp_path / "ds"
-    result = run_flowc("run", str(flow_file(tmp_path)), "--datastore", str(store), "--run-id", mode,
-                       "--param", f"mode={mode}", *extra)
+    result = run_flowc(
+        "run", str(flow_file(tmp_path)), "--datastore", str(store), "--run-id", mode, "--param", f"mode={mode}", *extra
+    )
     return store, result
 
 
@@ -125,12 +145,33 @@ def test_a_task_that_exits_0_without_done_is_not_taken_for_success(tmp_path):
 def test_a_step_printing_100_mb_neither_hangs_nor_holds_it_in_memory(tmp_path):
     store = tmp_path / "ds"
     # Measure the peak memory of the runner and its tasks from a fresh process.
-    probe = ("import resource, subprocess, sys\n"
-             "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
-             "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
-    result = subprocess.run([sys.executable, "-c", probe, sys.executable, "-m", "flowc.cli", "run",
-                             str(flow_file(tmp_path)), "--datastore", str(store), "--run-id", "loud",
-                             "--param", "mode=print"], cwd=ROOT, capture_output=True, text=True, timeout=90)
+    probe = (
+        "import resource, subprocess, sys\n"
+        "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+        "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            probe,
+            sys.executable,
+            "-m",
+            "flowc.cli",
+            "run",
+            str(flow_file(tmp_path)),
+            "--datastore",
+            str(store),
+            "--run-id",
+            "loud",
+            "--param",
+            "mode=print",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     code, peak_kib = map(int, result.stdout.split())
     assert code == 0, result.stderr
     assert peak_kib < 200 * 1024, f"peak RSS {peak_kib} KiB"

@@ -33,9 +33,17 @@ def race(root: str, tmp_path: Path, env: dict, rounds: int = 3, size: int = 16 *
     for round_ in range(rounds):
         go = tmp_path / f"go-{round_}"
         mode = "put_blob" if round_ % 2 == 0 else "write"
-        writers = [subprocess.Popen([sys.executable, "-c", WRITER, root, str(go), str(size), str(round_), mode],
-                                    cwd=ROOT, env=dict(os.environ, **env), stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        writers = [
+            subprocess.Popen(
+                [sys.executable, "-c", WRITER, root, str(go), str(size), str(round_), mode],
+                cwd=ROOT,
+                env=dict(os.environ, **env),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
         time.sleep(0.5)  # both started and waiting
         go.write_text("")
         results = [w.communicate(timeout=60) for w in writers]

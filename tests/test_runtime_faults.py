@@ -52,9 +52,13 @@ def runtime_pid(run_id: str, step: str) -> int | None:
 
 def kill_while_writing(flow: Path, store: Path, run_id: str, trial: int) -> tuple[int, bool]:
     """Start a run, SIGKILL the `big` task once its artifact write is under way. (run exit code, killed?)"""
-    process = subprocess.Popen([sys.executable, "-m", "flowc.cli", "run", str(flow), "--datastore", str(store),
-                                "--run-id", run_id, "--quiet"], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flowc.cli", "run", str(flow), "--datastore", str(store), "--run-id", run_id, "--quiet"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     data = store / "FaultFlow" / "data"
     killed = False
     deadline = time.monotonic() + 30

@@ -59,8 +59,9 @@ def test_a_64_mib_bytes_artifact_round_trips_in_parallel_parts(aws_env, monkeypa
     calls = []
     real_upload, real_download = store.s3.upload_fileobj, store.s3.download_fileobj
     monkeypatch.setattr(store.s3, "upload_fileobj", lambda *a, **k: calls.append("upload") or real_upload(*a, **k))
-    monkeypatch.setattr(store.s3, "download_fileobj",
-                        lambda *a, **k: calls.append("download") or real_download(*a, **k))
+    monkeypatch.setattr(
+        store.s3, "download_fileobj", lambda *a, **k: calls.append("download") or real_download(*a, **k)
+    )
     buffers = []
     inband = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
     sha = store.put_blob("F", Framed([inband], buffers))
@@ -117,8 +118,12 @@ def test_a_parallel_upload_to_an_endpoint_gone_is_one_line(aws_env, monkeypatch)
     from flowc.runtime.datastore.base import DatastoreError
 
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    for name, value in {"AWS_ENDPOINT_URL": url, "FLOWC_S3_PART_MIB": "5", "FLOWC_S3_MAX_ATTEMPTS": "2",
-                        "FLOWC_S3_CONNECT_TIMEOUT": "1"}.items():
+    for name, value in {
+        "AWS_ENDPOINT_URL": url,
+        "FLOWC_S3_PART_MIB": "5",
+        "FLOWC_S3_MAX_ATTEMPTS": "2",
+        "FLOWC_S3_CONNECT_TIMEOUT": "1",
+    }.items():
         monkeypatch.setenv(name, value)
     store = open_datastore("s3://flowc-gone-parts/p")
     with pytest.raises(DatastoreError) as raised:

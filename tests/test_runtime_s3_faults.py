@@ -32,8 +32,18 @@ def test_run_completes_through_drops_5xx_and_slow_answers(aws_env):
         root = "s3://flowc-faulty/p"
         started = time.monotonic()
         # One worker: requests are sequential, so no request meets more than max_consecutive faults in a row.
-        result = run_flowc("run", str(EXAMPLES / "foreach.py"), "--datastore", root, "--run-id", "faulty",
-                           "--max-workers", "1", env=proxied_env(aws_env, url), timeout=240)
+        result = run_flowc(
+            "run",
+            str(EXAMPLES / "foreach.py"),
+            "--datastore",
+            root,
+            "--run-id",
+            "faulty",
+            "--max-workers",
+            "1",
+            env=proxied_env(aws_env, url),
+            timeout=240,
+        )
         elapsed = time.monotonic() - started
     finally:
         proxy.stop()
@@ -70,8 +80,18 @@ def test_endpoint_gone_for_good_fails_clearly_and_marks_nothing_done(aws_env):
     killer = threading.Thread(target=kill_after_start, daemon=True)
     killer.start()
     started = time.monotonic()
-    result = run_flowc("run", str(EXAMPLES / "foreach.py"), "--datastore", root, "--run-id", "gone",
-                       "--max-workers", "1", env=proxied_env(aws_env, url, FLOWC_S3_MAX_ATTEMPTS="3"), timeout=120)
+    result = run_flowc(
+        "run",
+        str(EXAMPLES / "foreach.py"),
+        "--datastore",
+        root,
+        "--run-id",
+        "gone",
+        "--max-workers",
+        "1",
+        env=proxied_env(aws_env, url, FLOWC_S3_MAX_ATTEMPTS="3"),
+        timeout=120,
+    )
     elapsed = time.monotonic() - started
     killer.join(timeout=5)
     assert proxy.dead, "the endpoint was never taken away"
@@ -81,15 +101,33 @@ def test_endpoint_gone_for_good_fails_clearly_and_marks_nothing_done(aws_env):
     assert "S3 could not" in out and url in out and "s3://flowc-gone/" in out, out
     assert "Traceback" not in "\n".join(line for line in out.splitlines() if line.startswith("flowc:"))
     # Only `start` finished before the endpoint went away; nothing after it is marked done.
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="flowc-gone", Prefix="p/ForeachFlow/runs/gone/")
-            .get("Contents", [])]
+    keys = [
+        o["Key"] for o in s3.list_objects_v2(Bucket="flowc-gone", Prefix="p/ForeachFlow/runs/gone/").get("Contents", [])
+    ]
     assert [k for k in keys if k.endswith("/DONE")] == [start_done]
 
     # A task started with the endpoint already gone: one line naming the step, S3, the bucket and the endpoint.
-    direct = subprocess.run([sys.executable, "-m", "flowc.runtime", "step", str(EXAMPLES / "foreach.py"), "train",
-                             "--run-id", "gone", "--task-id", "1", "--datastore", root], cwd=ROOT,
-                            env=dict(os.environ, **proxied_env(aws_env, url, FLOWC_S3_MAX_ATTEMPTS="2")),
-                            capture_output=True, text=True, timeout=60)
+    direct = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flowc.runtime",
+            "step",
+            str(EXAMPLES / "foreach.py"),
+            "train",
+            "--run-id",
+            "gone",
+            "--task-id",
+            "1",
+            "--datastore",
+            root,
+        ],
+        cwd=ROOT,
+        env=dict(os.environ, **proxied_env(aws_env, url, FLOWC_S3_MAX_ATTEMPTS="2")),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert direct.returncode == 1
     lines = [line for line in direct.stderr.splitlines() if line.startswith("flowc: ")]
     assert len(lines) == 1, direct.stderr
@@ -112,8 +150,13 @@ def test_a_blob_in_parallel_parts_survives_drops_5xx_and_cut_bodies(aws_env, mon
     proxy = FaultProxy(aws_env["AWS_ENDPOINT_URL"], seed=11, budget=BUDGET, probability=0.5)
     url = proxy.start()
     try:
-        for name, value in {**FAST, "FLOWC_S3_READ_TIMEOUT": "3", "FLOWC_S3_PART_MIB": "5",
-                            "FLOWC_S3_CONCURRENCY": "2", "AWS_ENDPOINT_URL": url}.items():
+        for name, value in {
+            **FAST,
+            "FLOWC_S3_READ_TIMEOUT": "3",
+            "FLOWC_S3_PART_MIB": "5",
+            "FLOWC_S3_CONCURRENCY": "2",
+            "AWS_ENDPOINT_URL": url,
+        }.items():
             monkeypatch.setenv(name, value)
         store = open_datastore("s3://flowc-faulty-parts/p")
         value = bytes(range(256)) * (24 << 12)  # 24 MiB: 5 parts up, 5 ranges down

@@ -38,8 +38,12 @@ SECRET_FLOW = textwrap.dedent('''
                 raise RuntimeError("the end step fails on purpose")
     ''')
 
-SECRETS = {"API_TOKEN": "MARKER-tok-5b1f", "DB_PASSWORD": "MARKER-pw-9c2e", "MY_SECRET_KEY": "MARKER-sk-77aa",
-           "AWS_SECRET_ACCESS_KEY": "MARKER-aws-e41d"}
+SECRETS = {
+    "API_TOKEN": "MARKER-tok-5b1f",
+    "DB_PASSWORD": "MARKER-pw-9c2e",
+    "MY_SECRET_KEY": "MARKER-sk-77aa",
+    "AWS_SECRET_ACCESS_KEY": "MARKER-aws-e41d",
+}
 
 
 def all_bytes(folder: Path):
@@ -54,8 +58,9 @@ def test_secret_values_never_reach_flowc_output_or_the_datastore(tmp_path):
     store = tmp_path / "ds"
     outputs = []
     for run_id, fail in (("ok", "no"), ("bad", "yes")):
-        result = run_flowc("run", str(flow), "--datastore", str(store), "--run-id", run_id,
-                           "--param", f"fail={fail}", env=SECRETS)
+        result = run_flowc(
+            "run", str(flow), "--datastore", str(store), "--run-id", run_id, "--param", f"fail={fail}", env=SECRETS
+        )
         assert result.returncode == (0 if fail == "no" else 1), result.stdout + result.stderr
         outputs.append(result.stdout + result.stderr)
     outputs.append(run_flowc("show", "SecretFlow/bad", "--datastore", str(store)).stdout)
@@ -72,7 +77,8 @@ def test_secret_values_never_reach_flowc_output_or_the_datastore(tmp_path):
 
 def small_run(tmp_path: Path) -> tuple[Path, Path, dict]:
     flow = tmp_path / "small.py"
-    flow.write_text(textwrap.dedent('''
+    flow.write_text(
+        textwrap.dedent('''
         from flowc import FlowSpec, step
 
         class SmallFlow(FlowSpec):
@@ -84,7 +90,8 @@ def small_run(tmp_path: Path) -> tuple[Path, Path, dict]:
             @step
             def end(self):
                 self.total = sum(self.numbers)
-    '''))
+    ''')
+    )
     store = tmp_path / "ds"
     result = run_flowc("run", str(flow), "--datastore", str(store), "--run-id", "r1", "--quiet")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -114,9 +121,26 @@ def rerun_end(flow: Path, store: Path):
     import sys
 
     (store / "SmallFlow/runs/r1/end/0/DONE").unlink()
-    return subprocess.run([sys.executable, "-m", "flowc.runtime", "step", flow.name, "end", "--run-id", "r1",
-                           "--task-id", "0", "--datastore", str(store)], cwd=flow.parent, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flowc.runtime",
+            "step",
+            flow.name,
+            "end",
+            "--run-id",
+            "r1",
+            "--task-id",
+            "0",
+            "--datastore",
+            str(store),
+        ],
+        cwd=flow.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_blobs_are_loaded_only_by_hash_from_the_own_datastore(tmp_path):

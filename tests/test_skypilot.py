@@ -32,8 +32,9 @@ EXAMPLE = EXAMPLES / "skypilot.py"
 
 
 def compile_text(path: Path, options: Options = Options(), with_decorators=()) -> str:
-    return compile_flow(path.read_bytes(), path.relative_to(ROOT).as_posix(), "skypilot", options,
-                        tuple(with_decorators)).text
+    return compile_flow(
+        path.read_bytes(), path.relative_to(ROOT).as_posix(), "skypilot", options, tuple(with_decorators)
+    ).text
 
 
 def flow_of(path: Path, with_decorators=()):
@@ -72,10 +73,14 @@ SKY_CHECK = textwrap.dedent("""
 
 def sky_check(*texts: str) -> list[dict]:
     """Each text loaded by SkyPilot 0.14.1's own loader (one subprocess: `import sky` takes ~3 s)."""
-    need(SKY_PYTHON.exists(), "SkyPilot's venv .venv-sky is missing (python3 -m venv .venv-sky && "
-                              ".venv-sky/bin/pip install skypilot==0.14.1)")
-    result = subprocess.run([str(SKY_PYTHON), "-c", SKY_CHECK], input=json.dumps(texts), capture_output=True,
-                            text=True, timeout=300)
+    need(
+        SKY_PYTHON.exists(),
+        "SkyPilot's venv .venv-sky is missing (python3 -m venv .venv-sky && "
+        ".venv-sky/bin/pip install skypilot==0.14.1)",
+    )
+    result = subprocess.run(
+        [str(SKY_PYTHON), "-c", SKY_CHECK], input=json.dumps(texts), capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -106,8 +111,14 @@ def test_with_skypilot_on_every_example_passes_skypilots_loader():
 
 def test_resources_envs_and_recovery():
     featurize, train = documents(compile_text(EXAMPLE))
-    assert featurize["resources"] == {"infra": "aws/us-east-1", "cpus": "4+", "memory": "16+", "disk_size": 64,
-                                      "use_spot": True, "job_recovery": {"max_restarts_on_errors": 2}}
+    assert featurize["resources"] == {
+        "infra": "aws/us-east-1",
+        "cpus": "4+",
+        "memory": "16+",
+        "disk_size": 64,
+        "use_spot": True,
+        "job_recovery": {"max_restarts_on_errors": 2},
+    }
     assert train["resources"]["accelerators"] == "A10G:1" and train["resources"]["memory"] == "24+"
     assert "job_recovery" not in train["resources"]  # a reused cluster: not a managed job
     assert featurize["envs"]["FLOWC_RUN_ID"] is None and featurize["envs"]["FLOWC_TASK_ID"] is None
@@ -256,10 +267,21 @@ def fake_sky(tmp_path):
     log = tmp_path / "sky-calls.jsonl"
 
     def launch(*args: str, codes: str = "") -> tuple[subprocess.CompletedProcess, list]:
-        env = dict(os.environ, PATH=f"{folder}{os.pathsep}{os.environ['PATH']}", FAKE_SKY_LOG=str(log),
-                   FAKE_SKY_CODES=codes, PYTHONPATH=str(ROOT))
-        result = subprocess.run([sys.executable, "-m", "flowc.runtime.skypilot_launch", *args], env=env, cwd=tmp_path,
-                                capture_output=True, text=True, timeout=120)
+        env = dict(
+            os.environ,
+            PATH=f"{folder}{os.pathsep}{os.environ['PATH']}",
+            FAKE_SKY_LOG=str(log),
+            FAKE_SKY_CODES=codes,
+            PYTHONPATH=str(ROOT),
+        )
+        result = subprocess.run(
+            [sys.executable, "-m", "flowc.runtime.skypilot_launch", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
         log.unlink(missing_ok=True)
         return result, calls
@@ -267,11 +289,15 @@ def fake_sky(tmp_path):
     return launch
 
 
-TASK = "name: t\nenvs:\n  FLOWC_FLOW: F\n  FLOWC_STEP: s\n  FLOWC_RUN_ID: null\n  FLOWC_DATASTORE: /nowhere\nrun: 'true'\n"
+TASK = (
+    "name: t\nenvs:\n  FLOWC_FLOW: F\n  FLOWC_STEP: s\n  FLOWC_RUN_ID: null\n  FLOWC_DATASTORE: /nowhere\nrun: 'true'\n"
+)
 
 
-@pytest.mark.parametrize("codes,expected", [("", 0), ("jobs launch=100", 1), ("jobs launch=103", 1),
-                                            ("jobs launch=101", 3), ("jobs launch=1", 3)])
+@pytest.mark.parametrize(
+    "codes,expected",
+    [("", 0), ("jobs launch=100", 1), ("jobs launch=103", 1), ("jobs launch=101", 3), ("jobs launch=1", 3)],
+)
 def test_managed_job_exit_codes(fake_sky, codes, expected):
     result, calls = fake_sky("--task-yaml", TASK, "--mode", "managed", "--env", "FLOWC_RUN_ID=r1", codes=codes)
     assert result.returncode == expected, result.stderr
@@ -281,8 +307,18 @@ def test_managed_job_exit_codes(fake_sky, codes, expected):
 
 
 def test_cluster_mode_execs_then_launches_when_the_cluster_is_not_up(fake_sky):
-    args = ("--task-yaml", TASK, "--mode", "cluster", "--cluster", "c1", "--autostop-minutes", "30",
-            "--env", "FLOWC_RUN_ID=r1")
+    args = (
+        "--task-yaml",
+        TASK,
+        "--mode",
+        "cluster",
+        "--cluster",
+        "c1",
+        "--autostop-minutes",
+        "30",
+        "--env",
+        "FLOWC_RUN_ID=r1",
+    )
     result, calls = fake_sky(*args, codes="exec=0")
     assert result.returncode == 0 and [c[:2] for c in calls] == [["exec", "c1"]]
     result, calls = fake_sky(*args, codes="exec=1,launch=0")  # 1: not a job code, the cluster is not there
@@ -307,8 +343,23 @@ def test_usage_errors(fake_sky):
 
 def test_sky_missing_is_a_launch_failure(tmp_path):
     env = dict(os.environ, FLOWC_SKY=str(tmp_path / "no-sky"), PYTHONPATH=str(ROOT))
-    result = subprocess.run([sys.executable, "-m", "flowc.runtime.skypilot_launch", "--task-yaml", TASK, "--mode", "managed",
-                             "--env", "FLOWC_RUN_ID=r"], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flowc.runtime.skypilot_launch",
+            "--task-yaml",
+            TASK,
+            "--mode",
+            "managed",
+            "--env",
+            "FLOWC_RUN_ID=r",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 3 and "not found" in result.stderr
 
 
@@ -323,14 +374,17 @@ def test_task_runs_from_the_code_package_and_a_restart_finds_done(fake_sky, tmp_
     flow = flow_of(EXAMPLES / "foreach.py", ["skypilot"])
     start = flow.steps[0]
     assert start.kind.value == "foreach"
-    argv = render(sky_task.launcher_argv(flow, start, options, foreach_out=str(tmp_path / "split.json")),
-                  lambda p: {"run_id": "r1", "task_id": "0"}.get(p.kind, ""))
+    argv = render(
+        sky_task.launcher_argv(flow, start, options, foreach_out=str(tmp_path / "split.json")),
+        lambda p: {"run_id": "r1", "task_id": "0"}.get(p.kind, ""),
+    )
     result, calls = fake_sky(*argv[3:])
     assert result.returncode == 0, result.stderr[-3000:]
     done = datastore / "ForeachFlow/runs/r1/start/0/DONE"
     assert done.exists()
     assert json.loads((tmp_path / "split.json").read_text()) == json.loads(
-        (datastore / "ForeachFlow/runs/r1/start/0/foreach.json").read_text())
+        (datastore / "ForeachFlow/runs/r1/start/0/foreach.json").read_text()
+    )
     # A restarted job (spot recovery, restart on error) finds its DONE and exits at once.
     before = done.stat().st_mtime_ns
     result, _ = fake_sky(*argv[3:])
@@ -344,8 +398,13 @@ def test_decorators_attached_with_with_travel_as_variables_too():
 
     from flowc.compiler import Options, compile_flow
 
-    text = compile_flow((EXAMPLES / "linear.py").read_text(), "linear.py", "skypilot", Options(),
-                        with_decorators=("skypilot", "catch:var=error")).text
+    text = compile_flow(
+        (EXAMPLES / "linear.py").read_text(),
+        "linear.py",
+        "skypilot",
+        Options(),
+        with_decorators=("skypilot", "catch:var=error"),
+    ).text
     tasks = [d for d in yaml.safe_load_all(text) if d and "run" in d]
     assert tasks and all('--decorator "$FLOWC_DECORATOR_0"' in t["run"] for t in tasks)
     assert all(t["envs"]["FLOWC_DECORATOR_0"] == '{"catch": {"var": "error"}}' for t in tasks)

@@ -32,9 +32,12 @@ def sky(tmp_path):
     (folder / "sky").write_text(FAKE_SKY.format(python=sys.executable))
     (folder / "sky").chmod(0o755)
     log = tmp_path / "sky-calls.jsonl"
-    env = {"PATH": f"{folder}{os.pathsep}{os.environ['PATH']}", "FAKE_SKY_LOG": str(log),
-           # The VM's interpreter (the `python` setting): here, this venv's, which has boto3.
-           "FLOWC_PYTHON": sys.executable}
+    env = {
+        "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}",
+        "FAKE_SKY_LOG": str(log),
+        # The VM's interpreter (the `python` setting): here, this venv's, which has boto3.
+        "FLOWC_PYTHON": sys.executable,
+    }
 
     def calls() -> list[list[str]]:
         return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
@@ -59,8 +62,19 @@ def test_skypilot_steps_launch_through_sky_and_artifacts_land_in_the_datastore(s
     env, calls = sky
     # rows=10, not 1000: featurize reads `self.input` once per row, and each read is three S3 requests
     # (the runtime does not cache it), which the moto server answers at ~10 ms each.
-    result = run_flowc("run", EXAMPLE, "--skypilot", "--datastore", bucket, "--run-id", "r1", "--param", "rows=10",
-                       env=env, timeout=300)
+    result = run_flowc(
+        "run",
+        EXAMPLE,
+        "--skypilot",
+        "--datastore",
+        bucket,
+        "--run-id",
+        "r1",
+        "--param",
+        "rows=10",
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert NOTE not in result.stderr
     made = calls()
@@ -91,8 +105,21 @@ def test_skypilot_steps_launch_through_sky_and_artifacts_land_in_the_datastore(s
 def test_a_failed_managed_job_is_not_retried_by_the_runner(sky, bucket):
     env, calls = sky
     env["FAKE_SKY_CODES"] = "jobs launch=100"  # SkyPilot: the job failed (after its own restarts)
-    result = run_flowc("run", EXAMPLE, "--skypilot", "--datastore", bucket, "--run-id", "bad", "--max-workers", "1",
-                       "--param", "rows=10", env=env, timeout=300)
+    result = run_flowc(
+        "run",
+        EXAMPLE,
+        "--skypilot",
+        "--datastore",
+        bucket,
+        "--run-id",
+        "bad",
+        "--max-workers",
+        "1",
+        "--param",
+        "rows=10",
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 1
     assert "failed: step 'featurize' task" in result.stdout and "(after 1 attempt)" in result.stdout, result.stdout
     assert "the step failed on SkyPilot" in result.stdout
@@ -107,9 +134,22 @@ def test_a_failed_managed_job_is_not_retried_by_the_runner(sky, bucket):
 def test_with_skypilot_launches_every_step_and_parameters_travel_as_env(sky, bucket):
     env, calls = sky
     greeting = "$(touch pwned) 'x'"
-    result = run_flowc("run", str(EXAMPLES / "parameters.py"), "--with", "skypilot:managed=False",
-                       "--datastore", bucket, "--run-id", "p1", "--param", f"greeting={greeting}",
-                       "--param", "alpha=0.5", env=env, timeout=300)
+    result = run_flowc(
+        "run",
+        str(EXAMPLES / "parameters.py"),
+        "--with",
+        "skypilot:managed=False",
+        "--datastore",
+        bucket,
+        "--run-id",
+        "p1",
+        "--param",
+        f"greeting={greeting}",
+        "--param",
+        "alpha=0.5",
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     made = calls()
     assert [c[0] for c in made] == ["launch", "launch"] and all("--down" in c for c in made)  # fresh clusters
@@ -139,8 +179,9 @@ def test_launching_needs_an_s3_datastore(sky, tmp_path, args):
 
 def test_launching_needs_sky_and_a_skypilot_step(sky, tmp_path):
     env, _ = sky
-    result = run_flowc("run", EXAMPLE, "--skypilot", "--datastore", "s3://b/x",
-                       env=dict(env, FLOWC_SKY=str(tmp_path / "no-sky")))
+    result = run_flowc(
+        "run", EXAMPLE, "--skypilot", "--datastore", "s3://b/x", env=dict(env, FLOWC_SKY=str(tmp_path / "no-sky"))
+    )
     assert result.returncode == 2 and "command was not found" in result.stderr
     result = run_flowc("run", str(EXAMPLES / "linear.py"), "--skypilot", "--datastore", "s3://b/x", env=env)
     assert result.returncode == 2 and "no step of LinearFlow has @skypilot" in result.stderr

@@ -46,7 +46,9 @@ def all_states(states: dict):
 def test_every_golden_passes_asl_validator():
     need(NODE.exists() and ASL_VALIDATOR.exists(), "node_modules missing: run npm ci")
     refused = [e for e in example_files() if (GOLDEN / e.stem / "step_functions.json.error").exists()]
-    assert len(GOLDENS) == len(example_files()) - len(refused) and (GOLDEN / "skypilot" / "step_functions.json").exists()
+    assert (
+        len(GOLDENS) == len(example_files()) - len(refused) and (GOLDEN / "skypilot" / "step_functions.json").exists()
+    )
     args = [a for g in GOLDENS for a in ("--json-path", str(g))]
     result = subprocess.run([str(NODE), str(ASL_VALIDATOR), *args], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -65,8 +67,11 @@ def test_structure(golden):
         assert ends, f"scope starting at {scope['StartAt']} never ends"
         for name, state in states.items():
             assert len(name) <= 80 and all(c.isalnum() or c in "_-" for c in name), name
-            for follower in [state.get("Next"), state.get("Default")] + [c["Next"] for c in state.get("Catch", [])] \
-                    + [c["Next"] for c in state.get("Choices", [])]:
+            for follower in (
+                [state.get("Next"), state.get("Default")]
+                + [c["Next"] for c in state.get("Catch", [])]
+                + [c["Next"] for c in state.get("Choices", [])]
+            ):
                 assert follower is None or follower in states, f"{name} -> {follower} not in its scope"
             for branch in state.get("Branches", []):
                 check_scope(branch)
@@ -95,8 +100,11 @@ def test_structure(golden):
             assert task["Catch"] == [{"ErrorEquals": ["States.ALL"], "Next": f"{step.name}-failed"}]
         elif step.retry and step.retry.times:
             states = next(sib for name, _, sib in all_states(definition["States"]) if name == step.name)
-            assert task["Catch"][0] == {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.retry.failure",
-                                        "Next": f"{step.name}-exit-code"}
+            assert task["Catch"][0] == {
+                "ErrorEquals": ["States.TaskFailed"],
+                "ResultPath": "$.retry.failure",
+                "Next": f"{step.name}-exit-code",
+            }
             (left,) = states[f"{step.name}-attempts-left"]["Choices"]
             assert left["NumericLessThan"] == step.retry.times
             wait = states.get(f"{step.name}-wait")
@@ -121,7 +129,13 @@ def test_foreach_needs_an_s3_datastore():
 
 
 def test_container_overrides_limit_is_refused_with_the_number(tmp_path):
-    source = (EXAMPLES / "linear.py").read_text().replace("    @step\n    def start", f"    @environment(vars={{'BIG': '{'x' * 9000}'}})\n    @step\n    def start", 1)
+    source = (
+        (EXAMPLES / "linear.py")
+        .read_text()
+        .replace(
+            "    @step\n    def start", f"    @environment(vars={{'BIG': '{'x' * 9000}'}})\n    @step\n    def start", 1
+        )
+    )
     source = source.replace("from flowc import", "from flowc import environment,", 1)
     with pytest.raises(CompileError) as caught:
         compile_flow(source, "big.py", "step-functions", Options())
@@ -132,7 +146,11 @@ def linear_flow_source(count: int) -> str:
     names = ["start"] + [f"step_{i}" for i in range(1, count - 1)] + ["end"]
     lines = ["from flowc import FlowSpec, step", "", f"class Linear{count}Flow(FlowSpec):"]
     for i, name in enumerate(names):
-        lines += ["    @step", f"    def {name}(self):", f"        self.next(self.{names[i + 1]})" if i + 1 < count else "        pass"]
+        lines += [
+            "    @step",
+            f"    def {name}(self):",
+            f"        self.next(self.{names[i + 1]})" if i + 1 < count else "        pass",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -152,7 +170,9 @@ def test_long_and_odd_names_are_valid_and_stable():
     long = "s" * 120
     assert len(safe_name(long)) == 80 and safe_name(long) == safe_name(long) != safe_name(long + "t")
     assert safe_name("ok_name-1") == "ok_name-1"
-    assert safe_name("naïve") != safe_name("na_ve") and set(safe_name("naïve")) <= set("abcdefghijklmnopqrstuvwxyz0123456789_-")
+    assert safe_name("naïve") != safe_name("na_ve") and set(safe_name("naïve")) <= set(
+        "abcdefghijklmnopqrstuvwxyz0123456789_-"
+    )
 
 
 # ---------------------------------------------------------------------------- injection
@@ -189,7 +209,9 @@ def evaluate_parameters(cases: list[dict], tmp_path: Path) -> list[dict]:
     need(NODE.exists() and (ROOT / "node_modules" / "aws-local-stepfunctions").exists(), "node_modules missing")
     path = tmp_path / "cases.json"
     path.write_text(json.dumps(cases))
-    result = subprocess.run([str(NODE), str(EVALUATOR), str(path)], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    result = subprocess.run(
+        [str(NODE), str(EVALUATOR), str(path)], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -244,14 +266,22 @@ def test_user_values_reach_the_task_exactly_and_never_as_syntax(tmp_path):
         path.write_text(json.dumps(definition))
         paths.append(path)
         task = definition["States"]["start"]["Parameters"]
-        cases.append({"parameters": task, "input": {"parameters": {"greeting": run_time}}, "executionName": "run-1",
-                      "expect": {"argv": intended_argv(flow, options, "run-1", run_time), "env": env, "queue": queue}})
+        cases.append(
+            {
+                "parameters": task,
+                "input": {"parameters": {"greeting": run_time}},
+                "executionName": "run-1",
+                "expect": {"argv": intended_argv(flow, options, "run-1", run_time), "env": env, "queue": queue},
+            }
+        )
 
     compile_one()
     asl_validate(paths)
     for case, evaluated in zip(cases, evaluate_parameters(cases, tmp_path)):
-        assert evaluated.get("ContainerOverrides", {}).get("Command") == case["expect"]["argv"], \
-            (case["parameters"]["ContainerOverrides"]["Command.$"], evaluated)
+        assert evaluated.get("ContainerOverrides", {}).get("Command") == case["expect"]["argv"], (
+            case["parameters"]["ContainerOverrides"]["Command.$"],
+            evaluated,
+        )
         assert evaluated["ContainerOverrides"]["Environment"] == [{"Name": "E", "Value": case["expect"]["env"]}]
         assert evaluated["JobQueue"] == case["expect"]["queue"]
 
@@ -263,13 +293,23 @@ def test_reserved_characters_are_base64_never_escapes(tmp_path):
     definition, flow = compile_values(f"s3://bucket/{HOSTILE}", "python", HOSTILE, HOSTILE, "q")
     command_ = definition["States"]["start"]["Parameters"]["ContainerOverrides"]["Command.$"]
     assert "\\" not in command_  # no escape sequence for any tool to read differently
-    decoded = [base64.b64decode(b).decode() for b in re.findall(r"States\.Base64Decode\('([A-Za-z0-9+/=]*)'\)", command_)]
+    decoded = [
+        base64.b64decode(b).decode() for b in re.findall(r"States\.Base64Decode\('([A-Za-z0-9+/=]*)'\)", command_)
+    ]
     assert decoded == [f"s3://bucket/{HOSTILE}"]
     assert definition["States"]["parameters-merge"]["Parameters"]["defaults"]["greeting"] == HOSTILE  # a JSON value
     (tmp_path / "d.json").write_text(json.dumps(definition))
     asl_validate([tmp_path / "d.json"])
-    (evaluated,) = evaluate_parameters([{"parameters": definition["States"]["start"]["Parameters"],
-                                         "input": {"parameters": {"greeting": HOSTILE}}, "executionName": "r"}], tmp_path)
+    (evaluated,) = evaluate_parameters(
+        [
+            {
+                "parameters": definition["States"]["start"]["Parameters"],
+                "input": {"parameters": {"greeting": HOSTILE}},
+                "executionName": "r",
+            }
+        ],
+        tmp_path,
+    )
     expected = intended_argv(flow, Options(datastore=f"s3://bucket/{HOSTILE}"), "r", HOSTILE)
     # aws-local-stepfunctions drops the backslash from the decoded text (its own gap); all else arrives as is.
     assert evaluated["ContainerOverrides"]["Command"] == [a.replace("\\", "") for a in expected]
@@ -282,16 +322,28 @@ def runtime_ready() -> bool:
     return (ROOT / "flowc" / "runtime" / "__main__.py").exists()
 
 
-def run_locally(definition: dict, tmp_path: Path, run_id: str, execution_input: dict | None = None,
-                timeout: float = 120, cwd: Path = EXAMPLES) -> dict:
+def run_locally(
+    definition: dict,
+    tmp_path: Path,
+    run_id: str,
+    execution_input: dict | None = None,
+    timeout: float = 120,
+    cwd: Path = EXAMPLES,
+) -> dict:
     need(NODE.exists() and (ROOT / "node_modules" / "aws-local-stepfunctions").exists(), "node_modules missing")
     need(runtime_ready(), "flowc.runtime is not written yet")
     path = tmp_path / f"{run_id}.json"
     path.write_text(json.dumps(definition))
     config = {"cwd": str(cwd), "executionName": run_id, "python": sys.executable}
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    result = subprocess.run([str(NODE), str(DRIVER), str(path), json.dumps(execution_input or {}), json.dumps(config)],
-                            capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+    result = subprocess.run(
+        [str(NODE), str(DRIVER), str(path), json.dumps(execution_input or {}), json.dumps(config)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -309,7 +361,9 @@ def test_linear_runs_and_stores_its_artifacts(tmp_path):
     root = str(tmp_path / "ds")
     definition, flow = compiled("linear", datastore=root, python=sys.executable)
     outcome = run_locally(definition, tmp_path, "linear-1")
-    assert outcome["status"] == "SUCCEEDED", [(c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]]
+    assert outcome["status"] == "SUCCEEDED", [
+        (c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]
+    ]
     assert [c["state"] for c in outcome["calls"]] == [s.name for s in flow.steps]
     squares = artifact(root, flow.name, "linear-1", "end", "squares")
     assert artifact(root, flow.name, "linear-1", "end", "total") == sum(squares)
@@ -319,7 +373,9 @@ def test_branch_runs_both_branches_then_the_join(tmp_path):
     root = str(tmp_path / "ds")
     definition, flow = compiled("branch", datastore=root, python=sys.executable)
     outcome = run_locally(definition, tmp_path, "branch-1")
-    assert outcome["status"] == "SUCCEEDED", [(c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]]
+    assert outcome["status"] == "SUCCEEDED", [
+        (c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]
+    ]
     assert sorted(c["state"] for c in outcome["calls"]) == sorted(s.name for s in flow.steps)
     join = next(s for s in flow.steps if s.is_join)
     assert (Path(root) / flow.name / "runs" / "branch-1" / join.name / "0" / "DONE").exists()
@@ -329,10 +385,16 @@ def test_parameters_take_defaults_and_given_values(tmp_path):
     root = str(tmp_path / "ds")
     definition, flow = compiled("parameters", datastore=root, python=sys.executable)
     outcome = run_locally(definition, tmp_path, "params-default")
-    assert outcome["status"] == "SUCCEEDED", [(c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]]
+    assert outcome["status"] == "SUCCEEDED", [
+        (c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]
+    ]
     assert artifact(root, flow.name, "params-default", "start", "message") == "hello world 0.01"
-    outcome = run_locally(definition, tmp_path, "params-given", {"parameters": {"greeting": "it's {me}", "alpha": "0.5"}})
-    assert outcome["status"] == "SUCCEEDED", [(c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]]
+    outcome = run_locally(
+        definition, tmp_path, "params-given", {"parameters": {"greeting": "it's {me}", "alpha": "0.5"}}
+    )
+    assert outcome["status"] == "SUCCEEDED", [
+        (c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]
+    ]
     assert artifact(root, flow.name, "params-given", "start", "message") == "hello it's {me} 0.5"
     assert artifact(root, flow.name, "params-given", "end", "layers") == [64, 32]
 
@@ -341,7 +403,9 @@ def test_retry_then_catch(tmp_path):
     root = str(tmp_path / "ds")
     definition, flow = compiled("retry_catch", datastore=root, python=sys.executable)
     outcome = run_locally(definition, tmp_path, "retry-1")
-    assert outcome["status"] == "SUCCEEDED", [(c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]]
+    assert outcome["status"] == "SUCCEEDED", [
+        (c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]
+    ]
     flaky = [c for c in outcome["calls"] if c["state"] == "flaky"]
     assert [c["exitCode"] for c in flaky] == [1, 0]  # retried as the Retry says, attempt number reaching the runtime
     assert [c["argv"][c["argv"].index("--attempt") + 1] for c in flaky] == ["0", "1"]
@@ -376,16 +440,20 @@ class FailsFlow(FlowSpec):
 '''
 
 
-@pytest.mark.parametrize(("given", "exit_code", "runs", "cause"), [
-    ("abc", 2, 1, "no retry can change"),  # a usage error (a bad int): retrying cannot help
-    ("3", 1, 4, "start failed after 4 attempts"),  # the step's own failure: @retry(times=3) runs it 4 times
-])
+@pytest.mark.parametrize(
+    ("given", "exit_code", "runs", "cause"),
+    [
+        ("abc", 2, 1, "no retry can change"),  # a usage error (a bad int): retrying cannot help
+        ("3", 1, 4, "start failed after 4 attempts"),  # the step's own failure: @retry(times=3) runs it 4 times
+    ],
+)
 def test_usage_errors_are_not_retried(tmp_path, given, exit_code, runs, cause):
     code = tmp_path / "code"
     code.mkdir()
     (code / "fails.py").write_text(ALWAYS_FAILS)
-    text = compile_flow(ALWAYS_FAILS, "fails.py", "step-functions",
-                        Options(datastore=str(tmp_path / "ds"), python=sys.executable)).text
+    text = compile_flow(
+        ALWAYS_FAILS, "fails.py", "step-functions", Options(datastore=str(tmp_path / "ds"), python=sys.executable)
+    ).text
     outcome = run_locally(json.loads(text), tmp_path, f"fails-{exit_code}", {"parameters": {"n": given}}, cwd=code)
     assert outcome["status"] == "FAILED" and cause in outcome["error"], outcome
     assert [c["exitCode"] for c in outcome["calls"]] == [exit_code] * runs
@@ -406,7 +474,11 @@ def test_foreach_runs_each_item_and_joins(tmp_path, s3_datastore):
     definition, flow = compiled("foreach", datastore=root, python=sys.executable)
     outcome = run_locally(definition, tmp_path, "foreach-1")
     assert outcome["status"] == "SUCCEEDED", outcome["error"]
-    assert sorted(c["argv"][c["argv"].index("--task-id") + 1] for c in outcome["calls"] if c["state"] == "train") == ["0", "1", "2"]
+    assert sorted(c["argv"][c["argv"].index("--task-id") + 1] for c in outcome["calls"] if c["state"] == "train") == [
+        "0",
+        "1",
+        "2",
+    ]
     assert artifact(root, flow.name, "foreach-1", "pick", "best_rate") == 0.01
 
 
@@ -414,7 +486,9 @@ def test_nested_foreach_runs_the_grid(tmp_path, s3_datastore):
     root = s3_datastore
     definition, flow = compiled("nested_foreach", datastore=root, python=sys.executable)
     outcome = run_locally(definition, tmp_path, "nested-1")
-    assert outcome["status"] == "SUCCEEDED", [(c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]]
+    assert outcome["status"] == "SUCCEEDED", [
+        (c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]
+    ]
     cells = sorted(c["argv"][c["argv"].index("--task-id") + 1] for c in outcome["calls"] if c["state"] == "cell")
     assert cells == ["0.0", "0.1", "0.2", "1.0", "1.1", "1.2"]
     assert artifact(root, flow.name, "nested-1", "grand_total", "totals") == {"north": 300, "south": 300}
@@ -466,13 +540,20 @@ def test_batch_settings_become_job_definition_properties_and_submit_job_tags(tmp
     assert start["ContainerOverrides"]["Environment"] == [{"Name": "FLOWC_SECRET_SOURCES", "Value": '["db-creds"]'}]
     jobs = target.job_definitions(flow, Options())
     assert sorted(jobs) == sorted({start["JobDefinition"], end["JobDefinition"]})
-    assert jobs[end["JobDefinition"]] == {"image": "python:3.11-slim", "resourceRequirements": target.JOB_DEFINITION_RESOURCES,
-                                          "command": target.JOB_DEFINITION_COMMAND}
+    assert jobs[end["JobDefinition"]] == {
+        "image": "python:3.11-slim",
+        "resourceRequirements": target.JOB_DEFINITION_RESOURCES,
+        "command": target.JOB_DEFINITION_COMMAND,
+    }
     special = jobs[start["JobDefinition"]]
     assert special["jobRoleArn"] == "arn:aws:iam::123456789012:role/job"
     assert special["executionRoleArn"] == "arn:aws:iam::123456789012:role/exec"
-    assert special["linuxParameters"] == {"sharedMemorySize": 256, "tmpfs": [{"containerPath": "/tmp", "size": 512}],
-                                          "maxSwap": 1024, "swappiness": 10}
+    assert special["linuxParameters"] == {
+        "sharedMemorySize": 256,
+        "tmpfs": [{"containerPath": "/tmp", "size": 512}],
+        "maxSwap": 1024,
+        "swappiness": 10,
+    }
     assert SECRET_VALUE not in artifact_.text
 
 
@@ -480,24 +561,34 @@ def test_one_job_definition_for_steps_that_need_different_ones_is_refused(tmp_pa
     path = batch_flow(tmp_path)
     with pytest.raises(CompileError) as caught:
         compile_flow(path.read_text(), "batch_settings.py", "step-functions", Options(job_definition="mine"))
-    assert "batch_settings.py:8:6: error: step-functions: --job-definition names one job definition" in str(caught.value)
+    assert "batch_settings.py:8:6: error: step-functions: --job-definition names one job definition" in str(
+        caught.value
+    )
 
 
 def test_secrets_reach_the_step_from_secrets_manager_and_are_stored_nowhere(tmp_path, aws_env):
     import boto3
 
     boto3.client("secretsmanager").create_secret(
-        Name="db-creds", SecretString=json.dumps({"DB_USER": "admin", "DB_PASSWORD": SECRET_VALUE}))
+        Name="db-creds", SecretString=json.dumps({"DB_USER": "admin", "DB_PASSWORD": SECRET_VALUE})
+    )
     path, root = batch_flow(tmp_path), tmp_path / "ds"
-    text = compile_flow(path.read_text(), "batch_settings.py", "step-functions",
-                        Options(datastore=str(root), python=sys.executable)).text
+    text = compile_flow(
+        path.read_text(), "batch_settings.py", "step-functions", Options(datastore=str(root), python=sys.executable)
+    ).text
     need(NODE.exists() and ASL_VALIDATOR.exists(), "node_modules missing: run npm ci")
     (tmp_path / "def.json").write_text(text)
-    checked = subprocess.run([str(NODE), str(ASL_VALIDATOR), "--json-path", str(tmp_path / "def.json")],
-                             capture_output=True, text=True, timeout=60)
+    checked = subprocess.run(
+        [str(NODE), str(ASL_VALIDATOR), "--json-path", str(tmp_path / "def.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     outcome = run_locally(json.loads(text), tmp_path, "secrets-1", cwd=path.parent)
-    assert outcome["status"] == "SUCCEEDED", [(c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]]
+    assert outcome["status"] == "SUCCEEDED", [
+        (c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]
+    ]
     assert artifact(str(root), "BatchSettingsFlow", "secrets-1", "start", "user") == "admin"
     assert artifact(str(root), "BatchSettingsFlow", "secrets-1", "start", "password_matches") is True
     stored = [p for p in root.rglob("*") if p.is_file()]
@@ -522,8 +613,16 @@ def test_deploy_and_trigger_against_moto(aws_env, s3_datastore, tmp_path):
 
     root = s3_datastore
     path = str(batch_flow(tmp_path))
-    flags = ["-t", "step-functions", "--datastore", root, "--role-arn", "arn:aws:iam::123456789012:role/flowc",
-             "--job-queue", "flowc-queue"]
+    flags = [
+        "-t",
+        "step-functions",
+        "--datastore",
+        root,
+        "--role-arn",
+        "arn:aws:iam::123456789012:role/flowc",
+        "--job-queue",
+        "flowc-queue",
+    ]
     dry = run_flowc("deploy", path, *flags, "--dry-run", env=aws_env)
     assert dry.returncode == 0, dry.stderr
     assert "create_state_machine" in dry.stdout and "put_rule" in dry.stdout
@@ -585,8 +684,12 @@ def test_a_wide_foreach_completes(tmp_path, s3_datastore):
     code = tmp_path / "code"
     code.mkdir()
     (code / "wide.py").write_text(WIDE_FLOW.replace("WIDTH", str(width)))
-    artifact_ = compile_flow((code / "wide.py").read_text(), "wide.py", "step-functions",
-                             Options(datastore=s3_datastore, python=sys.executable, max_workers=8))
+    artifact_ = compile_flow(
+        (code / "wide.py").read_text(),
+        "wide.py",
+        "step-functions",
+        Options(datastore=s3_datastore, python=sys.executable, max_workers=8),
+    )
     outcome = run_locally(json.loads(artifact_.text), tmp_path, "wide-1", cwd=code, timeout=600)
     assert outcome["status"] == "SUCCEEDED", outcome["error"]
     assert sum(1 for c in outcome["calls"] if c["state"] == "body") == width
@@ -616,11 +719,19 @@ class IncludeFlow(FlowSpec):
 ''')
     (code / "notes.txt").write_text("the default notes")
     (tmp_path / "given.txt").write_text("given at trigger")
-    flags = ["-t", "step-functions", "--datastore", s3_datastore, "--role-arn", "arn:aws:iam::123456789012:role/flowc",
-             "--job-queue", "flowc-queue"]
+    flags = [
+        "-t",
+        "step-functions",
+        "--datastore",
+        s3_datastore,
+        "--role-arn",
+        "arn:aws:iam::123456789012:role/flowc",
+        "--job-queue",
+        "flowc-queue",
+    ]
     deployed = run_flowc("deploy", str(path), *flags, env=aws_env)
     assert deployed.returncode == 0, deployed.stderr
-    bucket, _, prefix = s3_datastore[len("s3://"):].partition("/")
+    bucket, _, prefix = s3_datastore[len("s3://") :].partition("/")
     s3 = boto3.client("s3")
     for given, expected in ((None, b"the default notes"), (str(tmp_path / "given.txt"), b"given at trigger")):
         args = ["--param", f"notes={given}"] if given else []
@@ -655,7 +766,9 @@ def test_skypilot_steps_run_their_launcher_as_batch_jobs(tmp_path, s3_datastore,
     url = upload_package(s3_datastore, "SkyFlow", data, sha)
     definition, _ = compiled("skypilot", datastore=s3_datastore, python=sys.executable, package_url=url)
     outcome = run_locally(definition, tmp_path, "sky-1", {"parameters": {"rows": "10"}}, timeout=300)
-    assert outcome["status"] == "SUCCEEDED", [(c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]]
+    assert outcome["status"] == "SUCCEEDED", [
+        (c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]
+    ]
     launched = [c for c in outcome["calls"] if c["state"] in ("featurize", "train")]
     assert all(c["argv"][1:3] == ["-m", "flowc.runtime.skypilot_launch"] for c in launched)
     made = [json.loads(line) for line in log.read_text().splitlines()]

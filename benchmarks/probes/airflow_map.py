@@ -43,8 +43,17 @@ def main() -> int:
         bag = DagBag(dag_folder=dag_file)
         dag = bag.dags[dag_id]
         mapped = [t.task_id for t in dag.tasks if type(t).__name__ == "MappedOperator"]
-        print("\n" + json.dumps({"max_map_length": default_limit, "imported": mapped, "errors": len(bag.import_errors),
-                                 "seconds": time.perf_counter() - started}))
+        print(
+            "\n"
+            + json.dumps(
+                {
+                    "max_map_length": default_limit,
+                    "imported": mapped,
+                    "errors": len(bag.import_errors),
+                    "seconds": time.perf_counter() - started,
+                }
+            )
+        )
         return 0
     plain = run(dag_file, dag_id)
     os.environ["AIRFLOW__CORE__MAX_MAP_LENGTH"] = limit

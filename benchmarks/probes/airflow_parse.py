@@ -30,5 +30,13 @@ for i, path in enumerate(sys.argv[1:]):
     if i:
         dags += len(bag.dags)
         errors.update({k: str(v)[-400:] for k, v in bag.import_errors.items()})
-print(json.dumps({"first_s": times[1], "rest_s": statistics.median(times[2:]) if len(times) > 2 else None,
-                  "dags": dags, "errors": errors}))
+print(
+    json.dumps(
+        {
+            "first_s": times[1],
+            "rest_s": statistics.median(times[2:]) if len(times) > 2 else None,
+            "dags": dags,
+            "errors": errors,
+        }
+    )
+)

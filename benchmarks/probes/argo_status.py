@@ -91,9 +91,20 @@ def main() -> int:
         widest, tol = search(size, limit, c1, per_packed)
         how = f"searched with the size model (±{tol})"
     fits_at_1 = min(p1, c1) <= limit
-    print(json.dumps({"bytes_at_1": min(p1, c1), "per_item_plain": per_plain, "per_item_compressed": per_packed,
-                      "nodes_per_item": nodes_per_item, "widest": widest if fits_at_1 else 0, "tolerance": tol, "how": how,
-                      "seconds": time.perf_counter() - started}))
+    print(
+        json.dumps(
+            {
+                "bytes_at_1": min(p1, c1),
+                "per_item_plain": per_plain,
+                "per_item_compressed": per_packed,
+                "nodes_per_item": nodes_per_item,
+                "widest": widest if fits_at_1 else 0,
+                "tolerance": tol,
+                "how": how,
+                "seconds": time.perf_counter() - started,
+            }
+        )
+    )
     return 0
 
 

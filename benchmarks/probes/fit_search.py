@@ -31,7 +31,13 @@ def compact_json(data: bytes, target: str) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
-target, limit, compact, scratch, budget = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", Path(sys.argv[4]), float(sys.argv[5])
+target, limit, compact, scratch, budget = (
+    sys.argv[1],
+    int(sys.argv[2]),
+    sys.argv[3] == "1",
+    Path(sys.argv[4]),
+    float(sys.argv[5]),
+)
 deadline = time.monotonic() + budget
 
 

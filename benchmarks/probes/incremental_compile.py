@@ -51,8 +51,11 @@ def compile_seconds(flows: list[Path], target: str, output: Path) -> tuple[float
     """(wall, CPU) seconds of one `flowc compile` process (CPU: user + system; the machine may be shared)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "flowc.cli", "compile", *map(str, flows), "-t", target, "-o", f"{output}/"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "flowc.cli", "compile", *map(str, flows), "-t", target, "-o", f"{output}/"],
+        check=True,
+        capture_output=True,
+    )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

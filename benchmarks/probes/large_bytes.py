@@ -31,8 +31,13 @@ def load(folder: str, sha: str) -> dict:
     value = ArtifactSource(LocalDatastore(folder), "F", {"x": sha}).load("x")
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"size_mib": len(value) >> 20, "type": type(value).__name__, "peak_rss_mib": round(peak),
-            "ratio": round(peak / (len(value) / (1 << 20)), 3), "load_s": round(seconds, 2)}
+    return {
+        "size_mib": len(value) >> 20,
+        "type": type(value).__name__,
+        "peak_rss_mib": round(peak),
+        "ratio": round(peak / (len(value) / (1 << 20)), 3),
+        "load_s": round(seconds, 2),
+    }
 
 
 if __name__ == "__main__":
@@ -42,5 +47,8 @@ if __name__ == "__main__":
     size = int(sys.argv[1]) << 20
     with tempfile.TemporaryDirectory(dir=sys.argv[2] if len(sys.argv) > 2 else None) as folder:
         sha = write(folder, size)
-        print(subprocess.run([sys.executable, __file__, "--load", folder, sha], capture_output=True, text=True,
-                             check=True).stdout.strip())
+        print(
+            subprocess.run(
+                [sys.executable, __file__, "--load", folder, sha], capture_output=True, text=True, check=True
+            ).stdout.strip()
+        )

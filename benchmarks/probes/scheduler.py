@@ -75,13 +75,26 @@ class StubRun(LocalRun):
 def measure(width: int) -> dict:
     flow, _ = load_flow(FLOW.replace("WIDTH", str(width)), "wide.py")
     with tempfile.TemporaryDirectory() as folder:
-        run = StubRun(RunRequest(flow=flow, flow_path=f"{folder}/wide.py", datastore=folder, run_id="r",
-                                 max_workers=8, echo=lambda line: None, show_output=False))
+        run = StubRun(
+            RunRequest(
+                flow=flow,
+                flow_path=f"{folder}/wide.py",
+                datastore=folder,
+                run_id="r",
+                max_workers=8,
+                echo=lambda line: None,
+                show_output=False,
+            )
+        )
         run.width, run.store = width, MemoryStore()
         cpu, wall = time.process_time(), time.perf_counter()
         code = run.execute()
-        return {"width": width, "exit": code, "runner_cpu_s": round(time.process_time() - cpu, 3),
-                "wall_s": round(time.perf_counter() - wall, 3)}
+        return {
+            "width": width,
+            "exit": code,
+            "runner_cpu_s": round(time.process_time() - cpu, 3),
+            "wall_s": round(time.perf_counter() - wall, 3),
+        }
 
 
 if __name__ == "__main__":

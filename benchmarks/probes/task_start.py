@@ -64,16 +64,33 @@ def run_once(folder: str, source: str, zygote: bool) -> tuple[float, float]:
     if not zygote:
         env["FLOWC_NO_ZYGOTE"] = "1"
     cpu, wall = children_cpu(), time.perf_counter()
-    subprocess.run([sys.executable, "-m", "flowc.cli", "run", flow, "--datastore", os.path.join(folder, "ds"),
-                    "--quiet", "--max-workers", str(os.cpu_count() or 2)], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flowc.cli",
+            "run",
+            flow,
+            "--datastore",
+            os.path.join(folder, "ds"),
+            "--quiet",
+            "--max-workers",
+            str(os.cpu_count() or 2),
+        ],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - wall, children_cpu() - cpu
 
 
 def measure(repeats: int) -> list[dict]:
     rows = []
-    flows = {"foreach-20": (FOREACH.replace("WIDTH", "20"), 23), "foreach-200": (FOREACH.replace("WIDTH", "200"), 203),
-             "linear-10": (linear(10), 11)}
+    flows = {
+        "foreach-20": (FOREACH.replace("WIDTH", "20"), 23),
+        "foreach-200": (FOREACH.replace("WIDTH", "200"), 203),
+        "linear-10": (linear(10), 11),
+    }
     for zygote in (False, True):
         cpu_of = {}
         for name, (source, tasks) in flows.items():
@@ -83,11 +100,23 @@ def measure(repeats: int) -> list[dict]:
                     wall, cpu = run_once(folder, source, zygote)
                 best_wall, best_cpu = min(best_wall, wall), min(best_cpu, cpu)
             cpu_of[name] = best_cpu
-            rows.append({"mode": "zygote" if zygote else "subprocess", "flow": name, "tasks": tasks,
-                         "wall_s": round(best_wall, 3), "cpu_s": round(best_cpu, 3),
-                         "cpu_per_task_ms": round(1000 * best_cpu / tasks, 1)})
-        rows.append({"mode": "zygote" if zygote else "subprocess", "flow": "marginal",
-                     "per_task_cpu_ms": round(1000 * (cpu_of["foreach-200"] - cpu_of["foreach-20"]) / 180, 1)})
+            rows.append(
+                {
+                    "mode": "zygote" if zygote else "subprocess",
+                    "flow": name,
+                    "tasks": tasks,
+                    "wall_s": round(best_wall, 3),
+                    "cpu_s": round(best_cpu, 3),
+                    "cpu_per_task_ms": round(1000 * best_cpu / tasks, 1),
+                }
+            )
+        rows.append(
+            {
+                "mode": "zygote" if zygote else "subprocess",
+                "flow": "marginal",
+                "per_task_cpu_ms": round(1000 * (cpu_of["foreach-200"] - cpu_of["foreach-20"]) / 180, 1),
+            }
+        )
     return rows
 
 

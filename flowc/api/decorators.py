@@ -15,15 +15,11 @@ if TYPE_CHECKING:
     from typing import Callable
 
 
-
 def _make_decorator(spec: DecoratorSpec) -> Callable:
     def decorator(target=None, **kwargs):
         unknown = [k for k in kwargs if spec.arg(k) is None]
         if unknown:
-            raise TypeError(
-                f"@{spec.name} has no argument '{unknown[0]}'"
-                + did_you_mean(unknown[0], spec.arg_names)
-            )
+            raise TypeError(f"@{spec.name} has no argument '{unknown[0]}'" + did_you_mean(unknown[0], spec.arg_names))
 
         def apply(obj):
             if spec.level == "flow":

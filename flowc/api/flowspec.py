@@ -20,8 +20,15 @@ class JSONType:
 class Parameter:
     """A flow parameter, set per run and read-only inside steps."""
 
-    def __init__(self, name: str, default: Any = None, type: Any = None, required: bool = False,
-                 help: str | None = None, **kwargs):
+    def __init__(
+        self,
+        name: str,
+        default: Any = None,
+        type: Any = None,
+        required: bool = False,
+        help: str | None = None,
+        **kwargs,
+    ):
         self.name = name
         self.default = default
         self.type = type if type is not None else (builtin_type(default) if default is not None else str)
@@ -66,8 +73,16 @@ def builtin_type(value: Any):
 class IncludeFile(Parameter):
     """A parameter whose value is the text of a local file, read when the run starts."""
 
-    def __init__(self, name: str, default: Any = None, is_text: bool = True, encoding: str = "utf-8",
-                 required: bool = False, help: str | None = None, **kwargs):
+    def __init__(
+        self,
+        name: str,
+        default: Any = None,
+        is_text: bool = True,
+        encoding: str = "utf-8",
+        required: bool = False,
+        help: str | None = None,
+        **kwargs,
+    ):
         super().__init__(name, default=default, type=str, required=required, help=help)
         self.is_text = is_text
         self.encoding = encoding
@@ -128,8 +143,10 @@ class FlowSpec:
             if found:
                 object.__setattr__(self, name, value)
                 return value
-            raise AttributeError(f"step '{task.request.step}' of {type(self).__name__} has no artifact '{name}': "
-                                 f"no earlier step set self.{name} and the step has not set it yet")
+            raise AttributeError(
+                f"step '{task.request.step}' of {type(self).__name__} has no artifact '{name}': "
+                f"no earlier step set self.{name} and the step has not set it yet"
+            )
         raise AttributeError(f"'{type(self).__name__}' object has no attribute or artifact '{name}'")
 
     def _parameter_value(self, parameter: Parameter):

@@ -18,9 +18,15 @@ from flowc.cli.compile import check_command, compile_command, graph_command
 
 # command name -> the module whose COMMANDS list defines it
 LAZY_COMMANDS = {
-    "deploy": "flowc.cli.deploy", "trigger": "flowc.cli.deploy",
-    "run": "flowc.cli.run", "resume": "flowc.cli.run", "show": "flowc.cli.run", "logs": "flowc.cli.run",
-    "runs": "flowc.cli.run", "package": "flowc.cli.run", "report": "flowc.cli.report",
+    "deploy": "flowc.cli.deploy",
+    "trigger": "flowc.cli.deploy",
+    "run": "flowc.cli.run",
+    "resume": "flowc.cli.run",
+    "show": "flowc.cli.run",
+    "logs": "flowc.cli.run",
+    "runs": "flowc.cli.run",
+    "package": "flowc.cli.run",
+    "report": "flowc.cli.report",
     "diff": "flowc.cli.diff",
 }
 

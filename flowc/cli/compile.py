@@ -35,8 +35,14 @@ def report(diagnostics) -> None:
 
 
 def target_option(default: str | None = None):
-    return click.option("--target", "-t", type=click.Choice(list(TARGETS)), default=default,
-                        required=default is None, help="What to compile to.")
+    return click.option(
+        "--target",
+        "-t",
+        type=click.Choice(list(TARGETS)),
+        default=default,
+        required=default is None,
+        help="What to compile to.",
+    )
 
 
 # The flags of Options fields every compiling command shares (compile, check, deploy, trigger); each
@@ -57,8 +63,13 @@ OPTION_FLAGS = [
     click.option("--job-definition", help="AWS Batch job definition (step-functions; default one per image)."),
     click.option("--skypilot-image", help="The @skypilot launcher's image (argo, airflow)."),
 ]
-WITH_FLAG = click.option("--with", "with_decorators", multiple=True, metavar="DECORATOR[:k=v,...]",
-                         help="Attach a decorator to every step that lacks it, e.g. --with retry:times=2.")
+WITH_FLAG = click.option(
+    "--with",
+    "with_decorators",
+    multiple=True,
+    metavar="DECORATOR[:k=v,...]",
+    help="Attach a decorator to every step that lacks it, e.g. --with retry:times=2.",
+)
 
 
 def options_flags(func):
@@ -124,8 +135,11 @@ def compile_one(path: str, target: str, kwargs: dict, options=None):
 @click.argument("flows", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @target_option()
 @click.option("-o", "--output", type=click.Path(), help="File (one flow) or directory (one output per flow).")
-@click.option("--check", is_flag=True,
-              help="Write nothing; print a diff and exit 1 when the files in -o differ from what FLOWS compile to.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; print a diff and exit 1 when the files in -o differ from what FLOWS compile to.",
+)
 @click.option("--package-url", help="Code package the containers bootstrap from (what deploy sets).")
 @click.option("--no-cache", is_flag=True, help="Compile every flow, ignoring DIR/.flowc-cache (and not updating it).")
 @options_flags
@@ -195,8 +209,10 @@ def output_files(path: str, artifact, target: str, output: Path, to_dir: bool) -
         # only for skypilot output into a directory
         from flowc.compiler.targets.skypilot import split_documents
 
-        return {output / f"{Path(path).stem}.{task}{artifact.suffix}": text
-                for task, text in split_documents(artifact.text).items()}
+        return {
+            output / f"{Path(path).stem}.{task}{artifact.suffix}": text
+            for task, text in split_documents(artifact.text).items()
+        }
     return {output / (Path(path).stem + artifact.suffix) if to_dir else output: artifact.text}
 
 
@@ -213,10 +229,12 @@ def same_as_committed(destination: Path, text: str) -> bool:
         fail(f"cannot read {destination}: {getattr(exc, 'strerror', None) or exc}")
     if committed == text:
         return True
-    lines = difflib.unified_diff([] if committed is None else committed.splitlines(keepends=True),
-                                 text.splitlines(keepends=True),
-                                 fromfile=f"committed {destination}" + (" (missing)" if committed is None else ""),
-                                 tofile=f"compiled {destination}")
+    lines = difflib.unified_diff(
+        [] if committed is None else committed.splitlines(keepends=True),
+        text.splitlines(keepends=True),
+        fromfile=f"committed {destination}" + (" (missing)" if committed is None else ""),
+        tofile=f"compiled {destination}",
+    )
     for line in lines:
         # a last line without its newline still ends the diff's line (as `diff` marks it)
         click.echo(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n", nl=False)

@@ -42,8 +42,9 @@ def flowc_code_digest() -> str:
     """sha256 over flowc's own source files (names and bytes), computed once per process."""
     package = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
-    for path in sorted(p for p in package.rglob("*") if p.is_file() and p.suffix in (".py", ".j2")
-                       and "__pycache__" not in p.parts):
+    for path in sorted(
+        p for p in package.rglob("*") if p.is_file() and p.suffix in (".py", ".j2") and "__pycache__" not in p.parts
+    ):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
@@ -55,8 +56,9 @@ def flowc_version() -> str:
     return flowc.__version__
 
 
-def cache_key(flow_path: str, target: str, options, with_decorators: tuple[str, ...],
-              config_files: tuple[str, ...] = ()) -> str | None:
+def cache_key(
+    flow_path: str, target: str, options, with_decorators: tuple[str, ...], config_files: tuple[str, ...] = ()
+) -> str | None:
     """The key of one compile, or None when an input cannot be read (the compile then reports why)."""
     # the same discovery the code package uses, so what a flow imports is found one way
     from flowc.deploy.package import local_files
@@ -103,8 +105,10 @@ class CompileCache:
 
     def store(self, key: str, written: dict[Path, str], warnings: list[str]) -> None:
         """Record what a compile wrote (after it wrote it); best effort: a cache that cannot be written is no cache."""
-        entry = {"outputs": {p.name: hashlib.sha256(text.encode("utf-8")).hexdigest() for p, text in written.items()},
-                 "warnings": warnings}
+        entry = {
+            "outputs": {p.name: hashlib.sha256(text.encode("utf-8")).hexdigest() for p, text in written.items()},
+            "warnings": warnings,
+        }
         destination = self.folder / f"{key}.json"
         temporary = self.folder / f".{key}.tmp{os.getpid()}"
         try:

@@ -59,15 +59,19 @@ DEPLOY_FLAGS = {
 
 def deploy_flags(targets):
     """--target (one of `targets`), --dry-run, the deployers' flags some of `targets` read, and the options flags."""
+
     def decorate(func):
         own = [flag for name, flag in DEPLOY_FLAGS.items() if DEPLOY_READ_BY[name] & set(targets)]
-        for flag in reversed([
-            click.option("--target", "-t", required=True, type=click.Choice(sorted(targets))),
-            click.option("--dry-run", is_flag=True, help="Print what would be sent; send nothing."),
-            *own,
-        ]):
+        for flag in reversed(
+            [
+                click.option("--target", "-t", required=True, type=click.Choice(sorted(targets))),
+                click.option("--dry-run", is_flag=True, help="Print what would be sent; send nothing."),
+                *own,
+            ]
+        ):
             func = flag(func)
         return options_flags(func)
+
     return decorate
 
 

@@ -22,8 +22,9 @@ from flowc.deploy import DEPLOYERS
 
 def diff_flags(func):
     """--target (a deployable one), the deployers' flags and the options flags, as `flowc deploy` takes them."""
-    for flag in reversed([click.option("--target", "-t", required=True, type=click.Choice(sorted(DEPLOYERS))),
-                          *DEPLOY_FLAGS.values()]):
+    for flag in reversed(
+        [click.option("--target", "-t", required=True, type=click.Choice(sorted(DEPLOYERS))), *DEPLOY_FLAGS.values()]
+    ):
         func = flag(func)
     return options_flags(func)
 
@@ -57,8 +58,10 @@ def compare(request) -> tuple[str, list[str]]:
         compiled = argo.as_manifest(argo.manifests(artifact.text)[0])
         deployed = argo.deployed_template(request, compiled)
         metadata = compiled["metadata"]
-        where = (f"WorkflowTemplate {metadata.get('namespace') or argo.DEFAULT_NAMESPACE}/{metadata['name']} "
-                 f"on {request.argo_server}")
+        where = (
+            f"WorkflowTemplate {metadata.get('namespace') or argo.DEFAULT_NAMESPACE}/{metadata['name']} "
+            f"on {request.argo_server}"
+        )
     elif request.target == "step-functions":
         from flowc.deploy import step_functions
 

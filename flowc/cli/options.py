@@ -37,8 +37,15 @@ FLAG_NAMES = {"output_format": "--format"}  # where a flag is not --<name>
 CHOICES = {"output_format": ("yaml", "json"), "operator": ("kubernetes", "local")}
 AT_LEAST_ONE = ("max_workers",)
 
-__all__ = ["SETTING_NAMES", "LocalSettings", "SettingsError", "TargetSettings", "resolve_for_target", "resolve_local",
-           "resolve_options"]
+__all__ = [
+    "SETTING_NAMES",
+    "LocalSettings",
+    "SettingsError",
+    "TargetSettings",
+    "resolve_for_target",
+    "resolve_local",
+    "resolve_options",
+]
 
 
 @dataclass(frozen=True)
@@ -58,8 +65,9 @@ def known_settings() -> set[str]:
     return set(OPTION_KINDS) | set(DEPLOY_KINDS) | set(LOCAL_KINDS)
 
 
-def resolve_for_target(flags: Mapping[str, Any], flow_dir: Path, target: str,
-                       environ: Mapping[str, str] | None = None) -> TargetSettings:
+def resolve_for_target(
+    flags: Mapping[str, Any], flow_dir: Path, target: str, environ: Mapping[str, str] | None = None
+) -> TargetSettings:
     """Options (and deploy settings) for `target`; SettingsError for a bad or unread value."""
     environ = os.environ if environ is None else environ
     pyproject = read_pyproject(flow_dir, known_settings(), SECTIONS)
@@ -69,17 +77,21 @@ def resolve_for_target(flags: Mapping[str, Any], flow_dir: Path, target: str,
     for name, setting in found.items():
         if target not in readers[name]:
             if setting.explicit:
-                raise SettingsError(f"{setting.origin} is not read by --target {target} "
-                                    f"(it is {_kind_of_option(readers[name])} option)")
+                raise SettingsError(
+                    f"{setting.origin} is not read by --target {target} (it is {_kind_of_option(readers[name])} option)"
+                )
             continue  # the shared [tool.flowc] table serves several targets
         _check_value(name, setting.value, setting.origin)
         values[name] = setting.value
-    return TargetSettings(Options(**{k: v for k, v in values.items() if k in OPTION_KINDS}),
-                          {k: v for k, v in values.items() if k in DEPLOY_KINDS})
+    return TargetSettings(
+        Options(**{k: v for k, v in values.items() if k in OPTION_KINDS}),
+        {k: v for k, v in values.items() if k in DEPLOY_KINDS},
+    )
 
 
-def resolve_options(flags: Mapping[str, Any], flow_dir: Path, target: str,
-                    environ: Mapping[str, str] | None = None) -> Options:
+def resolve_options(
+    flags: Mapping[str, Any], flow_dir: Path, target: str, environ: Mapping[str, str] | None = None
+) -> Options:
     """Options for `target`, layering defaults, pyproject, environment and flags."""
     return resolve_for_target(flags, flow_dir, target, environ).options
 
@@ -90,8 +102,10 @@ def resolve_local(flags: Mapping[str, Any], start: Path, environ: Mapping[str, s
     pyproject = read_pyproject(start, known_settings(), SECTIONS)
     for key in pyproject.section(LOCAL_SECTION):
         if key not in LOCAL_KINDS:
-            raise SettingsError(f"{key.replace('_', '-')} in [tool.flowc.{LOCAL_SECTION}] of {pyproject.path} is not "
-                                "read by flowc run (it reads datastore and max-workers)")
+            raise SettingsError(
+                f"{key.replace('_', '-')} in [tool.flowc.{LOCAL_SECTION}] of {pyproject.path} is not "
+                "read by flowc run (it reads datastore and max-workers)"
+            )
     found = layered(LOCAL_KINDS, flags, environ, pyproject, LOCAL_SECTION)
     for name, setting in found.items():
         _check_value(name, setting.value, setting.origin)

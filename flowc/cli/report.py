@@ -12,11 +12,21 @@ from flowc.cli.compile import fail
 
 @click.command("report")
 @click.argument("run_spec", metavar="[FLOW/]RUN_ID")
-@click.option("-o", "--output", default="report.html", show_default=True, type=click.Path(dir_okay=False),
-              help="Where to write the page.")
+@click.option(
+    "-o",
+    "--output",
+    default="report.html",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the page.",
+)
 @datastore_option
-@click.option("--flow", "flow_path", type=click.Path(dir_okay=False),
-              help="The flow file for the graph and resources (default: the one the run recorded).")
+@click.option(
+    "--flow",
+    "flow_path",
+    type=click.Path(dir_okay=False),
+    help="The flow file for the graph and resources (default: the one the run recorded).",
+)
 @datastore_errors_in_one_line
 def report(run_spec, output, datastore, flow_path):
     """Write an HTML report of a run: graph by status, timeline, resources, artifacts, parameters."""
@@ -37,8 +47,11 @@ def report(run_spec, output, datastore, flow_path):
     elif flow_path:
         fail(f"no flow file {flow_path}")
     else:
-        click.echo(f"note: the run's flow file {path or '(not recorded)'} is not here: the report has no graph "
-                   "(pass --flow FLOW.py)", err=True)
+        click.echo(
+            f"note: the run's flow file {path or '(not recorded)'} is not here: the report has no graph "
+            "(pass --flow FLOW.py)",
+            err=True,
+        )
     try:
         with open(output, "w", encoding="utf-8") as out:
             out.write(page.render(facts.collect(run, flow)))

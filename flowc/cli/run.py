@@ -15,7 +15,6 @@ from flowc.cli.compile import fail, gc_paused, load_or_exit, options_for
 from flowc.contract import layout
 
 
-
 def local_settings(flow_path: str | None, datastore: str | None = None, max_workers: int | None = None):
     """Datastore and workers of a local command (flowc/cli/options.py resolve_local): flag > FLOWC_* >
     [tool.flowc.local] / [tool.flowc] of the pyproject.toml nearest the flow (or the current folder) >
@@ -38,6 +37,7 @@ def default_datastore(flow_path: str | None, datastore: str | None) -> str:
 def datastore_errors_in_one_line(command):
     """A datastore that cannot be used (missing bucket, `s3://`, a corrupt record) ends the command with
     one `error:` line and exit 2, never a traceback."""
+
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         from flowc.runtime.datastore import DatastoreError  # standard library only: cheap
@@ -108,12 +108,16 @@ def local_notes(flow, launch_skypilot: bool = False) -> list[str]:
         if r.cpu > cpus:
             notes.append(f"warning: step '{step.name}' asks for {r.cpu:g} CPUs; this machine has {cpus}")
         if memory is not None and r.memory_mib > memory:
-            notes.append(f"warning: step '{step.name}' asks for {r.memory_mib} MiB of memory; this machine has {memory}")
+            notes.append(
+                f"warning: step '{step.name}' asks for {r.memory_mib} MiB of memory; this machine has {memory}"
+            )
         if r.gpu and not has_gpu:
             notes.append(f"warning: step '{step.name}' asks for {r.gpu} GPU(s); no GPU found (nvidia-smi)")
         if step.secrets:
-            notes.append(f"note: step '{step.name}' has @secrets({', '.join(step.secrets)}); flowc does not fetch "
-                         "secrets locally: export the variables they provide before `flowc run`")
+            notes.append(
+                f"note: step '{step.name}' has @secrets({', '.join(step.secrets)}); flowc does not fetch "
+                "secrets locally: export the variables they provide before `flowc run`"
+            )
     return notes
 
 
@@ -140,14 +144,30 @@ def echo(line: str) -> None:
 @click.argument("flow_path", metavar="FLOW.py", type=click.Path(exists=True, dir_okay=False))
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A parameter value (repeatable).")
 @click.option("--run-id", help="The run's id (default: time-based).")
-@click.option("--datastore", help="Datastore root: a folder or s3://bucket/prefix (default FLOWC_DATASTORE, "
-              "[tool.flowc], else .flowc/ beside the flow).")
-@click.option("--max-workers", type=click.IntRange(min=1), default=None,
-              help="Most tasks at once (default: FLOWC_MAX_WORKERS, [tool.flowc], else the CPUs).")
-@click.option("--with", "with_decorators", multiple=True, metavar="DECORATOR[:k=v,...]",
-              help="Attach a decorator to every step that lacks it, e.g. --with retry:times=2.")
-@click.option("--skypilot", "launch_skypilot", is_flag=True,
-              help="Launch @skypilot steps through SkyPilot (needs an s3:// datastore); implied by --with skypilot.")
+@click.option(
+    "--datastore",
+    help="Datastore root: a folder or s3://bucket/prefix (default FLOWC_DATASTORE, "
+    "[tool.flowc], else .flowc/ beside the flow).",
+)
+@click.option(
+    "--max-workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Most tasks at once (default: FLOWC_MAX_WORKERS, [tool.flowc], else the CPUs).",
+)
+@click.option(
+    "--with",
+    "with_decorators",
+    multiple=True,
+    metavar="DECORATOR[:k=v,...]",
+    help="Attach a decorator to every step that lacks it, e.g. --with retry:times=2.",
+)
+@click.option(
+    "--skypilot",
+    "launch_skypilot",
+    is_flag=True,
+    help="Launch @skypilot steps through SkyPilot (needs an s3:// datastore); implied by --with skypilot.",
+)
 @click.option("--quiet", is_flag=True, help="Do not echo the tasks' printed output.")
 @datastore_errors_in_one_line
 def run(flow_path, params, run_id, datastore, max_workers, with_decorators, launch_skypilot, quiet):
@@ -175,13 +195,23 @@ def run(flow_path, params, run_id, datastore, max_workers, with_decorators, laun
     check_run_id(run_id)
     values = include_files_or_exit(flow, flow_path, values, root)
     click.echo(f"run {flow.name}/{run_id} (datastore {root})")
-    request = RunRequest(flow=flow, flow_path=flow_path, datastore=root, run_id=run_id, params=values,
-                         max_workers=settings.max_workers, echo=echo, show_output=not quiet,
-                         skypilot=sky_options)
+    request = RunRequest(
+        flow=flow,
+        flow_path=flow_path,
+        datastore=root,
+        run_id=run_id,
+        params=values,
+        max_workers=settings.max_workers,
+        echo=echo,
+        show_output=not quiet,
+        skypilot=sky_options,
+    )
     code = LocalRun(request).execute()
     if code == 0:
-        click.echo(f"artifacts: flowc show {flow.name}/{run_id} --datastore {root}; "
-                   f"in Python: flowc.Run('{flow.name}/{run_id}', datastore={root!r})['end'].task.data")
+        click.echo(
+            f"artifacts: flowc show {flow.name}/{run_id} --datastore {root}; "
+            f"in Python: flowc.Run('{flow.name}/{run_id}', datastore={root!r})['end'].task.data"
+        )
     sys.exit(code)
 
 
@@ -198,18 +228,26 @@ def _locate(run_spec: str, datastore: str | None, flow_path: str | None):
     if not flow_name:
         flows = [f for f in store.children("") if store.exists(layout.run_record_key(f, run_id))]
         if len(flows) != 1:
-            raise click.UsageError(f"run {run_id!r} {'not found' if not flows else 'is ambiguous'} in "
-                                   f"{store.root}; name it as FLOW/RUN_ID or pass --datastore")
+            raise click.UsageError(
+                f"run {run_id!r} {'not found' if not flows else 'is ambiguous'} in "
+                f"{store.root}; name it as FLOW/RUN_ID or pass --datastore"
+            )
         flow_name = flows[0]
     if not store.exists(layout.run_record_key(flow_name, run_id)):
         raise click.UsageError(f"run {flow_name}/{run_id} not found in {store.root}")
     return store, flow_name, run_id
 
 
-datastore_option = click.option("--datastore", help="Datastore root (default FLOWC_DATASTORE, [tool.flowc], else "
-                                ".flowc/ beside --flow or in the current folder).")
-flow_option = click.option("--flow", "flow_path", type=click.Path(dir_okay=False),
-                           help="The flow file (locates the default datastore beside it).")
+datastore_option = click.option(
+    "--datastore",
+    help="Datastore root (default FLOWC_DATASTORE, [tool.flowc], else .flowc/ beside --flow or in the current folder).",
+)
+flow_option = click.option(
+    "--flow",
+    "flow_path",
+    type=click.Path(dir_okay=False),
+    help="The flow file (locates the default datastore beside it).",
+)
 
 
 @click.command("resume")
@@ -247,9 +285,18 @@ def resume(run_spec, from_step, run_id, max_workers, quiet, datastore, flow_path
     check_run_id(new_id)
     click.echo(f"resume {flow_name}/{origin} as {flow_name}/{new_id} (datastore {store.root})")
     workers = local_settings(path, store.root, max_workers).max_workers
-    request = RunRequest(flow=flow, flow_path=path, datastore=store.root, run_id=new_id, params=record["params"],
-                         max_workers=workers, origin_run_id=origin, rerun_steps=rerun,
-                         echo=echo, show_output=not quiet)
+    request = RunRequest(
+        flow=flow,
+        flow_path=path,
+        datastore=store.root,
+        run_id=new_id,
+        params=record["params"],
+        max_workers=workers,
+        origin_run_id=origin,
+        rerun_steps=rerun,
+        echo=echo,
+        show_output=not quiet,
+    )
     sys.exit(LocalRun(request).execute())
 
 
@@ -275,8 +322,10 @@ def show(run_spec, datastore, flow_path):
             extra = f"  caught {m['exception']}" if m.get("status") == "caught" else ""
             extra += f"  (reused from {m['origin_run_id']})" if m.get("origin_run_id") else ""
             extra += f"  {task.problem}" if task.problem else ""
-            click.echo(f"  {step.name:<20} {task.id:<8} {task.status:<8} attempt {m.get('attempt', '-')}  {took}"
-                       f"  {len(m.get('artifacts', {}))} artifacts{extra}")
+            click.echo(
+                f"  {step.name:<20} {task.id:<8} {task.status:<8} attempt {m.get('attempt', '-')}  {took}"
+                f"  {len(m.get('artifacts', {}))} artifacts{extra}"
+            )
 
 
 @click.command("logs")

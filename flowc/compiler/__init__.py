@@ -23,7 +23,9 @@ class Artifact:
     warnings: tuple[Diagnostic, ...] = ()
 
 
-def load_flow(source: bytes | str, filename: str, with_decorators: tuple[str, ...] = ()) -> tuple[FlowGraph, list[Diagnostic]]:
+def load_flow(
+    source: bytes | str, filename: str, with_decorators: tuple[str, ...] = ()
+) -> tuple[FlowGraph, list[Diagnostic]]:
     """Parse and validate; returns the IR and its warnings, or raises CompileError with every error."""
     from flowc.compiler.frontend import read_flow
     from flowc.compiler.normalize import build_graph, parse_with
@@ -56,8 +58,9 @@ def read_source(path: str) -> bytes:
         raise CompileError([Diagnostic(Location(path, 1, 1), f"cannot read the file: {exc.strerror or exc}")]) from None
 
 
-def compile_flow(source: bytes | str, filename: str, target: str, options: Options = Options(),
-                 with_decorators: tuple[str, ...] = ()) -> Artifact:
+def compile_flow(
+    source: bytes | str, filename: str, target: str, options: Options = Options(), with_decorators: tuple[str, ...] = ()
+) -> Artifact:
     """Compile one flow for one target."""
     from flowc.compiler.capabilities import check as capability_check
     from flowc.compiler.targets import load_target

@@ -53,11 +53,20 @@ def flow_file_name(flow: FlowGraph) -> str:
 
 def runtime_argv(flow: FlowGraph, step: Step, options: Options, foreach_out: str | None = None) -> tuple[ArgvItem, ...]:
     """The argv (items of parts) that runs `step` inside a container."""
-    argv: list[ArgvItem] = [(options.python,), ("-m",), (c.RUNTIME_MODULE,), (c.STEP_COMMAND,),
-                            (flow_file_name(flow),), (step.name,),
-                            (c.RUN_ID_FLAG,), (Placeholder(RUN_ID),),
-                            (c.TASK_ID_FLAG,), (Placeholder(TASK_ID),) if step.foreach_depth else (FIRST_TASK_ID,),
-                            (c.DATASTORE_FLAG,), (options.datastore,)]
+    argv: list[ArgvItem] = [
+        (options.python,),
+        ("-m",),
+        (c.RUNTIME_MODULE,),
+        (c.STEP_COMMAND,),
+        (flow_file_name(flow),),
+        (step.name,),
+        (c.RUN_ID_FLAG,),
+        (Placeholder(RUN_ID),),
+        (c.TASK_ID_FLAG,),
+        (Placeholder(TASK_ID),) if step.foreach_depth else (FIRST_TASK_ID,),
+        (c.DATASTORE_FLAG,),
+        (options.datastore,),
+    ]
     if step.kind is StepKind.START or step.name == "start":
         for param in flow.parameters:
             argv += [(c.PARAM_FLAG,), (f"{param.name}=", Placeholder(PARAM, param.name))]

@@ -5,8 +5,12 @@ from __future__ import annotations
 from flowc.compiler.ir import FlowGraph, StepKind
 
 _MERMAID_SHAPES = {
-    StepKind.START: ("([", "])"), StepKind.END: ("([", "])"), StepKind.SPLIT: ("{{", "}}"),
-    StepKind.FOREACH: ("[/", "/]"), StepKind.JOIN: ("[\\", "/]"), StepKind.LINEAR: ("[", "]"),
+    StepKind.START: ("([", "])"),
+    StepKind.END: ("([", "])"),
+    StepKind.SPLIT: ("{{", "}}"),
+    StepKind.FOREACH: ("[/", "/]"),
+    StepKind.JOIN: ("[\\", "/]"),
+    StepKind.LINEAR: ("[", "]"),
 }
 
 

@@ -118,12 +118,18 @@ class Frontend:
         self.module_constants = literals.module_constants(tree.body)
         classes = [n for n in tree.body if isinstance(n, ast.ClassDef) and self._is_flowspec(n)]
         if not classes:
-            self.error(None, "no FlowSpec class in this file (expected `class MyFlow(FlowSpec):` "
-                             "with FlowSpec imported from flowc or metaflow)")
+            self.error(
+                None,
+                "no FlowSpec class in this file (expected `class MyFlow(FlowSpec):` "
+                "with FlowSpec imported from flowc or metaflow)",
+            )
             return None
         for extra in classes[1:]:
-            self.error(extra, f"a second FlowSpec class '{extra.name}' (the first is '{classes[0].name}' "
-                              f"at line {classes[0].lineno}); put one flow in each file")
+            self.error(
+                extra,
+                f"a second FlowSpec class '{extra.name}' (the first is '{classes[0].name}' "
+                f"at line {classes[0].lineno}); put one flow in each file",
+            )
         return self._read_class(classes[0])
 
     def _is_flowspec(self, cls: ast.ClassDef) -> bool:
@@ -175,8 +181,11 @@ class Frontend:
                     self.error(node, f"@step is on {owner}; it belongs on methods")
                 continue
             if name is None:
-                self.warn(node, f"@{decorator_name(node)} is not a flowc decorator: it runs inside the task, "
-                                "but no compiled target sees it")
+                self.warn(
+                    node,
+                    f"@{decorator_name(node)} is not a flowc decorator: it runs inside the task, "
+                    "but no compiled target sees it",
+                )
                 continue
             if name in FOREIGN_DECORATORS:
                 if FOREIGN_DECORATORS[name] == "warning":
@@ -262,8 +271,11 @@ class Frontend:
         final = last.value if isinstance(last, ast.Expr) and _is_next_call(last.value) else None
         for call in calls:
             if call is not final:
-                self.error(call, f"self.next(...) in step '{node.name}' must be the step's last statement, "
-                                 "outside any if, loop or try")
+                self.error(
+                    call,
+                    f"self.next(...) in step '{node.name}' must be the step's last statement, "
+                    "outside any if, loop or try",
+                )
         if final is None:
             if step.name != "end" and not calls:
                 self.error(node, f"step '{node.name}' has no self.next(...); every step but 'end' names what runs next")
@@ -299,9 +311,6 @@ class Frontend:
             else:
                 self.error(kw, f"self.next(...) has no argument '{kw.arg}'" + did_you_mean(kw.arg or "", ["foreach"]))
 
-
-
-
     def _next_calls(self, node: ast.AST) -> list[ast.Call]:
         """`[n for n in ast.walk(node) if _is_next_call(n)]`, in the same order, without walking statements
         whose source lines cannot hold a `self.next(...)` call (no `next` in them, ASCII only)."""
@@ -318,7 +327,7 @@ class Frontend:
                 if isinstance(child, ast.stmt):
                     first, last = getattr(child, "lineno", None), getattr(child, "end_lineno", None)
                     if first is not None and last is not None:
-                        text = "".join(lines[first - 1:last])
+                        text = "".join(lines[first - 1 : last])
                         if "next" not in text and text.isascii():
                             continue  # no call named `next` can be in this statement
                 todo.append(child)
@@ -329,8 +338,13 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # how the parser counts lines (not str.
 
 
 def _is_next_call(node: ast.AST) -> bool:
-    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "next"
-            and isinstance(node.func.value, ast.Name) and node.func.value.id == "self")
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "next"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "self"
+    )
 
 
 def step_kind(step: RawStep) -> StepKind:
@@ -369,8 +383,10 @@ def shadowed_module(filename: str) -> str | None:
         where = "what a task imports"
     else:
         return None
-    return (f"the flow file is named like the module '{module}' ({where}); running it would shadow that "
-            f"module: rename the file, e.g. {module}_flow.py")
+    return (
+        f"the flow file is named like the module '{module}' ({where}); running it would shadow that "
+        f"module: rename the file, e.g. {module}_flow.py"
+    )
 
 
 MAX_SOURCE_BYTES = 8 * 1024 * 1024  # far above any real flow file; bounds time and memory
@@ -379,8 +395,12 @@ MAX_SOURCE_BYTES = 8 * 1024 * 1024  # far above any real flow file; bounds time 
 def read_flow(source: bytes | str, filename: str) -> tuple[RawFlow | None, list[Diagnostic]]:
     """Parse `source` into a RawFlow; diagnostics carry every problem found."""
     if len(source) > MAX_SOURCE_BYTES:
-        return None, [Diagnostic(Location(filename, 1, 1), f"the file is {len(source):,} bytes; "
-                                                           f"flowc reads flow files up to {MAX_SOURCE_BYTES:,}")]
+        return None, [
+            Diagnostic(
+                Location(filename, 1, 1),
+                f"the file is {len(source):,} bytes; flowc reads flow files up to {MAX_SOURCE_BYTES:,}",
+            )
+        ]
     shadowed = shadowed_module(filename)
     if shadowed:
         return None, [Diagnostic(Location(filename, 1, 1), shadowed)]
@@ -389,7 +409,9 @@ def read_flow(source: bytes | str, filename: str) -> tuple[RawFlow | None, list[
             source = source.decode("utf-8-sig")  # as Python reads a file: a UTF-8 byte order mark is allowed
         except UnicodeDecodeError as exc:
             line = source[: exc.start].count(b"\n") + 1
-            return None, [Diagnostic(Location(filename, line, 1), f"the file is not UTF-8 ({exc.reason} at byte {exc.start})")]
+            return None, [
+                Diagnostic(Location(filename, line, 1), f"the file is not UTF-8 ({exc.reason} at byte {exc.start})")
+            ]
     frontend = Frontend(source.removeprefix("\ufeff"), filename)
     flow = frontend.read()
     return flow, frontend.diagnostics

@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, Iterator
 
 from flowc.contract.graph import Node, Structure, derive  # Structure: validate.py reads it from here
+
 IR_VERSION = 1
 
 
@@ -280,7 +281,11 @@ def _plain(value: Any) -> Any:
         return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, tuple) and value and all(isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str) for v in value):
+    if (
+        isinstance(value, tuple)
+        and value
+        and all(isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str) for v in value)
+    ):
         return {k: _plain(v) for k, v in value}
     if isinstance(value, (tuple, list)):
         return [_plain(v) for v in value]

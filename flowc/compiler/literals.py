@@ -19,16 +19,31 @@ class NotLiteral(Exception):
         super().__init__(what)
 
 
-_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-           ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Pow: operator.pow,
-           ast.Mod: operator.mod}
+_BINOPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Pow: operator.pow,
+    ast.Mod: operator.mod,
+}
 
 _DESCRIBE = {
-    ast.Call: "a function call", ast.Attribute: "an attribute lookup", ast.Subscript: "a subscript",
-    ast.Lambda: "a lambda", ast.JoinedStr: "an f-string", ast.IfExp: "a conditional expression",
-    ast.Compare: "a comparison", ast.BoolOp: "a boolean expression", ast.ListComp: "a comprehension",
-    ast.DictComp: "a comprehension", ast.GeneratorExp: "a generator", ast.SetComp: "a comprehension",
-    ast.Starred: "a starred expression", ast.NamedExpr: "an assignment expression",
+    ast.Call: "a function call",
+    ast.Attribute: "an attribute lookup",
+    ast.Subscript: "a subscript",
+    ast.Lambda: "a lambda",
+    ast.JoinedStr: "an f-string",
+    ast.IfExp: "a conditional expression",
+    ast.Compare: "a comparison",
+    ast.BoolOp: "a boolean expression",
+    ast.ListComp: "a comprehension",
+    ast.DictComp: "a comprehension",
+    ast.GeneratorExp: "a generator",
+    ast.SetComp: "a comprehension",
+    ast.Starred: "a starred expression",
+    ast.NamedExpr: "an assignment expression",
 }
 
 MAX_LITERAL_NODES = 100_000  # bound the work one hostile literal can cause

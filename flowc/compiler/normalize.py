@@ -16,8 +16,21 @@ from flowc.compiler.normalize_compute import normalize_kubernetes, normalize_sky
 from flowc.compiler.command import WITH_FILE
 from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.frontend import RawFlow, RawStep, step_kind
-from flowc.compiler.ir import (Batch, Catch, Compute, DecoratorUse, FlowGraph, Location, Packages, Resources,
-                               Retry, Schedule, Step, derive_structure, with_structure)
+from flowc.compiler.ir import (
+    Batch,
+    Catch,
+    Compute,
+    DecoratorUse,
+    FlowGraph,
+    Location,
+    Packages,
+    Resources,
+    Retry,
+    Schedule,
+    Step,
+    derive_structure,
+    with_structure,
+)
 from flowc.contract.decorators import DECORATORS, check_value, did_you_mean
 
 COMPUTE_DECORATORS = ("batch", "kubernetes", "skypilot")
@@ -42,7 +55,9 @@ def parse_with(spec: str) -> tuple[DecoratorUse | None, list[Diagnostic]]:
         key, eq, text = item.partition("=")
         arg = decorator.arg(key.strip())
         if not eq or arg is None:
-            problems.append(Diagnostic(where, f"--with {name}: no argument '{key}'" + did_you_mean(key, decorator.arg_names)))
+            problems.append(
+                Diagnostic(where, f"--with {name}: no argument '{key}'" + did_you_mean(key, decorator.arg_names))
+            )
             continue
         try:
             value = ast.literal_eval(text.strip())
@@ -94,8 +109,12 @@ def _build_step(raw: RawStep, decorators: tuple[DecoratorUse, ...], flow_package
     by_name = {d.name: d for d in decorators}
     compute_uses = [by_name[n] for n in COMPUTE_DECORATORS if n in by_name]
     if len(compute_uses) > 1:
-        diagnostics.append(Diagnostic(compute_uses[1].location, f"step '{raw.name}' has both "
-                                      f"@{compute_uses[0].name} and @{compute_uses[1].name}; choose one"))
+        diagnostics.append(
+            Diagnostic(
+                compute_uses[1].location,
+                f"step '{raw.name}' has both @{compute_uses[0].name} and @{compute_uses[1].name}; choose one",
+            )
+        )
     compute_use = compute_uses[0] if compute_uses else None
     return Step(
         name=raw.name,
@@ -184,7 +203,9 @@ def _environment(use: DecoratorUse | None, diagnostics) -> tuple[tuple[str, str]
         if isinstance(value, (dict, list)) or value is None:
             diagnostics.append(Diagnostic(use.location, f"@environment: the value of {key} must be a string or number"))
             continue
-        out.append((key, value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)))
+        out.append(
+            (key, value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value))
+        )
     return tuple(sorted(out))
 
 
@@ -194,7 +215,9 @@ def _secrets(use: DecoratorUse | None, diagnostics) -> tuple[str, ...]:
     sources = use.get("sources") or []
     for source in sources:
         if not isinstance(source, str) or not source:
-            diagnostics.append(Diagnostic(use.location, f"@secrets: each source must be a secret's name, got {source!r}"))
+            diagnostics.append(
+                Diagnostic(use.location, f"@secrets: each source must be a secret's name, got {source!r}")
+            )
             return ()
     return tuple(sources)
 
@@ -260,12 +283,18 @@ def _batch_problems(batch: Batch, use: DecoratorUse) -> list[str]:
     for key, value in raw_tags.items():
         if not isinstance(key, str) or not isinstance(value, str):
             problems.append(f"aws_batch_tags: key and value must be strings, got {key!r}: {value!r}")
-        elif not 1 <= len(key) <= BATCH_TAG_KEY_CHARS or key.lower().startswith("aws:") or not _BATCH_TAG_TEXT.match(key):
-            problems.append(f"aws_batch_tags: key {key!r} must be 1-{BATCH_TAG_KEY_CHARS} of letters, digits, spaces "
-                            "and _ . : / = + - @, not starting with aws:")
+        elif (
+            not 1 <= len(key) <= BATCH_TAG_KEY_CHARS or key.lower().startswith("aws:") or not _BATCH_TAG_TEXT.match(key)
+        ):
+            problems.append(
+                f"aws_batch_tags: key {key!r} must be 1-{BATCH_TAG_KEY_CHARS} of letters, digits, spaces "
+                "and _ . : / = + - @, not starting with aws:"
+            )
         elif len(value) > BATCH_TAG_VALUE_CHARS or not _BATCH_TAG_TEXT.match(value):
-            problems.append(f"aws_batch_tags: the value of {key!r} must be at most {BATCH_TAG_VALUE_CHARS} of letters, "
-                            "digits, spaces and _ . : / = + - @")
+            problems.append(
+                f"aws_batch_tags: the value of {key!r} must be at most {BATCH_TAG_VALUE_CHARS} of letters, "
+                "digits, spaces and _ . : / = + - @"
+            )
     return problems
 
 
@@ -290,5 +319,7 @@ def _schedule(use: DecoratorUse | None, diagnostics) -> Schedule | None:
         else:
             cron = SCHEDULE_PRESETS["daily"]
     elif len(cron.split()) != 5:
-        diagnostics.append(Diagnostic(use.location, f"@schedule(cron={cron!r}) must have 5 fields: minute hour day month weekday"))
+        diagnostics.append(
+            Diagnostic(use.location, f"@schedule(cron={cron!r}) must have 5 fields: minute hour day month weekday")
+        )
     return Schedule(cron=cron, timezone=use.get("timezone"), location=use.location)

@@ -26,14 +26,21 @@ from flowc.contract.decorators import did_you_mean
 
 OPERATORS = ("Equal", "Exists")
 EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
-TOLERATION_KEYS = {"key": "key", "operator": "operator", "value": "value", "effect": "effect",
-                   "tolerationSeconds": "toleration_seconds", "toleration_seconds": "toleration_seconds"}
+TOLERATION_KEYS = {
+    "key": "key",
+    "operator": "operator",
+    "value": "value",
+    "effect": "effect",
+    "tolerationSeconds": "toleration_seconds",
+    "toleration_seconds": "toleration_seconds",
+}
 _CLOUD_OR_REGION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
 _CLUSTER_NAME = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 
 
 def normalize_kubernetes(use: DecoratorUse, diagnostics: list[Diagnostic]) -> Kubernetes:
     """The typed @kubernetes settings; each value Kubernetes would refuse is reported at `use`."""
+
     def problem(message: str) -> None:
         diagnostics.append(Diagnostic(use.location, f"@kubernetes({message}"))
 
@@ -43,8 +50,10 @@ def normalize_kubernetes(use: DecoratorUse, diagnostics: list[Diagnostic]) -> Ku
     if service_account is not None and not names.is_subdomain(service_account):
         problem(f"service_account={service_account!r}): not a Kubernetes ServiceAccount name ({names.SUBDOMAIN_RULE})")
     if vendor is not None and not names.is_gpu_vendor(vendor):
-        problem(f"gpu_vendor={vendor!r}): does not make a Kubernetes resource name (nvidia -> nvidia.com/gpu, "
-                "or a full name such as amd.com/gpu)")
+        problem(
+            f"gpu_vendor={vendor!r}): does not make a Kubernetes resource name (nvidia -> nvidia.com/gpu, "
+            "or a full name such as amd.com/gpu)"
+        )
     secrets = _secret_list(use.get("secrets"))
     for secret in secrets:
         if not names.is_subdomain(secret):
@@ -53,8 +62,11 @@ def normalize_kubernetes(use: DecoratorUse, diagnostics: list[Diagnostic]) -> Ku
         namespace=namespace,
         service_account=service_account,
         node_selector=_node_selector(use.get("node_selector"), problem),
-        tolerations=tuple(t for i, raw in enumerate(use.get("tolerations") or (), 1)
-                          if (t := _toleration(i, raw, problem)) is not None),
+        tolerations=tuple(
+            t
+            for i, raw in enumerate(use.get("tolerations") or (), 1)
+            if (t := _toleration(i, raw, problem)) is not None
+        ),
         labels=_string_map("labels", use.get("labels"), names.is_label_value, "label value", problem),
         annotations=_string_map("annotations", use.get("annotations"), None, "", problem),
         image_pull_policy=use.get("image_pull_policy"),  # its choices are in the decorator table
@@ -80,8 +92,9 @@ def _node_selector(value: Any, problem: Callable[[str], None]) -> tuple[tuple[st
     return _string_map("node_selector", value, names.is_label_value, "label value", problem)
 
 
-def _string_map(arg: str, mapping: Any, value_ok: Callable[[str], bool] | None, value_kind: str,
-                problem: Callable[[str], None]) -> tuple[tuple[str, str], ...]:
+def _string_map(
+    arg: str, mapping: Any, value_ok: Callable[[str], bool] | None, value_kind: str, problem: Callable[[str], None]
+) -> tuple[tuple[str, str], ...]:
     """Sorted (key, text) pairs; keys are Kubernetes qualified names, values pass `value_ok` (any text if None)."""
     pairs = []
     for key, value in (mapping or {}).items():
@@ -107,8 +120,10 @@ def _toleration(index: int, raw: Any, problem: Callable[[str], None]) -> Tolerat
         return None
     unknown = [k for k in raw if k not in TOLERATION_KEYS]
     if unknown:
-        problem(f"{where} has unknown key {unknown[0]!r}{did_you_mean(str(unknown[0]), TOLERATION_KEYS)}; "
-                "expected key, operator, value, effect, tolerationSeconds")
+        problem(
+            f"{where} has unknown key {unknown[0]!r}{did_you_mean(str(unknown[0]), TOLERATION_KEYS)}; "
+            "expected key, operator, value, effect, tolerationSeconds"
+        )
         return None
     if "tolerationSeconds" in raw and "toleration_seconds" in raw:
         problem(f"{where} gives both tolerationSeconds and toleration_seconds; keep one")
@@ -128,8 +143,9 @@ def _toleration(index: int, raw: Any, problem: Callable[[str], None]) -> Tolerat
     if value is not None and not names.is_label_value(value):
         found.append(f"value {value!r} is not a valid Kubernetes label value ({names.VALUE_RULE})")
     if effect is not None and effect not in EFFECTS:
-        found.append(f"effect {effect!r} must be NoSchedule, PreferNoSchedule or NoExecute"
-                     f"{did_you_mean(str(effect), EFFECTS)}")
+        found.append(
+            f"effect {effect!r} must be NoSchedule, PreferNoSchedule or NoExecute{did_you_mean(str(effect), EFFECTS)}"
+        )
     if seconds is not None:
         if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
             found.append(f"tolerationSeconds must be a non-negative integer, got {seconds!r}")
@@ -144,13 +160,15 @@ def _toleration(index: int, raw: Any, problem: Callable[[str], None]) -> Tolerat
 
 def normalize_skypilot(use: DecoratorUse, diagnostics: list[Diagnostic]) -> SkyPilot:
     """The typed @skypilot settings; names SkyPilot would refuse are reported at `use`."""
+
     def problem(message: str) -> None:
         diagnostics.append(Diagnostic(use.location, message))
 
     accelerators = use.get("accelerators")
     if isinstance(accelerators, dict):
-        if len(accelerators) != 1 or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                             for v in accelerators.values()):
+        if len(accelerators) != 1 or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in accelerators.values()
+        ):
             problem(f"@skypilot(accelerators={accelerators!r}): give one type, as \"A100:2\" or {{\"A100\": 2}}")
         accelerators = tuple(sorted((str(k), v) for k, v in accelerators.items()))
     for option in ("cloud", "region"):
@@ -159,8 +177,10 @@ def normalize_skypilot(use: DecoratorUse, diagnostics: list[Diagnostic]) -> SkyP
             problem(f"@skypilot({option}={value!r}) is not a {option} name")
     cluster_name = use.get("cluster_name")
     if cluster_name is not None and not (_CLUSTER_NAME.fullmatch(cluster_name) and len(cluster_name) <= 63):
-        problem(f"@skypilot(cluster_name={cluster_name!r}): SkyPilot cluster names are lowercase letters, digits "
-                "and '-', starting with a letter")
+        problem(
+            f"@skypilot(cluster_name={cluster_name!r}): SkyPilot cluster names are lowercase letters, digits "
+            "and '-', starting with a letter"
+        )
     return SkyPilot(
         cluster_name=cluster_name,
         use_spot=bool(use.get("use_spot")),

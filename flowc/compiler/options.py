@@ -31,7 +31,9 @@ class Options:
     package_url: str | None = None  # code package to bootstrap from (deploy sets it)
     job_queue: str | None = None  # step-functions
     job_definition: str | None = None  # step-functions
-    skypilot_image: str = "berkeleyskypilot/skypilot:0.14.1"  # the orchestrators' @skypilot launcher image (needs flowc)
+    skypilot_image: str = (
+        "berkeleyskypilot/skypilot:0.14.1"  # the orchestrators' @skypilot launcher image (needs flowc)
+    )
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

@@ -9,8 +9,15 @@ from flowc.compiler.ir import Parameter
 from flowc.contract.decorators import did_you_mean
 
 PARAMETER_ARGS = ("name", "default", "type", "required", "help", "show_default", "separator", "is_text", "encoding")
-TYPE_NAMES = {"str": "str", "int": "int", "float": "float", "bool": "bool", "JSONType": "json",
-              "dict": "json", "list": "json"}
+TYPE_NAMES = {
+    "str": "str",
+    "int": "int",
+    "float": "float",
+    "bool": "bool",
+    "JSONType": "json",
+    "dict": "json",
+    "list": "json",
+}
 MISSING = object()  # what Frontend.literal returns for an argument it reported
 
 
@@ -38,7 +45,9 @@ def read_parameter(frontend, target: ast.expr, call: ast.Call) -> Parameter | No
         if key == "type":
             type_name = ast.unparse(node).split(".")[-1]
             if type_name not in TYPE_NAMES:
-                frontend.error(node, f"Parameter type must be str, int, float, bool or JSONType, not {ast.unparse(node)}")
+                frontend.error(
+                    node, f"Parameter type must be str, int, float, bool or JSONType, not {ast.unparse(node)}"
+                )
                 return None
             evaluated["type"] = TYPE_NAMES[type_name]
             continue
@@ -57,9 +66,16 @@ def read_parameter(frontend, target: ast.expr, call: ast.Call) -> Parameter | No
     if problem:
         frontend.error(values["default"], f"parameter '{name}': {problem}")
         return None
-    return Parameter(name=name, attribute=attribute, type=type_name, default=default, has_default=has_default,
-                     required=bool(evaluated.get("required", False)), help=evaluated.get("help"),
-                     location=frontend.loc(call))
+    return Parameter(
+        name=name,
+        attribute=attribute,
+        type=type_name,
+        default=default,
+        has_default=has_default,
+        required=bool(evaluated.get("required", False)),
+        help=evaluated.get("help"),
+        location=frontend.loc(call),
+    )
 
 
 def _type_of(value: Any) -> str:
@@ -76,9 +92,11 @@ def _type_of(value: Any) -> str:
 
 def _default_mismatch(type_name: str, default: Any) -> str | None:
     ok = {
-        "str": isinstance(default, str), "file": isinstance(default, str),
+        "str": isinstance(default, str),
+        "file": isinstance(default, str),
         "int": isinstance(default, int) and not isinstance(default, bool),
         "float": isinstance(default, (int, float)) and not isinstance(default, bool),
-        "bool": isinstance(default, bool), "json": True,
+        "bool": isinstance(default, bool),
+        "json": True,
     }[type_name]
     return None if ok else f"default {default!r} is not of type {type_name}"

@@ -29,11 +29,15 @@ def check_next_targets(flow: FlowGraph, structure: Structure) -> Iterable[Diagno
     for step in flow.steps:
         for target in step.next:
             if not flow.has_step(target):
-                yield Diagnostic(step.next_location or step.location,
-                                 f"self.next(self.{target}) in step '{step.name}': there is no step '{target}'"
-                                 + did_you_mean(target, names))
+                yield Diagnostic(
+                    step.next_location or step.location,
+                    f"self.next(self.{target}) in step '{step.name}': there is no step '{target}'"
+                    + did_you_mean(target, names),
+                )
         if len(set(step.next)) != len(step.next):
-            yield Diagnostic(step.next_location or step.location, f"step '{step.name}' names the same step twice in self.next")
+            yield Diagnostic(
+                step.next_location or step.location, f"step '{step.name}' names the same step twice in self.next"
+            )
 
 
 def check_no_cycles(flow: FlowGraph, structure: Structure) -> Iterable[Diagnostic]:
@@ -77,11 +81,17 @@ def check_joins_take_inputs(flow: FlowGraph, structure: Structure) -> Iterable[D
     for step in flow.steps:
         parents = [p for p in structure.parents.get(step.name, []) if p in reached]
         if len(parents) > 1 and not step.takes_inputs:
-            yield Diagnostic(step.location, f"step '{step.name}' joins {', '.join(parents)}: "
-                                            f"a join must take inputs: def {step.name}(self, inputs)")
+            yield Diagnostic(
+                step.location,
+                f"step '{step.name}' joins {', '.join(parents)}: "
+                f"a join must take inputs: def {step.name}(self, inputs)",
+            )
         elif step.takes_inputs and step.name != "start" and structure.closes.get(step.name, "") is None:
-            yield Diagnostic(step.location, f"step '{step.name}' takes inputs but closes no branch or foreach: "
-                                            f"remove 'inputs' (def {step.name}(self))")
+            yield Diagnostic(
+                step.location,
+                f"step '{step.name}' takes inputs but closes no branch or foreach: "
+                f"remove 'inputs' (def {step.name}(self))",
+            )
 
 
 def check_splits_closed(flow: FlowGraph, structure: Structure) -> Iterable[Diagnostic]:
@@ -92,22 +102,28 @@ def check_splits_closed(flow: FlowGraph, structure: Structure) -> Iterable[Diagn
         if split is not None:
             closers.setdefault(split, []).append(join)
     for join, parents in structure.mixed_join.items():
-        yield Diagnostic(flow.step(join).location,
-                         f"join '{join}' mixes steps from different branches or foreach scopes ({', '.join(parents)}); "
-                         "each join closes exactly one split")
+        yield Diagnostic(
+            flow.step(join).location,
+            f"join '{join}' mixes steps from different branches or foreach scopes ({', '.join(parents)}); "
+            "each join closes exactly one split",
+        )
     for step in flow.steps:
         if step.kind not in (StepKind.SPLIT, StepKind.FOREACH) or step.name not in structure.split_stack:
             continue
         joins = closers.get(step.name, [])
         what = "foreach" if step.kind is StepKind.FOREACH else "branches"
         if not joins:
-            yield Diagnostic(step.next_location or step.location,
-                             f"the {what} of '{step.name}' are never joined: add a step taking (self, inputs)"
-                             if what == "branches" else
-                             f"the foreach of '{step.name}' is never joined: add a step taking (self, inputs)")
+            yield Diagnostic(
+                step.next_location or step.location,
+                f"the {what} of '{step.name}' are never joined: add a step taking (self, inputs)"
+                if what == "branches"
+                else f"the foreach of '{step.name}' is never joined: add a step taking (self, inputs)",
+            )
         for extra in joins[1:]:
-            yield Diagnostic(flow.step(extra).location,
-                             f"the {what} of '{step.name}' are joined twice: by '{joins[0]}' and by '{extra}'")
+            yield Diagnostic(
+                flow.step(extra).location,
+                f"the {what} of '{step.name}' are joined twice: by '{joins[0]}' and by '{extra}'",
+            )
 
 
 def check_size(flow: FlowGraph, structure: Structure) -> Iterable[Diagnostic]:
@@ -134,9 +150,12 @@ def check_scheduled_parameters(flow: FlowGraph, structure: Structure) -> Iterabl
         return
     for p in flow.parameters:
         if p.required and not p.has_default:
-            yield Diagnostic(p.location, f"parameter '{p.name}' is required, but @schedule (line "
-                                         f"{flow.schedule.location.line}) starts runs that give no parameters, so "
-                                         "no scheduled run could ever start; give it a default or drop required=True")
+            yield Diagnostic(
+                p.location,
+                f"parameter '{p.name}' is required, but @schedule (line "
+                f"{flow.schedule.location.line}) starts runs that give no parameters, so "
+                "no scheduled run could ever start; give it a default or drop required=True",
+            )
 
 
 CHECKS = [

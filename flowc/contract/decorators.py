@@ -182,7 +182,12 @@ DECORATORS: dict[str, DecoratorSpec] = {
         DecoratorSpec(
             "conda_base",
             "flow",
-            (Arg("packages", (dict,)), Arg("libraries", (dict,)), Arg("python", (str,)), Arg("disabled", (bool,), False)),
+            (
+                Arg("packages", (dict,)),
+                Arg("libraries", (dict,)),
+                Arg("python", (str,)),
+                Arg("disabled", (bool,), False),
+            ),
             "conda packages for every step (recorded)",
         ),
         DecoratorSpec(
@@ -243,8 +248,14 @@ def check_value(spec: DecoratorSpec, arg: Arg, value: Any) -> str | None:
 
 
 def _type_names(types: tuple) -> str:
-    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
-             dict: "a dict", list: "a list"}
+    names = {
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        bool: "true or false",
+        dict: "a dict",
+        list: "a list",
+    }
     if set(types) >= {int, float}:
         rest = [names[t] for t in types if t not in (int, float)]
         return " or ".join(["a number"] + rest)

@@ -35,8 +35,10 @@ def run_id_problem(text: str) -> str | None:
         return None
     if len(text) > RUN_ID_MAX:
         return f"run id {text[:20]!r}... is {len(text)} characters; at most {RUN_ID_MAX}"
-    return (f"run id {text!r} must be letters, digits and '_', '.', ':', '-', not starting with '.' "
-            "(it names a folder of the datastore)")
+    return (
+        f"run id {text!r} must be letters, digits and '_', '.', ':', '-', not starting with '.' "
+        "(it names a folder of the datastore)"
+    )
 
 
 def parent_task_of_child(task_id: str) -> str:

@@ -82,7 +82,7 @@ def attempt_of_log_name(name: str) -> int | None:
     """The attempt number of a file name in a logs folder ('attempt-2.stdout' -> 2), else None."""
     if not name.startswith(ATTEMPT_PREFIX):
         return None
-    number = name[len(ATTEMPT_PREFIX):].partition(".")[0]
+    number = name[len(ATTEMPT_PREFIX) :].partition(".")[0]
     return int(number) if number.isdigit() else None
 
 

@@ -114,14 +114,22 @@ def _known_keys(table: Mapping[str, Any], known: set[str], where: str, path: Pat
     out = {}
     for key, value in table.items():
         if setting_key(key) not in known:
-            raise SettingsError(f"{path}: unknown key {key!r} in {where}; known: "
-                                f"{', '.join(sorted(k.replace('_', '-') for k in known))}")
+            raise SettingsError(
+                f"{path}: unknown key {key!r} in {where}; known: "
+                f"{', '.join(sorted(k.replace('_', '-') for k in known))}"
+            )
         out[setting_key(key)] = value
     return out
 
 
-def layered(kinds: Mapping[str, type], flags: Mapping[str, Any], environ: Mapping[str, str], pyproject: Pyproject,
-            section: str, flag_names: Mapping[str, str] | None = None) -> dict[str, Setting]:
+def layered(
+    kinds: Mapping[str, type],
+    flags: Mapping[str, Any],
+    environ: Mapping[str, str],
+    pyproject: Pyproject,
+    section: str,
+    flag_names: Mapping[str, str] | None = None,
+) -> dict[str, Setting]:
     """Every setting of `kinds` that some layer gives, typed: flag > environment > section table > shared table."""
     flag_names = flag_names or {}
     where = f"of {pyproject.path}"
@@ -133,7 +141,9 @@ def layered(kinds: Mapping[str, type], flags: Mapping[str, Any], environ: Mappin
             found[name] = Setting(_typed(environ[env_name(name)], kind, env_name(name)), env_name(name), True)
         elif name in pyproject.section(section):
             origin = f"{name.replace('_', '-')} in [tool.flowc.{section}] {where}"
-            found[name] = Setting(_from_pyproject(name, pyproject.section(section)[name], kind, origin, pyproject), origin, True)
+            found[name] = Setting(
+                _from_pyproject(name, pyproject.section(section)[name], kind, origin, pyproject), origin, True
+            )
         elif name in pyproject.shared:
             origin = f"{name.replace('_', '-')} in [tool.flowc] {where}"
             found[name] = Setting(_from_pyproject(name, pyproject.shared[name], kind, origin, pyproject), origin, False)
@@ -141,7 +151,12 @@ def layered(kinds: Mapping[str, type], flags: Mapping[str, Any], environ: Mappin
 
 
 def _from_pyproject(name: str, value: Any, kind: type, origin: str, pyproject: Pyproject) -> Any:
-    if kind is str and not isinstance(value, str) or kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+    if (
+        kind is str
+        and not isinstance(value, str)
+        or kind is int
+        and (isinstance(value, bool) or not isinstance(value, int))
+    ):
         raise SettingsError(f"{origin}: expected {'a string' if kind is str else 'an integer'}, got {value!r}")
     if name == "datastore" and "://" not in value and not os.path.isabs(os.path.expanduser(value)):
         return str(pyproject.path.parent / value)  # relative to the file that says it, not to the current folder
@@ -174,5 +189,8 @@ def _datastore_only(start: Path) -> Pyproject:
         return Pyproject(None, {}, {})
     table = _flowc_table(path)
     local = table.get(LOCAL_SECTION) if isinstance(table.get(LOCAL_SECTION), dict) else {}
-    return Pyproject(path, {k: v for k, v in table.items() if setting_key(k) == "datastore"},
-                     {LOCAL_SECTION: {setting_key(k): v for k, v in local.items() if setting_key(k) == "datastore"}})
+    return Pyproject(
+        path,
+        {k: v for k, v in table.items() if setting_key(k) == "datastore"},
+        {LOCAL_SECTION: {setting_key(k): v for k, v in local.items() if setting_key(k) == "datastore"}},
+    )

@@ -69,10 +69,9 @@ def _put_s3(destination: str, text: str) -> None:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    bucket, _, key = destination[len("s3://"):].partition("/")
+    bucket, _, key = destination[len("s3://") :].partition("/")
     try:
-        boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"),
-                                      ContentType="text/x-python")
+        boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType="text/x-python")
     except (BotoCoreError, ClientError) as exc:
         raise DeployError(f"cannot write {destination}: {exc}") from exc
 
@@ -97,7 +96,7 @@ def deployed_dag(request: DeployRequest, artifact) -> tuple[str, str]:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    bucket, _, key = destination[len("s3://"):].partition("/")
+    bucket, _, key = destination[len("s3://") :].partition("/")
     try:
         body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as exc:

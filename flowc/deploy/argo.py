@@ -54,8 +54,10 @@ def _show(request: DeployRequest, doc: dict, namespace: str) -> None:
     from flowc.compiler.lower.yaml import dump_yaml
 
     collection = "workflow-templates" if doc["kind"] == "WorkflowTemplate" else "cron-workflows"
-    request.echo(f"# would create or update {doc['kind']} {doc['metadata']['name']} in namespace {namespace}: "
-                 f"POST (or PUT when it exists) {request.argo_server or 'ARGO_SERVER'}/api/v1/{collection}/{namespace}")
+    request.echo(
+        f"# would create or update {doc['kind']} {doc['metadata']['name']} in namespace {namespace}: "
+        f"POST (or PUT when it exists) {request.argo_server or 'ARGO_SERVER'}/api/v1/{collection}/{namespace}"
+    )
     request.echo("---\n" + dump_yaml(doc).rstrip("\n"))
 
 
@@ -66,8 +68,9 @@ def _service(request: DeployRequest, namespace: str):
     server = request.argo_server.rstrip("/")
     if not server.startswith(("http://", "https://")):
         raise DeployError(f"--argo-server {server!r} needs a scheme: https://HOST:2746")
-    return WorkflowsService(host=server, token=request.argo_token, namespace=namespace,
-                            verify_ssl=not server.startswith("http://"))
+    return WorkflowsService(
+        host=server, token=request.argo_token, namespace=namespace, verify_ssl=not server.startswith("http://")
+    )
 
 
 def _create_or_update(service, doc: dict, namespace: str, echo) -> None:
@@ -87,20 +90,28 @@ def _create_or_update(service, doc: dict, namespace: str, echo) -> None:
             existing = None
         if existing is None:
             if is_template:
-                service.create_workflow_template(m.WorkflowTemplateCreateRequest(namespace=namespace, template=model),
-                                                 namespace=namespace)
+                service.create_workflow_template(
+                    m.WorkflowTemplateCreateRequest(namespace=namespace, template=model), namespace=namespace
+                )
             else:
-                service.create_cron_workflow(m.CreateCronWorkflowRequest(namespace=namespace, cron_workflow=model),
-                                             namespace=namespace)
+                service.create_cron_workflow(
+                    m.CreateCronWorkflowRequest(namespace=namespace, cron_workflow=model), namespace=namespace
+                )
             echo(f"created {kind} {namespace}/{name}")
             return
         model.metadata.resource_version = existing.metadata.resource_version
         if is_template:
             service.update_workflow_template(
-                name, m.WorkflowTemplateUpdateRequest(name=name, namespace=namespace, template=model), namespace=namespace)
+                name,
+                m.WorkflowTemplateUpdateRequest(name=name, namespace=namespace, template=model),
+                namespace=namespace,
+            )
         else:
             service.update_cron_workflow(
-                name, m.UpdateCronWorkflowRequest(name=name, namespace=namespace, cron_workflow=model), namespace=namespace)
+                name,
+                m.UpdateCronWorkflowRequest(name=name, namespace=namespace, cron_workflow=model),
+                namespace=namespace,
+            )
         echo(f"updated {kind} {namespace}/{name}")
     except HeraException as exc:
         raise DeployError(f"Argo Server refused {kind} {namespace}/{name}: {exc}") from None
@@ -124,8 +135,9 @@ def deployed_template(request: DeployRequest, compiled: dict) -> dict:
     try:
         found = service.get_workflow_template(name, namespace=namespace)
     except NotFound:
-        raise DeployError(f"WorkflowTemplate {namespace}/{name} is not deployed on the Argo Server at {service.host}") \
-            from None
+        raise DeployError(
+            f"WorkflowTemplate {namespace}/{name} is not deployed on the Argo Server at {service.host}"
+        ) from None
     except HeraException as exc:
         raise DeployError(f"Argo Server refused to read WorkflowTemplate {namespace}/{name}: {exc}") from None
     except OSError as exc:  # requests' connection errors derive from OSError

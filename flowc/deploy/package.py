@@ -57,8 +57,9 @@ def local_files(flow_path: str) -> dict[str, str]:
             if name == "flowc":
                 continue
             module, package = os.path.join(root, f"{name}.py"), os.path.join(root, name)
-            candidates = [module] if os.path.isfile(module) else (
-                list(_python_files(package)) if os.path.isdir(package) else [])
+            candidates = (
+                [module] if os.path.isfile(module) else (list(_python_files(package)) if os.path.isdir(package) else [])
+            )
             for path in candidates:
                 arcname = os.path.relpath(path, root).replace(os.sep, "/")
                 if arcname not in found:

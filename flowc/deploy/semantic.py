@@ -85,14 +85,26 @@ def _field_change(key: str, old: Any, new: Any) -> list[str]:
         return []
     if key == "env":  # names only: a value may be a credential
         old, new = old or {}, new or {}
-        parts = [f"{verb} {', '.join(names)}" for verb, names in (
-            ("added", sorted(set(new) - set(old))), ("removed", sorted(set(old) - set(new))),
-            ("changed", sorted(k for k in set(old) & set(new) if old[k] != new[k]))) if names]
+        parts = [
+            f"{verb} {', '.join(names)}"
+            for verb, names in (
+                ("added", sorted(set(new) - set(old))),
+                ("removed", sorted(set(old) - set(new))),
+                ("changed", sorted(k for k in set(old) & set(new) if old[k] != new[k])),
+            )
+            if names
+        ]
         return ["env: " + "; ".join(parts)]
     if key == "resources":
         old, new = old or {}, new or {}
-        return ["resources: " + ", ".join(f"{k} {_shown(old.get(k))} → {_shown(new.get(k))}"
-                                          for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))]
+        return [
+            "resources: "
+            + ", ".join(
+                f"{k} {_shown(old.get(k))} → {_shown(new.get(k))}"
+                for k in sorted(set(old) | set(new))
+                if old.get(k) != new.get(k)
+            )
+        ]
     if key == "command":  # the argv in full is long; the fields above name what changed in it
         return ["command: changed"]
     if key == "other":
@@ -116,7 +128,7 @@ def _shown(value: Any) -> str:
     if value is None:
         return "(none)"
     text = "[" + ", ".join(str(v) for v in value) + "]" if isinstance(value, (list, tuple)) else str(value)
-    return text if len(text) <= MOST_CHARACTERS_SHOWN else text[:MOST_CHARACTERS_SHOWN - 1] + "…"
+    return text if len(text) <= MOST_CHARACTERS_SHOWN else text[: MOST_CHARACTERS_SHOWN - 1] + "…"
 
 
 def _shas(shas: tuple[str, ...]) -> str:
@@ -187,8 +199,12 @@ def _argo(template: dict) -> Summary:
             "command": [*(container.pop("command", None) or []), *(container.pop("args", None) or [])],
             "other": flatten({**rest, "container": container}),
         }
-    flow = {"apiVersion": template.get("apiVersion"), "kind": template.get("kind"),
-            "metadata": {**kept, "labels": labels}, "spec": {**spec, "templates": others}}
+    flow = {
+        "apiVersion": template.get("apiVersion"),
+        "kind": template.get("kind"),
+        "metadata": {**kept, "labels": labels},
+        "spec": {**spec, "templates": others},
+    }
     return Summary(steps, flatten(flow), packages)
 
 
@@ -217,8 +233,16 @@ def _step_functions(definition: dict) -> Summary:
 
 # The states of a step's @retry loop (flowc/compiler/targets/step_functions_retry.py) and its Fail state: read as
 # the step's retries and retry delay, not as states of their own.
-_LOOP_SUFFIXES = ("-first-attempt", "-exit-code", "-retryable", "-attempts-left", "-wait", "-next-attempt",
-                  "-not-retried", "-failed")
+_LOOP_SUFFIXES = (
+    "-first-attempt",
+    "-exit-code",
+    "-retryable",
+    "-attempts-left",
+    "-wait",
+    "-next-attempt",
+    "-not-retried",
+    "-failed",
+)
 
 
 def _fold_retry_loops(value, steps: dict[str, dict]) -> None:
@@ -334,8 +358,12 @@ def _value(node: ast.expr) -> Any:
         return ast.literal_eval(node)
     except ValueError:
         pass
-    if (isinstance(node, ast.Call) and ast.unparse(node.func).endswith("timedelta")
-            and [k.arg for k in node.keywords] == ["seconds"] and not node.args):
+    if (
+        isinstance(node, ast.Call)
+        and ast.unparse(node.func).endswith("timedelta")
+        and [k.arg for k in node.keywords] == ["seconds"]
+        and not node.args
+    ):
         seconds = _value(node.keywords[0].value)
         return f"{seconds} s"
     return ast.unparse(node)

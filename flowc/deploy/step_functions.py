@@ -43,7 +43,9 @@ class _Aws:
         try:
             return getattr(self.client(service), operation)(**kwargs)
         except ClientError as exc:
-            raise DeployError(f"{service} {operation} failed: {exc.response.get('Error', {}).get('Message', exc)}") from None
+            raise DeployError(
+                f"{service} {operation} failed: {exc.response.get('Error', {}).get('Message', exc)}"
+            ) from None
         except BotoCoreError as exc:
             raise DeployError(f"{service} {operation} failed: {exc}") from None
 
@@ -63,7 +65,9 @@ def deploy(request: DeployRequest) -> str:
 
     options = request.options
     if target.s3_location(options.datastore) is None:
-        raise DeployError(f"step-functions needs an s3://bucket/prefix datastore, got {options.datastore!r}; pass --datastore")
+        raise DeployError(
+            f"step-functions needs an s3://bucket/prefix datastore, got {options.datastore!r}; pass --datastore"
+        )
     if not request.role_arn:
         raise DeployError("step-functions needs --role-arn: the IAM role the state machine runs as")
     if not options.job_queue:
@@ -80,12 +84,24 @@ def deploy(request: DeployRequest) -> str:
     tags = [{"key": TAG_FLOW, "value": flow.name}, {"key": TAG_PACKAGE_SHA, "value": package_sha}]
     arn = None if request.dry_run else _state_machine_arn(aws, name)
     if arn is None:
-        created = aws.call("stepfunctions", "create_state_machine", name=name, definition=definition,
-                           roleArn=request.role_arn, type="STANDARD", tags=tags)
+        created = aws.call(
+            "stepfunctions",
+            "create_state_machine",
+            name=name,
+            definition=definition,
+            roleArn=request.role_arn,
+            type="STANDARD",
+            tags=tags,
+        )
         arn = created["stateMachineArn"] if created else f"arn:aws:states:::stateMachine:{name}"
     else:
-        aws.call("stepfunctions", "update_state_machine", stateMachineArn=arn, definition=definition,
-                 roleArn=request.role_arn)
+        aws.call(
+            "stepfunctions",
+            "update_state_machine",
+            stateMachineArn=arn,
+            definition=definition,
+            roleArn=request.role_arn,
+        )
         aws.call("stepfunctions", "tag_resource", resourceArn=arn, tags=tags)
     if flow.schedule is not None:
         _schedule(aws, request, flow, arn, name)
@@ -103,7 +119,9 @@ def trigger(request: DeployRequest, params: dict[str, str]) -> str:
     known = {p.name for p in flow.parameters}
     unknown = sorted(set(params) - known)
     if unknown:
-        raise DeployError(f"unknown parameter(s) {', '.join(unknown)}; {flow.name} has: {', '.join(sorted(known)) or 'none'}")
+        raise DeployError(
+            f"unknown parameter(s) {', '.join(unknown)}; {flow.name} has: {', '.join(sorted(known)) or 'none'}"
+        )
     missing = [p.name for p in flow.parameters if p.required and not p.has_default and p.name not in params]
     if missing:
         raise DeployError(f"required parameter(s) missing: {', '.join(missing)}; pass --param NAME=VALUE")
@@ -146,8 +164,14 @@ def _register_job_definition(aws: _Aws, name: str, wanted: dict) -> None:
             if all(props.get(k) == v for k, v in wanted.items()):
                 aws.echo(f"reusing job definition {existing['jobDefinitionArn']}")
                 return
-    aws.call("batch", "register_job_definition", jobDefinitionName=name, type="container",
-             containerProperties=wanted, tags={"flowc:image": wanted["image"][:256]})
+    aws.call(
+        "batch",
+        "register_job_definition",
+        jobDefinitionName=name,
+        type="container",
+        containerProperties=wanted,
+        tags={"flowc:image": wanted["image"][:256]},
+    )
 
 
 def _state_machine_arn(aws: _Aws, name: str) -> str | None:
@@ -185,12 +209,27 @@ def _schedule(aws: _Aws, request: DeployRequest, flow, state_machine_arn: str, n
     if schedule.timezone and schedule.timezone not in ("UTC", "Etc/UTC"):
         request.echo(f"warning: EventBridge rules run in UTC; the timezone {schedule.timezone} is not applied")
     rule = f"flowc-{name}"[:64]
-    aws.call("events", "put_rule", Name=rule, ScheduleExpression=aws_cron(schedule.cron), State="ENABLED",
-             Description=f"flowc schedule of {flow.name}")
-    aws.call("events", "put_targets", Rule=rule, Targets=[{"Id": "flowc", "Arn": state_machine_arn,
-                                                          "RoleArn": request.role_arn,
-                                                          "Input": json.dumps({"parameters": {}})}])
-
+    aws.call(
+        "events",
+        "put_rule",
+        Name=rule,
+        ScheduleExpression=aws_cron(schedule.cron),
+        State="ENABLED",
+        Description=f"flowc schedule of {flow.name}",
+    )
+    aws.call(
+        "events",
+        "put_targets",
+        Rule=rule,
+        Targets=[
+            {
+                "Id": "flowc",
+                "Arn": state_machine_arn,
+                "RoleArn": request.role_arn,
+                "Input": json.dumps({"parameters": {}}),
+            }
+        ],
+    )
 
 
 def deployed_definition(request: DeployRequest, flow) -> tuple[str, str]:

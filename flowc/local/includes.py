@@ -39,7 +39,8 @@ def include_files(flow, flow_path: str, params: dict, store) -> dict:
             with open(path, "rb") as f:
                 data = f.read()
         except OSError as exc:
-            raise IncludeError(f"IncludeFile '{parameter.name}': cannot read {given or parameter.default!r} "
-                               f"({exc.strerror or exc})") from None
+            raise IncludeError(
+                f"IncludeFile '{parameter.name}': cannot read {given or parameter.default!r} ({exc.strerror or exc})"
+            ) from None
         out[parameter.name] = INCLUDED_FILE_PREFIX + store.put_blob(flow.name, dump(parameter.name, "start", data))
     return out

@@ -91,8 +91,16 @@ class TaskProcesses:
         forked = self.zygote.spawn(argv) if self.zygote is not None else None
         if forked is not None:
             return forked
-        return subprocess.Popen(argv, cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=self.preexec)
+        return subprocess.Popen(
+            argv,
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=self.preexec,
+        )
 
     def close(self) -> None:
         """End the zygote, if one was started (the run is over)."""

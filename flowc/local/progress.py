@@ -116,8 +116,10 @@ class Progress:
         """The display's text, one entry a line (no escape codes)."""
         width = max((len(name) for name in self.steps), default=4)
         elapsed = time.monotonic() - self.started
-        lines = [f"{self.status}  {elapsed:.1f}s elapsed  tasks: {self.done} done, {self.running} running, "
-                 f"{self.failed} failed" + (f", {self.cloned} reused" if self.cloned else "")]
+        lines = [
+            f"{self.status}  {elapsed:.1f}s elapsed  tasks: {self.done} done, {self.running} running, "
+            f"{self.failed} failed" + (f", {self.cloned} reused" if self.cloned else "")
+        ]
         for name, c in self.steps.items():
             parts = [f"{c.done} done", f"{c.running} running", f"{c.failed} failed"]
             if c.reused:
@@ -164,7 +166,7 @@ class Progress:
             columns, rows = os.get_terminal_size(self.stream.fileno())
         except (OSError, ValueError, AttributeError):
             columns, rows = 80, 24
-        lines = [line[:max(columns - 1, 10)] for line in self.lines()][:max(rows - 2, 3)]
+        lines = [line[: max(columns - 1, 10)] for line in self.lines()][: max(rows - 2, 3)]
         self.stream.write("\n".join(lines) + "\n")
         self.stream.flush()
         self.drawn = len(lines)

@@ -32,6 +32,8 @@ from flowc.local.progress import Progress
 from flowc.runtime.datastore import DatastoreError, open_datastore
 
 EXIT_INTERRUPTED = 130  # as a shell reports a process ended by Ctrl-C
+
+
 class RunRefused(Exception):
     """The run cannot start under its id: the id is taken (another runner has or had it) or not a valid id."""
 
@@ -88,17 +90,26 @@ class LocalRun:
 
     def write_record(self, status: str, started: float) -> None:
         """The run record; the first one is created write-once, so two runners never share a run id."""
-        record = {"flow": self.flow.name, "flow_file": os.path.abspath(self.r.flow_path), "run_id": self.r.run_id,
-                  "params": self.r.params, "status": status, "started_at": started,
-                  "finished_at": None if status == "running" else time.time(),
-                  "origin_run_id": self.r.origin_run_id, "datastore": self.store.root,
-                  "runner": {"host": socket.gethostname(), "pid": os.getpid()}}
+        record = {
+            "flow": self.flow.name,
+            "flow_file": os.path.abspath(self.r.flow_path),
+            "run_id": self.r.run_id,
+            "params": self.r.params,
+            "status": status,
+            "started_at": started,
+            "finished_at": None if status == "running" else time.time(),
+            "origin_run_id": self.r.origin_run_id,
+            "datastore": self.store.root,
+            "runner": {"host": socket.gethostname(), "pid": os.getpid()},
+        }
         key, text = run_record_key(self.flow.name, self.r.run_id), json.dumps(record, indent=1)
         if status != "running":
             self.store.write_text(key, text)
         elif not self.store.create_text(key, text):
-            raise RunRefused(f"run {self.flow.name}/{self.r.run_id} already exists in {self.store.root}: "
-                            "choose another --run-id (`flowc resume` continues a run under a new id)")
+            raise RunRefused(
+                f"run {self.flow.name}/{self.r.run_id} already exists in {self.store.root}: "
+                "choose another --run-id (`flowc resume` continues a run under a new id)"
+            )
 
     # -- argv --------------------------------------------------------------------
 
@@ -142,26 +153,32 @@ class LocalRun:
         for attempt in range(attempts):
             if self.processes.stopping.is_set():
                 return TaskResult(step_name, task_id, EXIT_FAILED, attempt, time.time() - started, "interrupted")
-            code, stderr_lines = self.processes.run(self.argv(step, task_id, attempt), f"[{step_name}/{task_id}] ",
-                                                    step.timeout_seconds)
+            code, stderr_lines = self.processes.run(
+                self.argv(step, task_id, attempt), f"[{step_name}/{task_id}] ", step.timeout_seconds
+            )
             if code == TIMED_OUT:
                 code = EXIT_FAILED
                 self.record_killed_attempt(step_name, task_id, attempt, started, step.timeout_seconds)
-                stderr_lines.append(f"flowc: step '{step_name}' task {task_id} ran past its @timeout of "
-                                    f"{step.timeout_seconds}s and did not stop: the runner killed it")
+                stderr_lines.append(
+                    f"flowc: step '{step_name}' task {task_id} ran past its @timeout of "
+                    f"{step.timeout_seconds}s and did not stop: the runner killed it"
+                )
             if code == 0 and not self.task_done(step_name, task_id):
                 # The task exited 0 without committing (os._exit(0) in the step, a killed writer):
                 # a failure, never a success that the next step would trip over.
                 code = EXIT_FAILED
-                stderr_lines.append(f"flowc: step '{step_name}' task {task_id} exited 0 without marking itself "
-                                    "done in the datastore (did the step end the process?)")
+                stderr_lines.append(
+                    f"flowc: step '{step_name}' task {task_id} exited 0 without marking itself "
+                    "done in the datastore (did the step end the process?)"
+                )
             if code == 0:
                 return TaskResult(step_name, task_id, 0, attempt + 1, time.time() - started)
             tail = "\n".join(list(stderr_lines)[-6:]).strip()
             if code in NOT_RETRIED or attempt == attempts - 1:
                 return TaskResult(step_name, task_id, code, attempt + 1, time.time() - started, tail)
-            self.r.echo(f"[{step_name}/{task_id}] attempt {attempt} failed; retrying"
-                        + (f" in {delay}s" if delay else ""))
+            self.r.echo(
+                f"[{step_name}/{task_id}] attempt {attempt} failed; retrying" + (f" in {delay}s" if delay else "")
+            )
             self.processes.stopping.wait(delay)  # a retry's delay, cut short by an interruption
         raise AssertionError("unreachable")
 
@@ -173,10 +190,16 @@ class LocalRun:
 
     def record_killed_attempt(self, step_name: str, task_id: str, attempt: int, started: float, timeout: int) -> None:
         """The attempt record the killed task could not write itself, so `flowc show` says what happened."""
-        record = {"attempt": attempt, "status": "failed", "started_at": started, "finished_at": time.time(),
-                  "error": f"StepTimeout: killed by the runner after its @timeout of {timeout}s"}
-        key = layout.attempt_log_key(task_key(self.flow.name, self.r.run_id, step_name, task_id), attempt,
-                                     layout.ATTEMPT_RECORD)
+        record = {
+            "attempt": attempt,
+            "status": "failed",
+            "started_at": started,
+            "finished_at": time.time(),
+            "error": f"StepTimeout: killed by the runner after its @timeout of {timeout}s",
+        }
+        key = layout.attempt_log_key(
+            task_key(self.flow.name, self.r.run_id, step_name, task_id), attempt, layout.ATTEMPT_RECORD
+        )
         try:
             self.store.write_text(key, json.dumps(record, sort_keys=True))
         except DatastoreError as exc:
@@ -229,8 +252,9 @@ class LocalRun:
         step = self.flow.step(step_name)
         found = []
         if step.foreach_var is not None:
-            split = json.loads(self.store.read_text(task_key(self.flow.name, self.r.run_id, step_name, task_id,
-                                                             layout.FOREACH)))
+            split = json.loads(
+                self.store.read_text(task_key(self.flow.name, self.r.run_id, step_name, task_id, layout.FOREACH))
+            )
             found += [(step.next[0], child) for child in split]
         else:
             found += [(name, task_id) for name in step.next if not self.flow.step(name).is_join]
@@ -287,8 +311,10 @@ class LocalRun:
         except KeyboardInterrupt:
             self.processes.stop()
             self.write_record("interrupted", started)
-            self.r.echo(f"flowc: run {self.r.run_id} interrupted; its running tasks were stopped. "
-                        f"`flowc resume {self.flow.name}/{self.r.run_id}` reuses what finished")
+            self.r.echo(
+                f"flowc: run {self.r.run_id} interrupted; its running tasks were stopped. "
+                f"`flowc resume {self.flow.name}/{self.r.run_id}` reuses what finished"
+            )
             return EXIT_INTERRUPTED
 
     def _schedule(self, started: float) -> int:
@@ -314,8 +340,10 @@ class LocalRun:
         progress.finish(status, time.time() - started)
         if self.failed is not None:
             f = self.failed
-            self.r.echo(f"flowc: run {self.r.run_id} failed: step '{f.step}' task {f.task_id} "
-                        f"(after {f.attempts} attempt{'s' if f.attempts != 1 else ''}):")
+            self.r.echo(
+                f"flowc: run {self.r.run_id} failed: step '{f.step}' task {f.task_id} "
+                f"(after {f.attempts} attempt{'s' if f.attempts != 1 else ''}):"
+            )
             for line in (f.stderr_tail or "(no error output)").splitlines():
                 self.r.echo(f"    {line}")
             self.r.echo(f"flowc: fix it, then `flowc resume {self.flow.name}/{self.r.run_id}` reuses finished tasks")
@@ -324,7 +352,6 @@ class LocalRun:
             self.r.echo(f"flowc: run {self.r.run_id} stopped before 'end'")
             return EXIT_FAILED
         return EXIT_OK
-
 
     def _run_until_done(self, pool, progress) -> None:
         """Start every task whose inputs are done, until nothing runs and nothing can start.
@@ -369,6 +396,7 @@ class LocalRun:
             reports.put((item, self.run_task(*item)))
         except BaseException as exc:  # noqa: BLE001 - handed to the scheduling thread, which raises it
             reports.put((item, exc))
+
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt()

@@ -22,8 +22,15 @@ import sys
 import threading
 from dataclasses import replace
 
-from flowc.compiler.lower.skypilot import (BACKEND, launch_mode, launcher_argv, restarts_in_skypilot, settings,
-                                          skypilot_steps, step_problems)
+from flowc.compiler.lower.skypilot import (
+    BACKEND,
+    launch_mode,
+    launcher_argv,
+    restarts_in_skypilot,
+    settings,
+    skypilot_steps,
+    step_problems,
+)
 
 LAUNCH_FLAG = "--skypilot"
 
@@ -35,8 +42,9 @@ def requested(skypilot_flag: bool, with_decorators=()) -> bool:
 
 def local_note(step) -> str:
     """What `flowc run` says, once per @skypilot step, when it runs the step locally."""
-    return (f"note: step '{step.name}' has @skypilot: running it locally "
-            f"(pass {LAUNCH_FLAG} to launch it through SkyPilot)")
+    return (
+        f"note: step '{step.name}' has @skypilot: running it locally (pass {LAUNCH_FLAG} to launch it through SkyPilot)"
+    )
 
 
 def sky_executable() -> str:
@@ -48,15 +56,21 @@ def launch_problems(flow, datastore: str) -> list[str]:
     steps = skypilot_steps(flow)
     problems = []
     if not steps:
-        problems.append(f"{LAUNCH_FLAG}: no step of {flow.name} has @skypilot; add it to the steps to launch, "
-                        "or pass --with skypilot to launch every step")
+        problems.append(
+            f"{LAUNCH_FLAG}: no step of {flow.name} has @skypilot; add it to the steps to launch, "
+            "or pass --with skypilot to launch every step"
+        )
     if not datastore.startswith("s3://"):
-        problems.append(f"{LAUNCH_FLAG} needs an s3:// datastore that both this machine and the SkyPilot VMs can "
-                        f"reach (--datastore s3://bucket/prefix); {datastore!r} is a local folder a cloud VM "
-                        "cannot read")
+        problems.append(
+            f"{LAUNCH_FLAG} needs an s3:// datastore that both this machine and the SkyPilot VMs can "
+            f"reach (--datastore s3://bucket/prefix); {datastore!r} is a local folder a cloud VM "
+            "cannot read"
+        )
     if steps and shutil.which(sky_executable()) is None:
-        problems.append(f"{LAUNCH_FLAG}: SkyPilot's `{sky_executable()}` command was not found "
-                        "(pip install skypilot, then `sky check` for cloud credentials)")
+        problems.append(
+            f"{LAUNCH_FLAG}: SkyPilot's `{sky_executable()}` command was not found "
+            "(pip install skypilot, then `sky check` for cloud credentials)"
+        )
     problems += [d.message for step in steps for d in step_problems(step)]
     return problems
 

@@ -47,8 +47,12 @@ TITLE_FLAG = "--title-room="
 
 def usable(env: dict) -> bool:
     """Fork without exec is safe here: Linux or macOS, a Python with send_fds, not switched off."""
-    return (env.get(DISABLE_VARIABLE) != "1" and sys.platform.startswith(("linux", "darwin"))
-            and hasattr(os, "fork") and hasattr(socket, "send_fds"))
+    return (
+        env.get(DISABLE_VARIABLE) != "1"
+        and sys.platform.startswith(("linux", "darwin"))
+        and hasattr(os, "fork")
+        and hasattr(socket, "send_fds")
+    )
 
 
 def runtime_prefix() -> list[str]:
@@ -91,9 +95,17 @@ class Zygote:
         ours, theirs = socket.socketpair()
         argv = [sys.executable, "-m", __name__, str(theirs.fileno()), TITLE_FLAG + " " * TITLE_ROOM]
         try:
-            process = subprocess.Popen(argv, cwd=cwd, env=env, pass_fds=[theirs.fileno()],
-                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=preexec)
+            process = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=env,
+                pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=preexec,
+            )
         except OSError:
             ours.close()
             return None
@@ -104,7 +116,7 @@ class Zygote:
     def spawn(self, argv: list[str]) -> ForkedTask | None:
         """Fork a child running `argv`; None when the zygote cannot (the caller starts a subprocess)."""
         prefix = runtime_prefix()
-        if self.dead or argv[:len(prefix)] != prefix:
+        if self.dead or argv[: len(prefix)] != prefix:
             return None
         out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
@@ -207,8 +219,13 @@ def serve(control_fd: int):
             pid = os.fork()
             if pid == 0:
                 selector.close()
-                for fd in (control.detach(), wake_read, wake_write, reply.detach(),
-                           *(s.detach() for s in running.values())):
+                for fd in (
+                    control.detach(),
+                    wake_read,
+                    wake_write,
+                    reply.detach(),
+                    *(s.detach() for s in running.values()),
+                ):
                     os.close(fd)
                 _become_task(zygote, request, out_write, err_write)
                 return request["argv"]
@@ -275,7 +292,7 @@ def _become_task(zygote: int, request: dict, out_write: int, err_write: int) -> 
     os.chdir(request["cwd"])
     import flowc.runtime.__main__ as runtime_main
 
-    sys.argv = [runtime_main.__file__, *request["argv"][len(runtime_prefix()):]]
+    sys.argv = [runtime_main.__file__, *request["argv"][len(runtime_prefix()) :]]
 
 
 def _die_with(zygote: int) -> None:
@@ -298,7 +315,7 @@ def _show_argv(argv: list[str]) -> None:
             fields = f.read().rsplit(b")", 1)[1].split()
         start, end = int(fields[45]), int(fields[46])  # arg_start, arg_end: fields 48 and 49 of proc(5)
         room = end - start
-        title = b"\0".join(os.fsencode(a) for a in argv)[:room - 1]
+        title = b"\0".join(os.fsencode(a) for a in argv)[: room - 1]
         ctypes.memmove(start, title.ljust(room, b"\0"), room)
     except (OSError, ValueError, IndexError):
         pass
@@ -330,4 +347,4 @@ if __name__ == "__main__":
     if task_argv is not None:  # a child: run the task at the top of the stack, exiting as the interpreter does
         from flowc.runtime.__main__ import main
 
-        sys.exit(main(task_argv[len(runtime_prefix()):]))
+        sys.exit(main(task_argv[len(runtime_prefix()) :]))

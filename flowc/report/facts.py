@@ -114,7 +114,7 @@ def describe_artifact(store, flow: str, name: str, sha: str) -> ArtifactFacts:
     except Exception as exc:  # a user __repr__ may raise
         preview = f"(repr failed: {type(exc).__name__})"
     if len(preview) > REPR_CHARS:
-        preview = preview[:REPR_CHARS - 3] + "..."
+        preview = preview[: REPR_CHARS - 3] + "..."
     return ArtifactFacts(name, type_name, size, preview)
 
 
@@ -165,6 +165,16 @@ def collect(run, flow=None) -> RunFacts:
             steps.append(StepFacts(s.name, step_status(tasks), s.next, s.foreach_var, resources_of(s), tasks))
     for name, tasks in by_step.items():  # steps the flow file no longer has (or no flow file)
         steps.append(StepFacts(name, step_status(tasks), tasks=tasks))
-    return RunFacts(run.flow_name, run.id, run.status, record.get("started_at"), record.get("finished_at"),
-                    dict(record.get("params") or {}), steps, flow is not None,
-                    record.get("origin_run_id"), run.problem, left_out)
+    return RunFacts(
+        run.flow_name,
+        run.id,
+        run.status,
+        record.get("started_at"),
+        record.get("finished_at"),
+        dict(record.get("params") or {}),
+        steps,
+        flow is not None,
+        record.get("origin_run_id"),
+        run.problem,
+        left_out,
+    )

@@ -37,10 +37,12 @@ def render(steps, task_counts: dict[str, int]) -> str:
         x0 = (width - row_width) / 2
         for i, step in enumerate(row):
             where[step.name] = (x0 + i * (BOX_W + GAP_X), MARGIN + depth * (BOX_H + GAP_Y))
-    parts = [f'<svg class="graph" width="{width:.0f}" height="{height:.0f}" '
-             f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="flow graph">',
-             '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="arrowhead"/></marker></defs>']
+    parts = [
+        f'<svg class="graph" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="flow graph">',
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="arrowhead"/></marker></defs>',
+    ]
     for step in steps:
         x, y = where[step.name]
         for child in step.next:
@@ -48,8 +50,10 @@ def render(steps, task_counts: dict[str, int]) -> str:
                 continue
             cx, cy = where[child]
             dashed = ' stroke-dasharray="5 3"' if step.foreach_var else ""
-            parts.append(f'<line class="edge" x1="{x + BOX_W / 2:.0f}" y1="{y + BOX_H:.0f}" x2="{cx + BOX_W / 2:.0f}" '
-                         f'y2="{cy - 2:.0f}"{dashed} marker-end="url(#arrow)"/>')
+            parts.append(
+                f'<line class="edge" x1="{x + BOX_W / 2:.0f}" y1="{y + BOX_H:.0f}" x2="{cx + BOX_W / 2:.0f}" '
+                f'y2="{cy - 2:.0f}"{dashed} marker-end="url(#arrow)"/>'
+            )
     for step in steps:
         x, y = where[step.name]
         status_class = "status-" + "".join(c if c.isalnum() else "-" for c in step.status)
@@ -57,16 +61,18 @@ def render(steps, task_counts: dict[str, int]) -> str:
         detail = f"{step.status} · {count} task{'s' if count != 1 else ''}"
         if step.foreach_var:
             detail += f" · foreach {step.foreach_var}"
-        parts.append(f'<g class="node {status_class}" data-step="{escape(step.name)}">'
-                     f'<title>{escape(step.name)}: {escape(detail)}</title>'
-                     f'<a href="#step-{escape(step.name)}">'
-                     f'<rect x="{x:.0f}" y="{y:.0f}" width="{BOX_W}" height="{BOX_H}" rx="8"/>'
-                     f'<text x="{x + BOX_W / 2:.0f}" y="{y + 18:.0f}" class="name">{escape(_cut(step.name, 22))}</text>'
-                     f'<text x="{x + BOX_W / 2:.0f}" y="{y + 35:.0f}" class="detail">{escape(_cut(detail, 30))}</text>'
-                     '</a></g>')
+        parts.append(
+            f'<g class="node {status_class}" data-step="{escape(step.name)}">'
+            f'<title>{escape(step.name)}: {escape(detail)}</title>'
+            f'<a href="#step-{escape(step.name)}">'
+            f'<rect x="{x:.0f}" y="{y:.0f}" width="{BOX_W}" height="{BOX_H}" rx="8"/>'
+            f'<text x="{x + BOX_W / 2:.0f}" y="{y + 18:.0f}" class="name">{escape(_cut(step.name, 22))}</text>'
+            f'<text x="{x + BOX_W / 2:.0f}" y="{y + 35:.0f}" class="detail">{escape(_cut(detail, 30))}</text>'
+            '</a></g>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
 
 def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -54,10 +54,13 @@ def render(facts: RunFacts) -> str:
     """The whole page."""
     title = f"{facts.flow}/{facts.run_id}"
     counts = {s.name: len(s.tasks) for s in facts.steps}
-    body = [f"<h1>{escape(title)} <span class=\"badge {_status_class(facts.status)}\">{escape(facts.status)}</span></h1>",
-            f"<div class=\"meta\">started {_when(facts.started)} · finished {_when(facts.finished)}"
-            f" · took {_seconds(facts.started, facts.finished)}"
-            + (f" · resumed from {escape(facts.origin_run_id)}" if facts.origin_run_id else "") + "</div>"]
+    body = [
+        f"<h1>{escape(title)} <span class=\"badge {_status_class(facts.status)}\">{escape(facts.status)}</span></h1>",
+        f"<div class=\"meta\">started {_when(facts.started)} · finished {_when(facts.finished)}"
+        f" · took {_seconds(facts.started, facts.finished)}"
+        + (f" · resumed from {escape(facts.origin_run_id)}" if facts.origin_run_id else "")
+        + "</div>",
+    ]
     if facts.problem:
         body.append(f"<p class=\"problem\">{escape(facts.problem)}</p>")
     body.append("<h2>Graph</h2>")
@@ -66,17 +69,21 @@ def render(facts: RunFacts) -> str:
     else:
         body.append("<p>The flow file was not found: no graph or resources (pass --flow FLOW.py).</p>")
     body += _parameters(facts) + _timeline(facts) + _steps(facts)
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>flowc report: {escape(title)}</title><style>{STYLE}</style></head>"
-            f"<body>{''.join(body)}<script>{SCRIPT}</script></body></html>\n")
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>flowc report: {escape(title)}</title><style>{STYLE}</style></head>"
+        f"<body>{''.join(body)}<script>{SCRIPT}</script></body></html>\n"
+    )
 
 
 def _parameters(facts: RunFacts) -> list[str]:
     out = ["<h2>Parameters</h2>"]
     if not facts.params:
         return out + ["<p>none</p>"]
-    rows = "".join(f"<tr><th>{escape(str(k))}</th><td><code>{escape(str(v))}</code></td></tr>"
-                   for k, v in sorted(facts.params.items()))
+    rows = "".join(
+        f"<tr><th>{escape(str(k))}</th><td><code>{escape(str(v))}</code></td></tr>"
+        for k, v in sorted(facts.params.items())
+    )
     return out + [f"<table class=\"params\">{rows}</table>"]
 
 
@@ -88,17 +95,33 @@ def _timeline(facts: RunFacts) -> list[str]:
     span = max(max(ends, default=origin) - origin, 1e-3)
     rows = []
     for t in sorted(tasks, key=lambda t: (t.started or float("inf"), t.step, t.id)):
-        lanes = "".join(_bar(a.get("started_at"), a.get("finished_at"), a.get("status", "?"), origin, span,
-                             f"attempt {a.get('attempt')}: {a.get('status')}") for a in t.attempts)
+        lanes = "".join(
+            _bar(
+                a.get("started_at"),
+                a.get("finished_at"),
+                a.get("status", "?"),
+                origin,
+                span,
+                f"attempt {a.get('attempt')}: {a.get('status')}",
+            )
+            for a in t.attempts
+        )
         if not t.attempts:
             lanes = _bar(t.started, t.finished, t.status, origin, span, t.status)
         offset = f"+{t.started - origin:.2f}s" if t.started else "-"
-        rows.append(f"<tr data-task-of=\"{escape(t.step)}\"><td>{escape(t.step)}/{escape(t.id)}</td>"
-                    f"<td><span class=\"badge {_status_class(t.status)}\">{escape(t.status)}</span></td>"
-                    f"<td>{offset}</td><td>{_seconds(t.started, t.finished)}</td><td>{len(t.attempts) or 1}</td>"
-                    f"<td class=\"track\"><div class=\"lane\">{lanes}</div></td></tr>")
-    out = ["<h2>Timeline</h2>", "<table class=\"timeline\"><tr><th>task</th><th>status</th><th>start</th>"
-           "<th>duration</th><th>attempts</th><th></th></tr>", *rows, "</table>"]
+        rows.append(
+            f"<tr data-task-of=\"{escape(t.step)}\"><td>{escape(t.step)}/{escape(t.id)}</td>"
+            f"<td><span class=\"badge {_status_class(t.status)}\">{escape(t.status)}</span></td>"
+            f"<td>{offset}</td><td>{_seconds(t.started, t.finished)}</td><td>{len(t.attempts) or 1}</td>"
+            f"<td class=\"track\"><div class=\"lane\">{lanes}</div></td></tr>"
+        )
+    out = [
+        "<h2>Timeline</h2>",
+        "<table class=\"timeline\"><tr><th>task</th><th>status</th><th>start</th>"
+        "<th>duration</th><th>attempts</th><th></th></tr>",
+        *rows,
+        "</table>",
+    ]
     if facts.tasks_left_out:
         out.append(f"<p>{facts.tasks_left_out} more tasks not shown.</p>")
     return out
@@ -109,15 +132,19 @@ def _bar(start, end, status, origin, span, label) -> str:
         return ""
     left = (start - origin) / span * 100
     width = ((end or start) - start) / span * 100
-    return (f"<span class=\"{_status_class(status)}\" style=\"left:{left:.2f}%;width:{width:.2f}%\" "
-            f"title=\"{escape(label)}\"></span>")
+    return (
+        f"<span class=\"{_status_class(status)}\" style=\"left:{left:.2f}%;width:{width:.2f}%\" "
+        f"title=\"{escape(label)}\"></span>"
+    )
 
 
 def _steps(facts: RunFacts) -> list[str]:
     out = ["<h2>Steps</h2>"]
     for step in facts.steps:
-        out.append(f"<h3 id=\"step-{escape(step.name)}\">{escape(step.name)} "
-                   f"<span class=\"badge {_status_class(step.status)}\">{escape(step.status)}</span></h3>")
+        out.append(
+            f"<h3 id=\"step-{escape(step.name)}\">{escape(step.name)} "
+            f"<span class=\"badge {_status_class(step.status)}\">{escape(step.status)}</span></h3>"
+        )
         if step.resources:
             cells = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in step.resources.items())
             out.append(f"<table class=\"resources\">{cells}</table>")
@@ -127,17 +154,28 @@ def _steps(facts: RunFacts) -> list[str]:
 
 
 def _task(task: TaskFacts) -> str:
-    rows = "".join(f"<tr><td>{escape(a.name)}</td><td>{escape(a.type)}</td><td>{_size(a.size)}</td>"
-                   f"<td class=\"repr\">{escape(a.preview)}</td></tr>" for a in task.artifacts)
-    errors = "".join(f"<p>attempt {a.get('attempt')}: <code>{escape(str(a['error']))}</code></p>"
-                     for a in task.attempts if a.get("error"))
+    rows = "".join(
+        f"<tr><td>{escape(a.name)}</td><td>{escape(a.type)}</td><td>{_size(a.size)}</td>"
+        f"<td class=\"repr\">{escape(a.preview)}</td></tr>"
+        for a in task.artifacts
+    )
+    errors = "".join(
+        f"<p>attempt {a.get('attempt')}: <code>{escape(str(a['error']))}</code></p>"
+        for a in task.attempts
+        if a.get("error")
+    )
     cards = "".join(f" <a href=\"{escape(url)}\">card</a>" for url in task.cards)
     problem = f"<p>{escape(task.problem)}</p>" if task.problem else ""
-    table = ("<table class=\"artifacts\"><tr><th>artifact</th><th>type</th><th>size</th><th>value</th></tr>"
-             f"{rows}</table>") if rows else "<p>no artifacts</p>"
-    return (f"<details data-task-of=\"{escape(task.step)}\"><summary>task {escape(task.id)} "
-            f"<span class=\"badge {_status_class(task.status)}\">{escape(task.status)}</span> "
-            f"{len(task.artifacts)} artifacts{cards}</summary>{problem}{errors}{table}</details>")
+    table = (
+        (f"<table class=\"artifacts\"><tr><th>artifact</th><th>type</th><th>size</th><th>value</th></tr>{rows}</table>")
+        if rows
+        else "<p>no artifacts</p>"
+    )
+    return (
+        f"<details data-task-of=\"{escape(task.step)}\"><summary>task {escape(task.id)} "
+        f"<span class=\"badge {_status_class(task.status)}\">{escape(task.status)}</span> "
+        f"{len(task.artifacts)} artifacts{cards}</summary>{problem}{errors}{table}</details>"
+    )
 
 
 def _status_class(status: str) -> str:

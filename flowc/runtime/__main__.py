@@ -30,8 +30,14 @@ def parser() -> argparse.ArgumentParser:
     step.add_argument(c.MAX_ATTEMPTS_FLAG, dest="max_attempts", type=int, default=None)
     step.add_argument(c.FOREACH_OUT_FLAG, dest="foreach_out", default=None)
     step.add_argument(c.PACKAGE_FLAG, dest="package", default=None, metavar="URL")
-    step.add_argument(c.DECORATOR_FLAG, dest="decorator", action="append", default=[], metavar="JSON",
-                      help='a decorator attached with --with, e.g. {"catch": {"var": "err"}}')
+    step.add_argument(
+        c.DECORATOR_FLAG,
+        dest="decorator",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help='a decorator attached with --with, e.g. {"catch": {"var": "err"}}',
+    )
     return top
 
 
@@ -41,8 +47,11 @@ def main(argv=None) -> int:
         print(f"flowc.runtime: error: bad {c.TASK_ID_FLAG} {args.task_id!r} (expected 0, 3 or 3.7)", file=sys.stderr)
         return EXIT_USAGE
     if not is_run_id(args.run_id):
-        print(f"flowc.runtime: error: bad {c.RUN_ID_FLAG} {args.run_id!r} (letters, digits, _ . : - and not "
-              "starting with '.')", file=sys.stderr)
+        print(
+            f"flowc.runtime: error: bad {c.RUN_ID_FLAG} {args.run_id!r} (letters, digits, _ . : - and not "
+            "starting with '.')",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     if args.attempt < 0 or (args.max_attempts is not None and args.max_attempts < 1):
         print(f"flowc.runtime: error: {c.ATTEMPT_FLAG} must be >= 0 and {c.MAX_ATTEMPTS_FLAG} >= 1", file=sys.stderr)
@@ -73,14 +82,24 @@ def main(argv=None) -> int:
             print(f"flowc.runtime: error: cannot use code package {args.package}: {exc}", file=sys.stderr)
             return EXIT_FAILED
     from flowc.runtime.secrets import export_secret_sources
+
     if (failed := export_secret_sources()) is not None:
         return failed
     from flowc.runtime.task import TaskRequest, run_task
 
-    request = TaskRequest(flow_file=args.flow_file, step=args.step, run_id=args.run_id, task_id=args.task_id,
-                          datastore=args.datastore, params=params, attempt=args.attempt,
-                          max_attempts=args.max_attempts, foreach_out=args.foreach_out, package=args.package,
-                          decorators=decorators)
+    request = TaskRequest(
+        flow_file=args.flow_file,
+        step=args.step,
+        run_id=args.run_id,
+        task_id=args.task_id,
+        datastore=args.datastore,
+        params=params,
+        attempt=args.attempt,
+        max_attempts=args.max_attempts,
+        foreach_out=args.foreach_out,
+        package=args.package,
+        decorators=decorators,
+    )
     return run_task(request)
 
 

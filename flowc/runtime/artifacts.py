@@ -73,8 +73,9 @@ def dump(name: str, step: str, value):
         pickler.dispatch_table = table
         pickler.dump(value)
     except Exception as exc:  # pickle raises many types (TypeError, PicklingError, AttributeError)
-        raise ArtifactError(f"artifact '{name}' of step '{step}' cannot be pickled: "
-                            f"{type(exc).__name__}: {exc}") from None
+        raise ArtifactError(
+            f"artifact '{name}' of step '{step}' cannot be pickled: {type(exc).__name__}: {exc}"
+        ) from None
     if not buffers:
         return sink.chunks[0] if len(sink.chunks) == 1 else b"".join(sink.chunks)
     return Framed(sink.chunks, buffers)
@@ -98,8 +99,12 @@ class _Sink:
 
     def write(self, data) -> int:
         kind = type(data)
-        if (_CPickler is not None and (kind is bytes or kind is bytearray) and len(data) >= OUT_OF_BAND
-                and self._previous is not None):
+        if (
+            _CPickler is not None
+            and (kind is bytes or kind is bytearray)
+            and len(data) >= OUT_OF_BAND
+            and self._previous is not None
+        ):
             cut = _header_at_end(self._previous, kind, len(data), first=len(self.chunks) == 1)
             if cut is not None:
                 self.chunks[-1] = memoryview(self._previous)[:cut]
@@ -210,8 +215,9 @@ class Inputs:
         raise AttributeError(f"the join has no input from step '{name}' (inputs come from: {', '.join(steps)})")
 
 
-def merge(target_refs: dict[str, str], already_set: set[str], inputs: Inputs, step: str,
-          include=None, exclude=None) -> dict[str, str]:
+def merge(
+    target_refs: dict[str, str], already_set: set[str], inputs: Inputs, step: str, include=None, exclude=None
+) -> dict[str, str]:
     """References to copy onto the join: values equal in every input that has them.
 
     Differing values are an error naming every such artifact, unless the join
@@ -225,8 +231,9 @@ def merge(target_refs: dict[str, str], already_set: set[str], inputs: Inputs, st
             seen.setdefault(name, set()).add(sha)
     missing = [n for n in include if n not in seen]
     if missing:
-        raise ArtifactError(f"merge_artifacts in step '{step}': include names "
-                            f"{', '.join(repr(n) for n in missing)}, which no input has")
+        raise ArtifactError(
+            f"merge_artifacts in step '{step}': include names {', '.join(repr(n) for n in missing)}, which no input has"
+        )
     wanted = include if include else [n for n in seen if n not in exclude]
     conflicts = []
     merged = {}
@@ -241,6 +248,7 @@ def merge(target_refs: dict[str, str], already_set: set[str], inputs: Inputs, st
     if conflicts:
         raise ArtifactError(
             f"merge_artifacts in step '{step}': artifact {', '.join(repr(n) for n in conflicts)} has different "
-            "values in the inputs; set it in the join before merging, or pass exclude=[...]")
+            "values in the inputs; set it in the join before merging, or pass exclude=[...]"
+        )
     target_refs.update(merged)
     return merged

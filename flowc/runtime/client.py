@@ -129,8 +129,7 @@ class Run:
 
     def steps(self) -> list["Step"]:
         """Steps that have tasks, in the order they started."""
-        names = [n for n in self._store.children(layout.run_key(self.flow_name, self.id))
-                 if n != layout.RUN_RECORD]
+        names = [n for n in self._store.children(layout.run_key(self.flow_name, self.id)) if n != layout.RUN_RECORD]
         steps = [Step(self, n) for n in names]
         return sorted(steps, key=lambda s: (s._first_start(), s.name))
 

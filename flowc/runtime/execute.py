@@ -32,8 +32,11 @@ def timeout_seconds(settings: dict) -> float:
     spec = settings.get("timeout")
     if not spec:
         return 0
-    return float(spec.get("seconds", 0) or 0) + 60 * float(spec.get("minutes", 0) or 0) \
+    return (
+        float(spec.get("seconds", 0) or 0)
+        + 60 * float(spec.get("minutes", 0) or 0)
         + 3600 * float(spec.get("hours", 0) or 0)
+    )
 
 
 def max_attempts_for(context, settings: dict) -> int:
@@ -53,8 +56,11 @@ def apply_environment(settings: dict, step: str) -> None:
         # Secrets are not fetched by the local runtime: values come from the
         # environment the task starts with (the orchestrator's secret mount, or
         # variables the user exported).  Only names are printed, never values.
-        print(f"flowc.runtime: note: @secrets({', '.join(map(str, sources))}) on step '{step}': "
-              "not fetched by flowc; the step sees only variables already in its environment", file=sys.stderr)
+        print(
+            f"flowc.runtime: note: @secrets({', '.join(map(str, sources))}) on step '{step}': "
+            "not fetched by flowc; the step sees only variables already in its environment",
+            file=sys.stderr,
+        )
 
 
 # Raised inside the step's code by the runtime's own machinery (reading an input, an artifact, a split
@@ -73,11 +79,19 @@ def execute_step(context, where: str, started: float) -> int:
     inputs = context.build_inputs()
     flow = context.flow_class(use_cli=False)
     object.__setattr__(flow, "_flowc_task", context)
-    current._set(flow_name=context.flow, run_id=request.run_id, step_name=request.step, task_id=request.task_id,
-                 retry_count=request.attempt, max_attempts=max_attempts,
-                 pathspec=f"{context.flow}/{request.run_id}/{request.step}/{request.task_id}",
-                 origin_run_id=None, namespace=None, username=os.environ.get("USER", "unknown"),
-                 parameter_names=[p.name for p in flow_parameters(context.flow_class)])
+    current._set(
+        flow_name=context.flow,
+        run_id=request.run_id,
+        step_name=request.step,
+        task_id=request.task_id,
+        retry_count=request.attempt,
+        max_attempts=max_attempts,
+        pathspec=f"{context.flow}/{request.run_id}/{request.step}/{request.task_id}",
+        origin_run_id=None,
+        namespace=None,
+        username=os.environ.get("USER", "unknown"),
+        parameter_names=[p.name for p in flow_parameters(context.flow_class)],
+    )
     apply_environment(settings, request.step)
 
     caught = None
@@ -104,8 +118,10 @@ def execute_step(context, where: str, started: float) -> int:
         caught = exc
         if catch.get("print_exception", True):
             _print_exc()
-        print(f"flowc: {where}: @catch stored {type(exc).__name__} in '{catch.get('var')}' and carries on",
-              file=sys.stderr)
+        print(
+            f"flowc: {where}: @catch stored {type(exc).__name__} in '{catch.get('var')}' and carries on",
+            file=sys.stderr,
+        )
         if catch.get("var"):
             object.__setattr__(flow, catch["var"], exc)
 
@@ -115,7 +131,9 @@ def execute_step(context, where: str, started: float) -> int:
     for name, value in list(vars(flow).items()):
         if name.startswith("_"):
             continue
-        data = dump(name, request.step, _picklable_exception(value) if caught is not None and value is caught else value)
+        data = dump(
+            name, request.step, _picklable_exception(value) if caught is not None and value is caught else value
+        )
         refs[name] = context.store.put_blob(context.flow, data)
 
     foreach = None
@@ -124,13 +142,21 @@ def execute_step(context, where: str, started: float) -> int:
 
     meta = {
         "flowc_meta_version": 1,
-        "flow": context.flow, "run_id": request.run_id, "step": request.step, "task_id": request.task_id,
-        "attempt": request.attempt, "max_attempts": max_attempts,
+        "flow": context.flow,
+        "run_id": request.run_id,
+        "step": request.step,
+        "task_id": request.task_id,
+        "attempt": request.attempt,
+        "max_attempts": max_attempts,
         "parents": [{"step": s, "task_id": t} for s, t in context.parents],
-        "next": list(info.next), "foreach": foreach, "artifacts": dict(sorted(refs.items())),
+        "next": list(info.next),
+        "foreach": foreach,
+        "artifacts": dict(sorted(refs.items())),
         "status": "caught" if caught is not None else "ok",
         "exception": None if caught is None else f"{type(caught).__name__}: {caught}",
-        "started_at": started, "finished_at": time.time(), "package": request.package,
+        "started_at": started,
+        "finished_at": time.time(),
+        "package": request.package,
     }
     record_attempt(context.store, key, request.attempt, meta["status"], started, caught)
     context.store.write_text(f"{key}/{layout.META}", json.dumps(meta, indent=1, sort_keys=True))
@@ -151,8 +177,10 @@ def _write_split(context, flow, key, request, refs: dict) -> dict:
     except AttributeError:
         raise ArtifactError(f"foreach step '{request.step}' did not set its foreach artifact '{var}'") from None
     if not hasattr(items, "__iter__") or not hasattr(items, "__len__"):
-        raise ArtifactError(f"foreach artifact '{var}' of step '{request.step}' is a {type(items).__name__}, "
-                            "which cannot be listed once: give a list (or tuple, set, dict, range)")
+        raise ArtifactError(
+            f"foreach artifact '{var}' of step '{request.step}' is a {type(items).__name__}, "
+            "which cannot be listed once: give a list (or tuple, set, dict, range)"
+        )
     ordered = list(items)
     count = len(ordered)
     if type(items) is list and var in refs:
@@ -174,8 +202,13 @@ def _write_split(context, flow, key, request, refs: dict) -> dict:
 
 def record_attempt(store, key: str, attempt: int, status: str, started: float, exc) -> None:
     """The attempt's record (logs/attempt-N.json): what `flowc show` and Task.attempts() read."""
-    record = {"attempt": attempt, "status": status, "started_at": started, "finished_at": time.time(),
-              "error": None if exc is None else f"{type(exc).__name__}: {exc}"}
+    record = {
+        "attempt": attempt,
+        "status": status,
+        "started_at": started,
+        "finished_at": time.time(),
+        "error": None if exc is None else f"{type(exc).__name__}: {exc}",
+    }
     store.write_text(layout.attempt_log_key(key, attempt, layout.ATTEMPT_RECORD), json.dumps(record, sort_keys=True))
 
 

@@ -103,8 +103,13 @@ def _transitions(func) -> tuple[tuple[str, ...], str | None]:
 
         tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "next"
-                and isinstance(node.func.value, ast.Name) and node.func.value.id == "self"):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "next"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "self"
+        ):
             targets = tuple(a.attr for a in node.args if isinstance(a, ast.Attribute))
             foreach = None
             for keyword in node.keywords:
@@ -119,8 +124,11 @@ def scan(flow_class) -> dict[str, StepInfo]:
     steps: dict[str, StepInfo] = {}
     for name, func in step_functions(flow_class).items():
         targets, foreach = _transitions(func)
-        positional = [p for p in inspect.signature(func).parameters.values()
-                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        positional = [
+            p
+            for p in inspect.signature(func).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
         steps[name] = StepInfo(name, targets, foreach, takes_inputs=len(positional) >= 2)
     for info in steps.values():
         for target in info.next:

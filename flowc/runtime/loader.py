@@ -62,9 +62,11 @@ def find_flow_class(module):
     """The FlowSpec subclass defined in the module (the most derived one)."""
     from flowc.api.flowspec import FlowSpec
 
-    candidates = [v for v in vars(module).values()
-                  if isinstance(v, type) and issubclass(v, FlowSpec) and v is not FlowSpec
-                  and v.__module__ == module.__name__]
+    candidates = [
+        v
+        for v in vars(module).values()
+        if isinstance(v, type) and issubclass(v, FlowSpec) and v is not FlowSpec and v.__module__ == module.__name__
+    ]
     leaves = [c for c in candidates if not any(o is not c and issubclass(o, c) for o in candidates)]
     if len(leaves) != 1:
         found = ", ".join(sorted(c.__name__ for c in leaves)) or "none"

@@ -44,7 +44,7 @@ class BoundedLog:
         if len(text) >= self.half:
             self.dropped += self.tail_size + len(text) - self.half
             self.tail.clear()
-            text = text[-self.half:]
+            text = text[-self.half :]
             self.tail_size = 0
         self.tail.append(text)
         self.tail_size += len(text)
@@ -63,8 +63,10 @@ class BoundedLog:
     def getvalue(self) -> str:
         middle = ""
         if self.dropped:
-            middle = (f"\n[flowc: {self.dropped} characters of output left out of this saved log "
-                      f"(FLOWC_LOG_LIMIT={2 * self.half}); the first and the last {self.half} are kept]\n")
+            middle = (
+                f"\n[flowc: {self.dropped} characters of output left out of this saved log "
+                f"(FLOWC_LOG_LIMIT={2 * self.half}); the first and the last {self.half} are kept]\n"
+            )
         return self.head.getvalue() + middle + "".join(self.tail)
 
 

@@ -59,11 +59,15 @@ def _included(name: str, parameter, text: str, load_included: Callable[[str], ob
         try:
             return data.decode(parameter.encoding) if parameter.is_text else data
         except (UnicodeDecodeError, LookupError) as exc:
-            raise ValueError(f"IncludeFile '{name}': the included file is not {parameter.encoding} text ({exc})") from None
+            raise ValueError(
+                f"IncludeFile '{name}': the included file is not {parameter.encoding} text ({exc})"
+            ) from None
     if text == "" and parameter.default is None:
         if parameter.required:
             raise ValueError(f"parameter '{name}' is required")
         return None
-    raise ValueError(f"IncludeFile '{name}' takes a file included when the run is launched (flowc run, flowc "
-                     f"trigger read it and store it); got {text or repr(parameter.default) + ' (its default)'}, "
-                     "and a task never opens a path it is given")
+    raise ValueError(
+        f"IncludeFile '{name}' takes a file included when the run is launched (flowc run, flowc "
+        f"trigger read it and store it); got {text or repr(parameter.default) + ' (its default)'}, "
+        "and a task never opens a path it is given"
+    )

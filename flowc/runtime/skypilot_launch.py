@@ -46,7 +46,9 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m flowc.runtime.skypilot_launch", description="Run one SkyPilot task and wait.")
+    p = argparse.ArgumentParser(
+        prog="python -m flowc.runtime.skypilot_launch", description="Run one SkyPilot task and wait."
+    )
     task = p.add_mutually_exclusive_group(required=True)
     task.add_argument("--task-yaml", help="the task's YAML text")
     task.add_argument("--task-file", help="a file holding the task's YAML")
@@ -91,9 +93,21 @@ def commands(args, task_path: str, envs: dict[str, str], job_name: str) -> list[
     if args.mode == "managed":
         return [[sky, "jobs", "launch", "--yes", "--name", job_name, *env_args(envs), task_path]]
     if args.mode == "cluster":
-        return [[sky, "exec", args.cluster, "--name", job_name, *env_args(envs), task_path],
-                [sky, "launch", "--yes", "--cluster", args.cluster, "--name", job_name, *autostop,
-                 *env_args(envs), task_path]]
+        return [
+            [sky, "exec", args.cluster, "--name", job_name, *env_args(envs), task_path],
+            [
+                sky,
+                "launch",
+                "--yes",
+                "--cluster",
+                args.cluster,
+                "--name",
+                job_name,
+                *autostop,
+                *env_args(envs),
+                task_path,
+            ],
+        ]
     return [[sky, "launch", "--yes", "--cluster", job_name, "--down", *autostop, *env_args(envs), task_path]]
 
 
@@ -102,8 +116,10 @@ def run_sky(argv: list[str]) -> int:
     try:
         return subprocess.run(argv).returncode
     except FileNotFoundError:
-        print(f"flowc.runtime.skypilot_launch: error: {argv[0]!r} not found; the launcher image needs the skypilot package",
-              file=sys.stderr)
+        print(
+            f"flowc.runtime.skypilot_launch: error: {argv[0]!r} not found; the launcher image needs the skypilot package",
+            file=sys.stderr,
+        )
         return -1
 
 
@@ -111,13 +127,17 @@ def exit_code(sky_code: int, what: str) -> int:
     if sky_code == SKY_SUCCEEDED:
         return EXIT_OK
     if sky_code == SKY_FAILED:
-        print(f"flowc.runtime.skypilot_launch: {what}: the step failed on SkyPilot (see the job's logs above)", file=sys.stderr)
+        print(
+            f"flowc.runtime.skypilot_launch: {what}: the step failed on SkyPilot (see the job's logs above)",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     if sky_code == SKY_CANCELLED:
         print(f"flowc.runtime.skypilot_launch: {what}: the SkyPilot job was cancelled", file=sys.stderr)
         return EXIT_FAILED
     reason = {SKY_NOT_FINISHED: "the job had not finished", SKY_NOT_FOUND: "the job was not found"}.get(
-        sky_code, f"sky exited with {sky_code}")
+        sky_code, f"sky exited with {sky_code}"
+    )
     print(f"flowc.runtime.skypilot_launch: {what}: SkyPilot could not run the task ({reason})", file=sys.stderr)
     return EXIT_LAUNCH
 
@@ -128,8 +148,9 @@ def write_split_list(task_envs: dict, envs: dict, path: str) -> None:
     from flowc.runtime.datastore import open_datastore
 
     values = {**task_envs, **envs}
-    key = task_key(values["FLOWC_FLOW"], values["FLOWC_RUN_ID"], values["FLOWC_STEP"], values.get("FLOWC_TASK_ID") or "0",
-                   FOREACH)
+    key = task_key(
+        values["FLOWC_FLOW"], values["FLOWC_RUN_ID"], values["FLOWC_STEP"], values.get("FLOWC_TASK_ID") or "0", FOREACH
+    )
     text = open_datastore(values["FLOWC_DATASTORE"]).read_text(key)
     if text is None:
         raise FileNotFoundError(f"no split list at {key} in {values['FLOWC_DATASTORE']}")
@@ -160,9 +181,15 @@ def main(argv=None) -> int:
     if missing:
         print(f"flowc.runtime.skypilot_launch: error: the task needs --env for {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
-    what = f"step {task_envs.get('FLOWC_STEP')} task {envs.get('FLOWC_TASK_ID') or task_envs.get('FLOWC_TASK_ID') or '0'}"
-    job_name = sky_name(str(task_envs.get("FLOWC_FLOW")), str(task_envs.get("FLOWC_STEP")),
-                        envs.get("FLOWC_RUN_ID", ""), envs.get("FLOWC_TASK_ID", "0"))
+    what = (
+        f"step {task_envs.get('FLOWC_STEP')} task {envs.get('FLOWC_TASK_ID') or task_envs.get('FLOWC_TASK_ID') or '0'}"
+    )
+    job_name = sky_name(
+        str(task_envs.get("FLOWC_FLOW")),
+        str(task_envs.get("FLOWC_STEP")),
+        envs.get("FLOWC_RUN_ID", ""),
+        envs.get("FLOWC_TASK_ID", "0"),
+    )
     with tempfile.TemporaryDirectory(prefix="flowc-sky-") as scratch:
         task_path = os.path.join(scratch, "task.yaml")
         with open(task_path, "w", encoding="utf-8") as f:

@@ -89,8 +89,11 @@ class TaskContext:
         return self._foreach_item
 
     def foreach_stack(self):
-        return [(name, int(part)) for name, part in
-                zip(self.info.foreach_scope, self.request.task_id.split("."))] if self.info.foreach_scope else []
+        return (
+            [(name, int(part)) for name, part in zip(self.info.foreach_scope, self.request.task_id.split("."))]
+            if self.info.foreach_scope
+            else []
+        )
 
     def merge_artifacts(self, flow_self, inputs, include=None, exclude=None):
         already = {k for k in vars(flow_self) if not k.startswith("_")}
@@ -107,8 +110,9 @@ class TaskContext:
         if info.takes_inputs and info.closes is not None:
             closed = self.steps[info.closes]
             if closed.is_foreach:
-                listed = self.store.read_text(task_key(self.flow, self.request.run_id, closed.name, task_id,
-                                                       layout.FOREACH))
+                listed = self.store.read_text(
+                    task_key(self.flow, self.request.run_id, closed.name, task_id, layout.FOREACH)
+                )
                 if listed is None:
                     raise TaskFailure(f"foreach step {closed.name}/{task_id} has no split list in the datastore")
                 children = json.loads(listed)
@@ -124,8 +128,10 @@ class TaskContext:
             if metas:
                 self.refs = dict(metas[0][2]["artifacts"])
             return None
-        tasks = [InputTask(step, task, ArtifactSource(self.store, self.flow, meta["artifacts"]))
-                 for step, task, meta in metas]
+        tasks = [
+            InputTask(step, task, ArtifactSource(self.store, self.flow, meta["artifacts"]))
+            for step, task, meta in metas
+        ]
         # Parameters reach every step, joins included.
         if metas:
             for parameter in flow_parameters(self.flow_class):
@@ -183,14 +189,17 @@ def _execute(store, flow_name, flow_class, steps, request, where, started) -> in
     if request.step == "start" or not steps[request.step].parents:
         try:
             context.parameter_values = convert_parameters(
-                flow_class, request.params,
-                lambda sha: ArtifactSource(store, flow_name, {"included file": sha}).load("included file"))
+                flow_class,
+                request.params,
+                lambda sha: ArtifactSource(store, flow_name, {"included file": sha}).load("included file"),
+            )
         except ValueError as exc:
             print(f"flowc.runtime: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
     elif request.params:
-        print(f"flowc.runtime: note: --param is read by the start step only; {request.step} ignores it",
-              file=sys.stderr)
+        print(
+            f"flowc.runtime: note: --param is read by the start step only; {request.step} ignores it", file=sys.stderr
+        )
     try:
         return execute_step(context, where, started)
     except (TaskFailure, ArtifactError, DatastoreError) as exc:
@@ -198,8 +207,14 @@ def _execute(store, flow_name, flow_class, steps, request, where, started) -> in
         # failed attempt, so `flowc show` and Task.exception say what happened instead of `running`.
         print(f"flowc: {where} failed: {exc}", file=sys.stderr)
         try:
-            record_attempt(store, task_key(flow_name, request.run_id, request.step, request.task_id),
-                           request.attempt, "failed", started, exc)
+            record_attempt(
+                store,
+                task_key(flow_name, request.run_id, request.step, request.task_id),
+                request.attempt,
+                "failed",
+                started,
+                exc,
+            )
         except DatastoreError:
             pass  # the datastore is what failed: the one line above is all that can be said
         return EXIT_CORRUPT if isinstance(exc, CorruptBlob) else EXIT_FAILED

@@ -93,8 +93,13 @@ def secret_names(step: Step) -> tuple[str, ...]:
 
 def toleration_fields(toleration: Toleration) -> dict:
     """The set fields, snake_case (hera's `Toleration`, kubernetes' `V1Toleration`)."""
-    fields = (("key", toleration.key), ("operator", toleration.operator), ("value", toleration.value),
-              ("effect", toleration.effect), ("toleration_seconds", toleration.toleration_seconds))
+    fields = (
+        ("key", toleration.key),
+        ("operator", toleration.operator),
+        ("value", toleration.value),
+        ("effect", toleration.effect),
+        ("toleration_seconds", toleration.toleration_seconds),
+    )
     return {name: value for name, value in fields if value is not None}
 
 
@@ -147,14 +152,20 @@ def problems(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
             continue  # runs on a SkyPilot VM, which refuses @secrets itself (lower/skypilot.py)
         for secret in step.secrets:
             if not k8s_names.is_subdomain(secret):
-                yield Diagnostic(step.location_of("secrets"),
-                                 f"secret {secret!r} is not a Kubernetes Secret name ({k8s_names.SUBDOMAIN_RULE}); "
-                                 "pods get secrets by reference to a Kubernetes Secret")
-    checks = ((options.namespace, "--namespace", k8s_names.is_dns_label, k8s_names.DNS_LABEL_RULE),
-              (options.service_account, "--service-account", k8s_names.is_subdomain, k8s_names.SUBDOMAIN_RULE))
+                yield Diagnostic(
+                    step.location_of("secrets"),
+                    f"secret {secret!r} is not a Kubernetes Secret name ({k8s_names.SUBDOMAIN_RULE}); "
+                    "pods get secrets by reference to a Kubernetes Secret",
+                )
+    checks = (
+        (options.namespace, "--namespace", k8s_names.is_dns_label, k8s_names.DNS_LABEL_RULE),
+        (options.service_account, "--service-account", k8s_names.is_subdomain, k8s_names.SUBDOMAIN_RULE),
+    )
     for value, flag, is_valid, rule in checks:
         if value is not None and not is_valid(value):
             yield Diagnostic(flow.location, f"{flag} {value!r} is not a valid Kubernetes name ({rule})")
     if not k8s_names.is_gpu_vendor(options.gpu_vendor):
-        yield Diagnostic(flow.location, f"--gpu-vendor {options.gpu_vendor!r} does not make a Kubernetes resource "
-                                        "name such as nvidia.com/gpu")
+        yield Diagnostic(
+            flow.location,
+            f"--gpu-vendor {options.gpu_vendor!r} does not make a Kubernetes resource name such as nvidia.com/gpu",
+        )

@@ -18,8 +18,10 @@ _ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 
 DNS_LABEL_RULE = "DNS-1123 label: lowercase letters, digits and '-', at most 63 characters"
 SUBDOMAIN_RULE = "DNS-1123 subdomain: lowercase letters, digits, '-' and '.', at most 253 characters"
-KEY_RULE = ("an optional DNS-1123 subdomain prefix and '/', then a name of at most 63 letters, digits, "
-            "'-', '_' or '.', starting and ending with a letter or digit")
+KEY_RULE = (
+    "an optional DNS-1123 subdomain prefix and '/', then a name of at most 63 letters, digits, "
+    "'-', '_' or '.', starting and ending with a letter or digit"
+)
 VALUE_RULE = "empty, or at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
 
 
@@ -44,8 +46,9 @@ def is_qualified_name(key: str) -> bool:
 
 
 def is_label_value(value: str) -> bool:
-    return isinstance(value, str) and (value == "" or (len(value) <= LABEL_MAX
-                                                       and bool(_QUALIFIED_NAME_PART.fullmatch(value))))
+    return isinstance(value, str) and (
+        value == "" or (len(value) <= LABEL_MAX and bool(_QUALIFIED_NAME_PART.fullmatch(value)))
+    )
 
 
 def is_env_name(name: str) -> bool:
@@ -60,6 +63,10 @@ def gpu_resource_name(vendor: str) -> str:
 
 def is_gpu_vendor(vendor: str) -> bool:
     """Whether `vendor` makes a valid (prefixed) extended resource name."""
-    return isinstance(vendor, str) and bool(vendor) and "/" in gpu_resource_name(vendor) \
-        and is_qualified_name(gpu_resource_name(vendor)) \
+    return (
+        isinstance(vendor, str)
+        and bool(vendor)
+        and "/" in gpu_resource_name(vendor)
+        and is_qualified_name(gpu_resource_name(vendor))
         and is_subdomain(gpu_resource_name(vendor).rpartition("/")[0])
+    )

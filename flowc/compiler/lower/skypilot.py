@@ -35,14 +35,22 @@ BACKEND = "skypilot"
 LAUNCHER_MODULE = c.SKYPILOT_LAUNCHER_MODULE
 ENV_PREFIX = "FLOWC_"
 # The runtime's flags and the env var that carries each one's value (--param: FLOWC_PARAM_<i>).
-FLAG_ENV = {c.RUN_ID_FLAG: "FLOWC_RUN_ID", c.TASK_ID_FLAG: "FLOWC_TASK_ID", c.DATASTORE_FLAG: "FLOWC_DATASTORE",
-            c.ATTEMPT_FLAG: "FLOWC_ATTEMPT", c.MAX_ATTEMPTS_FLAG: "FLOWC_MAX_ATTEMPTS", c.PACKAGE_FLAG: "FLOWC_PACKAGE"}
+FLAG_ENV = {
+    c.RUN_ID_FLAG: "FLOWC_RUN_ID",
+    c.TASK_ID_FLAG: "FLOWC_TASK_ID",
+    c.DATASTORE_FLAG: "FLOWC_DATASTORE",
+    c.ATTEMPT_FLAG: "FLOWC_ATTEMPT",
+    c.MAX_ATTEMPTS_FLAG: "FLOWC_MAX_ATTEMPTS",
+    c.PACKAGE_FLAG: "FLOWC_PACKAGE",
+}
 # Placeholders whose value the launcher must supply; the others have a usable default.
 REQUIRED_AT_LAUNCH = (RUN_ID, TASK_ID)
 SETUP = '"$FLOWC_PYTHON" -c "import sys; assert sys.version_info >= (3, 9), sys.version"\n'
-HEADER = ("# SkyPilot task for step {step} of flow {flow}, compiled by flowc.  Launched by\n"
-          "# `python -m flowc.runtime.skypilot_launch`; by hand: sky jobs launch FILE --env FLOWC_RUN_ID=<run>\n"
-          "# (and --env FLOWC_PACKAGE=<code package URL> where it is null).\n")
+HEADER = (
+    "# SkyPilot task for step {step} of flow {flow}, compiled by flowc.  Launched by\n"
+    "# `python -m flowc.runtime.skypilot_launch`; by hand: sky jobs launch FILE --env FLOWC_RUN_ID=<run>\n"
+    "# (and --env FLOWC_PACKAGE=<code package URL> where it is null).\n"
+)
 NO_SKYPILOT = SkyPilot()
 
 
@@ -58,17 +66,29 @@ def step_problems(step: Step) -> list[Diagnostic]:
     """What a @skypilot step combines that SkyPilot cannot take (its own values are checked by normalize)."""
     problems = []
     if step.resources.gpu and settings(step).accelerators is None:
-        problems.append(Diagnostic(step.location_of("resources", "skypilot"),
-                                   f"step '{step.name}' asks for {step.resources.gpu} GPU(s) but SkyPilot needs their "
-                                   "type: add @skypilot(accelerators=\"A100\") (the count comes from @resources)"))
+        problems.append(
+            Diagnostic(
+                step.location_of("resources", "skypilot"),
+                f"step '{step.name}' asks for {step.resources.gpu} GPU(s) but SkyPilot needs their "
+                "type: add @skypilot(accelerators=\"A100\") (the count comes from @resources)",
+            )
+        )
     if step.secrets:
-        problems.append(Diagnostic(step.location_of("secrets"),
-                                   f"step '{step.name}': @secrets are passed by reference to the orchestrator, which a "
-                                   "SkyPilot VM cannot read; give the values to SkyPilot (its `secrets:`) instead"))
+        problems.append(
+            Diagnostic(
+                step.location_of("secrets"),
+                f"step '{step.name}': @secrets are passed by reference to the orchestrator, which a "
+                "SkyPilot VM cannot read; give the values to SkyPilot (its `secrets:`) instead",
+            )
+        )
     for key, _ in step.environment:
         if key.startswith(ENV_PREFIX):
-            problems.append(Diagnostic(step.location_of("environment"), f"@environment {key}: names starting with "
-                                                                   f"{ENV_PREFIX} are flowc's own on SkyPilot"))
+            problems.append(
+                Diagnostic(
+                    step.location_of("environment"),
+                    f"@environment {key}: names starting with {ENV_PREFIX} are flowc's own on SkyPilot",
+                )
+            )
     return problems
 
 
@@ -97,9 +117,15 @@ def task_document(flow: FlowGraph, step: Step, options: Options) -> dict:
     from flowc.contract.bootstrap import BOOTSTRAP_SOURCE  # the fixed program: no user value in it
 
     words, values = run_words(flow, step, options)
-    envs = {"FLOWC_PYTHON": "python3" if options.python == "python" else options.python,
-            "FLOWC_BOOTSTRAP": BOOTSTRAP_SOURCE, "FLOWC_FLOW": flow.name, "FLOWC_FLOW_FILE": flow_file_name(flow),
-            "FLOWC_STEP": step.name, **values, **dict(step.environment)}
+    envs = {
+        "FLOWC_PYTHON": "python3" if options.python == "python" else options.python,
+        "FLOWC_BOOTSTRAP": BOOTSTRAP_SOURCE,
+        "FLOWC_FLOW": flow.name,
+        "FLOWC_FLOW_FILE": flow_file_name(flow),
+        "FLOWC_STEP": step.name,
+        **values,
+        **dict(step.environment),
+    }
     document = {"name": task_name(step)}
     resources = task_resources(step)
     if resources:
@@ -122,7 +148,15 @@ def run_words(flow: FlowGraph, step: Step, options: Options) -> tuple[list[str],
     the code package and hands over to flowc.runtime), each flag stays, each
     value becomes a variable.
     """
-    words = ["exec", '"$FLOWC_PYTHON"', "-c", '"$FLOWC_BOOTSTRAP"', c.STEP_COMMAND, '"$FLOWC_FLOW_FILE"', '"$FLOWC_STEP"']
+    words = [
+        "exec",
+        '"$FLOWC_PYTHON"',
+        "-c",
+        '"$FLOWC_BOOTSTRAP"',
+        c.STEP_COMMAND,
+        '"$FLOWC_FLOW_FILE"',
+        '"$FLOWC_STEP"',
+    ]
     values: dict[str, str | None] = {}
     for flag, name, value_item in flag_variables(flow, step, options):
         values[name] = default_value(value_item)
@@ -215,8 +249,15 @@ def launcher_argv(flow: FlowGraph, step: Step, options: Options, foreach_out: st
     placeholders; they reach the task as `sky ... --env NAME=VALUE`.
     """
     sky = settings(step)
-    argv: list[tuple] = [(options.python,), ("-m",), (LAUNCHER_MODULE,),
-                         ("--task-yaml",), (task_yaml(flow, step, options),), ("--mode",), (launch_mode(step),)]
+    argv: list[tuple] = [
+        (options.python,),
+        ("-m",),
+        (LAUNCHER_MODULE,),
+        ("--task-yaml",),
+        (task_yaml(flow, step, options),),
+        ("--mode",),
+        (launch_mode(step),),
+    ]
     if sky.cluster_name:
         argv += [("--cluster",), (sky.cluster_name,)]
     if sky.autostop_minutes is not None:

@@ -44,21 +44,39 @@ def unsupported(flow: FlowGraph, options: Options) -> list[Diagnostic]:
     """What a pod or a SkyPilot launcher cannot take, and a bad operator choice."""
     problems = [d for step in flow.steps if step.compute.backend == "skypilot" for d in step_problems(step)]
     if options.name is not None and not DAG_ID.fullmatch(options.name):
-        problems.append(Diagnostic(flow.location, f"--name {options.name!r} is not a valid Airflow DAG id: use letters, "
-                                                  f"digits, '_', '.' and '-', at most {DAG_ID_MAX} characters"))
+        problems.append(
+            Diagnostic(
+                flow.location,
+                f"--name {options.name!r} is not a valid Airflow DAG id: use letters, "
+                f"digits, '_', '.' and '-', at most {DAG_ID_MAX} characters",
+            )
+        )
     for parameter in flow.parameters:
         if parameter.has_default and _has_non_finite(parameter.default):
-            problems.append(Diagnostic(parameter.location, f"airflow: the default of parameter {parameter.name!r} holds "
-                                                           "inf or nan, which Airflow's params (JSON) cannot carry"))
+            problems.append(
+                Diagnostic(
+                    parameter.location,
+                    f"airflow: the default of parameter {parameter.name!r} holds "
+                    "inf or nan, which Airflow's params (JSON) cannot carry",
+                )
+            )
     if options.operator not in OPERATORS:
-        problems.append(Diagnostic(flow.location, f"airflow: unknown operator {options.operator!r}; "
-                                                  f"choose one of {', '.join(OPERATORS)}"))
+        problems.append(
+            Diagnostic(
+                flow.location, f"airflow: unknown operator {options.operator!r}; choose one of {', '.join(OPERATORS)}"
+            )
+        )
     if options.operator == "local":
         for step in flow.steps:
             if k8s.secret_names(step):
-                problems.append(Diagnostic(step.location, f"airflow --operator local: secrets of step {step.name} "
-                                                          "are not injected; the task inherits the worker's environment",
-                                           severity="warning"))
+                problems.append(
+                    Diagnostic(
+                        step.location,
+                        f"airflow --operator local: secrets of step {step.name} "
+                        "are not injected; the task inherits the worker's environment",
+                        severity="warning",
+                    )
+                )
     else:
         problems += k8s.problems(flow, options)
     return problems
@@ -78,9 +96,14 @@ def render(view: dict, options: Options) -> str:
     """The DAG file's text: pure and deterministic."""
     import jinja2  # slow to import; only this target needs it
 
-    environment = jinja2.Environment(loader=jinja2.PackageLoader("flowc", "templates"),
-                                     undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                                     trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("flowc", "templates"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
     helpers, _, _ = environment.loader.get_source(environment, HELPERS)  # its text, never rendered as a template
     return environment.get_template(TEMPLATE).render(helpers=helpers.rstrip("\n"), **view)
 
@@ -101,8 +124,10 @@ def view_model(flow: FlowGraph, options: Options) -> dict:
         "tags": repr(["flowc"] + ([f"project:{flow.project}"] if flow.project else [])),
         "code_dir": repr(options.code_dir),
         "tasks": [_task(flow, step, options) for step in flow.steps],
-        "concat_tasks": [{"var": _concat_var(name), "task_id": repr(f"{name}-task-ids"),
-                          "source": _step_var(name)} for name in concat_tasks],
+        "concat_tasks": [
+            {"var": _concat_var(name), "task_id": repr(f"{name}-task-ids"), "source": _step_var(name)}
+            for name in concat_tasks
+        ],
         "edges": [(_step_var(parent), _step_var(step.name)) for step in flow.steps for parent in step.parents],
     }
 
@@ -168,8 +193,10 @@ def _task(flow: FlowGraph, step: Step, options: Options) -> dict:
     if step.kind is StepKind.FOREACH:
         kwargs.append(("foreach", "True"))
     if step.retry is not None and step.retry.times > 0 and not (launcher and restarts_in_skypilot(step)):
-        kwargs += [("retries", repr(step.retry.times)),
-                   ("retry_delay", f"datetime.timedelta(seconds={step.retry.delay_seconds!r})")]
+        kwargs += [
+            ("retries", repr(step.retry.times)),
+            ("retry_delay", f"datetime.timedelta(seconds={step.retry.delay_seconds!r})"),
+        ]
     if step.timeout_seconds:
         kwargs.append(("execution_timeout", f"datetime.timedelta(seconds={step.timeout_seconds!r})"))
     if step.environment and not launcher:  # a @skypilot step's environment is in its task's envs
@@ -199,10 +226,16 @@ def _pod_kwargs(step: Step, options: Options) -> list[tuple[str, str]]:
     if pod.service_account:
         kwargs.append(("service_account_name", repr(pod.service_account)))
     kwargs.append(("pod_resources", repr(pod.resources)))
-    optional = (("node_selector", pod.node_selector), ("tolerations", list(pod.tolerations)),
-                ("secret_names", list(pod.secrets)), ("labels", pod.labels), ("annotations", pod.annotations),
-                ("image_pull_policy", pod.image_pull_policy), ("volumes", list(pod.volumes)),
-                ("volume_mounts", list(pod.volume_mounts)))
+    optional = (
+        ("node_selector", pod.node_selector),
+        ("tolerations", list(pod.tolerations)),
+        ("secret_names", list(pod.secrets)),
+        ("labels", pod.labels),
+        ("annotations", pod.annotations),
+        ("image_pull_policy", pod.image_pull_policy),
+        ("volumes", list(pod.volumes)),
+        ("volume_mounts", list(pod.volume_mounts)),
+    )
     kwargs += [(name, repr(value)) for name, value in optional if value]
     return kwargs
 
@@ -240,8 +273,11 @@ def _param(parameter) -> str:
         kwargs.append(repr(parameter.default))
     json_type = PARAM_JSON_TYPES.get(parameter.type)
     if json_type:
-        kwargs.append(f"type={[json_type, 'null']!r}" if parameter.has_default and parameter.default is None
-                      else f"type={json_type!r}")
+        kwargs.append(
+            f"type={[json_type, 'null']!r}"
+            if parameter.has_default and parameter.default is None
+            else f"type={json_type!r}"
+        )
     if parameter.help:
         kwargs.append(f"description={parameter.help!r}")
     return f"Param({', '.join(kwargs)})"

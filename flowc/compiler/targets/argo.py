@@ -39,9 +39,28 @@ COMMAND_LENGTH = 5  # python -m flowc.runtime step FLOW_FILE: shared in template
 ANNOTATION_PREFIX = "flowc.dev/"
 PACKAGE_ENV = "FLOWC_PACKAGE"  # the launcher's --env that names a @skypilot step's code package
 # Keys printed first, in this order; the rest keep the models' (alphabetical) order.
-KEY_ORDER = ("apiVersion", "kind", "metadata", "name", "namespace", "entrypoint", "inputs", "template", "depends",
-             "withParam", "arguments", "dag", "image", "command", "args", "container", "outputs", "requests",
-             "limit", "retryPolicy")
+KEY_ORDER = (
+    "apiVersion",
+    "kind",
+    "metadata",
+    "name",
+    "namespace",
+    "entrypoint",
+    "inputs",
+    "template",
+    "depends",
+    "withParam",
+    "arguments",
+    "dag",
+    "image",
+    "command",
+    "args",
+    "container",
+    "outputs",
+    "requests",
+    "limit",
+    "retryPolicy",
+)
 
 
 def unsupported(flow: FlowGraph, options: Options) -> list:
@@ -84,22 +103,34 @@ def build_models(flow: FlowGraph, options: Options) -> list:
         arguments=workflow_arguments(flow, options),
         parallelism=options.max_workers,
         service_account_name=options.service_account,
-        template_defaults=m.Template(container=m.Container(
-            image=options.image,
-            command=shared_command(flow, options),
-            resources=resource_requirements(k8s.default_resource_quantities(options)))),
+        template_defaults=m.Template(
+            container=m.Container(
+                image=options.image,
+                command=shared_command(flow, options),
+                resources=resource_requirements(k8s.default_resource_quantities(options)),
+            )
+        ),
         templates=templates,
     )
     metadata = m.ObjectMeta(name=name, namespace=flow_namespace(flow, options), annotations=flow_annotations(flow))
-    workflow_template = m.WorkflowTemplate(api_version=API_VERSION, kind="WorkflowTemplate", metadata=metadata, spec=spec)
+    workflow_template = m.WorkflowTemplate(
+        api_version=API_VERSION, kind="WorkflowTemplate", metadata=metadata, spec=spec
+    )
     if flow.schedule is None:
         return [workflow_template]
     cron = m.CronWorkflow(
-        api_version=API_VERSION, kind="CronWorkflow",
-        metadata=m.ObjectMeta(name=names.cron_resource_name(name), namespace=metadata.namespace,
-                              annotations={ANNOTATION_PREFIX + "flow": flow.name}),
-        spec=m.CronWorkflowSpec(schedules=[flow.schedule.cron], timezone=flow.schedule.timezone,
-                                workflow_spec=m.WorkflowSpec(workflow_template_ref=m.WorkflowTemplateRef(name=name))),
+        api_version=API_VERSION,
+        kind="CronWorkflow",
+        metadata=m.ObjectMeta(
+            name=names.cron_resource_name(name),
+            namespace=metadata.namespace,
+            annotations={ANNOTATION_PREFIX + "flow": flow.name},
+        ),
+        spec=m.CronWorkflowSpec(
+            schedules=[flow.schedule.cron],
+            timezone=flow.schedule.timezone,
+            workflow_spec=m.WorkflowSpec(workflow_template_ref=m.WorkflowTemplateRef(name=name)),
+        ),
     )
     return [workflow_template, cron]
 
@@ -115,14 +146,20 @@ def dag_tasks(flow: FlowGraph, scope: tuple[str, ...]) -> list:
         if step.foreach_scope != scope:
             continue
         task_name = names.step_name(step.name)
-        tasks.append(m.DAGTask(name=task_name, template=task_name, depends=depends_on(flow, step, scope),
-                               arguments=pass_task_id))
+        tasks.append(
+            m.DAGTask(name=task_name, template=task_name, depends=depends_on(flow, step, scope), arguments=pass_task_id)
+        )
         if step.kind is StepKind.FOREACH:
             body = names.body_template_name(step.name)
-            tasks.append(m.DAGTask(
-                name=body, template=body, depends=task_name,
-                with_param="{{tasks.%s.outputs.parameters.%s}}" % (task_name, FOREACH_OUTPUT),
-                arguments=task_id_arguments("{{item}}")))
+            tasks.append(
+                m.DAGTask(
+                    name=body,
+                    template=body,
+                    depends=task_name,
+                    with_param="{{tasks.%s.outputs.parameters.%s}}" % (task_name, FOREACH_OUTPUT),
+                    arguments=task_id_arguments("{{item}}"),
+                )
+            )
     return tasks
 
 
@@ -154,8 +191,11 @@ def body_template(flow: FlowGraph, foreach_step: Step):
     from hera.workflows import models as m
 
     scope = foreach_step.foreach_scope + (foreach_step.name,)
-    return m.Template(name=names.body_template_name(foreach_step.name), inputs=task_id_inputs(),
-                      dag=m.DAGTemplate(tasks=dag_tasks(flow, scope)))
+    return m.Template(
+        name=names.body_template_name(foreach_step.name),
+        inputs=task_id_inputs(),
+        dag=m.DAGTemplate(tasks=dag_tasks(flow, scope)),
+    )
 
 
 def step_template(flow: FlowGraph, step: Step, options: Options):
@@ -171,7 +211,9 @@ def step_template(flow: FlowGraph, step: Step, options: Options):
         env=[m.EnvVar(name=k, value=k8s.kubelet_literal(v)) for k, v in step.environment] or None,
         env_from=[m.EnvFromSource(secret_ref=m.SecretEnvSource(name=s)) for s in pod.secrets] or None,
         image_pull_policy=pod.image_pull_policy,
-        resources=None if pod.resources == k8s.default_resource_quantities(options) else resource_requirements(pod.resources),
+        resources=None
+        if pod.resources == k8s.default_resource_quantities(options)
+        else resource_requirements(pod.resources),
         volume_mounts=[m.VolumeMount(**mount) for mount in pod.volume_mounts] or None,
     )
     retry = step.retry if step.retry is not None and step.retry.times > 0 else None
@@ -179,19 +221,24 @@ def step_template(flow: FlowGraph, step: Step, options: Options):
         name=names.step_name(step.name),
         inputs=task_id_inputs() if step.foreach_depth else None,
         outputs=m.Outputs(parameters=[m.Parameter(name=FOREACH_OUTPUT, value_from=m.ValueFrom(path=FOREACH_OUT))])
-        if step.kind is StepKind.FOREACH else None,
+        if step.kind is StepKind.FOREACH
+        else None,
         container=container,
         retry_strategy=m.RetryStrategy(
-            limit=str(retry.times), retry_policy="Always",
+            limit=str(retry.times),
+            retry_policy="Always",
             backoff=m.Backoff(duration=f"{retry.delay_seconds}s") if retry.delay_seconds else None,
-        ) if retry else None,
+        )
+        if retry
+        else None,
         active_deadline_seconds=str(step.timeout_seconds) if step.timeout_seconds else None,
         # The workflow's spec carries --service-account; a template names only a step's own.
         service_account_name=pod.service_account if pod.service_account != options.service_account else None,
         node_selector=pod.node_selector or None,
         tolerations=[m.Toleration(**t) for t in pod.tolerations] or None,
         metadata=m.Metadata(labels=pod.labels or None, annotations=pod.annotations or None)
-        if pod.labels or pod.annotations else None,
+        if pod.labels or pod.annotations
+        else None,
         volumes=[m.Volume(name=v["name"], empty_dir=m.EmptyDirVolumeSource(**v["empty_dir"])) for v in pod.volumes]
         or None,
     )
@@ -212,12 +259,16 @@ def launcher_template(flow: FlowGraph, step: Step, options: Options):
         name=names.step_name(step.name),
         inputs=task_id_inputs() if step.foreach_depth else None,
         outputs=m.Outputs(parameters=[m.Parameter(name=FOREACH_OUTPUT, value_from=m.ValueFrom(path=FOREACH_OUT))])
-        if step.kind is StepKind.FOREACH else None,
+        if step.kind is StepKind.FOREACH
+        else None,
         container=m.Container(image=options.skypilot_image, command=argv[:3], args=argv[3:]),
         retry_strategy=m.RetryStrategy(
-            limit=str(retry.times), retry_policy="Always",
+            limit=str(retry.times),
+            retry_policy="Always",
             backoff=m.Backoff(duration=f"{retry.delay_seconds}s") if retry.delay_seconds else None,
-        ) if retry else None,
+        )
+        if retry
+        else None,
         active_deadline_seconds=str(step.timeout_seconds) if step.timeout_seconds else None,
     )
 
@@ -287,10 +338,14 @@ def workflow_arguments(flow: FlowGraph, options: Options):
 
     parameters = [workflow_parameter(p) for p in flow.parameters]
     if any(s.compute.backend == "skypilot" for s in flow.steps):
-        parameters.append(m.Parameter(
-            name=names.PACKAGE_PARAMETER, value=options.package_url,
-            description="URL of the flow's code package, which @skypilot steps fetch (flowc deploy fills it; "
-                        "else `flowc package` prints one)"))
+        parameters.append(
+            m.Parameter(
+                name=names.PACKAGE_PARAMETER,
+                value=options.package_url,
+                description="URL of the flow's code package, which @skypilot steps fetch (flowc deploy fills it; "
+                "else `flowc package` prints one)",
+            )
+        )
     return m.Arguments(parameters=parameters) if parameters else None
 
 
@@ -324,8 +379,9 @@ def flow_annotations(flow: FlowGraph) -> dict[str, str]:
     annotations = {ANNOTATION_PREFIX + "flow": flow.name, ANNOTATION_PREFIX + "flow-file": flow_file_name(flow)}
     if flow.project:
         annotations[ANNOTATION_PREFIX + "project"] = flow.project
-    renamed = {names.step_name(s.name): s.name for s in flow.steps
-               if names.step_name(s.name).replace("-", "_") != s.name}
+    renamed = {
+        names.step_name(s.name): s.name for s in flow.steps if names.step_name(s.name).replace("-", "_") != s.name
+    }
     if renamed:
         annotations[ANNOTATION_PREFIX + "step-names"] = json.dumps(renamed, sort_keys=True)
     return annotations

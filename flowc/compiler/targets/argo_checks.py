@@ -38,9 +38,11 @@ def check_namespaces(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
     wanted = options.namespace or (sorted(set(declared.values()))[0] if declared else None)
     for step_name, namespace in declared.items():
         if namespace != wanted:
-            yield Diagnostic(flow.step(step_name).location_of("kubernetes"),
-                             f"step '{step_name}' asks for namespace '{namespace}', but an Argo workflow runs all its "
-                             f"pods in one namespace ('{wanted}'); use the same namespace for every step")
+            yield Diagnostic(
+                flow.step(step_name).location_of("kubernetes"),
+                f"step '{step_name}' asks for namespace '{namespace}', but an Argo workflow runs all its "
+                f"pods in one namespace ('{wanted}'); use the same namespace for every step",
+            )
 
 
 def check_pod_values(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
@@ -63,9 +65,10 @@ def check_argo_expressions(flow: FlowGraph, options: Options) -> Iterable[Diagno
         if text is not None and names.has_argo_expression(text):
             yield Diagnostic(param.location, f"parameter '{param.name}': the default {text!r}: {NO_ESCAPE}")
     flow_values = [("the flow file name", flow_file_name(flow))]
-    flow_values += [(f"--{flag.replace('_', '-')}", getattr(options, flag))
-                    for flag in ("datastore", "image", "skypilot_image", "namespace", "service_account", "package_url",
-                                 "python")]
+    flow_values += [
+        (f"--{flag.replace('_', '-')}", getattr(options, flag))
+        for flag in ("datastore", "image", "skypilot_image", "namespace", "service_account", "package_url", "python")
+    ]
     for label, value in flow_values:
         if isinstance(value, str) and names.has_argo_expression(value):
             yield Diagnostic(flow.location, f"{label} {value!r}: {NO_ESCAPE}")
@@ -98,29 +101,40 @@ def _strings(value: Any) -> list[str]:
 def check_parameters(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
     for param in flow.parameters:
         if not names.is_parameter_name(param.name):
-            yield Diagnostic(param.location, f"parameter name {param.name!r}: Argo parameter names may hold only "
-                                             "letters, digits, '-' and '_'")
+            yield Diagnostic(
+                param.location,
+                f"parameter name {param.name!r}: Argo parameter names may hold only letters, digits, '-' and '_'",
+            )
         if param.name == names.PACKAGE_PARAMETER and any(s.compute.backend == "skypilot" for s in flow.steps):
-            yield Diagnostic(param.location, f"parameter name '{param.name}' is flowc's own on Argo when a step runs "
-                                             "on SkyPilot (the code package's URL); rename it")
+            yield Diagnostic(
+                param.location,
+                f"parameter name '{param.name}' is flowc's own on Argo when a step runs "
+                "on SkyPilot (the code package's URL); rename it",
+            )
         text = parameter_text(param)
         if text is not None and k8s.kubelet_may_rewrite(text):
             # Argo substitutes the argument into the container's args, where the kubelet expands $(VAR) and $$.
-            yield Diagnostic(param.location, f"parameter '{param.name}': the kubelet would rewrite '$$' and '$(' in "
-                                             "its default, so the workflow argument is empty and the runtime reads "
-                                             "the default from the flow file; a value given with `argo submit -p` "
-                                             "must not hold them (Argo cannot escape it)", severity="warning")
+            yield Diagnostic(
+                param.location,
+                f"parameter '{param.name}': the kubelet would rewrite '$$' and '$(' in "
+                "its default, so the workflow argument is empty and the runtime reads "
+                "the default from the flow file; a value given with `argo submit -p` "
+                "must not hold them (Argo cannot escape it)",
+                severity="warning",
+            )
 
 
 def check_step_names(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
     seen: dict[str, str] = {}
     for step in flow.steps:
-        for k8s_name in [names.step_name(step.name)] + ([names.body_template_name(step.name)]
-                                                        if step.foreach_var or step.kind.value == "foreach" else []):
+        for k8s_name in [names.step_name(step.name)] + (
+            [names.body_template_name(step.name)] if step.foreach_var or step.kind.value == "foreach" else []
+        ):
             other = seen.setdefault(k8s_name, step.name)
             if other != step.name:
-                yield Diagnostic(step.location, f"steps '{other}' and '{step.name}' both become '{k8s_name}' on Argo; "
-                                                "rename one")
+                yield Diagnostic(
+                    step.location, f"steps '{other}' and '{step.name}' both become '{k8s_name}' on Argo; rename one"
+                )
 
 
 def check_skypilot(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
@@ -136,18 +150,32 @@ def check_schedule(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
         return
     cron_fields = schedule.cron.split()
     if not (schedule.cron.startswith("@") or len(cron_fields) == 5):
-        yield Diagnostic(schedule.location, f"cron {schedule.cron!r}: Argo CronWorkflows take five fields "
-                                            "(minute hour day month weekday) or a descriptor such as @daily")
+        yield Diagnostic(
+            schedule.location,
+            f"cron {schedule.cron!r}: Argo CronWorkflows take five fields "
+            "(minute hour day month weekday) or a descriptor such as @daily",
+        )
 
 
 def check_flow_name(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
     if options.name and not names.is_label(options.name):
-        yield Diagnostic(flow.location, f"--name {options.name!r} is not a valid Argo WorkflowTemplate name "
-                                        "(DNS-1123 label: lowercase letters, digits, '-', at most 63)")
+        yield Diagnostic(
+            flow.location,
+            f"--name {options.name!r} is not a valid Argo WorkflowTemplate name "
+            "(DNS-1123 label: lowercase letters, digits, '-', at most 63)",
+        )
 
 
-CHECKS = [check_namespaces, check_pod_values, check_argo_expressions, check_parameters, check_step_names,
-          check_skypilot, check_schedule, check_flow_name]
+CHECKS = [
+    check_namespaces,
+    check_pod_values,
+    check_argo_expressions,
+    check_parameters,
+    check_step_names,
+    check_skypilot,
+    check_schedule,
+    check_flow_name,
+]
 
 
 def find_problems(flow: FlowGraph, options: Options) -> list[Diagnostic]:
@@ -174,16 +202,24 @@ def check_documents(flow: FlowGraph, documents: list[dict]) -> list[Diagnostic]:
     controller caps at MAX_WORKFLOW_SIZE (1 MiB), node statuses included: the run's budget is the one that binds."""
     size = stored_size_bytes(documents[0])
     if size > ETCD_LIMIT_BYTES:
-        return [Diagnostic(flow.location,
-                           f"the WorkflowTemplate is {size:,} bytes, over the {ETCD_LIMIT_BYTES:,}-byte (1.5 MiB) "
-                           f"object limit of etcd behind Kubernetes ({len(flow.steps)} steps); split the flow or "
-                           "shorten large values (environment, parameter defaults)")]
+        return [
+            Diagnostic(
+                flow.location,
+                f"the WorkflowTemplate is {size:,} bytes, over the {ETCD_LIMIT_BYTES:,}-byte (1.5 MiB) "
+                f"object limit of etcd behind Kubernetes ({len(flow.steps)} steps); split the flow or "
+                "shorten large values (environment, parameter defaults)",
+            )
+        ]
     run_size = run_size_bytes(flow, size)
     if run_size <= MAX_WORKFLOW_SIZE_BYTES:
         return []
-    return [Diagnostic(flow.location,
-                       f"each run of this WorkflowTemplate ({size:,} bytes, {len(flow.steps)} steps) makes a Workflow "
-                       f"object of at least {run_size:,} bytes (the spec plus ~{NODE_STATUS_BYTES} bytes of "
-                       f"compressed status per node), over Argo's MAX_WORKFLOW_SIZE of {MAX_WORKFLOW_SIZE_BYTES:,} "
-                       f"bytes (1 MiB), so every run would fail; {SIZE_BUDGET_NOTE}; split the flow or shorten "
-                       "large values (environment, parameter defaults)")]
+    return [
+        Diagnostic(
+            flow.location,
+            f"each run of this WorkflowTemplate ({size:,} bytes, {len(flow.steps)} steps) makes a Workflow "
+            f"object of at least {run_size:,} bytes (the spec plus ~{NODE_STATUS_BYTES} bytes of "
+            f"compressed status per node), over Argo's MAX_WORKFLOW_SIZE of {MAX_WORKFLOW_SIZE_BYTES:,} "
+            f"bytes (1 MiB), so every run would fail; {SIZE_BUDGET_NOTE}; split the flow or shorten "
+            "large values (environment, parameter defaults)",
+        )
+    ]

@@ -28,7 +28,7 @@ def safe_name(name: str, limit: int = MAX_NAME_CHARS) -> str:
     if cleaned == name and len(name) <= limit:
         return name
     digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
-    return f"{cleaned[:limit - 9]}-{digest}"
+    return f"{cleaned[: limit - 9]}-{digest}"
 
 
 # Characters an intrinsic-function string literal must escape (AWS: `\\'`, `\\{`, `\\}`, `\\\\`), and
@@ -99,7 +99,14 @@ def fail(error: str, cause: str) -> dict:
     return {"Type": "Fail", "Error": error, "Cause": cause}
 
 
-def batch_task(parameters: dict, *, next_state: str | None, catch: list[dict] | None, timeout_seconds: int | None, output_empty: bool = False) -> dict:
+def batch_task(
+    parameters: dict,
+    *,
+    next_state: str | None,
+    catch: list[dict] | None,
+    timeout_seconds: int | None,
+    output_empty: bool = False,
+) -> dict:
     """A Batch job run to completion; its (large) job description never enters the state."""
     state: dict = {"Type": "Task", "Resource": BATCH_SUBMIT_JOB_SYNC, "Parameters": parameters, "ResultPath": None}
     if output_empty:
@@ -118,13 +125,24 @@ def parallel(branches: list[dict], *, next_state: str | None, output_empty: bool
     return _then(state, next_state)
 
 
-def distributed_map(processor: dict, *, bucket: str, key_expression: str, item_selector: dict,
-                    max_concurrency: int | None, next_state: str | None, output_empty: bool = False) -> dict:
+def distributed_map(
+    processor: dict,
+    *,
+    bucket: str,
+    key_expression: str,
+    item_selector: dict,
+    max_concurrency: int | None,
+    next_state: str | None,
+    output_empty: bool = False,
+) -> dict:
     """A Distributed Map over the JSON array stored at s3://bucket/<key_expression>."""
     state: dict = {
         "Type": "Map",
-        "ItemReader": {"Resource": S3_GET_OBJECT, "ReaderConfig": {"InputType": "JSON"},
-                       "Parameters": {"Bucket": bucket, "Key.$": key_expression}},
+        "ItemReader": {
+            "Resource": S3_GET_OBJECT,
+            "ReaderConfig": {"InputType": "JSON"},
+            "Parameters": {"Bucket": bucket, "Key.$": key_expression},
+        },
         "ItemSelector": item_selector,
         "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, **processor},
     }
@@ -148,8 +166,11 @@ def choice(rules: list[dict], default: str) -> dict:
 
 
 def choice_is_present(variable: str, then_state: str, else_state: str) -> dict:
-    return {"Type": "Choice", "Choices": [{"Variable": variable, "IsPresent": True, "Next": then_state}],
-            "Default": else_state}
+    return {
+        "Type": "Choice",
+        "Choices": [{"Variable": variable, "IsPresent": True, "Next": then_state}],
+        "Default": else_state,
+    }
 
 
 def _then(state: dict, next_state: str | None) -> dict:

@@ -25,8 +25,13 @@ SUFFIX = ".sky.yaml"
 def unsupported(flow: FlowGraph, options: Options) -> list[Diagnostic]:
     steps = skypilot_steps(flow)
     if not steps:
-        return [Diagnostic(flow.location, "skypilot: no step has @skypilot; add it to the steps to run through "
-                                          "SkyPilot, or compile with --with skypilot")]
+        return [
+            Diagnostic(
+                flow.location,
+                "skypilot: no step has @skypilot; add it to the steps to run through "
+                "SkyPilot, or compile with --with skypilot",
+            )
+        ]
     return [d for step in steps for d in step_problems(step)]
 
 

@@ -76,9 +76,14 @@ def check(flow: FlowGraph, document: dict, options: Options) -> list[Diagnostic]
     size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
     if size <= DEFINITION_LIMIT_BYTES:
         return []
-    return [Diagnostic(flow.location, f"step-functions: the state machine definition is {size:,} bytes, over Step "
-                                      f"Functions' {DEFINITION_LIMIT_BYTES:,}-byte limit; split the flow into smaller "
-                                      "flows or move repeated steps into a foreach")]
+    return [
+        Diagnostic(
+            flow.location,
+            f"step-functions: the state machine definition is {size:,} bytes, over Step "
+            f"Functions' {DEFINITION_LIMIT_BYTES:,}-byte limit; split the flow into smaller "
+            "flows or move repeated steps into a foreach",
+        )
+    ]
 
 
 def render(document: dict, options: Options) -> str:
@@ -103,8 +108,11 @@ def state_machine_name(flow: FlowGraph, options: Options) -> str:
 def container_properties(step: Step, options: Options) -> dict:
     """The job definition's containerProperties a step needs (its resources come per job, in the overrides)."""
     image = options.skypilot_image if launched.is_launched(step) else step.image or options.image
-    properties: dict = {"image": image, "resourceRequirements": JOB_DEFINITION_RESOURCES,
-                        "command": JOB_DEFINITION_COMMAND}
+    properties: dict = {
+        "image": image,
+        "resourceRequirements": JOB_DEFINITION_RESOURCES,
+        "command": JOB_DEFINITION_COMMAND,
+    }
     batch = step.compute.batch
     if batch is not None and batch.iam_role:
         properties["jobRoleArn"] = batch.iam_role
@@ -160,7 +168,7 @@ def s3_location(datastore: str) -> tuple[str, str] | None:
     """(bucket, key prefix without slashes) of an s3:// datastore, else None."""
     if not datastore.startswith("s3://"):
         return None
-    bucket, _, prefix = datastore[len("s3://"):].partition("/")
+    bucket, _, prefix = datastore[len("s3://") :].partition("/")
     return bucket, prefix.strip("/")
 
 
@@ -206,9 +214,13 @@ class _Machine:
         """The step's Task, its retry loop if it has one, and its Fail state."""
         name, failed = _state_name(step.name), _state_name(step.name, "-failed")
         looped = retry_loop.has_retry_loop(step)
-        task = asl.batch_task(self.batch_parameters(step, in_map), next_state=then,
-                              catch=retry_loop.task_catch(step, failed) if looped else asl.catch_all(failed),
-                              timeout_seconds=step.timeout_seconds, output_empty=output_empty)
+        task = asl.batch_task(
+            self.batch_parameters(step, in_map),
+            next_state=then,
+            catch=retry_loop.task_catch(step, failed) if looped else asl.catch_all(failed),
+            timeout_seconds=step.timeout_seconds,
+            output_empty=output_empty,
+        )
         states = {name: task}
         if looped:
             states = {retry_loop.first_attempt_name(step): {}} | states  # the entry first, for a readable order
@@ -224,16 +236,20 @@ class _Machine:
         return {_state_name(step.name, "-failed"): asl.fail("StepFailed", cause)}
 
     def batch_parameters(self, step: Step, in_map: bool) -> dict:
-        overrides: dict = {"Command.$": command_expression(self.flow, step, self.options, in_map),
-                           "ResourceRequirements": overrides_resources(step)}
+        overrides: dict = {
+            "Command.$": command_expression(self.flow, step, self.options, in_map),
+            "ResourceRequirements": overrides_resources(step),
+        }
         environment = container_environment(step)
         if environment:
             overrides["Environment"] = [{"Name": k, "Value": v} for k, v in environment]
         batch = step.compute.batch
-        parameters = {"JobName": asl.safe_name(step.name, 128),
-                      "JobQueue": (batch.queue if batch else None) or self.options.job_queue or JOB_QUEUE_TOKEN,
-                      "JobDefinition": job_definition_name(container_properties(step, self.options), self.options),
-                      "ContainerOverrides": overrides}
+        parameters = {
+            "JobName": asl.safe_name(step.name, 128),
+            "JobQueue": (batch.queue if batch else None) or self.options.job_queue or JOB_QUEUE_TOKEN,
+            "JobDefinition": job_definition_name(container_properties(step, self.options), self.options),
+            "ContainerOverrides": overrides,
+        }
         if batch is not None and batch.tags:
             parameters["Tags"] = dict(batch.tags)
             parameters["PropagateTags"] = True
@@ -243,19 +259,32 @@ class _Machine:
         bucket, key = foreach_list_location(self.flow, step, self.options, in_map)
         body = self.chain(step.next[0], step.matching_join, True, last_output_empty=True)
         selector = {"run_id.$": MAP_RUN_ID if in_map else TOP_LEVEL_RUN_ID, "task_id.$": "$$.Map.Item.Value"}
-        return asl.distributed_map(body, bucket=bucket, key_expression=key, item_selector=selector,
-                                   max_concurrency=self.options.max_workers, next_state=then, output_empty=output_empty)
+        return asl.distributed_map(
+            body,
+            bucket=bucket,
+            key_expression=key,
+            item_selector=selector,
+            max_concurrency=self.options.max_workers,
+            next_state=then,
+            output_empty=output_empty,
+        )
 
     def parameter_states(self, first_step_state: str) -> dict[str, dict]:
         """Execution input -> `{"parameters": defaults merged with the given ones}`."""
         return {
             "parameters-given": asl.choice_is_present("$.parameters", "parameters-merge", "parameters-none-given"),
-            "parameters-none-given": {"Type": "Pass", "Result": {}, "ResultPath": "$.parameters",
-                                      "Next": "parameters-merge"},
-            "parameters-merge": asl.pass_state({"defaults": parameter_defaults(self.flow), "given.$": "$.parameters"},
-                                               "parameters-apply"),
-            "parameters-apply": asl.pass_state({"parameters.$": "States.JsonMerge($.defaults, $.given, false)"},
-                                               first_step_state),
+            "parameters-none-given": {
+                "Type": "Pass",
+                "Result": {},
+                "ResultPath": "$.parameters",
+                "Next": "parameters-merge",
+            },
+            "parameters-merge": asl.pass_state(
+                {"defaults": parameter_defaults(self.flow), "given.$": "$.parameters"}, "parameters-apply"
+            ),
+            "parameters-apply": asl.pass_state(
+                {"parameters.$": "States.JsonMerge($.defaults, $.given, false)"}, first_step_state
+            ),
         }
 
 
@@ -270,8 +299,10 @@ def overrides_resources(step: Step) -> list[dict]:
 
 def resource_requirements(step: Step) -> list[dict]:
     cpu = step.resources.cpu
-    requirements = [{"Type": "VCPU", "Value": str(int(cpu)) if float(cpu).is_integer() else str(cpu)},
-                    {"Type": "MEMORY", "Value": str(step.resources.memory_mib)}]
+    requirements = [
+        {"Type": "VCPU", "Value": str(int(cpu)) if float(cpu).is_integer() else str(cpu)},
+        {"Type": "MEMORY", "Value": str(step.resources.memory_mib)},
+    ]
     if step.resources.gpu:
         requirements.append({"Type": "GPU", "Value": str(step.resources.gpu)})
     return requirements
@@ -295,13 +326,16 @@ def intrinsic_item(parts: tuple, in_map: bool) -> str:
         return asl.literal("".join(parts))
     if len(parts) == 1 and parts[0].kind in (command.RUN_ID, command.TASK_ID):
         return _placeholder_path(parts[0], in_map)
-    return asl.format_call([(asl.TEXT, p) if isinstance(p, str) else (asl.EXPRESSION, _placeholder_path(p, in_map))
-                            for p in parts])
+    return asl.format_call(
+        [(asl.TEXT, p) if isinstance(p, str) else (asl.EXPRESSION, _placeholder_path(p, in_map)) for p in parts]
+    )
 
 
 def step_argv(flow: FlowGraph, step: Step, options: Options) -> tuple:
     """The argv items a step's job runs: the runtime's, or for a @skypilot step the launcher's."""
-    return launched.argv(flow, step, options) if launched.is_launched(step) else command.runtime_argv(flow, step, options)
+    return (
+        launched.argv(flow, step, options) if launched.is_launched(step) else command.runtime_argv(flow, step, options)
+    )
 
 
 def command_expression(flow: FlowGraph, step: Step, options: Options, in_map: bool) -> str:
@@ -333,9 +367,11 @@ def _worst_case_overrides_chars(flow: FlowGraph, step: Step, options: Options) -
             return "99"
         return defaults.get(p.name, "")
 
-    overrides = {"command": command.render(step_argv(flow, step, options), longest),
-                 "resourceRequirements": [{"type": r["Type"], "value": r["Value"]} for r in overrides_resources(step)],
-                 "environment": [{"name": k, "value": v} for k, v in container_environment(step)]}
+    overrides = {
+        "command": command.render(step_argv(flow, step, options), longest),
+        "resourceRequirements": [{"type": r["Type"], "value": r["Value"]} for r in overrides_resources(step)],
+        "environment": [{"name": k, "value": v} for k, v in container_environment(step)],
+    }
     return len(json.dumps(overrides, separators=(",", ":")))
 
 
@@ -344,38 +380,68 @@ def unsupported(flow: FlowGraph, options: Options) -> list[Diagnostic]:
     problems = launched.problems(flow, options)
     for param in flow.parameters:
         if not _PARAMETER_NAME.match(param.name):
-            problems.append(Diagnostic(param.location, f"step-functions: parameter name {param.name!r} must be letters, "
-                                       "digits and underscores (it is a JSONPath key in the execution input)"))
+            problems.append(
+                Diagnostic(
+                    param.location,
+                    f"step-functions: parameter name {param.name!r} must be letters, "
+                    "digits and underscores (it is a JSONPath key in the execution input)",
+                )
+            )
     for step in flow.steps:
         for source in step.secrets:
             if not _SECRET_NAME.match(source):
-                problems.append(Diagnostic(step.location_of("secrets"), f"step-functions: @secrets source {source!r} "
-                                           "is not an AWS Secrets Manager name (1-512 of A-Z a-z 0-9 / _ + = . @ -)"))
-    if options.job_definition and len({json.dumps(container_properties(s, options), sort_keys=True)
-                                       for s in flow.steps}) > 1:
+                problems.append(
+                    Diagnostic(
+                        step.location_of("secrets"),
+                        f"step-functions: @secrets source {source!r} "
+                        "is not an AWS Secrets Manager name (1-512 of A-Z a-z 0-9 / _ + = . @ -)",
+                    )
+                )
+    if (
+        options.job_definition
+        and len({json.dumps(container_properties(s, options), sort_keys=True) for s in flow.steps}) > 1
+    ):
         # Point at a step with settings of its own (roles, linuxParameters), else at one with another image.
         plain = {"image", "resourceRequirements", "command"}
         own = [s for s in flow.steps if set(container_properties(s, options)) != plain]
         first_image = container_properties(flow.steps[0], options)["image"]
-        step = own[0] if own else next(s for s in flow.steps if container_properties(s, options)["image"] != first_image)
-        problems.append(Diagnostic(step.location_of("batch", "resources", "kubernetes"),
-                                   f"step-functions: --job-definition names one job definition for every step, but step "
-                                   f"'{step.name}' needs job-definition properties of its own (image, roles, shared "
-                                   "memory, tmpfs or swap); drop --job-definition to let flowc register one per "
-                                   "property set"))
+        step = (
+            own[0] if own else next(s for s in flow.steps if container_properties(s, options)["image"] != first_image)
+        )
+        problems.append(
+            Diagnostic(
+                step.location_of("batch", "resources", "kubernetes"),
+                f"step-functions: --job-definition names one job definition for every step, but step "
+                f"'{step.name}' needs job-definition properties of its own (image, roles, shared "
+                "memory, tmpfs or swap); drop --job-definition to let flowc register one per "
+                "property set",
+            )
+        )
     has_foreach = any(s.kind is StepKind.FOREACH for s in flow.steps)
     if has_foreach and s3_location(options.datastore) is None:
         first = next(s for s in flow.steps if s.kind is StepKind.FOREACH)
-        problems.append(Diagnostic(first.next_location or first.location,
-                                   f"step-functions: foreach needs an s3://bucket/prefix datastore (the Distributed Map "
-                                   f"reads the split list from S3), got {options.datastore!r}; pass --datastore s3://..."))
+        problems.append(
+            Diagnostic(
+                first.next_location or first.location,
+                f"step-functions: foreach needs an s3://bucket/prefix datastore (the Distributed Map "
+                f"reads the split list from S3), got {options.datastore!r}; pass --datastore s3://...",
+            )
+        )
     for step in flow.steps:
         chars = _worst_case_overrides_chars(flow, step, options)
         if chars > BATCH_OVERRIDES_LIMIT_CHARS:
-            what = ("its SkyPilot task (its environment values, above all)" if launched.is_launched(step)
-                    else "its environment values")
-            problems.append(Diagnostic(step.location, f"step-functions: step {step.name}'s ContainerOverrides can reach "
-                                       f"{chars:,} characters, over AWS Batch's {BATCH_OVERRIDES_LIMIT_CHARS:,} limit; "
-                                       f"shorten {what}, parameter defaults or the datastore path"))
+            what = (
+                "its SkyPilot task (its environment values, above all)"
+                if launched.is_launched(step)
+                else "its environment values"
+            )
+            problems.append(
+                Diagnostic(
+                    step.location,
+                    f"step-functions: step {step.name}'s ContainerOverrides can reach "
+                    f"{chars:,} characters, over AWS Batch's {BATCH_OVERRIDES_LIMIT_CHARS:,} limit; "
+                    f"shorten {what}, parameter defaults or the datastore path",
+                )
+            )
 
     return problems

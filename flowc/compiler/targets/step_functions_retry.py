@@ -52,26 +52,43 @@ def loop_states(step: Step, task_state: str, failed_state: str) -> dict[str, dic
     next_attempt, not_retried = _name(step, "-next-attempt"), _name(step, "-not-retried")
     delay = step.retry.delay_seconds
     states = {
-        first_attempt_name(step): {"Type": "Pass", "Result": {"attempt": 0}, "ResultPath": "$.retry",
-                                   "Next": task_state},
+        first_attempt_name(step): {
+            "Type": "Pass",
+            "Result": {"attempt": 0},
+            "ResultPath": "$.retry",
+            "Next": task_state,
+        },
         _name(step, "-exit-code"): asl.pass_state(
-            {"attempt.$": ATTEMPT_PATH, "job.$": "States.StringToJson($.retry.failure.Cause)"}, retryable,
-            result_path="$.retry"),
+            {"attempt.$": ATTEMPT_PATH, "job.$": "States.StringToJson($.retry.failure.Cause)"},
+            retryable,
+            result_path="$.retry",
+        ),
         # Choice rules are tried in order, so a job without an exit code never reaches the comparisons.
         retryable: asl.choice(
             [{"Not": {"Variable": EXIT_CODE_PATH, "IsPresent": True}, "Next": attempts_left}]
             + [{"Variable": EXIT_CODE_PATH, "NumericEquals": code, "Next": not_retried} for code in NOT_RETRIED],
-            attempts_left),
-        attempts_left: asl.choice([{"Variable": ATTEMPT_PATH, "NumericLessThan": step.retry.times,
-                                    "Next": _name(step, "-wait") if delay else next_attempt}], failed_state),
+            attempts_left,
+        ),
+        attempts_left: asl.choice(
+            [
+                {
+                    "Variable": ATTEMPT_PATH,
+                    "NumericLessThan": step.retry.times,
+                    "Next": _name(step, "-wait") if delay else next_attempt,
+                }
+            ],
+            failed_state,
+        ),
     }
     if delay:
         states[_name(step, "-wait")] = asl.wait(delay, next_attempt)
-    states[next_attempt] = asl.pass_state({"attempt.$": f"States.MathAdd({ATTEMPT_PATH}, 1)"}, task_state,
-                                          result_path="$.retry")
+    states[next_attempt] = asl.pass_state(
+        {"attempt.$": f"States.MathAdd({ATTEMPT_PATH}, 1)"}, task_state, result_path="$.retry"
+    )
     codes = ", ".join(f"{code}: {_WHY.get(code, 'not retried')}" for code in NOT_RETRIED)
-    states[not_retried] = asl.fail("StepFailed", f"{step.name} failed with an exit code no retry can change "
-                                                 f"({codes}); not retried, see its log")
+    states[not_retried] = asl.fail(
+        "StepFailed", f"{step.name} failed with an exit code no retry can change ({codes}); not retried, see its log"
+    )
     return states
 
 

@@ -57,10 +57,13 @@ def problems(flow: FlowGraph, options: Options) -> list[Diagnostic]:
             continue
         found += step_problems(step)
         if not options.package_url:
-            found.append(Diagnostic(
-                step.location_of("skypilot"),
-                f"step-functions: @skypilot step '{step.name}' fetches the code package on its VM, and a state "
-                "machine takes its URL only compiled in: `flowc deploy` does that; by hand pass --package-url "
-                "(`flowc package` prints one), else its launcher stops with exit 2 naming FLOWC_PACKAGE",
-                severity="warning"))
+            found.append(
+                Diagnostic(
+                    step.location_of("skypilot"),
+                    f"step-functions: @skypilot step '{step.name}' fetches the code package on its VM, and a state "
+                    "machine takes its URL only compiled in: `flowc deploy` does that; by hand pass --package-url "
+                    "(`flowc package` prints one), else its launcher stops with exit 2 naming FLOWC_PACKAGE",
+                    severity="warning",
+                )
+            )
     return found

@@ -7,8 +7,17 @@ from flowc.runtime.datastore.base import CorruptBlob, Datastore, DatastoreError
 from flowc.runtime.datastore.blob import Framed, sha256_hex
 from flowc.runtime.datastore.local import LocalDatastore
 
-__all__ = ["CorruptBlob", "Datastore", "DatastoreError", "Framed", "LocalDatastore", "blob_key", "open_datastore",
-           "sha256_hex", "task_key"]
+__all__ = [
+    "CorruptBlob",
+    "Datastore",
+    "DatastoreError",
+    "Framed",
+    "LocalDatastore",
+    "blob_key",
+    "open_datastore",
+    "sha256_hex",
+    "task_key",
+]
 
 
 def open_datastore(root: str) -> Datastore:

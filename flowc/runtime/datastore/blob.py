@@ -38,7 +38,7 @@ class Framed:
     def chunks(self):
         for part in self.parts:
             for offset in range(0, len(part), CHUNK):
-                yield part[offset:offset + CHUNK]
+                yield part[offset : offset + CHUNK]
 
 
 def _raw(buffer) -> memoryview:
@@ -89,7 +89,7 @@ class _Unhashed:
 def _fill(f, view: memoryview, hasher) -> None:
     """Read exactly len(view) bytes into `view`, chunk by chunk, handing each chunk to `hasher`."""
     for offset in range(0, len(view), CHUNK):
-        chunk = view[offset:offset + CHUNK]
+        chunk = view[offset : offset + CHUNK]
         got = 0
         while got < len(chunk):
             n = f.readinto(chunk[got:])
@@ -163,8 +163,8 @@ def _read_parts(f, size: int, hasher):
     _fill(f, memoryview(head), hasher)
     if len(head) < 16 or head[:8] != MAGIC:
         data = _new_bytearray(size)
-        data[:len(head)] = head
-        _fill(f, memoryview(data)[len(head):], hasher)
+        data[: len(head)] = head
+        _fill(f, memoryview(data)[len(head) :], hasher)
         return data, []
     (count,) = struct.unpack_from("<Q", head, 8)
     if count < 1 or 16 + 8 * count > size:

@@ -29,8 +29,17 @@ import random
 import time
 
 from flowc.runtime.datastore.base import Datastore, DatastoreError, blob_key
-from flowc.runtime.datastore.blob import (CHUNK, SMALL, Framed, _Hasher, _Truncated, allocate_parts, head_size,
-                                          sha256_hex, split_blob)
+from flowc.runtime.datastore.blob import (
+    CHUNK,
+    SMALL,
+    Framed,
+    _Hasher,
+    _Truncated,
+    allocate_parts,
+    head_size,
+    sha256_hex,
+    split_blob,
+)
 from flowc.runtime.datastore.s3_parts import PartsReader, PartsWriter
 
 MISSING = ("NoSuchKey", "404", "NotFound")
@@ -49,11 +58,13 @@ def _env_number(name: str, default: float, kind=float):
 
 
 def s3_settings() -> dict:
-    return {"max_attempts": _env_number("FLOWC_S3_MAX_ATTEMPTS", 10, int),
-            "connect_timeout": _env_number("FLOWC_S3_CONNECT_TIMEOUT", 10.0),
-            "read_timeout": _env_number("FLOWC_S3_READ_TIMEOUT", 60.0),
-            "part_mib": _part_mib(),
-            "concurrency": _env_number("FLOWC_S3_CONCURRENCY", 8, int)}
+    return {
+        "max_attempts": _env_number("FLOWC_S3_MAX_ATTEMPTS", 10, int),
+        "connect_timeout": _env_number("FLOWC_S3_CONNECT_TIMEOUT", 10.0),
+        "read_timeout": _env_number("FLOWC_S3_READ_TIMEOUT", 60.0),
+        "part_mib": _part_mib(),
+        "concurrency": _env_number("FLOWC_S3_CONCURRENCY", 8, int),
+    }
 
 
 def _part_mib() -> int:
@@ -70,35 +81,50 @@ class S3Datastore(Datastore):
         from botocore.config import Config
 
         self.root = root.rstrip("/")
-        bucket, _, prefix = root[len("s3://"):].partition("/")
+        bucket, _, prefix = root[len("s3://") :].partition("/")
         if not bucket:
             raise DatastoreError(f"bad S3 datastore {root!r}: expected s3://bucket/prefix")
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         settings = s3_settings()
         self.max_attempts = settings["max_attempts"]
-        config = Config(retries={"max_attempts": self.max_attempts, "mode": "standard"},
-                        connect_timeout=settings["connect_timeout"], read_timeout=settings["read_timeout"])
+        config = Config(
+            retries={"max_attempts": self.max_attempts, "mode": "standard"},
+            connect_timeout=settings["connect_timeout"],
+            read_timeout=settings["read_timeout"],
+        )
         self.s3 = boto3.client("s3", config=config)
         from boto3.s3.transfer import TransferConfig
 
         self.part_size = settings["part_mib"] << 20
         # s3transfer retries a cut-off part body itself (num_download_attempts); each request has botocore's retries.
-        self.transfer_config = TransferConfig(multipart_threshold=self.part_size, multipart_chunksize=self.part_size,
-                                              max_concurrency=settings["concurrency"],
-                                              num_download_attempts=self.max_attempts)
+        self.transfer_config = TransferConfig(
+            multipart_threshold=self.part_size,
+            multipart_chunksize=self.part_size,
+            max_concurrency=settings["concurrency"],
+            num_download_attempts=self.max_attempts,
+        )
         self.endpoint = self.s3.meta.endpoint_url
         self._client_error = exceptions.ClientError
         self._botocore_error = exceptions.BotoCoreError
         # Errors of a body cut off after the response headers arrived: botocore does not retry these.
-        self._stream_errors = (exceptions.IncompleteReadError, exceptions.ResponseStreamingError,
-                               exceptions.ReadTimeoutError, exceptions.ConnectionClosedError)
+        self._stream_errors = (
+            exceptions.IncompleteReadError,
+            exceptions.ResponseStreamingError,
+            exceptions.ReadTimeoutError,
+            exceptions.ConnectionClosedError,
+        )
         from boto3.exceptions import S3TransferFailedError, S3UploadFailedError
         from s3transfer.exceptions import RetriesExceededError, TransferNotDoneError
 
         # What a transfer raises once its own retries are spent (besides ClientError and BotoCoreError).
-        self._transfer_errors = (S3TransferFailedError, S3UploadFailedError, RetriesExceededError,
-                                 TransferNotDoneError, OSError)
+        self._transfer_errors = (
+            S3TransferFailedError,
+            S3UploadFailedError,
+            RetriesExceededError,
+            TransferNotDoneError,
+            OSError,
+        )
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -135,8 +161,13 @@ class S3Datastore(Datastore):
 
     def _upload(self, key: str, parts: list) -> None:
         """One object from `parts` (views, not copied), in parallel parts; visible only once complete."""
-        self._transfer("write", key, lambda: self.s3.upload_fileobj(
-            PartsReader(parts), self.bucket, self._key(key), Config=self.transfer_config))
+        self._transfer(
+            "write",
+            key,
+            lambda: self.s3.upload_fileobj(
+                PartsReader(parts), self.bucket, self._key(key), Config=self.transfer_config
+            ),
+        )
 
     def _transfer(self, action: str, key: str, function) -> None:
         try:
@@ -185,14 +216,17 @@ class S3Datastore(Datastore):
         except _Truncated:
             raise self._corrupt(sha) from None
         writer = PartsWriter(views)
-        self._transfer("read", key, lambda: self.s3.download_fileobj(
-            self.bucket, self._key(key), writer, Config=self.transfer_config))
+        self._transfer(
+            "read",
+            key,
+            lambda: self.s3.download_fileobj(self.bucket, self._key(key), writer, Config=self.transfer_config),
+        )
         if not writer.complete() or views[0][:framing] != prefix[:framing]:
             raise self._corrupt(sha)
         hasher = _Hasher()
         for view in views:
             for offset in range(0, len(view), CHUNK):
-                hasher.update(view[offset:offset + CHUNK])
+                hasher.update(view[offset : offset + CHUNK])
         if hasher.hexdigest() != sha:
             raise self._corrupt(sha)
         return inband, buffers
@@ -205,10 +239,10 @@ class S3Datastore(Datastore):
                 return None
             try:
                 data = response["Body"].read()
-            except (self._stream_errors + (OSError,)) as exc:
+            except self._stream_errors + (OSError,) as exc:
                 if attempt == self.max_attempts - 1:
                     raise self._error("read", key, exc) from None
-                time.sleep(min(5.0, 0.1 * 2 ** attempt) * random.random())
+                time.sleep(min(5.0, 0.1 * 2**attempt) * random.random())
                 continue
             content_range = response.get("ContentRange") or ""
             total = content_range.rpartition("/")[2]
@@ -242,10 +276,10 @@ class S3Datastore(Datastore):
                 return None
             try:
                 return response["Body"].read()
-            except (self._stream_errors + (OSError,)) as exc:
+            except self._stream_errors + (OSError,) as exc:
                 if attempt == self.max_attempts - 1:
                     raise self._error("read", key, exc) from None
-                time.sleep(min(5.0, 0.1 * 2 ** attempt) * random.random())
+                time.sleep(min(5.0, 0.1 * 2**attempt) * random.random())
         raise AssertionError("unreachable")
 
     def exists(self, key: str) -> bool:
@@ -282,9 +316,9 @@ class S3Datastore(Datastore):
         try:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
                 for common in page.get("CommonPrefixes", []):
-                    names.add(common["Prefix"][len(prefix):].rstrip("/"))
+                    names.add(common["Prefix"][len(prefix) :].rstrip("/"))
                 for item in page.get("Contents", []):
-                    names.add(item["Key"][len(prefix):])
+                    names.add(item["Key"][len(prefix) :])
         except (self._client_error, self._botocore_error) as exc:
             raise self._error("list", key, exc) from None
         return sorted(n for n in names if n)

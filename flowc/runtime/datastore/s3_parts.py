@@ -40,7 +40,7 @@ class PartsReader(io.RawIOBase):
             index = bisect.bisect_right(self._starts, self._position) - 1
             part, offset = self._parts[index], self._position - self._starts[index]
             n = min(len(part) - offset, len(target) - done)
-            target[done:done + n] = part[offset:offset + n]
+            target[done : done + n] = part[offset : offset + n]
             done += n
             self._position += n
         return done
@@ -82,7 +82,7 @@ class PartsWriter(io.RawIOBase):
             index = bisect.bisect_right(self._starts, self._position) - 1
             view, offset = self._views[index], self._position - self._starts[index]
             n = min(len(view) - offset, len(source) - done)
-            view[offset:offset + n] = source[done:done + n]
+            view[offset : offset + n] = source[done : done + n]
             done += n
             self._position += n
         self._written += done

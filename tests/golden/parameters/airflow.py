@@ -68,6 +68,7 @@ def parameter_text(value, parameter_type: Optional[str]) -> str:
 
 def render_argv(argv_spec: list, context, flowc_task_id: str) -> List[str]:
     """Each argv item as one string; placeholders filled from the run (values never pass through a template)."""
+
     def fill(part):
         if isinstance(part, str):
             return part
@@ -87,8 +88,10 @@ def render_argv(argv_spec: list, context, flowc_task_id: str) -> List[str]:
     argv = []
     for item in argv_spec:
         parts = item if isinstance(item, list) else [item]
-        if any(isinstance(p, dict) and p["placeholder"] == "param" and context["params"].get(p["name"]) is None
-               for p in parts):
+        if any(
+            isinstance(p, dict) and p["placeholder"] == "param" and context["params"].get(p["name"]) is None
+            for p in parts
+        ):
             argv.pop()  # an unset parameter: drop its "--param" too, the runtime uses the flow's default
             continue
         argv.append("".join(fill(part) for part in parts))
@@ -131,8 +134,10 @@ def check_map_length(task_ids: list, task_id: str) -> None:
     """Fail here, naming the setting, rather than later in Airflow's mapping with a vaguer error."""
     limit = max_map_length()
     if len(task_ids) > limit:
-        raise RuntimeError(f"{task_id}: a foreach of {len(task_ids)} items exceeds Airflow's [core] max_map_length "
-                           f"({limit}); raise it (AIRFLOW__CORE__MAX_MAP_LENGTH) to run this flow")
+        raise RuntimeError(
+            f"{task_id}: a foreach of {len(task_ids)} items exceeds Airflow's [core] max_map_length "
+            f"({limit}); raise it (AIRFLOW__CORE__MAX_MAP_LENGTH) to run this flow"
+        )
 
 
 def concatenate_task_ids(split_lists) -> list:
@@ -148,8 +153,16 @@ class FlowcLocalOperator(BaseOperator):
     ui_color = "#e8f4e8"
     template_fields = ()  # nothing is rendered by Jinja: argv and env hold user values verbatim
 
-    def __init__(self, *, argv_spec: list, flowc_task_id: str = "0", foreach: bool = False,
-                 code_dir: Optional[str] = None, env_vars: Optional[Dict[str, str]] = None, **kwargs):
+    def __init__(
+        self,
+        *,
+        argv_spec: list,
+        flowc_task_id: str = "0",
+        foreach: bool = False,
+        code_dir: Optional[str] = None,
+        env_vars: Optional[Dict[str, str]] = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.argv_spec = argv_spec
         self.flowc_task_id = flowc_task_id
@@ -164,8 +177,14 @@ class FlowcLocalOperator(BaseOperator):
             if self.foreach:
                 argv += ["--foreach-out", split_list_file]
             self.log.info("running %s", argv)
-            with subprocess.Popen(argv, cwd=self.code_dir, env=dict(os.environ, **self.env_vars),
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+            with subprocess.Popen(
+                argv,
+                cwd=self.code_dir,
+                env=dict(os.environ, **self.env_vars),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            ) as process:
                 for line in process.stdout:
                     self.log.info("%s", line.rstrip("\n"))
             if process.returncode != 0:
@@ -191,13 +210,27 @@ class FlowcKubernetesPodOperator(BaseOperator):
     ui_color = "#e6f0ff"
     template_fields = ()  # nothing is rendered by Jinja: argv, env, labels and annotations hold user values
 
-    def __init__(self, *, argv_spec: list, image: str, flowc_task_id: str = "0", foreach: bool = False,
-                 namespace: Optional[str] = None, service_account_name: Optional[str] = None,
-                 pod_resources: Optional[Dict[str, str]] = None, node_selector: Optional[Dict[str, str]] = None,
-                 tolerations: Optional[List[dict]] = None, secret_names: Optional[List[str]] = None,
-                 labels: Optional[Dict[str, str]] = None, annotations: Optional[Dict[str, str]] = None,
-                 image_pull_policy: Optional[str] = None, volumes: Optional[List[dict]] = None,
-                 volume_mounts: Optional[List[dict]] = None, env_vars: Optional[Dict[str, str]] = None, **kwargs):
+    def __init__(
+        self,
+        *,
+        argv_spec: list,
+        image: str,
+        flowc_task_id: str = "0",
+        foreach: bool = False,
+        namespace: Optional[str] = None,
+        service_account_name: Optional[str] = None,
+        pod_resources: Optional[Dict[str, str]] = None,
+        node_selector: Optional[Dict[str, str]] = None,
+        tolerations: Optional[List[dict]] = None,
+        secret_names: Optional[List[str]] = None,
+        labels: Optional[Dict[str, str]] = None,
+        annotations: Optional[Dict[str, str]] = None,
+        image_pull_policy: Optional[str] = None,
+        volumes: Optional[List[dict]] = None,
+        volume_mounts: Optional[List[dict]] = None,
+        env_vars: Optional[Dict[str, str]] = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.argv_spec = argv_spec
         self.image = image
@@ -236,16 +269,19 @@ class FlowcKubernetesPodOperator(BaseOperator):
             arguments=[kubelet_escape(item) for item in argv[1:]],
             namespace=self.namespace,
             service_account_name=self.service_account_name,
-            container_resources=k8s.V1ResourceRequirements(requests=dict(self.pod_resources),
-                                                           limits=dict(self.pod_resources)),
+            container_resources=k8s.V1ResourceRequirements(
+                requests=dict(self.pod_resources), limits=dict(self.pod_resources)
+            ),
             node_selector=self.node_selector,
             tolerations=[k8s.V1Toleration(**toleration) for toleration in self.tolerations],
             secrets=[Secret("env", None, name) for name in self.secret_names],
             labels=dict(self.labels),
             annotations=dict(self.annotations),
             image_pull_policy=self.image_pull_policy,
-            volumes=[k8s.V1Volume(name=volume["name"], empty_dir=k8s.V1EmptyDirVolumeSource(**volume["empty_dir"]))
-                     for volume in self.volumes],
+            volumes=[
+                k8s.V1Volume(name=volume["name"], empty_dir=k8s.V1EmptyDirVolumeSource(**volume["empty_dir"]))
+                for volume in self.volumes
+            ],
             volume_mounts=[k8s.V1VolumeMount(**mount) for mount in self.volume_mounts],
             env_vars={name: kubelet_escape(value) for name, value in self.env_vars.items()},
             base_container_name=BASE_CONTAINER,
