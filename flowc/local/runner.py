@@ -29,6 +29,7 @@ from flowc.contract.ids import parent_task_of_child, run_id_problem
 from flowc.contract.layout import run_record_key, task_key
 from flowc.local.processes import TIMED_OUT, TaskProcesses
 from flowc.local.progress import Progress
+from flowc.local.resume import clone_task
 from flowc.runtime.datastore import DatastoreError, open_datastore
 
 EXIT_INTERRUPTED = 130  # as a shell reports a process ended by Ctrl-C
@@ -208,41 +209,11 @@ class LocalRun:
     # -- cloning on resume ---------------------------------------------------------
 
     def try_clone(self, step_name: str, task_id: str) -> bool:
+        """On resume: reuse the origin run's finished task by reference (flowc/local/resume.py)."""
         origin = self.r.origin_run_id
         if origin is None or step_name in self.r.rerun_steps:
             return False
-        source = task_key(self.flow.name, origin, step_name, task_id)
-        if not self.store.exists(f"{source}/{layout.DONE}"):
-            return False
-        try:
-            meta = json.loads(self.store.read_text(f"{source}/{layout.META}"))
-        except ValueError:
-            self.r.echo(f"[{step_name}/{task_id}] its record in run {origin} is unreadable: running it again")
-            return False
-        damaged = self.damaged_blob(meta)
-        if damaged:
-            # Reusing it would hand the same bad bytes on; running it again writes them anew.
-            self.r.echo(f"[{step_name}/{task_id}] artifact '{damaged}' of run {origin} is corrupt: running it again")
-            return False
-        meta.update(run_id=self.r.run_id, origin_run_id=origin)
-        target = task_key(self.flow.name, self.r.run_id, step_name, task_id)
-        split = self.store.read_text(f"{source}/{layout.FOREACH}")
-        if split is not None:
-            self.store.write_text(f"{target}/{layout.FOREACH}", split)
-        self.store.write_text(f"{target}/{layout.META}", json.dumps(meta, indent=1, sort_keys=True))
-        self.store.write_text(f"{target}/{layout.DONE}", "")
-        return True
-
-    def damaged_blob(self, meta: dict) -> str | None:
-        """The name of the first artifact of a task record whose blob is missing or corrupt, else None."""
-        refs = dict(meta.get("artifacts") or {})
-        items = (meta.get("foreach") or {}).get("items")
-        if items:
-            refs["(foreach items)"] = items
-        for name, sha in sorted(refs.items()):
-            if not self.store.blob_intact(self.flow.name, sha, thorough=True):
-                return name
-        return None
+        return clone_task(self.store, self.flow.name, origin, self.r.run_id, (step_name, task_id), self.r.echo)
 
     # -- scheduling ------------------------------------------------------------------
 

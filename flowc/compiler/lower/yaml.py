@@ -18,3 +18,14 @@ def dump_yaml(doc: dict) -> str:
 
     Dumper.add_representer(str, text)
     return yaml.dump(doc, Dumper=Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100_000)
+
+
+def ordered(value, first: tuple[str, ...]):
+    """Mappings with the `first` keys first, in that order (readable), the rest in their order (stable)."""
+    if isinstance(value, dict):
+        head = [k for k in first if k in value]
+        rest = [k for k in value if k not in first]
+        return {k: ordered(value[k], first) for k in head + rest}
+    if isinstance(value, list):
+        return [ordered(v, first) for v in value]
+    return value

@@ -25,7 +25,7 @@ from flowc.compiler.ir import FlowGraph, Parameter, Step, StepKind
 from flowc.compiler.lower import kubernetes as k8s
 from flowc.compiler.lower.parameters import parameter_text
 from flowc.compiler.lower.skypilot import launcher_argv, restarts_in_skypilot
-from flowc.compiler.lower.yaml import dump_yaml
+from flowc.compiler.lower.yaml import dump_yaml, ordered
 from flowc.compiler.options import Options
 from flowc.compiler.targets import argo_checks
 from flowc.compiler.targets import argo_names as names
@@ -70,7 +70,7 @@ def unsupported(flow: FlowGraph, options: Options) -> list:
 
 def lower(flow: FlowGraph, options: Options) -> list[dict]:
     """The manifests as plain dicts, in print order: the WorkflowTemplate, then the CronWorkflow if scheduled."""
-    return [ordered(m.model_dump(exclude_none=True, by_alias=True)) for m in build_models(flow, options)]
+    return [ordered(m.model_dump(exclude_none=True, by_alias=True), KEY_ORDER) for m in build_models(flow, options)]
 
 
 def check(flow: FlowGraph, docs: list[dict], options: Options) -> list:
@@ -385,18 +385,3 @@ def flow_annotations(flow: FlowGraph) -> dict[str, str]:
     if renamed:
         annotations[ANNOTATION_PREFIX + "step-names"] = json.dumps(renamed, sort_keys=True)
     return annotations
-
-
-# ---------------------------------------------------------------------------
-# Printing
-
-
-def ordered(value):
-    """Mappings with KEY_ORDER keys first (readable), the rest in the models' order (stable)."""
-    if isinstance(value, dict):
-        head = [k for k in KEY_ORDER if k in value]
-        rest = [k for k in value if k not in KEY_ORDER]
-        return {k: ordered(value[k]) for k in head + rest}
-    if isinstance(value, list):
-        return [ordered(v) for v in value]
-    return value

@@ -37,7 +37,6 @@ Secret in `envFrom`.  Values never enter the definition.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 
@@ -47,8 +46,13 @@ from flowc.compiler.ir import FlowGraph, Step, StepKind
 from flowc.compiler.lower.parameters import parameter_defaults
 from flowc.compiler.options import Options
 from flowc.compiler.targets import asl, step_functions_retry as retry_loop, step_functions_skypilot as launched
+from flowc.compiler.targets.step_functions_jobs import (  # the job definitions, which deploy registers
+    container_environment,
+    container_properties,
+    job_definition_name,
+    job_definitions,  # noqa: F401 - part of this target's interface: deploy registers them
+)
 from flowc.contract import layout
-from flowc.contract.secrets import SECRET_SOURCES_ENV, encode_sources
 
 SUFFIX = ".step_functions.json"
 JOB_QUEUE_TOKEN = "${JobQueue}"
@@ -61,10 +65,6 @@ MAP_RUN_ID = "$.run_id"
 TASK_ID_PATH = "$.task_id"
 _PARAMETER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")  # AWS Secrets Manager's rule for names
-# What a job definition holds for resources; a step's own come in ContainerOverrides.
-JOB_DEFINITION_RESOURCES = [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "4096"}]
-JOB_DEFINITION_COMMAND = ["python", "-m", "flowc.runtime", "--help"]
-TMPFS_PATH = "/tmp"
 
 
 def lower(flow: FlowGraph, options: Options) -> dict:
@@ -103,65 +103,6 @@ def definition(flow: FlowGraph, options: Options) -> dict:
 def state_machine_name(flow: FlowGraph, options: Options) -> str:
     """`--name`, else `[project-]Flow`: @project keeps two projects' deployments of one flow apart."""
     return asl.safe_name(options.name or (f"{flow.project}-{flow.name}" if flow.project else flow.name))
-
-
-def container_properties(step: Step, options: Options) -> dict:
-    """The job definition's containerProperties a step needs (its resources come per job, in the overrides)."""
-    image = options.skypilot_image if launched.is_launched(step) else step.image or options.image
-    properties: dict = {
-        "image": image,
-        "resourceRequirements": JOB_DEFINITION_RESOURCES,
-        "command": JOB_DEFINITION_COMMAND,
-    }
-    batch = step.compute.batch
-    if batch is not None and batch.iam_role:
-        properties["jobRoleArn"] = batch.iam_role
-    if batch is not None and batch.execution_role:
-        properties["executionRoleArn"] = batch.execution_role
-    linux: dict = {}
-    if step.resources.shared_memory_mib:
-        linux["sharedMemorySize"] = step.resources.shared_memory_mib
-    if batch is not None and batch.use_tmpfs:
-        # Metaflow's default size: half the step's memory (a tmpfs counts against it).
-        size_mib = batch.tmpfs_size_mib or max(1, step.resources.memory_mib // 2)
-        linux["tmpfs"] = [{"containerPath": TMPFS_PATH, "size": size_mib}]
-    if batch is not None and batch.max_swap_mib is not None:
-        linux["maxSwap"] = batch.max_swap_mib
-    if batch is not None and batch.swappiness is not None:
-        linux["swappiness"] = batch.swappiness
-    if linux:
-        properties["linuxParameters"] = linux
-    return properties
-
-
-def job_definition_name(properties: dict, options: Options) -> str:
-    """`--job-definition`, else a name that is a hash of the content, so equal content shares one definition."""
-    if options.job_definition:
-        return options.job_definition
-    if set(properties) == {"image", "resourceRequirements", "command"}:
-        content = properties["image"]  # the name plain steps always had: redeploys reuse it
-    else:
-        content = json.dumps(properties, sort_keys=True, separators=(",", ":"))
-    return "flowc-" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:8]
-
-
-def job_definitions(flow: FlowGraph, options: Options) -> dict[str, dict]:
-    """{job definition name: containerProperties} for every step, in name order; deploy registers each."""
-    found = {}
-    for step in flow.steps:
-        properties = container_properties(step, options)
-        found.setdefault(job_definition_name(properties, options), properties)
-    return dict(sorted(found.items()))
-
-
-def container_environment(step: Step) -> list[tuple[str, str]]:
-    """The job's environment: @environment, then the secret sources the runtime reads (a launcher's: none)."""
-    if launched.is_launched(step):
-        return []  # @environment is in the SkyPilot task's envs; @secrets are refused there
-    environment = list(step.environment)
-    if step.secrets:
-        environment.append((SECRET_SOURCES_ENV, encode_sources(step.secrets)))
-    return environment
 
 
 def s3_location(datastore: str) -> tuple[str, str] | None:
