@@ -16,6 +16,7 @@ from typing import Any
 
 from flowc.compiler import literals
 from flowc.compiler.diagnostics import Diagnostic
+from flowc.compiler.flow_classes import flow_chain
 from flowc.compiler.ir import DecoratorUse, Location, StepKind
 from flowc.compiler.parameters import MISSING, read_parameter
 from flowc.contract.decorators import DECORATORS, FOREIGN_DECORATORS, check_value, did_you_mean
@@ -116,35 +117,53 @@ class Frontend:
             return None
         self.names = _Names(tree)
         self.module_constants = literals.module_constants(tree.body)
-        classes = [n for n in tree.body if isinstance(n, ast.ClassDef) and self._is_flowspec(n)]
-        if not classes:
-            self.error(
-                None,
-                "no FlowSpec class in this file (expected `class MyFlow(FlowSpec):` "
-                "with FlowSpec imported from flowc or metaflow)",
-            )
-            return None
-        for extra in classes[1:]:
-            self.error(
-                extra,
-                f"a second FlowSpec class '{extra.name}' (the first is '{classes[0].name}' "
-                f"at line {classes[0].lineno}); put one flow in each file",
-            )
-        return self._read_class(classes[0])
+        chain = flow_chain(self, tree)
+        return self._read_classes(chain) if chain else None
 
-    def _is_flowspec(self, cls: ast.ClassDef) -> bool:
-        return any(self.names.resolve(base) == "FlowSpec" for base in cls.bases)
+    # -- the class and the flow classes it inherits from ----------------------
 
-    # -- the class -----------------------------------------------------------
+    def _read_classes(self, chain: list[ast.ClassDef]) -> RawFlow:
+        """Each class's steps, parameters and flow decorators, a subclass's replacing its bases' by name.
 
-    def _read_class(self, cls: ast.ClassDef) -> RawFlow:
-        self.constants = literals.module_constants(cls.body, self.module_constants)
-        flow = RawFlow(cls.name, self.loc(cls), [], doc=ast.get_docstring(cls))
-        flow.decorators = self._decorators(cls.decorator_list, "flow", f"class {cls.name}")
+        Steps come in the runtime's order (flowc/runtime/graph.py step_functions):
+        by the most basic class defining the name, then the effective definition's line.
+        """
+        leaf = chain[-1]
+        flow = RawFlow(leaf.name, self.loc(leaf), [], doc=ast.get_docstring(leaf))
+        methods = {n.name for cls in chain for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        steps: dict[str, tuple[tuple, RawStep]] = {}
+        parameters: dict[str, Any] = {}
+        decorators: dict[str, DecoratorUse] = {}
+        first_defined: dict[str, int] = {}
+        for index, cls in enumerate(chain):
+            # A class body sees the module's names and its own, never its bases' (as in Python).
+            self.constants = literals.module_constants(cls.body, self.module_constants)
+            for use in self._decorators(cls.decorator_list, "flow", f"class {cls.name}"):
+                decorators.pop(use.name, None)
+                decorators[use.name] = use
+            own_steps, own_parameters, defined = self._read_class(cls, methods)
+            for name in defined:  # any definition in a subclass replaces the base's step or parameter
+                first_defined.setdefault(name, index)
+                steps.pop(name, None)
+                parameters.pop(name, None)
+            for step_node, step in own_steps:
+                line = min([step_node.lineno] + [d.lineno for d in step_node.decorator_list])
+                steps[step.name] = ((first_defined[step.name], line, step.name), step)
+            parameters.update(own_parameters)
+        flow.steps = [step for _key, step in sorted(steps.values(), key=lambda item: item[0])]
+        flow.parameters = list(parameters.values())
+        flow.decorators = list(decorators.values())
+        return flow
+
+    def _read_class(self, cls: ast.ClassDef, methods: set[str]) -> tuple[list, dict, set[str]]:
+        """([(node, RawStep)], {attribute: Parameter}, every name the class body defines)."""
+        steps: list = []
+        parameters: dict[str, Any] = {}
+        defined: set[str] = set()
         seen: dict[str, int] = {}
-        methods = {n.name for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
         for node in cls.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                defined.add(node.name)
                 is_step = any(self.names.resolve(d) == "step" for d in node.decorator_list)
                 if not is_step:
                     self._check_non_step(node)
@@ -153,15 +172,17 @@ class Frontend:
                     self.error(node, f"step '{node.name}' is defined twice (first at line {seen[node.name]})")
                     continue
                 seen[node.name] = node.lineno
-                flow.steps.append(self._read_step(node, methods))
+                steps.append((node, self._read_step(node, methods)))
             elif isinstance(node, (ast.Assign, ast.AnnAssign)):
                 value = node.value
                 target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+                if isinstance(target, ast.Name):
+                    defined.add(target.id)
                 if isinstance(value, ast.Call) and self.names.resolve(value.func) in ("Parameter", "IncludeFile"):
                     param = read_parameter(self, target, value)
                     if param is not None:
-                        flow.parameters.append(param)
-        return flow
+                        parameters[param.attribute] = param
+        return steps, parameters, defined
 
     def _check_non_step(self, node: ast.FunctionDef) -> None:
         for d in node.decorator_list:
