@@ -157,3 +157,132 @@ def test_flowc_run_of_the_derived_flow_runs_end_to_end(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "result 40" in result.stdout + result.stderr
     assert "4 tasks done" in result.stdout + result.stderr
+
+
+SPLIT_BASE = """
+from flowc import FlowSpec, step
+
+
+class Base(FlowSpec):
+    @step
+    def start(self):
+        self.next(self.a, self.b)
+
+    @step
+    def a(self):
+        self.next(self.join)
+
+    @step
+    def b(self):
+        self.next(self.join)
+
+    @step
+    def join(self, inputs):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+class Derived(Base):
+    @step
+    def c(self):
+        self.next(self.join)
+
+    @step
+    def a(self):
+        self.next(self.c)
+"""
+
+
+def test_the_runtime_reads_inherited_steps_as_the_compiler_does(tmp_path):
+    from flowc.runtime.graph import scan
+    from flowc.runtime.loader import find_flow_class, import_flow_module
+
+    flow_file = tmp_path / "split_inherited.py"
+    flow_file.write_text(SPLIT_BASE)
+    flow, _ = load_flow(SPLIT_BASE, str(flow_file))
+    runtime = scan(find_flow_class(import_flow_module(str(flow_file))))
+    assert {s.name: tuple(s.parents) for s in flow.steps} == {n: tuple(i.parents) for n, i in runtime.items()}
+    assert steps_of(flow)["join"].parents == tuple(runtime["join"].parents) and set(runtime["join"].parents) == {
+        "b",
+        "c",
+    }
+
+
+SIBLING_BASE = '''
+from metaflow import FlowSpec, step, Parameter, retry
+
+GREETING = "hello"
+
+
+class BaseFlow(FlowSpec):
+    alpha = Parameter("alpha", default=2)
+
+    @step
+    def start(self):
+        self.x = self.alpha
+        self.next(self.middle)
+
+    @retry(times=1)
+    @step
+    def middle(self):
+        self.y = self.x
+        self.next(self.end)
+
+    @step
+    def end(self):
+        print(GREETING, self.y)
+'''
+
+SIBLING_DERIVED = '''
+from metaflow import step
+from base_flows import BaseFlow
+
+
+class TrainFlow(BaseFlow):
+    @step
+    def middle(self):
+        self.y = self.x * 100
+        self.next(self.end)
+'''
+
+
+def write_sibling_flows(folder, base=SIBLING_BASE):
+    (folder / "base_flows.py").write_text(base)
+    flow_file = folder / "train.py"
+    flow_file.write_text(SIBLING_DERIVED)
+    return flow_file
+
+
+def test_a_flow_class_from_a_sibling_module_is_read_without_importing_it(tmp_path):
+    flow_file = write_sibling_flows(tmp_path, "import sys\nsys.exit('imported!')\n" + SIBLING_BASE)
+    flow, _ = load_flow(flow_file.read_text(), str(flow_file))
+    assert flow.name == "TrainFlow" and list(steps_of(flow)) == ["start", "middle", "end"]
+    assert steps_of(flow)["start"].location.file == str(tmp_path / "base_flows.py")
+    assert steps_of(flow)["middle"].location.file == str(flow_file) and steps_of(flow)["middle"].retry is None
+    assert [(p.name, p.default) for p in flow.parameters] == [("alpha", 2)]
+
+
+def test_an_error_in_the_sibling_base_is_located_in_its_file(tmp_path):
+    flow_file = write_sibling_flows(tmp_path, SIBLING_BASE.replace("@retry(times=1)", "@retry(times='x')"))
+    with pytest.raises(CompileError) as caught:
+        load_flow(flow_file.read_text(), str(flow_file))
+    line = SIBLING_BASE.splitlines().index("    @retry(times=1)") + 1
+    assert f"{tmp_path / 'base_flows.py'}:{line}:" in str(caught.value)
+
+
+@pytest.mark.parametrize("target", available())
+def test_a_sibling_base_compiles_for_every_target(tmp_path, target):
+    flow_file = write_sibling_flows(tmp_path)
+    with_decorators = ("skypilot",) if target == "skypilot" else ()
+    artifact = compile_flow(flow_file.read_bytes(), str(flow_file), target, Options(), with_decorators)
+    assert "middle" in artifact.text and "start" in artifact.text
+
+
+def test_flowc_run_of_a_flow_deriving_from_a_sibling_module(tmp_path):
+    flow_file = write_sibling_flows(tmp_path)
+    result = run_flowc("run", str(flow_file), "--datastore", str(tmp_path / "ds"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "hello 200" in result.stdout + result.stderr

@@ -16,7 +16,7 @@ from typing import Any
 
 from flowc.compiler import literals
 from flowc.compiler.diagnostics import Diagnostic
-from flowc.compiler.flow_classes import flow_chain
+from flowc.compiler.flow_classes import Origin, flow_chain
 from flowc.compiler.ir import DecoratorUse, Location, StepKind
 from flowc.compiler.parameters import MISSING, read_parameter
 from flowc.contract.decorators import DECORATORS, FOREIGN_DECORATORS, check_value, did_you_mean
@@ -117,26 +117,30 @@ class Frontend:
             return None
         self.names = _Names(tree)
         self.module_constants = literals.module_constants(tree.body)
-        chain = flow_chain(self, tree)
+        chain = flow_chain(self, tree, _Names)
         return self._read_classes(chain) if chain else None
 
     # -- the class and the flow classes it inherits from ----------------------
 
-    def _read_classes(self, chain: list[ast.ClassDef]) -> RawFlow:
+    def _read_classes(self, chain: list[tuple[ast.ClassDef, Origin]]) -> RawFlow:
         """Each class's steps, parameters and flow decorators, a subclass's replacing its bases' by name.
 
         Steps come in the runtime's order (flowc/runtime/graph.py step_functions):
         by the most basic class defining the name, then the effective definition's line.
         """
-        leaf = chain[-1]
+        leaf = chain[-1][0]
         flow = RawFlow(leaf.name, self.loc(leaf), [], doc=ast.get_docstring(leaf))
-        methods = {n.name for cls in chain for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        methods = {n.name for c, _ in chain for n in c.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        own = (self.filename, self.source, self.names, self.module_constants)
         steps: dict[str, tuple[tuple, RawStep]] = {}
         parameters: dict[str, Any] = {}
         decorators: dict[str, DecoratorUse] = {}
         first_defined: dict[str, int] = {}
-        for index, cls in enumerate(chain):
-            # A class body sees the module's names and its own, never its bases' (as in Python).
+        for index, (cls, origin) in enumerate(chain):
+            if origin.filename != self.filename:  # a base in a sibling module: its file's names and lines
+                self.filename, self.source, self.names = origin.filename, origin.source, origin.names
+                self.module_constants, self._lines = literals.module_constants(origin.tree.body), None
+            # A class body sees its module's names and its own, never its bases' (as in Python).
             self.constants = literals.module_constants(cls.body, self.module_constants)
             for use in self._decorators(cls.decorator_list, "flow", f"class {cls.name}"):
                 decorators.pop(use.name, None)
@@ -150,6 +154,8 @@ class Frontend:
                 line = min([step_node.lineno] + [d.lineno for d in step_node.decorator_list])
                 steps[step.name] = ((first_defined[step.name], line, step.name), step)
             parameters.update(own_parameters)
+            if origin.filename != own[0]:
+                (self.filename, self.source, self.names, self.module_constants), self._lines = own, None
         flow.steps = [step for _key, step in sorted(steps.values(), key=lambda item: item[0])]
         flow.parameters = list(parameters.values())
         flow.decorators = list(decorators.values())
