@@ -53,7 +53,7 @@ class _Names:
         self.direct: dict[str, str] = {}
         self.modules: set[str] = set()
         self.star = False
-        for node in tree.body:
+        for node in _import_statements(tree.body):
             if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in API_MODULES:
                 for alias in node.names:
                     if alias.name == "*":
@@ -77,6 +77,20 @@ class _Names:
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in self.modules:
             return node.attr
         return None
+
+
+def _import_statements(body: list[ast.stmt]):
+    """The module's top-level statements, with those of a top-level `try:` (its body, handlers, else and
+    finally): flows guard their imports with `try: from metaflow import ... except ImportError: ...`."""
+    for node in body:
+        if isinstance(node, ast.Try):
+            yield from _import_statements(node.body)
+            for handler in node.handlers:
+                yield from _import_statements(handler.body)
+            yield from _import_statements(node.orelse)
+            yield from _import_statements(node.finalbody)
+        else:
+            yield node
 
 
 def decorator_name(node: ast.AST) -> str:
