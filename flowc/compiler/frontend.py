@@ -17,11 +17,9 @@ from typing import Any
 from flowc.compiler import literals
 from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.ir import DecoratorUse, Location, StepKind
+from flowc.compiler.imports import Names
 from flowc.compiler.parameters import MISSING, read_parameter
 from flowc.contract.decorators import DECORATORS, FOREIGN_DECORATORS, check_value, did_you_mean
-
-API_MODULES = ("flowc", "metaflow")
-API_NAMES = {"FlowSpec", "step", "Parameter", "IncludeFile", "JSONType", "current"}
 
 
 @dataclass
@@ -44,53 +42,6 @@ class RawFlow:
     parameters: list = field(default_factory=list)
     decorators: list[DecoratorUse] = field(default_factory=list)
     doc: str | None = None
-
-
-class _Names:
-    """What the file's imports make of a name: ('api', 'step'), or None if foreign."""
-
-    def __init__(self, tree: ast.Module):
-        self.direct: dict[str, str] = {}
-        self.modules: set[str] = set()
-        self.star = False
-        for node in _import_statements(tree.body):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in API_MODULES:
-                for alias in node.names:
-                    if alias.name == "*":
-                        self.star = True
-                    else:
-                        self.direct[alias.asname or alias.name] = alias.name
-            elif isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.name.split(".")[0] in API_MODULES:
-                        self.modules.add(alias.asname or alias.name.split(".")[0])
-
-    def resolve(self, node: ast.AST) -> str | None:
-        if isinstance(node, ast.Call):
-            node = node.func
-        if isinstance(node, ast.Name):
-            if node.id in self.direct:
-                return self.direct[node.id]
-            if self.star and (node.id in API_NAMES or node.id in DECORATORS):
-                return node.id
-            return None
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in self.modules:
-            return node.attr
-        return None
-
-
-def _import_statements(body: list[ast.stmt]):
-    """The module's top-level statements, with those of a top-level `try:` (its body, handlers, else and
-    finally): flows guard their imports with `try: from metaflow import ... except ImportError: ...`."""
-    for node in body:
-        if isinstance(node, ast.Try):
-            yield from _import_statements(node.body)
-            for handler in node.handlers:
-                yield from _import_statements(handler.body)
-            yield from _import_statements(node.orelse)
-            yield from _import_statements(node.finalbody)
-        else:
-            yield node
 
 
 def decorator_name(node: ast.AST) -> str:
@@ -128,7 +79,7 @@ class Frontend:
         except (ValueError, RecursionError, MemoryError) as exc:
             self.diagnostics.append(Diagnostic(Location(self.filename, 1, 1), f"cannot parse the file: {exc}"))
             return None
-        self.names = _Names(tree)
+        self.names = Names(tree)
         self.module_constants = literals.module_constants(tree.body)
         classes = [n for n in tree.body if isinstance(n, ast.ClassDef) and self._is_flowspec(n)]
         if not classes:
@@ -179,11 +130,29 @@ class Frontend:
 
     def _check_non_step(self, node: ast.FunctionDef) -> None:
         for d in node.decorator_list:
+            if self._refuse_unimported(d):
+                continue
             name = self.names.resolve(d)
             if name in DECORATORS:
                 self.error(d, f"@{name} is on '{node.name}', which is not a @step")
 
     # -- decorators ----------------------------------------------------------
+
+    def _refuse_unimported(self, node: ast.expr) -> bool:
+        """An error for a flowc/metaflow decorator that is not imported: Python would raise NameError."""
+        missing = self.names.unimported(node)
+        if missing is None:
+            return False
+        if "." in missing:
+            module = missing.split(".")[0]
+            self.error(node, f"@{missing} is used but '{module}' is not imported; add `import {module}`")
+        else:
+            self.error(
+                node,
+                f"@{missing} is used but not imported; add `from metaflow import {missing}` "
+                f"(or `from flowc import {missing}`)",
+            )
+        return True
 
     def _decorators(self, nodes: list[ast.expr], level: str, owner: str) -> list[DecoratorUse]:
         uses = []
@@ -193,6 +162,8 @@ class Frontend:
             if name == "step":
                 if level == "flow":
                     self.error(node, f"@step is on {owner}; it belongs on methods")
+                continue
+            if name is None and self._refuse_unimported(node):
                 continue
             if name is None:
                 self.warn(
