@@ -280,7 +280,8 @@ def test_metaflow_imports_resolve_to_flowc_for_that_process_only(tmp_path):
 
 def test_catch_var_is_none_when_the_step_succeeds(tmp_path):
     # Metaflow's documented pattern: the next step tests `if not self.<var>:` after a step that succeeded.
-    folder, store = write_flow(
+    store = tmp_path / "ds"
+    folder = write_flow(
         tmp_path,
         """
         class C(FlowSpec):
@@ -294,7 +295,7 @@ def test_catch_var_is_none_when_the_step_succeeds(tmp_path):
             def end(self):
                 self.ok = not self.divide_fail
         """,
-    ), tmp_path / "ds"
+    )
     first = step(folder, "f.py", "start", store)
     assert first.returncode == 0, first.stderr
     assert meta(store, "C", "start")["status"] != "caught"
