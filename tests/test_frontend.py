@@ -119,8 +119,12 @@ def test_compiles_without_importing_the_flow_or_its_dependencies():
         "from metaflow import FlowSpec, step, resources\n",
         "import metaflow\nfrom metaflow import FlowSpec, step, resources\n",
         "from flowc import FlowSpec, step as s, resources\n",
+        "try:\n    from metaflow import FlowSpec, step, resources\nexcept ImportError:\n    raise SystemExit(2)\n",
+        "try:\n    import numpy\nexcept ImportError:\n    numpy = None\nelse:\n    pass\n"
+        "try:\n    from metaflow import FlowSpec, step\nexcept ImportError:\n    from flowc import FlowSpec, step\n"
+        "finally:\n    from metaflow import resources\n",
     ],
-    ids=["metaflow", "metaflow-module", "alias"],
+    ids=["metaflow", "metaflow-module", "alias", "try-except-importerror", "try-fallback-finally"],
 )
 def test_import_sources(head):
     body = LINEAR.replace("{decorators}", "@resources(cpu=3)")

@@ -276,3 +276,32 @@ def test_metaflow_imports_resolve_to_flowc_for_that_process_only(tmp_path):
     )
     assert check.stdout.strip() == "None"  # nothing was installed
     assert json.loads((store / "MetaflowApiFlow/runs/r/start/0/foreach.json").read_text()) == ["0", "1", "2"]
+
+
+def test_catch_var_is_none_when_the_step_succeeds(tmp_path):
+    # Metaflow's documented pattern: the next step tests `if not self.<var>:` after a step that succeeded.
+    store = tmp_path / "ds"
+    folder = write_flow(
+        tmp_path,
+        """
+        class C(FlowSpec):
+            @catch(var="divide_fail")
+            @step
+            def start(self):
+                self.x = 1
+                self.next(self.end)
+
+            @step
+            def end(self):
+                self.ok = not self.divide_fail
+        """,
+    )
+    first = step(folder, "f.py", "start", store)
+    assert first.returncode == 0, first.stderr
+    assert meta(store, "C", "start")["status"] != "caught"
+    result = step(folder, "f.py", "end", store)
+    assert result.returncode == 0, result.stderr
+    from flowc.runtime.client import Run
+
+    data = Run("C/r", datastore=str(store))["end"].task.data
+    assert data.divide_fail is None and data.ok is True

@@ -802,3 +802,46 @@ def test_a_managed_skypilot_step_that_fails_is_not_retried_by_the_state_machine(
     assert featurize and [c["exitCode"] for c in featurize] == [1] * len(featurize) and len(featurize) <= 3
     task_ids = [c["argv"][c["argv"].index("--env", c["argv"].index("FLOWC_RUN_ID=sky-bad")) + 1] for c in featurize]
     assert len(task_ids) == len(set(task_ids)), task_ids  # each split launched once
+
+
+HYPHEN_FLOW = '''from flowc import FlowSpec, Parameter, step
+
+
+class HyphenFlow(FlowSpec):
+    num_docs = Parameter("num-docs", type=int, default=3)
+    plain = Parameter("plain", default="p")
+
+    @step
+    def start(self):
+        self.seen = (self.num_docs, self.plain)
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+'''
+
+
+def test_a_hyphenated_parameter_name_is_read_with_bracket_notation(tmp_path):
+    # Metaflow and the other targets accept `num-docs`; its JSONPath is `$.parameters['num-docs']`.
+    root = str(tmp_path / "ds")
+    (tmp_path / "hyphen.py").write_text(HYPHEN_FLOW)
+    artifact_ = compile_flow(HYPHEN_FLOW, "hyphen.py", "step-functions", Options(datastore=root, python=sys.executable))
+    definition = json.loads(artifact_.text)
+    command_ = definition["States"]["start"]["Parameters"]["ContainerOverrides"]["Command.$"]
+    assert "$.parameters['num-docs']" in command_ and "$.parameters.plain" in command_
+    (tmp_path / "d.json").write_text(json.dumps(definition))
+    asl_validate([tmp_path / "d.json"])
+    for run_id, given, expected in (("hy-default", {}, (3, "p")), ("hy-given", {"num-docs": "7"}, (7, "p"))):
+        outcome = run_locally(definition, tmp_path, run_id, {"parameters": given}, cwd=tmp_path)
+        assert outcome["status"] == "SUCCEEDED", [
+            (c["state"], c["exitCode"], c["stderr"][-1500:]) for c in outcome["calls"]
+        ]
+        assert artifact(root, "HyphenFlow", run_id, "start", "seen") == expected
+
+
+def test_a_parameter_name_bracket_notation_cannot_hold_is_refused():
+    source = HYPHEN_FLOW.replace('"num-docs"', '"café"')
+    with pytest.raises(CompileError) as raised:
+        compile_flow(source, "hyphen.py", "step-functions", Options())
+    assert any("hyphen.py:5:" in str(e) and "'café' must be ASCII letters" in str(e) for e in raised.value.errors)

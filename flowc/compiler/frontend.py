@@ -18,11 +18,9 @@ from flowc.compiler import literals
 from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.flow_classes import Origin, flow_chain
 from flowc.compiler.ir import DecoratorUse, Location, StepKind
+from flowc.compiler.imports import Names
 from flowc.compiler.parameters import MISSING, read_parameter
 from flowc.contract.decorators import DECORATORS, FOREIGN_DECORATORS, check_value, did_you_mean
-
-API_MODULES = ("flowc", "metaflow")
-API_NAMES = {"FlowSpec", "step", "Parameter", "IncludeFile", "JSONType", "current"}
 
 
 @dataclass
@@ -45,39 +43,6 @@ class RawFlow:
     parameters: list = field(default_factory=list)
     decorators: list[DecoratorUse] = field(default_factory=list)
     doc: str | None = None
-
-
-class _Names:
-    """What the file's imports make of a name: ('api', 'step'), or None if foreign."""
-
-    def __init__(self, tree: ast.Module):
-        self.direct: dict[str, str] = {}
-        self.modules: set[str] = set()
-        self.star = False
-        for node in tree.body:
-            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in API_MODULES:
-                for alias in node.names:
-                    if alias.name == "*":
-                        self.star = True
-                    else:
-                        self.direct[alias.asname or alias.name] = alias.name
-            elif isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.name.split(".")[0] in API_MODULES:
-                        self.modules.add(alias.asname or alias.name.split(".")[0])
-
-    def resolve(self, node: ast.AST) -> str | None:
-        if isinstance(node, ast.Call):
-            node = node.func
-        if isinstance(node, ast.Name):
-            if node.id in self.direct:
-                return self.direct[node.id]
-            if self.star and (node.id in API_NAMES or node.id in DECORATORS):
-                return node.id
-            return None
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in self.modules:
-            return node.attr
-        return None
 
 
 def decorator_name(node: ast.AST) -> str:
@@ -115,7 +80,7 @@ class Frontend:
         except (ValueError, RecursionError, MemoryError) as exc:
             self.diagnostics.append(Diagnostic(Location(self.filename, 1, 1), f"cannot parse the file: {exc}"))
             return None
-        self.names = _Names(tree)
+        self.names = Names(tree)
         self.module_constants = literals.module_constants(tree.body)
         chain = flow_chain(self, tree, _Names)
         return self._read_classes(chain) if chain else None
@@ -192,11 +157,29 @@ class Frontend:
 
     def _check_non_step(self, node: ast.FunctionDef) -> None:
         for d in node.decorator_list:
+            if self._refuse_unimported(d):
+                continue
             name = self.names.resolve(d)
             if name in DECORATORS:
                 self.error(d, f"@{name} is on '{node.name}', which is not a @step")
 
     # -- decorators ----------------------------------------------------------
+
+    def _refuse_unimported(self, node: ast.expr) -> bool:
+        """An error for a flowc/metaflow decorator that is not imported: Python would raise NameError."""
+        missing = self.names.unimported(node)
+        if missing is None:
+            return False
+        if "." in missing:
+            module = missing.split(".")[0]
+            self.error(node, f"@{missing} is used but '{module}' is not imported; add `import {module}`")
+        else:
+            self.error(
+                node,
+                f"@{missing} is used but not imported; add `from metaflow import {missing}` "
+                f"(or `from flowc import {missing}`)",
+            )
+        return True
 
     def _decorators(self, nodes: list[ast.expr], level: str, owner: str) -> list[DecoratorUse]:
         uses = []
@@ -206,6 +189,8 @@ class Frontend:
             if name == "step":
                 if level == "flow":
                     self.error(node, f"@step is on {owner}; it belongs on methods")
+                continue
+            if name is None and self._refuse_unimported(node):
                 continue
             if name is None:
                 self.warn(

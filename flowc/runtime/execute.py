@@ -124,6 +124,11 @@ def execute_step(context, where: str, started: float) -> int:
         )
         if catch.get("var"):
             object.__setattr__(flow, catch["var"], exc)
+    else:
+        catch = settings.get("catch")
+        if catch and catch.get("var"):
+            # Metaflow sets the variable to None on success, so the next step's `if not self.var:` works.
+            object.__setattr__(flow, catch["var"], None)
 
     refs = dict(context.refs)
     for attribute, value in context.parameter_values.items():

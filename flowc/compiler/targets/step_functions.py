@@ -63,7 +63,10 @@ TOP_LEVEL_RUN_ID = "$$.Execution.Name"
 # name, so the run id travels in the state from the Map's ItemSelector.
 MAP_RUN_ID = "$.run_id"
 TASK_ID_PATH = "$.task_id"
-_PARAMETER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A parameter is read as `$.parameters['NAME']` (bracket notation, so `num-docs` works); a quote, bracket,
+# backslash or non-ASCII letter could end or confuse that key, so names stay within these characters.
+_PARAMETER_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+_DOT_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")  # AWS Secrets Manager's rule for names
 
 
@@ -257,7 +260,9 @@ def _placeholder_path(placeholder: command.Placeholder, in_map: bool) -> str:
     if placeholder.kind == command.ATTEMPT:
         return retry_loop.ATTEMPT_PATH
     if placeholder.kind == command.PARAM:
-        return f"$.parameters.{placeholder.name}"
+        if _DOT_KEY.match(placeholder.name):
+            return f"$.parameters.{placeholder.name}"
+        return f"$.parameters['{placeholder.name}']"  # e.g. num-docs: a hyphen is not a dot-notation key
     raise ValueError(f"unknown placeholder {placeholder.kind}")
 
 
@@ -324,8 +329,8 @@ def unsupported(flow: FlowGraph, options: Options) -> list[Diagnostic]:
             problems.append(
                 Diagnostic(
                     param.location,
-                    f"step-functions: parameter name {param.name!r} must be letters, "
-                    "digits and underscores (it is a JSONPath key in the execution input)",
+                    f"step-functions: parameter name {param.name!r} must be ASCII letters, "
+                    "digits, _ and - (it is a JSONPath key in the execution input)",
                 )
             )
     for step in flow.steps:
