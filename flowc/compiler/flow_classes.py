@@ -29,13 +29,13 @@ class Origin:
     filename: str
     source: str
     tree: ast.Module
-    names: Any  # the file's frontend._Names
+    names: Any  # the file's Names (flowc/compiler/imports.py)
 
 
 class _Resolver:
     def __init__(self, frontend, names_of):
         self.frontend = frontend
-        self.names_of = names_of  # frontend._Names, passed in: frontend.py imports this module
+        self.names_of = names_of  # imports.Names, passed in by the frontend
         self.root = type("FlowSpec", (), {})
         self.nodes: dict[type, tuple[ast.ClassDef, Origin]] = {}
         self.siblings: dict[str, dict[str, type] | None] = {}  # path -> its flow classes (None while read)

@@ -82,7 +82,7 @@ class Frontend:
             return None
         self.names = Names(tree)
         self.module_constants = literals.module_constants(tree.body)
-        chain = flow_chain(self, tree, _Names)
+        chain = flow_chain(self, tree, Names)
         return self._read_classes(chain) if chain else None
 
     # -- the class and the flow classes it inherits from ----------------------
