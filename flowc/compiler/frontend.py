@@ -18,6 +18,7 @@ from flowc.compiler import literals
 from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.ir import DecoratorUse, Location, StepKind
 from flowc.compiler.parameters import MISSING, read_parameter
+from flowc.compiler.sibling_modules import imported_constants
 from flowc.contract.decorators import DECORATORS, FOREIGN_DECORATORS, check_value, did_you_mean
 
 API_MODULES = ("flowc", "metaflow")
@@ -115,7 +116,8 @@ class Frontend:
             self.diagnostics.append(Diagnostic(Location(self.filename, 1, 1), f"cannot parse the file: {exc}"))
             return None
         self.names = _Names(tree)
-        self.module_constants = literals.module_constants(tree.body)
+        imported = imported_constants(tree.body, self.filename)
+        self.module_constants = literals.module_constants(tree.body, imported)
         classes = [n for n in tree.body if isinstance(n, ast.ClassDef) and self._is_flowspec(n)]
         if not classes:
             self.error(
@@ -219,28 +221,42 @@ class Frontend:
                 self.error(arg, f"@{name} takes keyword arguments only ({', '.join(spec.arg_names)})")
                 ok = False
             for kw in node.keywords:
-                if kw.arg is None:
-                    self.error(kw.value, f"@{name} cannot take ** arguments: give each argument by name")
+                given = self._keyword_values(name, kw)
+                if given is None:
                     ok = False
                     continue
-                value = self.literal(kw.value, f"argument '{kw.arg}' of @{name}")
-                if value is MISSING:
-                    ok = False
-                    continue
-                arg_spec = spec.arg(kw.arg)
-                if arg_spec is None:
-                    self.error(kw, f"@{name} has no argument '{kw.arg}'" + did_you_mean(kw.arg, spec.arg_names))
-                    ok = False
-                    continue
-                problem = check_value(spec, arg_spec, value)
-                if problem:
-                    self.error(kw.value, problem)
-                    ok = False
-                    continue
-                args[kw.arg] = value
+                for arg, value in given:
+                    arg_spec = spec.arg(arg)
+                    if arg_spec is None:
+                        self.error(kw, f"@{name} has no argument '{arg}'" + did_you_mean(arg, spec.arg_names))
+                        ok = False
+                        continue
+                    problem = check_value(spec, arg_spec, value)
+                    if problem:
+                        self.error(kw.value, problem)
+                        ok = False
+                        continue
+                    if arg in args:
+                        self.error(kw.value, f"@{name} is given argument '{arg}' twice")
+                        ok = False
+                        continue
+                    args[arg] = value
         if not ok:
             return None
         return DecoratorUse(name, tuple(sorted(args.items())), self.loc(node))
+
+    def _keyword_values(self, name: str, kw: ast.keyword) -> list[tuple[str, Any]] | None:
+        """`memory=MEM` as one (name, value); `**RESOURCES` (a constant dict) as its items."""
+        if kw.arg is not None:
+            value = self.literal(kw.value, f"argument '{kw.arg}' of @{name}")
+            return None if value is MISSING else [(kw.arg, value)]
+        value = self.literal(kw.value, f"the ** arguments of @{name}")
+        if value is MISSING:
+            return None
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            self.error(kw.value, f"the ** arguments of @{name} must be a constant dict with string keys")
+            return None
+        return list(value.items())
 
     def literal(self, node: ast.AST, what: str) -> Any:
         try:
