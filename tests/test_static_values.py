@@ -192,6 +192,117 @@ VALUES = [
 ]
 
 
+SCRIPT_PATH = """\
+import os
+
+
+def script_path(filename):
+    \"\"\"The tutorials' helper: a file beside this flow, wherever it is launched from.\"\"\"
+    import os
+
+    filepath = os.path.join(os.path.dirname(__file__))
+    return os.path.join(filepath, filename)
+
+
+"""
+FILE_DEFAULTS = [
+    ("script-path", SCRIPT_PATH, "script_path('movies.csv')", "movies.csv"),
+    ("script-path-constant", SCRIPT_PATH + "DATA = script_path('data/movies.csv')\n", "DATA", "data/movies.csv"),
+    ("os-path-join", "import os\n", "os.path.join(os.path.dirname(__file__), 'data', 'x.csv')", "data/x.csv"),
+    ("abspath-of-file", "import os\n", "os.path.join(os.path.dirname(os.path.abspath(__file__)), 'x.csv')", "x.csv"),
+    (
+        "realpath-normalized",
+        "import os\n",
+        "os.path.join(os.path.dirname(os.path.realpath(__file__)), './a/../x.csv')",
+        "x.csv",
+    ),
+    ("plain-string", "", "'movies.csv'", "movies.csv"),
+]
+
+
+def flow_declaring(module_code: str, declaration: str) -> str:
+    head = "from metaflow import FlowSpec, step, IncludeFile, Parameter\n"
+    body = FLOW.replace("size = Parameter('size', default=SIZE_DEFAULT)", "data = " + declaration)
+    return head + module_code + body.replace("{decorators}", "")
+
+
+@pytest.mark.parametrize(
+    "module_code,default,expected", [d[1:] for d in FILE_DEFAULTS], ids=[d[0] for d in FILE_DEFAULTS]
+)
+def test_include_file_default_beside_the_flow(tmp_path, module_code, default, expected):
+    """flowc reads an IncludeFile default relative to the flow's folder: the idiom's value is that relative path."""
+    source = flow_declaring(module_code, f"IncludeFile('data', default={default})")
+    flow = load_flow(source, str(tmp_path / "flow.py"))[0]
+    assert (flow.parameters[0].type, flow.parameters[0].default) == ("file", expected)
+    assert type(flow.parameters[0].default) is str
+
+
+PATH_ERRORS = [
+    (
+        "folder-itself",
+        "import os\n",
+        "IncludeFile('data', default=os.path.dirname(__file__))",
+        "argument 'default' of IncludeFile must be a literal or a module-level constant, "
+        "not the flow file's folder, a path of the machine that compiles",
+    ),
+    (
+        "outside-the-folder",
+        SCRIPT_PATH,
+        "IncludeFile('data', default=script_path('../x.csv'))",
+        "argument 'default' of IncludeFile must be a literal or a module-level constant, not a call of 'script_path' "
+        "(line 5), which flowc cannot follow: a path that is not a file inside the flow file's folder",
+    ),
+    (
+        "inside-text",
+        "import os\n",
+        "IncludeFile('data', default=os.path.dirname(__file__) + '/x.csv')",
+        "argument 'default' of IncludeFile must be a literal or a module-level constant, "
+        "not a path beside the flow file inside text; give it whole to os.path.join",
+    ),
+    (
+        "string-parameter",
+        SCRIPT_PATH,
+        "Parameter('data', default=script_path('x.csv'))",
+        "argument 'default' of Parameter is a path beside the flow file, which means a path of the machine that "
+        "compiles except as an IncludeFile default; write the path the task should use as a literal",
+    ),
+    (
+        "abspath",
+        "import os\n",
+        "IncludeFile('data', default=os.path.abspath('x.csv'))",
+        "argument 'default' of IncludeFile must be a literal or a module-level constant, "
+        "not os.path.abspath, a path of the machine that compiles",
+    ),
+    (
+        "helper-that-reads-a-file",
+        "def load(name):\n    return open(name).read()\n",
+        "Parameter('data', default=load('x.csv'))",
+        "argument 'default' of Parameter must be a literal or a module-level constant, not a call of 'load' "
+        "(line 2), which flowc cannot follow: a function call",
+    ),
+    (
+        "helper-with-a-loop",
+        "def load(name):\n    for x in name:\n        pass\n    return name\n",
+        "Parameter('data', default=load('x.csv'))",
+        "argument 'default' of Parameter must be a literal or a module-level constant, "
+        "not a call of 'load', which flowc cannot run; write the value as a literal",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "module_code,declaration,message", [e[1:] for e in PATH_ERRORS], ids=[e[0] for e in PATH_ERRORS]
+)
+def test_file_default_idiom_error(tmp_path, module_code, declaration, message):
+    source = flow_declaring(module_code, declaration)
+    with pytest.raises(CompileError) as raised:
+        load_flow(source, str(tmp_path / "flow.py"))
+    rendered = [str(e) for e in raised.value.errors]
+    assert [r.split(": error: ", 1)[1] for r in rendered] == [message]
+    line = int(rendered[0].split(": error: ")[0].rsplit(":", 2)[1])
+    assert "data = " in source.splitlines()[line - 1]  # located at the declaration, not in the helper
+
+
 @pytest.mark.parametrize(
     "module_code,decorators,siblings,read,expected", [v[1:] for v in VALUES], ids=[v[0] for v in VALUES]
 )
@@ -231,7 +342,8 @@ ERRORS = [
         "@resources(**RESOURCES)",
         {},
         "the ** arguments of @resources must be a literal or a module-level constant, "
-        f"not the name 'RESOURCES', which is bound at line {FLOW_LINE} to a function call",
+        f"not the name 'RESOURCES', which is bound at line {FLOW_LINE} to a call of 'dict', which flowc cannot run; "
+        "write the value as a literal",
     ),
     (
         "star-star-unknown-argument",
@@ -323,3 +435,38 @@ def test_a_value_from_a_sibling_module_follows_its_edits_through_the_compile_cac
         result = CliRunner().invoke(main, ["compile", "flow.py", "-t", "argo", "-o", "out"])
         assert result.exit_code == 0, result.output
         assert value in compiled.read_text()
+
+
+def test_the_tutorials_script_path_include_file_runs_from_another_folder(tmp_path):
+    """Metaflow's tutorial pattern, launched from outside the flow's folder: the step gets the file beside the flow."""
+    from conftest import run_flowc
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "movies.csv").write_text("title,genre\nAlien,sci-fi\n", encoding="utf-8")
+    (project / "settings.py").write_text("GENRE = 'sci-fi'\n", encoding="utf-8")
+    (project / "flow.py").write_text(
+        "from flowc import FlowSpec, IncludeFile, Parameter, step\n"
+        "from settings import GENRE\n"
+        + SCRIPT_PATH
+        + textwrap.dedent("""
+        class PlayListFlow(FlowSpec):
+            movie_data = IncludeFile("movie_data", default=script_path("movies.csv"))
+            genre = Parameter("genre", default=f"{GENRE}")
+
+            @step
+            def start(self):
+                print("ROWS", len(self.movie_data.splitlines()), self.genre)
+                self.next(self.end)
+
+            @step
+            def end(self):
+                pass
+        """),
+        encoding="utf-8",
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run_flowc("run", str(project / "flow.py"), "--datastore", str(tmp_path / "store"), cwd=elsewhere)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ROWS 2 sci-fi" in result.stdout + result.stderr

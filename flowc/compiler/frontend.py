@@ -258,12 +258,25 @@ class Frontend:
             return None
         return list(value.items())
 
-    def literal(self, node: ast.AST, what: str) -> Any:
+    def literal(self, node: ast.AST, what: str, file_default: bool = False) -> Any:
+        """`file_default`: an IncludeFile default, where `os.path.join(os.path.dirname(__file__), "x")`
+        means "x" beside the flow (as flowc reads file defaults); anywhere else it would mean a
+        path of the machine that compiles."""
         try:
-            return literals.evaluate(node, self.constants)
+            value = literals.evaluate(node, self.constants)
         except literals.NotLiteral as exc:
             self.error(exc.node, f"{what} must be a literal or a module-level constant, not {exc}")
             return MISSING
+        if isinstance(value, literals.FlowRelativePath) and file_default:
+            return str(value)
+        if literals.contains_flow_path(value):
+            self.error(
+                node,
+                f"{what} is a path beside the flow file, which means a path of the machine that compiles "
+                "except as an IncludeFile default; write the path the task should use as a literal",
+            )
+            return MISSING
+        return value
 
     # -- steps ---------------------------------------------------------------
 

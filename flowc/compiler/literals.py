@@ -16,22 +16,13 @@ import re
 import string
 from typing import Any
 
+from flowc.compiler.static_calls import eval_call, is_static_function
+from flowc.compiler.static_scope import FLOW_FOLDER, Constants, FlowRelativePath, NotLiteral
+
+__all__ = ["Constants", "FlowRelativePath", "NotLiteral", "evaluate", "module_constants", "contains_flow_path"]
+
 _SCALARS = (str, int, float, bool, type(None))
 _LONG_NUMBER = re.compile(r"\d{5,}")  # a width like {:99999999} would build a huge string
-
-
-class Constants(dict):
-    """Names with known values, and for names that are not, why (shown in the error)."""
-
-    def __init__(self, *args, unresolved: dict[str, str] | None = None):
-        super().__init__(*args)
-        self.unresolved: dict[str, str] = dict(unresolved or {})
-
-
-class NotLiteral(Exception):
-    def __init__(self, node: ast.AST, what: str):
-        self.node = node
-        super().__init__(what)
 
 
 _BINOPS = {
@@ -71,7 +62,18 @@ def describe(node: ast.AST) -> str:
 def evaluate(node: ast.AST, constants: dict[str, Any]) -> Any:
     """The value of `node`, or NotLiteral naming the offending sub-expression."""
     budget = [MAX_LITERAL_NODES]
-    return _eval(node, constants, budget)
+    value = _eval(node, constants, budget)
+    if value is FLOW_FOLDER:
+        raise NotLiteral(node, "the flow file's folder, a path of the machine that compiles")
+    return value
+
+
+def contains_flow_path(value: Any) -> bool:
+    if isinstance(value, FlowRelativePath):
+        return True
+    if isinstance(value, dict):
+        return any(contains_flow_path(v) for v in value.values())
+    return isinstance(value, list) and any(contains_flow_path(v) for v in value)
 
 
 def _eval(node: ast.AST, constants: dict[str, Any], budget: list[int]) -> Any:
@@ -112,9 +114,12 @@ def _eval(node: ast.AST, constants: dict[str, Any], budget: list[int]) -> Any:
         return "".join(_eval_fstring_part(part, constants, budget) for part in node.values)
     if _is_str_format(node):
         return _eval_str_format(node, constants, budget)
+    if isinstance(node, ast.Call):
+        return eval_call(node, constants, budget, _eval)
     if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
         left = _eval(node.left, constants, budget)
         right = _eval(node.right, constants, budget)
+        _refuse_path_in_text(node, left, right)
         if isinstance(node.op, ast.Mod) and isinstance(left, str):
             return _percent_format(node, left, right)
         numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right))
@@ -136,6 +141,7 @@ def _eval_fstring_part(part: ast.AST, constants: dict[str, Any], budget: list[in
     if not isinstance(part, ast.FormattedValue):
         raise NotLiteral(part, describe(part))
     value = _eval(part.value, constants, budget)
+    _refuse_path_in_text(part.value, value)
     if not isinstance(value, _SCALARS):
         raise NotLiteral(part.value, "a list or dict inside an f-string")
     spec = _eval(part.format_spec, constants, budget) if part.format_spec is not None else ""
@@ -180,6 +186,7 @@ def _eval_str_format(node: ast.Call, constants: dict[str, Any], budget: list[int
             raise NotLiteral(node, f"a format field '{{{field}}}' that reaches into a value")
         if spec and ("{" in spec or _LONG_NUMBER.search(spec)):
             raise NotLiteral(node, "a format width too large or nested to evaluate")
+    _refuse_path_in_text(node, template, *args, *kwargs.values())
     if any(not isinstance(v, _SCALARS) for v in [*args, *kwargs.values()]):
         raise NotLiteral(node, "a list or dict given to .format")
     try:
@@ -194,6 +201,7 @@ def _percent_format(node: ast.BinOp, template: str, values: Any) -> str:
     if isinstance(values, list):
         values = tuple(values)
     items = values.values() if isinstance(values, dict) else values if isinstance(values, tuple) else [values]
+    _refuse_path_in_text(node, template, *items)
     if any(not isinstance(v, _SCALARS) for v in items):
         raise NotLiteral(node, "a list or dict given to a % format")
     try:
@@ -202,9 +210,17 @@ def _percent_format(node: ast.BinOp, template: str, values: Any) -> str:
         raise NotLiteral(node, f"a % format that fails ({type(exc).__name__}: {exc})") from None
 
 
+def _refuse_path_in_text(node: ast.AST, *values: Any) -> None:
+    # "x" relative to the flow's folder is right only as a whole file default, never inside other text
+    if any(v is FLOW_FOLDER or isinstance(v, FlowRelativePath) for v in values):
+        raise NotLiteral(node, "a path beside the flow file inside text; give it whole to os.path.join")
+
+
 def module_constants(body: list[ast.stmt], inherited: dict[str, Any] | None = None) -> Constants:
     """Names bound exactly once, at this level, to a statically known value."""
-    constants = Constants(inherited or {}, unresolved=getattr(inherited, "unresolved", None))
+    # `is None`, not `or`: an inherited Constants with no values still carries its reasons and names
+    base = inherited if inherited is not None else {}
+    constants = Constants(base, unresolved=getattr(inherited, "unresolved", None))
     counts: dict[str, int] = {}
     values: dict[str, Any] = {}
     reasons: dict[str, str] = {}
@@ -217,7 +233,14 @@ def module_constants(body: list[ast.stmt], inherited: dict[str, Any] | None = No
             targets, value = stmt.targets, stmt.value
         elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
             targets, value = [stmt.target], stmt.value
-        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        elif isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                if alias.name in ("os", "os.path") and (alias.asname is None or alias.name == "os"):
+                    visible.os_names.add(alias.asname or "os")
+            continue
+        if is_static_function(stmt):
+            visible.functions[stmt.name] = stmt
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             counts[stmt.name] = counts.get(stmt.name, 0) + 2  # shadows any constant
             reasons[stmt.name] = f"which is a function or class (line {stmt.lineno}), not a value"
             visible.pop(stmt.name, None)
@@ -234,6 +257,9 @@ def module_constants(body: list[ast.stmt], inherited: dict[str, Any] | None = No
                         f"which is bound at line {stmt.lineno} to {exc}"
                     )
                     visible.pop(target.id, None)
+    constants.os_names = visible.os_names
+    # a helper from an outer level, or defined here once (a second binding makes it unknowable)
+    constants.functions = {n: f for n, f in visible.functions.items() if counts.get(n, 2) == 2}
     for name, count in counts.items():
         constants.unresolved.pop(name, None)  # bound here: this file's binding explains it
         if count == 1 and name in values:
