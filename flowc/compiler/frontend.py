@@ -17,9 +17,10 @@ from typing import Any
 from flowc.compiler import literals
 from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.flow_classes import Origin, flow_chain
-from flowc.compiler.ir import DecoratorUse, Location, StepKind
+from flowc.compiler.ir import DecoratorUse, Location
 from flowc.compiler.imports import Names
 from flowc.compiler.parameters import MISSING, read_parameter
+from flowc.compiler.sibling_modules import imported_constants
 from flowc.contract.decorators import DECORATORS, FOREIGN_DECORATORS, check_value, did_you_mean
 
 
@@ -81,7 +82,8 @@ class Frontend:
             self.diagnostics.append(Diagnostic(Location(self.filename, 1, 1), f"cannot parse the file: {exc}"))
             return None
         self.names = Names(tree)
-        self.module_constants = literals.module_constants(tree.body)
+        imported = imported_constants(tree.body, self.filename)
+        self.module_constants = literals.module_constants(tree.body, imported)
         chain = flow_chain(self, tree, Names)
         return self._read_classes(chain) if chain else None
 
@@ -104,7 +106,8 @@ class Frontend:
         for index, (cls, origin) in enumerate(chain):
             if origin.filename != self.filename:  # a base in a sibling module: its file's names and lines
                 self.filename, self.source, self.names = origin.filename, origin.source, origin.names
-                self.module_constants, self._lines = literals.module_constants(origin.tree.body), None
+                imported = imported_constants(origin.tree.body, origin.filename)
+                self.module_constants, self._lines = literals.module_constants(origin.tree.body, imported), None
             # A class body sees its module's names and its own, never its bases' (as in Python).
             self.constants = literals.module_constants(cls.body, self.module_constants)
             for use in self._decorators(cls.decorator_list, "flow", f"class {cls.name}"):
@@ -231,35 +234,62 @@ class Frontend:
                 self.error(arg, f"@{name} takes keyword arguments only ({', '.join(spec.arg_names)})")
                 ok = False
             for kw in node.keywords:
-                if kw.arg is None:
-                    self.error(kw.value, f"@{name} cannot take ** arguments: give each argument by name")
+                given = self._keyword_values(name, kw)
+                if given is None:
                     ok = False
                     continue
-                value = self.literal(kw.value, f"argument '{kw.arg}' of @{name}")
-                if value is MISSING:
-                    ok = False
-                    continue
-                arg_spec = spec.arg(kw.arg)
-                if arg_spec is None:
-                    self.error(kw, f"@{name} has no argument '{kw.arg}'" + did_you_mean(kw.arg, spec.arg_names))
-                    ok = False
-                    continue
-                problem = check_value(spec, arg_spec, value)
-                if problem:
-                    self.error(kw.value, problem)
-                    ok = False
-                    continue
-                args[kw.arg] = value
+                for arg, value in given:
+                    arg_spec = spec.arg(arg)
+                    if arg_spec is None:
+                        self.error(kw, f"@{name} has no argument '{arg}'" + did_you_mean(arg, spec.arg_names))
+                        ok = False
+                        continue
+                    problem = check_value(spec, arg_spec, value)
+                    if problem:
+                        self.error(kw.value, problem)
+                        ok = False
+                        continue
+                    if arg in args:
+                        self.error(kw.value, f"@{name} is given argument '{arg}' twice")
+                        ok = False
+                        continue
+                    args[arg] = value
         if not ok:
             return None
         return DecoratorUse(name, tuple(sorted(args.items())), self.loc(node))
 
-    def literal(self, node: ast.AST, what: str) -> Any:
+    def _keyword_values(self, name: str, kw: ast.keyword) -> list[tuple[str, Any]] | None:
+        """`memory=MEM` as one (name, value); `**RESOURCES` (a constant dict) as its items."""
+        if kw.arg is not None:
+            value = self.literal(kw.value, f"argument '{kw.arg}' of @{name}")
+            return None if value is MISSING else [(kw.arg, value)]
+        value = self.literal(kw.value, f"the ** arguments of @{name}")
+        if value is MISSING:
+            return None
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            self.error(kw.value, f"the ** arguments of @{name} must be a constant dict with string keys")
+            return None
+        return list(value.items())
+
+    def literal(self, node: ast.AST, what: str, file_default: bool = False) -> Any:
+        """`file_default`: an IncludeFile default, where `os.path.join(os.path.dirname(__file__), "x")`
+        means "x" beside the flow (as flowc reads file defaults); anywhere else it would mean a
+        path of the machine that compiles."""
         try:
-            return literals.evaluate(node, self.constants)
+            value = literals.evaluate(node, self.constants)
         except literals.NotLiteral as exc:
             self.error(exc.node, f"{what} must be a literal or a module-level constant, not {exc}")
             return MISSING
+        if isinstance(value, literals.FlowRelativePath) and file_default:
+            return str(value)
+        if literals.contains_flow_path(value):
+            self.error(
+                node,
+                f"{what} is a path beside the flow file, which means a path of the machine that compiles "
+                "except as an IncludeFile default; write the path the task should use as a literal",
+            )
+            return MISSING
+        return value
 
     # -- steps ---------------------------------------------------------------
 
@@ -357,17 +387,3 @@ def _is_next_call(node: ast.AST) -> bool:
         and isinstance(node.func.value, ast.Name)
         and node.func.value.id == "self"
     )
-
-
-def step_kind(step: RawStep) -> StepKind:
-    if step.name == "end":
-        return StepKind.END
-    if step.foreach_var is not None:
-        return StepKind.FOREACH
-    if len(step.next) > 1:
-        return StepKind.SPLIT
-    if step.takes_inputs:
-        return StepKind.JOIN
-    if step.name == "start":
-        return StepKind.START
-    return StepKind.LINEAR

@@ -15,7 +15,7 @@ from typing import Any
 from flowc.compiler.normalize_compute import normalize_kubernetes, normalize_skypilot
 from flowc.compiler.command import WITH_FILE
 from flowc.compiler.diagnostics import Diagnostic
-from flowc.compiler.frontend import RawFlow, RawStep, step_kind
+from flowc.compiler.frontend import RawFlow, RawStep
 from flowc.compiler.ir import (
     Batch,
     Catch,
@@ -28,6 +28,7 @@ from flowc.compiler.ir import (
     Retry,
     Schedule,
     Step,
+    StepKind,
     derive_structure,
     with_structure,
 )
@@ -323,3 +324,18 @@ def _schedule(use: DecoratorUse | None, diagnostics) -> Schedule | None:
             Diagnostic(use.location, f"@schedule(cron={cron!r}) must have 5 fields: minute hour day month weekday")
         )
     return Schedule(cron=cron, timezone=use.get("timezone"), location=use.location)
+
+
+def step_kind(step: RawStep) -> StepKind:
+    """How control leaves the step, from its name, its self.next(...) and whether it takes inputs."""
+    if step.name == "end":
+        return StepKind.END
+    if step.foreach_var is not None:
+        return StepKind.FOREACH
+    if len(step.next) > 1:
+        return StepKind.SPLIT
+    if step.takes_inputs:
+        return StepKind.JOIN
+    if step.name == "start":
+        return StepKind.START
+    return StepKind.LINEAR

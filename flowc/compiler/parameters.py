@@ -51,7 +51,9 @@ def read_parameter(frontend, target: ast.expr, call: ast.Call) -> Parameter | No
                 return None
             evaluated["type"] = TYPE_NAMES[type_name]
             continue
-        value = frontend.literal(node, f"argument '{key}' of {kind}")
+        value = frontend.literal(
+            node, f"argument '{key}' of {kind}", file_default=kind == "IncludeFile" and key == "default"
+        )
         if value is MISSING:
             return None
         evaluated[key] = value

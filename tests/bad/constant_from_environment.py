@@ -1,4 +1,4 @@
-# expect: 9:23: the name 'MEM', which is not a module-level constant
+# expect: 9:23: the name 'MEM', which is bound at line 5 to a call of 'int', which flowc cannot run
 from flowc import FlowSpec, step, resources, retry, timeout, batch, kubernetes, environment, Parameter, catch, secrets, schedule
 
 import os

@@ -1,4 +1,4 @@
-# expect: 7:23: argument 'memory' of @resources must be a literal or a module-level constant, not a function call
+# expect: 7:23: argument 'memory' of @resources must be a literal or a module-level constant, not a call of 'int', which flowc cannot run; write the value as a literal
 from flowc import FlowSpec, step, resources, retry, timeout, batch, kubernetes, environment, Parameter
 
 

@@ -1,7 +1,7 @@
-# expect: 8:18: @resources cannot take ** arguments
+# expect: 8:18: the ** arguments of @resources must be a literal or a module-level constant, not the name 'SIZES', which is bound at line 4 to a call of 'dict', which flowc cannot run
 from flowc import FlowSpec, step, resources, retry, timeout, batch, kubernetes, environment, Parameter, catch, secrets, schedule
 
-SIZES = {'cpu': 2}
+SIZES = dict(cpu=2)
 
 
 class F(FlowSpec):
