@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowc.compiler.targets import step_functions_retry as retry_loop
 from flowc.contract.layout import PACKAGE_SUFFIX, PACKAGES
 
 # A code package's URL or path, as the compiler puts it into commands: ROOT/<Flow>/packages/<sha256>.tar.gz
@@ -233,16 +234,7 @@ def _step_functions(definition: dict) -> Summary:
 
 # The states of a step's @retry loop (flowc/compiler/targets/step_functions_retry.py) and its Fail state: read as
 # the step's retries and retry delay, not as states of their own.
-_LOOP_SUFFIXES = (
-    "-first-attempt",
-    "-exit-code",
-    "-retryable",
-    "-attempts-left",
-    "-wait",
-    "-next-attempt",
-    "-not-retried",
-    "-failed",
-)
+_LOOP_SUFFIXES = (*retry_loop.LOOP_SUFFIXES, "-failed")
 
 
 def _fold_retry_loops(value, steps: dict[str, dict]) -> None:
@@ -259,9 +251,9 @@ def _fold_retry_loops(value, steps: dict[str, dict]) -> None:
             if step is None:
                 continue
             state = states.pop(name)
-            if name == step + "-attempts-left":
+            if name == step + retry_loop.ATTEMPTS_LEFT:
                 steps[step]["retries"] = state["Choices"][0]["NumericLessThan"]
-            elif name == step + "-wait":
+            elif name == step + retry_loop.WAIT:
                 steps[step]["other"]["retry delay"] = state.get("Seconds")
     for item in value.values():
         _fold_retry_loops(item, steps)

@@ -28,6 +28,10 @@ from flowc.compiler.targets import asl, step_functions_skypilot
 from flowc.contract.command import EXIT_CORRUPT, EXIT_USAGE, NOT_RETRIED
 
 ATTEMPT_PATH = "$.retry.attempt"
+# The loop's states are named after the step: "<step><suffix>" (flowc diff folds them back into the step).
+FIRST_ATTEMPT, EXIT_CODE, RETRYABLE, ATTEMPTS_LEFT = "-first-attempt", "-exit-code", "-retryable", "-attempts-left"
+WAIT, NEXT_ATTEMPT, NOT_RETRIED_STATE = "-wait", "-next-attempt", "-not-retried"
+LOOP_SUFFIXES = (FIRST_ATTEMPT, EXIT_CODE, RETRYABLE, ATTEMPTS_LEFT, WAIT, NEXT_ATTEMPT, NOT_RETRIED_STATE)
 EXIT_CODE_PATH = "$.retry.job.Container.ExitCode"
 _WHY = {EXIT_USAGE: "usage", EXIT_CORRUPT: "corrupt blob"}
 
@@ -38,18 +42,18 @@ def has_retry_loop(step: Step) -> bool:
 
 
 def first_attempt_name(step: Step) -> str:
-    return asl.safe_name(step.name + "-first-attempt")
+    return asl.safe_name(step.name + FIRST_ATTEMPT)
 
 
 def task_catch(step: Step, failed_state: str) -> list[dict]:
     """The Task's catchers: a failed job enters the loop, anything else (a timeout) fails the step."""
-    return [asl.catch_task_failed("$.retry.failure", _name(step, "-exit-code")), *asl.catch_all(failed_state)]
+    return [asl.catch_task_failed("$.retry.failure", _name(step, EXIT_CODE)), *asl.catch_all(failed_state)]
 
 
 def loop_states(step: Step, task_state: str, failed_state: str) -> dict[str, dict]:
     """Every state of the loop but the Task itself, in the order they run."""
-    retryable, attempts_left = _name(step, "-retryable"), _name(step, "-attempts-left")
-    next_attempt, not_retried = _name(step, "-next-attempt"), _name(step, "-not-retried")
+    retryable, attempts_left = _name(step, RETRYABLE), _name(step, ATTEMPTS_LEFT)
+    next_attempt, not_retried = _name(step, NEXT_ATTEMPT), _name(step, NOT_RETRIED_STATE)
     delay = step.retry.delay_seconds
     states = {
         first_attempt_name(step): {
@@ -58,7 +62,7 @@ def loop_states(step: Step, task_state: str, failed_state: str) -> dict[str, dic
             "ResultPath": "$.retry",
             "Next": task_state,
         },
-        _name(step, "-exit-code"): asl.pass_state(
+        _name(step, EXIT_CODE): asl.pass_state(
             {"attempt.$": ATTEMPT_PATH, "job.$": "States.StringToJson($.retry.failure.Cause)"},
             retryable,
             result_path="$.retry",
@@ -74,14 +78,14 @@ def loop_states(step: Step, task_state: str, failed_state: str) -> dict[str, dic
                 {
                     "Variable": ATTEMPT_PATH,
                     "NumericLessThan": step.retry.times,
-                    "Next": _name(step, "-wait") if delay else next_attempt,
+                    "Next": _name(step, WAIT) if delay else next_attempt,
                 }
             ],
             failed_state,
         ),
     }
     if delay:
-        states[_name(step, "-wait")] = asl.wait(delay, next_attempt)
+        states[_name(step, WAIT)] = asl.wait(delay, next_attempt)
     states[next_attempt] = asl.pass_state(
         {"attempt.$": f"States.MathAdd({ATTEMPT_PATH}, 1)"}, task_state, result_path="$.retry"
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from flowc.contract.layout import blob_key
-from flowc.runtime.datastore.blob import Framed, _Hasher, _Truncated, sha256_hex, split_blob
+from flowc.runtime.datastore.blob import Framed, _Truncated, sha256_hex, split_blob
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -65,10 +65,7 @@ class Datastore:
 
     def _put_framed(self, flow: str, blob: Framed) -> str:
         """Hash, then one whole-object write of the same bytes (local directories stream instead)."""
-        hasher = _Hasher()
-        for chunk in blob.chunks():
-            hasher.update(chunk)
-        sha = hasher.hexdigest()
+        sha = blob.sha256()
         if not self.blob_intact(flow, sha, blob.size):
             self.write(blob_key(flow, sha), b"".join(blob.parts))
         return sha

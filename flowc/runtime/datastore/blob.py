@@ -35,6 +35,13 @@ class Framed:
         self.parts = [memoryview(head), *views, *raws]
         self.size = sum(len(p) for p in self.parts)
 
+    def sha256(self) -> str:
+        """The sha256 of the blob's bytes, computed over its parts in place (on a thread past the first MiB)."""
+        hasher = _Hasher()
+        for chunk in self.chunks():
+            hasher.update(chunk)
+        return hasher.hexdigest()
+
     def chunks(self):
         for part in self.parts:
             for offset in range(0, len(part), CHUNK):

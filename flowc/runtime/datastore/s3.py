@@ -180,10 +180,7 @@ class S3Datastore(Datastore):
 
     def _put_framed(self, flow: str, blob: Framed) -> str:
         """Hash, then upload the parts as they are (no joined copy of the value)."""
-        hasher = _Hasher()
-        for chunk in blob.chunks():
-            hasher.update(chunk)
-        sha = hasher.hexdigest()
+        sha = blob.sha256()
         if not self.blob_intact(flow, sha, blob.size):
             if blob.size >= self.part_size:
                 self._upload(blob_key(flow, sha), blob.parts)
