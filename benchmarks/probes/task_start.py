@@ -1,10 +1,11 @@
 """What a local task costs to start: `flowc run` with the warm zygote against plain subprocesses.
 
-    python benchmarks/probes/task_start.py [REPEATS]  -> one JSON line per (mode, flow)
+    python benchmarks/probes/task_start.py [REPEATS [SMALL BIG]]  -> one JSON line per (mode, flow)
 
 Each row runs the real CLI in a subprocess (FLOWC_NO_ZYGOTE=1 for the old path) and reads the CPU of
 everything it started, runner, zygote and tasks, from getrusage(RUSAGE_CHILDREN) once they are reaped.
-per_task_cpu_ms is the marginal CPU of one more trivial task: (cpu(foreach-200) - cpu(foreach-20)) / 180.
+per_task_cpu_ms is the marginal CPU of one more trivial task: (cpu(foreach-BIG) - cpu(foreach-SMALL)) / (BIG - SMALL),
+by default foreach-200 and foreach-20.
 Wall times are the best of REPEATS (default 3).  Issue 17's target: <= 25 ms of CPU per task.
 """
 
@@ -84,11 +85,11 @@ def run_once(folder: str, source: str, zygote: bool) -> tuple[float, float]:
     return time.perf_counter() - wall, children_cpu() - cpu
 
 
-def measure(repeats: int) -> list[dict]:
+def measure(repeats: int, small: int = 20, big: int = 200) -> list[dict]:
     rows = []
     flows = {
-        "foreach-20": (FOREACH.replace("WIDTH", "20"), 23),
-        "foreach-200": (FOREACH.replace("WIDTH", "200"), 203),
+        f"foreach-{small}": (FOREACH.replace("WIDTH", str(small)), small + 3),
+        f"foreach-{big}": (FOREACH.replace("WIDTH", str(big)), big + 3),
         "linear-10": (linear(10), 11),
     }
     for zygote in (False, True):
@@ -114,12 +115,15 @@ def measure(repeats: int) -> list[dict]:
             {
                 "mode": "zygote" if zygote else "subprocess",
                 "flow": "marginal",
-                "per_task_cpu_ms": round(1000 * (cpu_of["foreach-200"] - cpu_of["foreach-20"]) / 180, 1),
+                "per_task_cpu_ms": round(
+                    1000 * (cpu_of[f"foreach-{big}"] - cpu_of[f"foreach-{small}"]) / (big - small), 1
+                ),
             }
         )
     return rows
 
 
 if __name__ == "__main__":
-    for row in measure(int(sys.argv[1]) if len(sys.argv) > 1 else 3):
+    widths = [int(a) for a in sys.argv[2:4]]
+    for row in measure(int(sys.argv[1]) if len(sys.argv) > 1 else 3, *widths):
         print(json.dumps(row), flush=True)
