@@ -86,7 +86,12 @@ def check_joins_take_inputs(flow: FlowGraph, structure: Structure) -> Iterable[D
                 f"step '{step.name}' joins {', '.join(parents)}: "
                 f"a join must take inputs: def {step.name}(self, inputs)",
             )
-        elif step.takes_inputs and step.name != "start" and structure.closes.get(step.name, "") is None:
+        elif (
+            step.takes_inputs
+            and step.name != "start"
+            and not step.is_recursive  # check_recursion says why
+            and structure.closes.get(step.name, "") is None
+        ):
             yield Diagnostic(
                 step.location,
                 f"step '{step.name}' takes inputs but closes no branch or foreach: "

@@ -141,6 +141,19 @@ def derive(nodes: Sequence[Node]) -> Structure:
                 handed.append(stacks[p] + ((p,) if opens else ()))
             known = [h for h in handed if h is not None]
             met = _meeting(known, by_name) if len(parents) > 1 and len(known) == len(handed) else None
+            prefix = _common_prefix(known) if met is not None else ()
+            if (
+                met is not None
+                and node.takes_inputs
+                and prefix
+                and by_name[prefix[-1]].opens_split
+                and any(h == prefix for h in known)
+            ):
+                # A join closing its split, reached by some switch's branches before they met: the switch
+                # never meets (validation says so), the join closes its split as usual.
+                result.closes[name] = prefix[-1]
+                stacks[name] = result.split_stack[name] = prefix[:-1]
+                continue
             if met is not None:
                 # The branches of one or more switches meet here: pop them, close nothing.
                 incoming, switches_met = met
@@ -186,12 +199,7 @@ def _meeting(handed: list[tuple[str, ...]], by_name: dict) -> tuple[tuple[str, .
     None when no switch is on top of any stack, or when a split is still open
     above the common prefix (a join's business, or a mistake validation names).
     """
-    common = handed[0]
-    for h in handed[1:]:
-        size = 0
-        while size < min(len(common), len(h)) and common[size] == h[size]:
-            size += 1
-        common = common[:size]
+    common = _common_prefix(handed)
     above = [s for h in handed for s in h[len(common) :]]
     if not all(by_name[s].is_switch for s in above):
         return None
@@ -201,6 +209,16 @@ def _meeting(handed: list[tuple[str, ...]], by_name: dict) -> tuple[tuple[str, .
         met.append(common[-1])
         common = common[:-1]
     return (common, tuple(met)) if met else None
+
+
+def _common_prefix(stacks: list[tuple[str, ...]]) -> tuple[str, ...]:
+    common = stacks[0]
+    for h in stacks[1:]:
+        size = 0
+        while size < min(len(common), len(h)) and common[size] == h[size]:
+            size += 1
+        common = common[:size]
+    return common
 
 
 def _topological_order(successors: dict, predecessors: dict, source_rank: dict) -> list[str] | None:
