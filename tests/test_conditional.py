@@ -412,3 +412,34 @@ def test_resume_across_a_conditional_reuses_the_chosen_branch(tmp_path):
     run = Run("ConditionalFlow/r2", datastore=str(store))
     assert run["end"].task.data.summary == "low: 4"
     assert run["low"].task.meta["origin_run_id"] == "r1" and run["start"].task.branch["next"] == "low"
+
+
+def test_recursive_step_as_a_foreach_body(tmp_path):
+    """Each foreach child starts its own recursion (tasks 0-0, 1-0, ...); the join reads each one's last iteration."""
+    source = flow_source(
+        """
+        @step
+        def start(self):
+            self.items = [2, 3, 1]
+            self.next(self.count, foreach="items")
+        @step
+        def count(self):
+            self.n = getattr(self, "n", 0) + 1
+            self.go = "again" if self.n < self.input else "done"
+            self.next({"again": self.count, "done": self.join}, condition="go")
+        @step
+        def join(self, inputs):
+            self.counts = [i.n for i in inputs]
+            self.next(self.end)
+        @step
+        def end(self):
+            pass
+        """
+    )
+    flow = tmp_path / "each.py"
+    flow.write_text(source)
+    done = local_run(flow, tmp_path / "ds")
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = Run("F/r1", datastore=str(tmp_path / "ds"))
+    assert run["end"].task.data.counts == [2, 3, 1]
+    assert [t.id for t in run["count"].tasks()] == ["0-0", "0-1", "1-0", "1-1", "1-2", "2-0"]

@@ -237,7 +237,7 @@ class LocalRun:
             split = json.loads(
                 self.store.read_text(task_key(self.flow.name, self.r.run_id, step_name, task_id, layout.FOREACH))
             )
-            found += [(step.next[0], child) for child in split]
+            found += [(step.next[0], self.first_task(step.next[0], child)) for child in split]
         else:
             found += [(name, self.first_task(name, base)) for name in next_steps if not self.flow.step(name).is_join]
         if step.matching_join:
