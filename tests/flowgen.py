@@ -2,7 +2,10 @@
 
 A flow is a block of segments between `start` and `end`; a segment is a
 linear step, a static branch of 2-5 arms (each arm a block) closed by a join,
-or a foreach over a block (nested up to depth 3) closed by a join.  Steps
+or a foreach over a block (nested up to depth 3) closed by a join; with
+`generated_flows(conditionals=True)` also a conditional over 2-3 arms of
+which one runs (chosen by the artifact it sets), meeting at a plain step,
+and a recursive step that repeats 1-3 times.  Steps
 carry random decorators; the flow has random parameters.  Every step extends
 an artifact `trace`, so the final `trace` tells exactly which tasks ran and
 what each join saw; `expected_trace` computes it from the shape alone.
@@ -19,27 +22,36 @@ MAX_FOREACH_DEPTH = 3
 
 @dataclass
 class Shape:
-    kind: str  # "step", "branch", "foreach"
+    kind: str  # "step", "branch", "foreach", "switch", "recur"
     arms: list = field(default_factory=list)  # list of blocks (lists of Shape)
-    width: int = 0  # foreach width
+    width: int = 0  # foreach width; a switch's chosen arm; a recursive step's iterations
 
 
-def blocks(depth: int = 0, foreach_depth: int = 0, size: int = 3):
+def blocks(depth: int = 0, foreach_depth: int = 0, size: int = 3, conditionals: bool = False):
     """A strategy for a block: a list of 1..size segments."""
     leaf = st.just(Shape("step"))
     options = [leaf]
+    if conditionals:
+        options.append(st.integers(min_value=1, max_value=3).map(lambda times: Shape("recur", width=times)))
     if depth < 3:
         options.append(
             st.builds(
                 lambda arms: Shape("branch", arms=arms),
-                st.lists(st.deferred(lambda: blocks(depth + 1, foreach_depth, 2)), min_size=2, max_size=5),
+                st.lists(
+                    st.deferred(lambda: blocks(depth + 1, foreach_depth, 2, conditionals)), min_size=2, max_size=5
+                ),
             )
         )
+        if conditionals:
+            options.append(
+                st.lists(st.deferred(lambda: blocks(depth + 1, foreach_depth, 2, conditionals)), min_size=2, max_size=3)
+                .flatmap(lambda arms: st.integers(0, len(arms) - 1).map(lambda pick: Shape("switch", arms, pick)))
+            )
         if foreach_depth < MAX_FOREACH_DEPTH:
             options.append(
                 st.builds(
                     lambda body, width: Shape("foreach", arms=[body], width=width),
-                    st.deferred(lambda: blocks(depth + 1, foreach_depth + 1, 2)),
+                    st.deferred(lambda: blocks(depth + 1, foreach_depth + 1, 2, conditionals)),
                     st.integers(min_value=1, max_value=3),
                 )
             )
@@ -75,6 +87,10 @@ def count_tasks(segments: list[Shape]) -> int:
     for shape in segments:
         if shape.kind == "step":
             total += 1
+        elif shape.kind == "recur":
+            total += shape.width
+        elif shape.kind == "switch":
+            total += 2 + count_tasks(shape.arms[shape.width])
         elif shape.kind == "branch":
             total += 2 + sum(count_tasks(arm) for arm in shape.arms)
         else:
@@ -107,6 +123,19 @@ class _Renderer:
             name = self.name("s")
             self.steps[name] = {"next": [continuation], "kind": "step", "takes_input": first_in_foreach}
             return name
+        if shape.kind == "recur":
+            name = self.name("r")
+            self.steps[name] = {
+                "next": [name, continuation], "kind": "recur", "times": shape.width, "takes_input": first_in_foreach
+            }
+            return name
+        if shape.kind == "switch":
+            meet = self.name("meet")
+            self.steps[meet] = {"next": [continuation], "kind": "step"}
+            firsts = [self.block(arm, meet, False) for arm in shape.arms]
+            name = self.name("switch")
+            self.steps[name] = {"next": firsts, "kind": "switch", "pick": shape.width, "takes_input": first_in_foreach}
+            return name
         join = self.name("join")
         self.steps[join] = {"next": [continuation], "kind": "join"}
         if shape.kind == "branch":
@@ -132,7 +161,15 @@ class _Renderer:
             lines.append(f"    def {name}(self):")
             mark = f"({name!r}, self.input)" if spec.get("takes_input") else repr(name)
             lines.append(f"        self.trace = self.trace + [{mark}]")
-        if spec["kind"] == "foreach":
+        if spec["kind"] == "switch":
+            lines.append(f"        self.route = 'v{spec['pick']}'")
+            arms = ", ".join(f"'v{i}': self.{first}" for i, first in enumerate(spec["next"]))
+            lines.append(f"        self.next({{{arms}}}, condition='route')")
+        elif spec["kind"] == "recur":
+            lines.append(f"        self.{name}_n = getattr(self, '{name}_n', 0) + 1")
+            lines.append(f"        self.route = 'again' if self.{name}_n < {spec['times']} else 'done'")
+            lines.append(f"        self.next({{'again': self.{name}, 'done': self.{spec['next'][1]}}}, condition='route')")
+        elif spec["kind"] == "foreach":
             lines.append(f"        self.items = list(range({spec['width']}))")
             lines.append(f"        self.next(self.{spec['next'][0]}, foreach='items')")
         else:
@@ -149,6 +186,10 @@ def expected(steps: dict, name: str, trace: list, item=None):
     trace = trace + [mark]
     if spec["kind"] == "step":
         return _continue(steps, spec["next"][0], trace)
+    if spec["kind"] == "recur":  # one mark per iteration, then on
+        return _continue(steps, spec["next"][1], trace + [mark] * (spec["times"] - 1))
+    if spec["kind"] == "switch":  # only the chosen arm runs, up to its meeting step
+        return _continue(steps, spec["next"][spec["pick"]], trace)
     if spec["kind"] == "split":
         results = [_until_join(steps, first, trace) for first in spec["next"]]
     else:
@@ -169,8 +210,10 @@ def _continue(steps, name, trace):
 
 
 @st.composite
-def generated_flows(draw) -> GeneratedFlow:
-    shape = draw(blocks())
+def generated_flows(draw, conditionals: bool = False) -> GeneratedFlow:
+    """A flow of random shape; with `conditionals`, conditionals and recursive steps too (`flowc run` only,
+    until the orchestrators compile them)."""
+    shape = draw(blocks(conditionals=conditionals))
     decorators = draw(st.lists(DECORATORS, min_size=1, max_size=4))
     params = draw(
         st.dictionaries(

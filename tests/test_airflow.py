@@ -73,7 +73,7 @@ def airflow_home(tmp_path_factory):
 def golden_dags(airflow_home, tmp_path_factory):
     home, _ = airflow_home
     folder = tmp_path_factory.mktemp("golden_dags")
-    for example in example_files():
+    for example in example_files("airflow"):
         shutil.copy(GOLDEN / example.stem / "airflow.py", folder / f"{example.stem}.py")
     inspection, _ = _helper("inspect", str(folder), _airflow_env(home, folder))
     return inspection
@@ -81,7 +81,7 @@ def golden_dags(airflow_home, tmp_path_factory):
 
 def test_every_golden_dag_imports_without_errors(golden_dags):
     assert golden_dags["import_errors"] == {}
-    assert len(golden_dags["dags"]) == len(example_files())
+    assert len(golden_dags["dags"]) == len(example_files("airflow"))
 
 
 def test_golden_parse_time_is_reported(golden_dags, capsys):
@@ -91,7 +91,7 @@ def test_golden_parse_time_is_reported(golden_dags, capsys):
     assert golden_dags["parse_seconds"]
 
 
-@pytest.mark.parametrize("example", example_files(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("example", example_files("airflow"), ids=lambda p: p.stem)
 def test_golden_dag_matches_the_ir(golden_dags, example):
     flow, _ = load_flow(example.read_bytes(), example.relative_to(ROOT).as_posix())
     dag = golden_dags["dags"][airflow_target.default_dag_id(flow.name, flow.project)]

@@ -78,6 +78,7 @@ SAMPLES = {
     ("kubernetes", "labels"): "{'team': 'ml'}",
     ("kubernetes", "annotations"): "{'owner': 'ml-team'}",
     ("retry", "times"): "4",
+    ("recursion", "max"): "7",
     ("retry", "minutes_between_retries"): "3",
     ("catch", "var"): "'failure'",
     ("catch", "print_exception"): "False",
@@ -129,7 +130,10 @@ def row_source(decorator: str, arg: str, target: str) -> str:
     flow_level = DECORATORS[decorator].level == "flow"
     # The skypilot target compiles @skypilot steps only: the row's step carries one.
     extra = "@skypilot(accelerators='A100:1')" if target == "skypilot" and decorator != "skypilot" else ""
-    return FLOW.format(flow_decorator=use if flow_level else "", decorator="" if flow_level else use, extra=extra)
+    source = FLOW.format(flow_decorator=use if flow_level else "", decorator="" if flow_level else use, extra=extra)
+    if decorator == "recursion":  # @recursion bounds a recursive step only: the row's start step repeats
+        source = source.replace("self.next(self.end)", 'self.next({"again": self.start, "done": self.end}, condition="go")')
+    return source
 
 
 def row_line(decorator: str) -> int:

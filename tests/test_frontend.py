@@ -296,6 +296,6 @@ def test_ir_json_is_canonical():
     import json
 
     data = json.loads(text)
-    assert data["ir_version"] == 1
+    assert data["ir_version"] == 2
     assert text == json.dumps(data, sort_keys=True, indent=2) + "\n"
     assert data["flow"]["steps"][0]["location"] == "flow.py:5:5"  # the `def start` line

@@ -68,6 +68,33 @@ def test_generated_flow_runs_each_task_once_and_joins_see_every_input(flow, tmp_
     assert Run("GeneratedFlow/r1", datastore=str(work / "ds"))["end"].task.data.trace == flow.expected_trace
 
 
+@settings(
+    max_examples=RUN_EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
+)
+@given(
+    flow=generated_flows(conditionals=True).filter(
+        lambda f: 4 <= f.task_count <= 25 and ("switch" in f.source or "'again'" in f.source)
+    )
+)
+def test_generated_flow_with_conditionals_runs_only_the_chosen_branches(flow, tmp_path_factory):
+    """The same trace property with conditionals and recursive steps: an arm not chosen leaves no mark,
+    a recursive step one per iteration."""
+    work = tmp_path_factory.mktemp("generated_conditional_run")
+    (work / "generated.py").write_text(flow.source)
+    graph, _ = load_flow(flow.source, "generated.py")
+    assert {s.name: list(s.next) for s in graph.steps} == flow.edges
+    result = run_flowc(
+        "run", "generated.py", "--datastore", str(work / "ds"), "--run-id", "r1", "--quiet", cwd=work, timeout=300
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    from flowc import Run
+
+    assert Run("GeneratedFlow/r1", datastore=str(work / "ds"))["end"].task.data.trace == flow.expected_trace
+
+
 def test_generated_flows_pass_every_orchestrators_own_check_and_are_byte_stable(tmp_path):
     """Compile a batch of generated flows with the real CLI twice, under different PYTHONHASHSEED values,
     then run each target's external check once over the whole batch."""

@@ -45,6 +45,8 @@ EXPECTED = {
         (d.pairs, d.side_value) == ([("A", 1), ("BB", 2), ("CCC", 3)], 42) or pytest.fail(str(d.pairs))
     ),
     "decorators": expect_decorators,
+    "conditional": lambda d: d.summary == "high: 400" or pytest.fail(d.summary),  # the default route
+    "recursive": lambda d: (d.iterations, d.total) == ([0, 1, 2, 3], 10) or pytest.fail(f"{d.iterations}"),
     "metaflow_api": lambda d: d.results == [0, 1, 4, 9] or pytest.fail(str(d.results)),
     # seeds 1, 2, 3; each split sums seed * i for i < 1000 = seed * 499500; 6 * 499500 = 2997000 = 97 * 30896 + 88
     "skypilot": lambda d: (d.total, d.score) == (2997000, 88) or pytest.fail(f"{d.total} {d.score}"),

@@ -129,9 +129,18 @@ class FlowSpec:
 
     def __init__(self, use_cli: bool = True):
         object.__setattr__(self, "_transition", None)
+        object.__setattr__(self, "_switch", None)  # (mapping, condition) of a conditional self.next
         object.__setattr__(self, "_flowc_task", None)
 
-    def next(self, *steps, foreach: str | None = None, num_parallel: int | None = None):
+    def next(self, *steps, foreach: str | None = None, num_parallel: int | None = None, condition: str | None = None):
+        """Name what runs next: steps, a foreach, or a conditional `self.next({"a": self.x}, condition="route")`.
+
+        A conditional's map is recorded as {value: step name}; the runtime picks the branch after the step."""
+        if len(steps) == 1 and isinstance(steps[0], dict):
+            mapping = {value: getattr(s, "__name__", str(s)) for value, s in steps[0].items()}
+            object.__setattr__(self, "_transition", (tuple(dict.fromkeys(mapping.values())), None))
+            object.__setattr__(self, "_switch", (mapping, condition))
+            return
         names = tuple(getattr(s, "__name__", str(s)) for s in steps)
         object.__setattr__(self, "_transition", (names, foreach))
 

@@ -57,6 +57,11 @@ def judged_uses(flow: FlowGraph, target: str) -> Iterator[tuple[str, Location, s
     for step in steps:
         if step.kind is StepKind.SPLIT:
             yield "split", step.next_location or step.location, target
+        if step.kind is StepKind.SWITCH:
+            where = step.next_location or step.location
+            yield ("recursion" if step.is_recursive else "conditional"), where, target
+            if step.is_recursive and step.branches[1:]:
+                yield "conditional", where, target  # a recursive step that also chooses among several exits
         if step.kind is StepKind.FOREACH:
             yield ("nested foreach" if step.foreach_depth else "foreach"), step.next_location or step.location, target
         launched = step.compute.backend == "skypilot" and target in ORCHESTRATORS

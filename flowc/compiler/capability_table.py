@@ -70,6 +70,10 @@ _RESOURCES = {
     "skypilot": "the task's resources",
     "local": "flowc run warns when this machine has less",
 }
+_NOT_LOWERED_YET = (
+    "flowc does not compile conditionals or recursive steps for this target yet "
+    "(`flowc run` runs them; see docs/conditionals.md)"
+)
 _RUNTIME = "the runtime applies it inside the step's process, the same on every target"
 
 
@@ -175,6 +179,10 @@ _DECORATOR_DECISIONS: dict[str, dict[str, Decision]] = {
         "argo retryStrategy, step-functions a retry loop of states, airflow retries, skypilot restarts, local reruns",
     ),
     "catch": _cells(HONOUR, _RUNTIME),
+    "recursion": {
+        **_cells(REFUSE, _NOT_LOWERED_YET, ORCHESTRATORS + ("skypilot",)),
+        "local": Decision(HONOUR, "the runtime counts a recursive step's iterations and fails the one past max"),
+    },
     "timeout": _cells(
         HONOUR,
         "argo activeDeadlineSeconds, step-functions TimeoutSeconds, airflow execution_timeout, "
@@ -224,6 +232,7 @@ _ARGUMENT_DECISIONS: dict[tuple[str, str], dict[str, Decision]] = {
     **{("kubernetes", a): _kubernetes_setting(how) for a, how in _KUBERNETES_SETTINGS.items()},
     ("retry", "times"): _cells(HONOUR, "the number of retries after the first attempt"),
     ("catch", "var"): _cells(HONOUR, _RUNTIME),
+    ("recursion", "max"): {"local": Decision(HONOUR, "the runtime fails the iteration past max (exit 2, not retried)")},
     ("catch", "print_exception"): _cells(HONOUR, _RUNTIME),
     **{("timeout", a): _cells(HONOUR, "part of the step's deadline") for a in ("seconds", "minutes", "hours")},
     ("environment", "vars"): _cells(HONOUR, "the container's (or process's) environment"),
@@ -311,6 +320,15 @@ _GRAPH_DECISIONS: dict[str, dict[str, Decision]] = {
         "local": Decision(HONOUR, "one process per item"),
     },
     "nested foreach": _cells(HONOUR, "a foreach inside a foreach's body, with task ids like 3.7"),
+    # Until each target's lowering lands (issue 15), an orchestrator refuses them at the self.next line.
+    "conditional": {
+        **_cells(REFUSE, _NOT_LOWERED_YET, ORCHESTRATORS + ("skypilot",)),
+        "local": Decision(HONOUR, "only the chosen branch runs; the meeting step reads the branch that ran"),
+    },
+    "recursion": {
+        **_cells(REFUSE, _NOT_LOWERED_YET, ORCHESTRATORS + ("skypilot",)),
+        "local": Decision(HONOUR, "one task per iteration (task ids T-0, T-1, ...), bounded by @recursion(max=...)"),
+    },
     **{
         name: _cells(HONOUR, "passed to the start step as --param NAME=TEXT")
         for name in PARAMETER_TYPES.values()

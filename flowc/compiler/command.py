@@ -2,7 +2,7 @@
 
     python -m flowc.runtime step FLOW_FILE STEP --run-id RUN --task-id TASK
         --datastore ROOT [--param NAME=VALUE ...] [--attempt N --max-attempts M]
-        [--decorator JSON ...] [--foreach-out PATH] [--package URL]
+        [--decorator JSON ...] [--foreach-out PATH] [--branch-out PATH] [--iteration N] [--package URL]
 
 The names (module, flags) are flowc/contract/command.py's.  One function builds it for all targets so they cannot drift.  Values only the
 orchestrator knows at run time (the run id, the task id inside a foreach, the
@@ -28,6 +28,7 @@ from flowc.contract.ids import FIRST_TASK_ID
 RUN_ID = "run_id"
 TASK_ID = "task_id"  # the task id of the enclosing foreach iteration, e.g. "3" or "3.7"
 ATTEMPT = "attempt"  # zero-based attempt number
+ITERATION = "iteration"  # a recursive step's zero-based iteration, counted by the orchestrator's loop
 PARAM = "param"
 
 # Decorators whose work happens inside the task.  When `--with` attached one,
@@ -51,8 +52,13 @@ def flow_file_name(flow: FlowGraph) -> str:
     return posixpath.basename(flow.file.replace("\\", "/"))
 
 
-def runtime_argv(flow: FlowGraph, step: Step, options: Options, foreach_out: str | None = None) -> tuple[ArgvItem, ...]:
-    """The argv (items of parts) that runs `step` inside a container."""
+def runtime_argv(
+    flow: FlowGraph, step: Step, options: Options, foreach_out: str | None = None, branch_out: str | None = None
+) -> tuple[ArgvItem, ...]:
+    """The argv (items of parts) that runs `step` inside a container.
+
+    `foreach_out` and `branch_out` are where a foreach step writes its split list and a switch step the
+    chosen step's name, for an orchestrator that reads them from a file."""
     argv: list[ArgvItem] = [
         (options.python,),
         ("-m",),
@@ -77,6 +83,10 @@ def runtime_argv(flow: FlowGraph, step: Step, options: Options, foreach_out: str
             argv += [(c.DECORATOR_FLAG,), (json.dumps({use.name: dict(use.args)}, sort_keys=True),)]
     if step.kind is StepKind.FOREACH and foreach_out:
         argv += [(c.FOREACH_OUT_FLAG,), (foreach_out,)]
+    if step.is_switch and branch_out:
+        argv += [(c.BRANCH_OUT_FLAG,), (branch_out,)]
+    if step.is_recursive:
+        argv += [(c.ITERATION_FLAG,), (Placeholder(ITERATION),)]
     if options.package_url:
         # Only Python (and boto3) need be in the image: the fixed bootstrap fetches
         # the hash-checked code package and starts flowc.runtime from it.

@@ -21,6 +21,7 @@ from flowc.compiler.ir import DecoratorUse, Location
 from flowc.compiler.imports import Names
 from flowc.compiler.parameters import MISSING, read_parameter
 from flowc.compiler.sibling_modules import imported_constants
+from flowc.compiler.switch_call import is_switch_call, read_switch
 from flowc.contract.decorators import DECORATORS, FOREIGN_DECORATORS, check_value, did_you_mean
 
 
@@ -32,6 +33,8 @@ class RawStep:
     next_location: Location | None = None
     foreach_var: str | None = None
     takes_inputs: bool = False
+    condition: str | None = None  # a conditional's artifact (flowc/compiler/switch_call.py)
+    switch: tuple[tuple[str, str], ...] = ()  # a conditional's (value, step) pairs, in source order
     decorators: list[DecoratorUse] = field(default_factory=list)
     doc: str | None = None
 
@@ -325,6 +328,9 @@ class Frontend:
         if step.name == "end":
             self.error(final, "step 'end' must not call self.next(...)")
             return
+        if is_switch_call(final):
+            read_switch(self, final, step)
+            return
         targets = []
         for arg in final.args:
             if isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name) and arg.value.id == "self":
@@ -351,7 +357,7 @@ class Frontend:
             elif kw.arg == "num_parallel":
                 self.error(kw, "self.next(..., num_parallel=...) needs @parallel, which flowc does not support")
             else:
-                self.error(kw, f"self.next(...) has no argument '{kw.arg}'" + did_you_mean(kw.arg or "", ["foreach"]))
+                self.error(kw, f"self.next(...) has no argument '{kw.arg}'" + did_you_mean(kw.arg or "", ["foreach", "condition"]))
 
     def _next_calls(self, node: ast.AST) -> list[ast.Call]:
         """`[n for n in ast.walk(node) if _is_next_call(n)]`, in the same order, without walking statements

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 from flowc.contract.graph import Node, Structure, derive  # Structure: validate.py reads it from here
 
-IR_VERSION = 1
+IR_VERSION = 2  # 2: conditionals (SWITCH, condition, switch, meeting, meets, recursion_max)
 
 
 class StepKind(str, enum.Enum):
@@ -26,6 +26,7 @@ class StepKind(str, enum.Enum):
     SPLIT = "split"  # static branch: self.next(self.a, self.b)
     FOREACH = "foreach"  # self.next(self.body, foreach="var")
     JOIN = "join"  # a join whose successor is a single step
+    SWITCH = "switch"  # self.next({"a": self.x, "b": self.y}, condition="route"); recursive if it names itself
     END = "end"
 
 
@@ -162,11 +163,16 @@ class Step:
     next_location: Location | None = None  # where self.next(...) is written
     takes_inputs: bool = False
     foreach_var: str | None = None
+    condition: str | None = None  # a switch's artifact, read after its body
+    switch: tuple[tuple[str, str], ...] = ()  # a switch's (value, step) pairs in source order; `next` lists its steps
+    recursion_max: int | None = None  # a recursive step's bound on iterations (@recursion(max=N), default 100)
     # Derived by derive_structure:
     parents: tuple[str, ...] = ()
     closes: str | None = None  # for a join: the split or foreach step it closes
     matching_join: str | None = None  # for a split or foreach: the join that closes it
     foreach_scope: tuple[str, ...] = ()  # enclosing foreach steps, outermost first
+    meeting: str | None = None  # for a switch: the step where its branches meet (or its one exit)
+    meets: tuple[str, ...] = ()  # for a meeting step: the switches whose branches meet here
     # Normalized settings:
     resources: Resources = Resources()
     retry: Retry | None = None
@@ -187,6 +193,20 @@ class Step:
     @property
     def is_join(self) -> bool:
         return self.takes_inputs
+
+    @property
+    def is_switch(self) -> bool:
+        return self.kind is StepKind.SWITCH
+
+    @property
+    def is_recursive(self) -> bool:
+        """A switch whose map names the step itself: it repeats, one task per iteration, until it names another."""
+        return any(target == self.name for _, target in self.switch)
+
+    @property
+    def branches(self) -> tuple[str, ...]:
+        """A switch's distinct targets other than itself, in map order."""
+        return tuple(dict.fromkeys(t for _, t in self.switch if t != self.name))
 
     def decorator(self, name: str) -> DecoratorUse | None:
         for d in self.decorators:
@@ -263,7 +283,8 @@ class FlowGraph:
             graph.add_node(s.name)
         for s in self.steps:
             for n in s.next:
-                if n in self._by_name:
+                # A recursive step's self-edge is a loop over its own iterations, not a cycle of the graph.
+                if n in self._by_name and not (n == s.name and s.is_recursive):
                     graph.add_edge(s.name, n)
         return graph
 
@@ -304,7 +325,7 @@ def derive_structure(steps: list[Step]) -> Structure:
     The runtime derives its view of the graph with the same function, so the
     compiled workflow and the tasks inside it agree on every step's inputs.
     """
-    return derive([Node(s.name, s.next, s.foreach_var, s.takes_inputs) for s in steps])
+    return derive([Node(s.name, s.next, s.foreach_var, s.takes_inputs, s.switch) for s in steps])
 
 
 def with_structure(steps: list[Step], structure: Structure) -> list[Step]:
@@ -319,6 +340,8 @@ def with_structure(steps: list[Step], structure: Structure) -> list[Step]:
             closes=structure.closes.get(name),
             matching_join=structure.matching_join.get(name),
             foreach_scope=structure.scope.get(name, ()),
+            meeting=structure.meeting.get(name),
+            meets=structure.meets.get(name, ()),
         )
         for name in structure.order
     ]

@@ -32,6 +32,7 @@ from flowc.compiler.ir import (
     derive_structure,
     with_structure,
 )
+from flowc.contract.command import DEFAULT_RECURSION_MAX
 from flowc.contract.decorators import DECORATORS, check_value, did_you_mean
 
 COMPUTE_DECORATORS = ("batch", "kubernetes", "skypilot")
@@ -125,6 +126,9 @@ def _build_step(raw: RawStep, decorators: tuple[DecoratorUse, ...], flow_package
         next_location=raw.next_location,
         takes_inputs=raw.takes_inputs,
         foreach_var=raw.foreach_var,
+        condition=raw.condition,
+        switch=raw.switch,
+        recursion_max=_recursion_max(raw, by_name.get("recursion")),
         resources=_resources([by_name.get("resources"), by_name.get("batch"), by_name.get("kubernetes")]),
         retry=_retry(by_name.get("retry")),
         catch=_catch(by_name.get("catch"), diagnostics),
@@ -137,6 +141,15 @@ def _build_step(raw: RawStep, decorators: tuple[DecoratorUse, ...], flow_package
         decorators=decorators,
         doc=raw.doc,
     )
+
+
+def _recursion_max(raw: RawStep, use: DecoratorUse | None) -> int | None:
+    """A recursive step's bound on iterations (@recursion(max=N), else the default); None for any other step.
+
+    @recursion on a step that is not recursive is validation's to report (check_recursion)."""
+    if not any(target == raw.name for _, target in raw.switch):
+        return None
+    return int(use.get("max", DEFAULT_RECURSION_MAX)) if use is not None else DEFAULT_RECURSION_MAX
 
 
 def _number(value: Any) -> float:
@@ -332,6 +345,8 @@ def step_kind(step: RawStep) -> StepKind:
         return StepKind.END
     if step.foreach_var is not None:
         return StepKind.FOREACH
+    if step.switch or step.condition is not None:
+        return StepKind.SWITCH
     if len(step.next) > 1:
         return StepKind.SPLIT
     if step.takes_inputs:

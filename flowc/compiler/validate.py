@@ -80,13 +80,18 @@ def check_joins_take_inputs(flow: FlowGraph, structure: Structure) -> Iterable[D
     reached = _reachable(flow)
     for step in flow.steps:
         parents = [p for p in structure.parents.get(step.name, []) if p in reached]
-        if len(parents) > 1 and not step.takes_inputs:
+        if len(parents) > 1 and not step.takes_inputs and step.name not in structure.meets:
             yield Diagnostic(
                 step.location,
                 f"step '{step.name}' joins {', '.join(parents)}: "
                 f"a join must take inputs: def {step.name}(self, inputs)",
             )
-        elif step.takes_inputs and step.name != "start" and structure.closes.get(step.name, "") is None:
+        elif (
+            step.takes_inputs
+            and step.name != "start"
+            and not step.is_recursive  # check_recursion says why
+            and structure.closes.get(step.name, "") is None
+        ):
             yield Diagnostic(
                 step.location,
                 f"step '{step.name}' takes inputs but closes no branch or foreach: "
@@ -123,6 +128,54 @@ def check_splits_closed(flow: FlowGraph, structure: Structure) -> Iterable[Diagn
             yield Diagnostic(
                 flow.step(extra).location,
                 f"the {what} of '{step.name}' are joined twice: by '{joins[0]}' and by '{extra}'",
+            )
+
+
+def check_conditionals(flow: FlowGraph, structure: Structure) -> Iterable[Diagnostic]:
+    """Each conditional's branches meet at one step (or `end`), which takes no inputs: only one branch runs."""
+    if not structure.acyclic:
+        return
+    reached = _reachable(flow)
+    for step in flow.steps:
+        if not step.is_switch or step.name not in reached or not step.branches:
+            continue
+        where = step.next_location or step.location
+        shown = ", ".join(f"{value!r} -> {target}" for value, target in step.switch)
+        if step.name in structure.met_twice:
+            steps = " and ".join(structure.met_twice[step.name])
+            yield Diagnostic(
+                where,
+                f"the branches of conditional '{step.name}' ({shown}) meet in parts, at {steps}: "
+                "every branch must reach the same meeting step (or 'end')",
+            )
+        elif structure.meeting.get(step.name) is None and step.name in structure.split_stack:
+            yield Diagnostic(
+                where,
+                f"the branches of conditional '{step.name}' ({shown}) do not meet at one step: "
+                "every branch must reach the same meeting step (or 'end') before any join",
+            )
+    for name, switches in structure.meeting_with_inputs.items():
+        yield Diagnostic(
+            flow.step(name).location,
+            f"step '{name}' is where the branches of conditional '{', '.join(switches)}' meet: only one branch "
+            f"runs, so it takes no inputs: def {name}(self)",
+        )
+
+
+def check_recursion(flow: FlowGraph, structure: Structure) -> Iterable[Diagnostic]:
+    """@recursion bounds a recursive step only; a recursive step is not a join (its iterations are its inputs)."""
+    for step in flow.steps:
+        use = step.decorator("recursion")
+        if use is not None and not step.is_recursive:
+            yield Diagnostic(
+                use.location,
+                f"@recursion on step '{step.name}', which is not recursive: it bounds a step whose "
+                f"self.next({{..., 'again': self.{step.name}}}, condition=...) names itself; remove it",
+            )
+        if step.is_recursive and step.takes_inputs:
+            yield Diagnostic(
+                step.location,
+                f"recursive step '{step.name}' cannot be a join: each iteration's input is the iteration before it",
             )
 
 
@@ -166,6 +219,8 @@ CHECKS = [
     check_reachable,
     check_joins_take_inputs,
     check_splits_closed,
+    check_conditionals,
+    check_recursion,
     check_parameters,
     check_scheduled_parameters,
 ]

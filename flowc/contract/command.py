@@ -2,7 +2,32 @@
 
     python -m flowc.runtime step FLOW_FILE STEP --run-id RUN --task-id TASK
         --datastore ROOT [--param NAME=VALUE ...] [--attempt N --max-attempts M]
-        [--foreach-out PATH] [--decorator JSON ...] [--package URL]
+        [--foreach-out PATH] [--branch-out PATH] [--iteration N]
+        [--decorator JSON ...] [--package URL]
+
+Conditionals and recursion (docs/conditionals.md), what a target renders:
+
+- A switch step (`self.next({"a": self.x, ...}, condition="route")`) runs its
+  body, then reads the artifact `route`; a value not in the map fails the task
+  with EXIT_USAGE and one line naming the allowed values (the step's code,
+  given the same inputs, names the same missing branch: a retry cannot help).
+  It writes `branch.json` ({"value": ..., "next": "<step>"}, plain JSON,
+  before DONE) into its task folder and, with `--branch-out PATH`, the chosen
+  step's name as plain text (no newline) into PATH: Argo's output parameter
+  (`valueFrom.path`), Airflow's XCom, a Step Functions Choice's input.
+  A task that is already done writes PATH again from branch.json.
+- Only the chosen branch runs.  The meeting step (no `inputs`) finds its one
+  parent by listing: the parent with a DONE task (a switch parent counts only
+  if its branch.json names this step); the orchestrator passes nothing.
+- A recursive step (its map names itself) runs once per iteration, each its
+  own task: `--task-id T --iteration N` runs the task `T-N` (ids.py), whose
+  parent is `T-(N-1)` (iteration 0's parent is the step before).  The
+  orchestrator repeats while the chosen step is the step itself, adding 1 to
+  N.  Choosing itself on iteration `recursion_max - 1` (@recursion(max=...),
+  default 100), or being started with N >= recursion_max, fails the task
+  with EXIT_USAGE: every target stops at the same count because the runtime
+  counts.  The step after the loop finds the last iteration by listing.
+- `--iteration` on a step that is not recursive is EXIT_USAGE.
 
 The compiler builds this argv (flowc/compiler/command.py), the runtime parses
 it (flowc/runtime/__main__.py), the local runner and the SkyPilot launcher
@@ -22,6 +47,9 @@ PARAM_FLAG = "--param"  # NAME=VALUE, read by the start step
 ATTEMPT_FLAG = "--attempt"  # zero-based
 MAX_ATTEMPTS_FLAG = "--max-attempts"
 FOREACH_OUT_FLAG = "--foreach-out"  # where a foreach step also writes its split list for the orchestrator
+BRANCH_OUT_FLAG = "--branch-out"  # where a switch step also writes the chosen step's name for the orchestrator
+ITERATION_FLAG = "--iteration"  # a recursive step's iteration, 0-based; its task is <task-id>-<iteration>
+DEFAULT_RECURSION_MAX = 100  # iterations of a recursive step without @recursion(max=...)
 DECORATOR_FLAG = "--decorator"  # JSON {"name": {args}} of a decorator attached with --with
 PACKAGE_FLAG = "--package"  # URL of the code package (s3://.../<sha256>.tar.gz or a path)
 

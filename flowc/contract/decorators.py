@@ -11,6 +11,8 @@ Standard library only: user flows import this inside containers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from flowc.contract.command import DEFAULT_RECURSION_MAX
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # typing (3 ms) and difflib stay out of every task process's start-up
@@ -122,6 +124,12 @@ DECORATORS: dict[str, DecoratorSpec] = {
                 Arg("hours", NUMBER, 0, minimum=0),
             ),
             "fail the step after this long",
+        ),
+        DecoratorSpec(
+            "recursion",
+            "step",
+            (Arg("max", (int,), DEFAULT_RECURSION_MAX, minimum=1),),
+            "at most this many iterations of a recursive step (flowc's own; the runtime counts them)",
         ),
         DecoratorSpec("environment", "step", (Arg("vars", (dict,), None),), "environment variables"),
         DecoratorSpec(

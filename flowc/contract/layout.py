@@ -5,8 +5,14 @@
     ROOT/<Flow>/runs/<run>/run.json                    run record (status, parameters, started)
     ROOT/<Flow>/runs/<run>/<step>/<task>/meta.json     artifacts {name: sha}, parents, attempts
     ROOT/<Flow>/runs/<run>/<step>/<task>/foreach.json  split list: JSON array of child task ids
+    ROOT/<Flow>/runs/<run>/<step>/<task>/branch.json  a conditional's choice: {"value": ..., "next": "<step>"}
     ROOT/<Flow>/runs/<run>/<step>/<task>/DONE          written last: a task is done iff present
     ROOT/<Flow>/runs/<run>/<step>/<task>/logs/attempt-<n>.{stdout,stderr,json}
+
+A recursive step's tasks are named `<task>-<iteration>` (flowc/contract/ids.py).
+`branch.json` is plain JSON (never framed), written before DONE, so an
+orchestrator can read the choice straight from the datastore (Step
+Functions' `aws-sdk:s3:getObject`), as well as from `--branch-out`.
 
 Keys are '/'-separated paths relative to ROOT.  Each name is spelled here
 once: a writer and a reader that spelled it separately could drift apart and
@@ -23,6 +29,8 @@ LOGS = "logs"
 DONE = "DONE"
 META = "meta.json"
 FOREACH = "foreach.json"
+BRANCH = "branch.json"  # a switch task's choice: {"value": <condition value>, "next": "<chosen step>"}
+BRANCH_VALUE, BRANCH_NEXT = "value", "next"  # its two keys
 RUN_RECORD = "run.json"
 PACKAGE_SUFFIX = ".tar.gz"
 
@@ -64,7 +72,7 @@ def task_key_parts(flow: str, run_id, step: str, task_id, name: str = "") -> tup
 
 
 def task_key(flow: str, run_id: str, step: str, task_id: str, name: str = "") -> str:
-    """The task's folder, or the file `name` (DONE, META, FOREACH) in it."""
+    """The task's folder, or the file `name` (DONE, META, FOREACH, BRANCH) in it."""
     return "".join(task_key_parts(flow, run_id, step, task_id, name))
 
 

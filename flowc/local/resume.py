@@ -1,7 +1,7 @@
 """`flowc resume`: a task the origin run finished is reused by reference, unless its record or blobs are bad.
 
 Reusing is a copy of its meta.json (naming the same content-addressed blobs),
-its split list and DONE into the new run.  A task whose record is unreadable,
+its split list or branch choice, and DONE into the new run.  A task whose record is unreadable,
 or one of whose blobs is missing or corrupt, runs again instead: reusing it
 would hand the same bad bytes on, and running it writes them anew.
 """
@@ -32,9 +32,10 @@ def clone_task(store, flow: str, origin: str, run_id: str, task: tuple[str, str]
         return False
     meta.update(run_id=run_id, origin_run_id=origin)
     target = task_key(flow, run_id, step_name, task_id)
-    split = store.read_text(f"{source}/{layout.FOREACH}")
-    if split is not None:
-        store.write_text(f"{target}/{layout.FOREACH}", split)
+    for name in (layout.FOREACH, layout.BRANCH):  # a foreach's split list, a switch's choice
+        text = store.read_text(f"{source}/{name}")
+        if text is not None:
+            store.write_text(f"{target}/{name}", text)
     store.write_text(f"{target}/{layout.META}", json.dumps(meta, indent=1, sort_keys=True))
     store.write_text(f"{target}/{layout.DONE}", "")
     return True

@@ -25,7 +25,7 @@ from typing import Callable
 
 from flowc.contract import layout
 from flowc.contract.command import EXIT_FAILED, EXIT_OK, EXIT_USAGE, NOT_RETRIED
-from flowc.contract.ids import parent_task_of_child, run_id_problem
+from flowc.contract.ids import iteration_task_id, parent_task_of_child, run_id_problem, split_iteration
 from flowc.contract.layout import run_record_key, task_key
 from flowc.local.processes import TIMED_OUT, TaskProcesses
 from flowc.local.progress import Progress
@@ -118,11 +118,15 @@ class LocalRun:
         from flowc.compiler import command
         from flowc.compiler.options import Options
 
+        base, iteration = split_iteration(task_id)  # a recursive step's task is <task id>-<iteration>
+
         def fill(p):
             if p.kind == command.RUN_ID:
                 return self.r.run_id
             if p.kind == command.TASK_ID:
-                return task_id
+                return base
+            if p.kind == command.ITERATION:
+                return str(iteration or 0)
             if p.kind == command.ATTEMPT:
                 return str(attempt)
             if p.kind == command.PARAM:
@@ -221,28 +225,46 @@ class LocalRun:
         """Tasks that may start now that (step_name, task_id) is done: constant work per task (a foreach's
         children are listed once), so scheduling stays linear in the number of tasks."""
         step = self.flow.step(step_name)
+        base, iteration = split_iteration(task_id)
         found = []
+        next_steps = step.next
+        if step.is_switch:  # only the chosen branch runs; a recursive step's next iteration is its own task
+            chosen = self.chosen_step(step_name, task_id)
+            if chosen == step_name:
+                return [(step_name, iteration_task_id(base, (iteration or 0) + 1))]
+            next_steps = (chosen,)
         if step.foreach_var is not None:
             split = json.loads(
                 self.store.read_text(task_key(self.flow.name, self.r.run_id, step_name, task_id, layout.FOREACH))
             )
-            found += [(step.next[0], child) for child in split]
+            found += [(step.next[0], self.first_task(step.next[0], child)) for child in split]
         else:
-            found += [(name, task_id) for name in step.next if not self.flow.step(name).is_join]
+            found += [(name, self.first_task(name, base)) for name in next_steps if not self.flow.step(name).is_join]
         if step.matching_join:
             # The join instance this split or foreach opens waits for one task per parent per branch/child.
             join = self.flow.step(step.matching_join)
             width = len(split) if step.foreach_var is not None else 1
             if width:
-                self.join_waits[(join.name, task_id)] = width * len(join.parents)
+                self.join_waits[(join.name, base)] = width * len(join.parents)
             else:  # a foreach over nothing: its join runs at once
-                found.append((join.name, task_id))
-        return found + self.joins_reached(step, task_id)
+                found.append((join.name, base))
+        return found + self.joins_reached(step, base, next_steps)
 
-    def joins_reached(self, step, task_id: str) -> list[tuple[str, str]]:
+    def first_task(self, step_name: str, task_id: str) -> str:
+        """The task that runs `step_name` at `task_id`: a recursive step starts at its iteration 0."""
+        return iteration_task_id(task_id, 0) if self.flow.step(step_name).is_recursive else task_id
+
+    def chosen_step(self, step_name: str, task_id: str) -> str:
+        """The step a finished switch task chose, from its branch.json (what the orchestrators read too)."""
+        text = self.store.read_text(task_key(self.flow.name, self.r.run_id, step_name, task_id, layout.BRANCH))
+        if text is None:
+            raise DatastoreError(f"switch task {step_name}/{task_id} is done but wrote no {layout.BRANCH}")
+        return json.loads(text)[layout.BRANCH_NEXT]
+
+    def joins_reached(self, step, task_id: str, next_steps: tuple) -> list[tuple[str, str]]:
         """The join instances (step, task_id) completes: one fewer parent task to wait for each."""
         ready = []
-        for name in step.next:
+        for name in next_steps:
             join = self.flow.step(name)
             if not join.is_join:
                 continue
@@ -330,7 +352,7 @@ class LocalRun:
         At most max_workers tasks are submitted at once, and each reports on one queue: the cost of
         finding what to start next does not grow with the width of a foreach.
         """
-        ready = collections.deque([("start", "0")])
+        ready = collections.deque([("start", self.first_task("start", "0"))])
         reports: queue.SimpleQueue = queue.SimpleQueue()
         running = 0
         while ready or running:

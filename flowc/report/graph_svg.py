@@ -18,6 +18,8 @@ def layers(steps) -> dict[str, int]:
     for step in steps:
         layer.setdefault(step.name, 0)
         for child in step.next:
+            if child == step.name:
+                continue  # a recursive step's loop over its iterations: drawn as a note on its box
             layer[child] = max(layer.get(child, 0), layer[step.name] + 1)
     return layer
 
@@ -46,7 +48,7 @@ def render(steps, task_counts: dict[str, int]) -> str:
     for step in steps:
         x, y = where[step.name]
         for child in step.next:
-            if child not in where:
+            if child not in where or child == step.name:
                 continue
             cx, cy = where[child]
             dashed = ' stroke-dasharray="5 3"' if step.foreach_var else ""
@@ -61,6 +63,8 @@ def render(steps, task_counts: dict[str, int]) -> str:
         detail = f"{step.status} · {count} task{'s' if count != 1 else ''}"
         if step.foreach_var:
             detail += f" · foreach {step.foreach_var}"
+        if step.name in step.next:
+            detail += " · repeats"
         parts.append(
             f'<g class="node {status_class}" data-step="{escape(step.name)}">'
             f'<title>{escape(step.name)}: {escape(detail)}</title>'

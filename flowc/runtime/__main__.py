@@ -29,6 +29,8 @@ def parser() -> argparse.ArgumentParser:
     step.add_argument(c.ATTEMPT_FLAG, dest="attempt", type=int, default=0)
     step.add_argument(c.MAX_ATTEMPTS_FLAG, dest="max_attempts", type=int, default=None)
     step.add_argument(c.FOREACH_OUT_FLAG, dest="foreach_out", default=None)
+    step.add_argument(c.BRANCH_OUT_FLAG, dest="branch_out", default=None)
+    step.add_argument(c.ITERATION_FLAG, dest="iteration", type=int, default=None)
     step.add_argument(c.PACKAGE_FLAG, dest="package", default=None, metavar="URL")
     step.add_argument(
         c.DECORATOR_FLAG,
@@ -52,6 +54,9 @@ def main(argv=None) -> int:
             "starting with '.')",
             file=sys.stderr,
         )
+        return EXIT_USAGE
+    if args.iteration is not None and args.iteration < 0:
+        print(f"flowc.runtime: error: {c.ITERATION_FLAG} must be >= 0", file=sys.stderr)
         return EXIT_USAGE
     if args.attempt < 0 or (args.max_attempts is not None and args.max_attempts < 1):
         print(f"flowc.runtime: error: {c.ATTEMPT_FLAG} must be >= 0 and {c.MAX_ATTEMPTS_FLAG} >= 1", file=sys.stderr)
@@ -97,6 +102,8 @@ def main(argv=None) -> int:
         attempt=args.attempt,
         max_attempts=args.max_attempts,
         foreach_out=args.foreach_out,
+        branch_out=args.branch_out,
+        iteration=args.iteration,
         package=args.package,
         decorators=decorators,
     )

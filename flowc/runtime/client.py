@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from flowc.contract import layout
-from flowc.contract.ids import task_sort_key
+from flowc.contract.ids import split_iteration, task_sort_key
 from flowc.contract.layout import task_key
 from flowc.contract.settings import local_datastore
 from flowc.runtime.artifacts import ArtifactSource
@@ -192,6 +192,17 @@ class Task:
     @property
     def pathspec(self) -> str:
         return f"{self.step.run.pathspec}/{self.step.name}/{self.id}"
+
+    @property
+    def iteration(self) -> int | None:
+        """A recursive step's iteration (its task id is `<task>-<iteration>`), else None."""
+        return split_iteration(self.id)[1]
+
+    @property
+    def branch(self) -> dict | None:
+        """A conditional step's choice, {"value": ..., "next": step}, from its branch.json; else None."""
+        text = self._store.read_text(f"{self._key}/{layout.BRANCH}")
+        return json.loads(text) if text is not None else None
 
     @property
     def finished(self) -> bool:

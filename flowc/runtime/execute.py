@@ -13,6 +13,7 @@ from flowc.contract.command import EXIT_FAILED, EXIT_OK
 from flowc.contract.ids import child_task_ids
 from flowc.contract.layout import task_key
 from flowc.runtime.artifacts import ArtifactError, TaskFailure, dump
+from flowc.runtime.branching import choose, write_branch
 from flowc.runtime.datastore import DatastoreError
 from flowc.runtime.logs import StepTimeout, timeout_alarm
 from flowc.runtime.parameters import flow_parameters
@@ -74,7 +75,7 @@ def execute_step(context, where: str, started: float) -> int:
     settings = {**request.decorators, **getattr(func, "_step_decorators", {})}
     max_attempts = max_attempts_for(context, settings)
     last_attempt = request.attempt >= max_attempts - 1
-    key = task_key(context.flow, request.run_id, request.step, request.task_id)
+    key = task_key(context.flow, request.run_id, request.step, request.stored_task_id)
 
     inputs = context.build_inputs()
     flow = context.flow_class(use_cli=False)
@@ -83,10 +84,10 @@ def execute_step(context, where: str, started: float) -> int:
         flow_name=context.flow,
         run_id=request.run_id,
         step_name=request.step,
-        task_id=request.task_id,
+        task_id=request.stored_task_id,
         retry_count=request.attempt,
         max_attempts=max_attempts,
-        pathspec=f"{context.flow}/{request.run_id}/{request.step}/{request.task_id}",
+        pathspec=f"{context.flow}/{request.run_id}/{request.step}/{request.stored_task_id}",
         origin_run_id=None,
         namespace=None,
         username=os.environ.get("USER", "unknown"),
@@ -141,21 +142,28 @@ def execute_step(context, where: str, started: float) -> int:
         )
         refs[name] = context.store.put_blob(context.flow, data)
 
-    foreach = None
+    foreach = branch = None
     if info.is_foreach:
         foreach = _write_split(context, flow, key, request, refs)
+    if info.is_switch:
+        # Checked after the artifacts are stored, so `flowc resume` can reuse their blobs; before DONE, so a
+        # choice outside the map never counts as a finished task.
+        branch = choose(flow, info, request.iteration)
+        write_branch(context.store, key, branch, request.branch_out)
 
     meta = {
         "flowc_meta_version": 1,
         "flow": context.flow,
         "run_id": request.run_id,
         "step": request.step,
-        "task_id": request.task_id,
+        "task_id": request.stored_task_id,
+        "iteration": request.iteration,
         "attempt": request.attempt,
         "max_attempts": max_attempts,
         "parents": [{"step": s, "task_id": t} for s, t in context.parents],
         "next": list(info.next),
         "foreach": foreach,
+        "branch": branch,
         "artifacts": dict(sorted(refs.items())),
         "status": "caught" if caught is not None else "ok",
         "exception": None if caught is None else f"{type(caught).__name__}: {caught}",

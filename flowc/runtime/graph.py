@@ -15,6 +15,7 @@ import inspect
 import linecache
 from dataclasses import dataclass, field
 
+from flowc.contract.command import DEFAULT_RECURSION_MAX
 from flowc.contract.graph import Node, derive
 
 
@@ -24,6 +25,10 @@ class StepInfo:
     next: tuple[str, ...] = ()
     foreach_var: str | None = None
     takes_inputs: bool = False
+    switch: tuple[tuple[object, str], ...] = ()  # a conditional's (value, step); a value the scan cannot read is None
+    condition: str | None = None
+    recursion_max: int | None = None  # a recursive step's bound on iterations
+    meets: tuple[str, ...] = ()  # the switches whose branches meet here
     parents: list[str] = field(default_factory=list)  # in source order, as the compiler lists them
     closes: str | None = None  # for a join: the split or foreach step it closes
     foreach_scope: tuple[str, ...] = ()  # the enclosing foreach steps, outermost first
@@ -35,6 +40,14 @@ class StepInfo:
     @property
     def foreach_depth(self) -> int:
         return len(self.foreach_scope)
+
+    @property
+    def is_switch(self) -> bool:
+        return bool(self.switch)
+
+    @property
+    def is_recursive(self) -> bool:
+        return any(target == self.name for _, target in self.switch)
 
 
 class GraphError(Exception):
@@ -96,7 +109,8 @@ def _function_node(func):
     return nodes[0] if len(nodes) == 1 else None
 
 
-def _transitions(func) -> tuple[tuple[str, ...], str | None]:
+def _transitions(func) -> tuple[tuple[str, ...], str | None, tuple, str | None]:
+    """(targets, foreach variable, conditional (value, step) pairs, condition) of the step's self.next call."""
     tree = _function_node(func)
     if tree is None:
         import textwrap
@@ -110,33 +124,53 @@ def _transitions(func) -> tuple[tuple[str, ...], str | None]:
             and isinstance(node.func.value, ast.Name)
             and node.func.value.id == "self"
         ):
+            condition = None
+            for keyword in node.keywords:
+                if keyword.arg == "condition" and isinstance(keyword.value, ast.Constant):
+                    condition = keyword.value.value
+            if len(node.args) == 1 and isinstance(node.args[0], ast.Dict):
+                # The values the step compares against come from its own self.next call at run time;
+                # the scan needs only the steps, for the graph.
+                pairs = tuple(
+                    (key.value if isinstance(key, ast.Constant) else None, value.attr)
+                    for key, value in zip(node.args[0].keys, node.args[0].values)
+                    if isinstance(value, ast.Attribute)
+                )
+                return tuple(dict.fromkeys(t for _, t in pairs)), None, pairs, condition
             targets = tuple(a.attr for a in node.args if isinstance(a, ast.Attribute))
             foreach = None
             for keyword in node.keywords:
                 if keyword.arg == "foreach" and isinstance(keyword.value, ast.Constant):
                     foreach = keyword.value.value
-            return targets, foreach
-    return (), None
+            return targets, foreach, (), None
+    return (), None, (), None
 
 
 def scan(flow_class) -> dict[str, StepInfo]:
     """StepInfo for every step, with parents, closes and foreach scopes derived as the compiler derives them."""
     steps: dict[str, StepInfo] = {}
     for name, func in step_functions(flow_class).items():
-        targets, foreach = _transitions(func)
+        targets, foreach, switch, condition = _transitions(func)
         positional = [
             p
             for p in inspect.signature(func).parameters.values()
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
         ]
-        steps[name] = StepInfo(name, targets, foreach, takes_inputs=len(positional) >= 2)
+        steps[name] = StepInfo(
+            name, targets, foreach, takes_inputs=len(positional) >= 2, switch=switch, condition=condition
+        )
+        if steps[name].is_recursive:
+            bound = (getattr(func, "_step_decorators", {}).get("recursion") or {}).get("max", DEFAULT_RECURSION_MAX)
+            steps[name].recursion_max = int(bound)
     for info in steps.values():
         for target in info.next:
             if target not in steps:
                 raise GraphError(f"step '{info.name}' goes to '{target}', which is not a step")
     if "start" not in steps:
         raise GraphError("the flow has no 'start' step")
-    structure = derive([Node(s.name, s.next, s.foreach_var, s.takes_inputs) for s in steps.values()])
+    structure = derive(
+        [Node(s.name, s.next, s.foreach_var, s.takes_inputs, tuple((str(v), t) for v, t in s.switch)) for s in steps.values()]
+    )
     if not structure.acyclic:
         raise GraphError("the flow's steps form a cycle")
     for name, info in steps.items():
@@ -144,4 +178,5 @@ def scan(flow_class) -> dict[str, StepInfo]:
         # Only a step taking `inputs` reads a join's inputs; the compiler refuses the other shapes.
         info.closes = structure.closes.get(name) if info.takes_inputs else None
         info.foreach_scope = structure.scope.get(name, ())
+        info.meets = structure.meets.get(name, ())
     return steps

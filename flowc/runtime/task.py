@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 
 from flowc.contract import layout
 from flowc.contract.command import EXIT_CORRUPT, EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from flowc.contract.ids import parent_task_of_child
+from flowc.contract.ids import iteration_task_id, parent_task_of_child
 from flowc.contract.layout import task_key
 from flowc.runtime import graph as g
+from flowc.runtime import branching
 from flowc.runtime.artifacts import ArtifactError, ArtifactSource, InputTask, Inputs, TaskFailure, merge
 from flowc.runtime.datastore import CorruptBlob, DatastoreError, open_datastore
 from flowc.runtime.execute import execute_step, record_attempt
@@ -31,8 +32,15 @@ class TaskRequest:
     attempt: int = 0
     max_attempts: int | None = None
     foreach_out: str | None = None
+    branch_out: str | None = None  # a switch also writes the chosen step's name here (--branch-out)
+    iteration: int | None = None  # a recursive step's iteration (--iteration); its task is <task_id>-<iteration>
     package: str | None = None
     decorators: dict = field(default_factory=dict)  # attached by --with; the step's own win
+
+    @property
+    def stored_task_id(self) -> str:
+        """The task's folder name: the task id, or `<task id>-<iteration>` for a recursive step's iteration."""
+        return self.task_id if self.iteration is None else iteration_task_id(self.task_id, self.iteration)
 
 
 class TaskContext:
@@ -105,6 +113,8 @@ class TaskContext:
 
     def parent_tasks(self) -> list[tuple[str, str]]:
         info, task_id = self.info, self.request.task_id
+        if self.request.iteration:  # a recursion's iteration N > 0: its input is iteration N-1
+            return [(info.name, iteration_task_id(task_id, self.request.iteration - 1))]
         if not info.parents:
             return []
         if info.takes_inputs and info.closes is not None:
@@ -116,10 +126,46 @@ class TaskContext:
                 if listed is None:
                     raise TaskFailure(f"foreach step {closed.name}/{task_id} has no split list in the datastore")
                 children = json.loads(listed)
-                return [(p, c) for c in children for p in info.parents]
-            return [(p, task_id) for p in info.parents]
+                return [(p, self.stored_task(p, c)) for c in children for p in info.parents]
+            return [(p, self.stored_task(p, task_id)) for p in info.parents]
+        if len(info.parents) > 1 and info.meets:
+            return [self.branch_that_ran()]
         parent = self.steps[info.parents[0]]
-        return [(parent.name, parent_task_of_child(task_id) if parent.is_foreach else task_id)]
+        return [(parent.name, self.stored_task(parent.name, parent_task_of_child(task_id) if parent.is_foreach else task_id))]
+
+    def stored_task(self, step: str, task_id: str) -> str:
+        """The task of `step` this task reads: `task_id`, or a recursive step's last finished iteration."""
+        if not self.steps[step].is_recursive:
+            return task_id
+        last = branching.last_iteration(self.store, self.flow, self.request.run_id, step, task_id)
+        if last is None:
+            raise TaskFailure(f"recursive step {step}/{task_id} of run {self.request.run_id} has no finished iteration")
+        return last
+
+    def branch_that_ran(self) -> tuple[str, str]:
+        """The meeting step's one parent: the branch with a finished task (a switch counts if it chose this step)."""
+        info, task_id, ran = self.info, self.request.task_id, []
+        for name in info.parents:
+            parent = self.steps[name]
+            own = parent_task_of_child(task_id) if parent.is_foreach else task_id
+            try:
+                stored = self.stored_task(name, own)
+            except TaskFailure:
+                continue
+            if not self.store.exists(task_key(self.flow, self.request.run_id, name, stored, layout.DONE)):
+                continue
+            if parent.is_switch:
+                branch = branching.read_branch(self.store, self.flow, self.request.run_id, name, stored)
+                if branch is None or branch.get(layout.BRANCH_NEXT) != info.name:
+                    continue
+            ran.append((name, stored))
+        if len(ran) != 1:
+            found = ", ".join(f"{s}/{t}" for s, t in ran) or "none"
+            raise TaskFailure(
+                f"step '{info.name}' meets the branches of {', '.join(info.meets)}: exactly one of "
+                f"{', '.join(info.parents)} must have run in run {self.request.run_id}, found {found}"
+            )
+        return ran[0]
 
     def build_inputs(self) -> Inputs | None:
         self.parents = self.parent_tasks()
@@ -145,7 +191,7 @@ def run_task(request: TaskRequest) -> int:
     """Run one attempt of one task; returns the process exit code."""
     from flowc.runtime.loader import FlowLoadError, find_flow_class, import_flow_module
 
-    where = f"step '{request.step}' task {request.task_id} (run {request.run_id}, attempt {request.attempt})"
+    where = f"step '{request.step}' task {request.stored_task_id} (run {request.run_id}, attempt {request.attempt})"
     try:
         store = open_datastore(request.datastore)
     except ValueError as exc:
@@ -170,7 +216,11 @@ def run_task(request: TaskRequest) -> int:
         if request.step not in steps:
             print(f"flowc.runtime: error: flow {flow_name} has no step {request.step!r}", file=sys.stderr)
             return EXIT_USAGE
-        key = task_key(flow_name, request.run_id, request.step, request.task_id)
+        problem = _iteration_problem(steps[request.step], request)
+        if problem:
+            print(f"flowc.runtime: error: {problem}", file=sys.stderr)
+            return EXIT_USAGE
+        key = task_key(flow_name, request.run_id, request.step, request.stored_task_id)
         try:
             if store.exists(f"{key}/{layout.DONE}"):
                 return already_done(store, key, request, where)
@@ -186,7 +236,7 @@ def run_task(request: TaskRequest) -> int:
 
 def _execute(store, flow_name, flow_class, steps, request, where, started) -> int:
     context = TaskContext(store, flow_name, request, steps, flow_class)
-    if request.step == "start" or not steps[request.step].parents:
+    if not request.iteration and (request.step == "start" or not steps[request.step].parents):
         try:
             context.parameter_values = convert_parameters(
                 flow_class,
@@ -203,13 +253,14 @@ def _execute(store, flow_name, flow_class, steps, request, where, started) -> in
     try:
         return execute_step(context, where, started)
     except (TaskFailure, ArtifactError, DatastoreError) as exc:
+        usage = isinstance(exc, branching.BranchError)
         # Outside the step's body (reading inputs, storing artifacts, the datastore): recorded like a
         # failed attempt, so `flowc show` and Task.exception say what happened instead of `running`.
         print(f"flowc: {where} failed: {exc}", file=sys.stderr)
         try:
             record_attempt(
                 store,
-                task_key(flow_name, request.run_id, request.step, request.task_id),
+                task_key(flow_name, request.run_id, request.step, request.stored_task_id),
                 request.attempt,
                 "failed",
                 started,
@@ -217,6 +268,8 @@ def _execute(store, flow_name, flow_class, steps, request, where, started) -> in
             )
         except DatastoreError:
             pass  # the datastore is what failed: the one line above is all that can be said
+        if usage:
+            return EXIT_USAGE
         return EXIT_CORRUPT if isinstance(exc, CorruptBlob) else EXIT_FAILED
 
 
@@ -235,8 +288,28 @@ def already_done(store, key: str, request: TaskRequest, where: str) -> int:
             os.makedirs(folder, exist_ok=True)
             with open(request.foreach_out, "w", encoding="utf-8") as f:
                 f.write(text)
+    if request.branch_out:
+        text = store.read_text(f"{key}/{layout.BRANCH}")
+        if text is not None:
+            branching.write_branch_out(request.branch_out, json.loads(text)[layout.BRANCH_NEXT])
     print(f"flowc.runtime: note: {where}: already done in the datastore; nothing to do", file=sys.__stderr__)
     return EXIT_OK
+
+
+def _iteration_problem(info, request: TaskRequest) -> str | None:
+    """Why --iteration does not fit the step: given to a step that is not recursive, or past @recursion's max."""
+    if not info.is_recursive:
+        if request.iteration is not None:
+            return f"--iteration is for a recursive step; step '{info.name}' is not recursive"
+        return None
+    if request.iteration is None:
+        request.iteration = 0  # a recursive step's first iteration, when the orchestrator passes none
+    if request.iteration >= info.recursion_max:
+        return (
+            f"recursive step '{info.name}': iteration {request.iteration} is past @recursion(max={info.recursion_max}) "
+            f"(iterations 0 to {info.recursion_max - 1})"
+        )
+    return None
 
 
 def store_logs(store, key: str, attempt: int, logs) -> None:
