@@ -44,8 +44,9 @@ def blocks(depth: int = 0, foreach_depth: int = 0, size: int = 3, conditionals: 
         )
         if conditionals:
             options.append(
-                st.lists(st.deferred(lambda: blocks(depth + 1, foreach_depth, 2, conditionals)), min_size=2, max_size=3)
-                .flatmap(lambda arms: st.integers(0, len(arms) - 1).map(lambda pick: Shape("switch", arms, pick)))
+                st.lists(
+                    st.deferred(lambda: blocks(depth + 1, foreach_depth, 2, conditionals)), min_size=2, max_size=3
+                ).flatmap(lambda arms: st.integers(0, len(arms) - 1).map(lambda pick: Shape("switch", arms, pick)))
             )
         if foreach_depth < MAX_FOREACH_DEPTH:
             options.append(
@@ -126,7 +127,10 @@ class _Renderer:
         if shape.kind == "recur":
             name = self.name("r")
             self.steps[name] = {
-                "next": [name, continuation], "kind": "recur", "times": shape.width, "takes_input": first_in_foreach
+                "next": [name, continuation],
+                "kind": "recur",
+                "times": shape.width,
+                "takes_input": first_in_foreach,
             }
             return name
         if shape.kind == "switch":
@@ -168,7 +172,9 @@ class _Renderer:
         elif spec["kind"] == "recur":
             lines.append(f"        self.{name}_n = getattr(self, '{name}_n', 0) + 1")
             lines.append(f"        self.route = 'again' if self.{name}_n < {spec['times']} else 'done'")
-            lines.append(f"        self.next({{'again': self.{name}, 'done': self.{spec['next'][1]}}}, condition='route')")
+            lines.append(
+                f"        self.next({{'again': self.{name}, 'done': self.{spec['next'][1]}}}, condition='route')"
+            )
         elif spec["kind"] == "foreach":
             lines.append(f"        self.items = list(range({spec['width']}))")
             lines.append(f"        self.next(self.{spec['next'][0]}, foreach='items')")

@@ -132,7 +132,9 @@ def row_source(decorator: str, arg: str, target: str) -> str:
     extra = "@skypilot(accelerators='A100:1')" if target == "skypilot" and decorator != "skypilot" else ""
     source = FLOW.format(flow_decorator=use if flow_level else "", decorator="" if flow_level else use, extra=extra)
     if decorator == "recursion":  # @recursion bounds a recursive step only: the row's start step repeats
-        source = source.replace("self.next(self.end)", 'self.next({"again": self.start, "done": self.end}, condition="go")')
+        source = source.replace(
+            "self.next(self.end)", 'self.next({"again": self.start, "done": self.end}, condition="go")'
+        )
     return source
 
 

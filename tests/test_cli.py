@@ -245,3 +245,22 @@ def test_read_by_table_matches_what_each_target_reads():
                     if f not in read and outcome(path, target, replace(base, **{f: v})) != before
                 }
         assert read == {f for f, targets in READ_BY.items() if target in targets}, target
+
+
+def test_run_and_check_do_not_import_networkx(tmp_path):
+    """`flowc run` and `flowc check` of a valid flow never import networkx (it cost more than the rest of a
+    small run's start-up; reachability is a walk over the IR). networkx stays for naming a cycle only."""
+    probe = (
+        "import sys\n"
+        "from flowc.cli import main\n"
+        "for argv in (['check', 'examples/linear.py'], ['run', 'examples/linear.py', '--datastore', sys.argv[1]]):\n"
+        "    try:\n"
+        "        main(argv, standalone_mode=False)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print('networkx' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path / "ds")], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.stdout.strip().splitlines()[-1] == "False", result.stdout + result.stderr

@@ -108,9 +108,9 @@ def test_condition_key_may_be_a_constant():
 
 
 def test_branch_straight_to_the_meeting_step():
-    flow = compile_ir(SWITCH.replace('"b": self.b}', '"b": self.meet}').replace(
-        "@step\ndef b(self):\n    self.next(self.meet)\n", ""
-    ))
+    flow = compile_ir(
+        SWITCH.replace('"b": self.b}', '"b": self.meet}').replace("@step\ndef b(self):\n    self.next(self.meet)\n", "")
+    )
     assert flow.step("start").meeting == "meet" and flow.step("meet").parents == ("start", "a")
 
 
@@ -312,7 +312,9 @@ def test_iteration_flag_rules(tmp_path):
     assert runtime(EXAMPLES / "recursive.py", "start", tmp_path).returncode == 0
     past = runtime(EXAMPLES / "recursive.py", "count", tmp_path, "--iteration", "20")
     assert past.returncode == EXIT_USAGE and "past @recursion(max=20)" in past.stderr
-    first = runtime(EXAMPLES / "recursive.py", "count", tmp_path, "--iteration", "0", "--branch-out", str(tmp_path / "b"))
+    first = runtime(
+        EXAMPLES / "recursive.py", "count", tmp_path, "--iteration", "0", "--branch-out", str(tmp_path / "b")
+    )
     assert first.returncode == 0 and (tmp_path / "b").read_text() == "count"
     task = tmp_path / layout.task_key("RecursiveFlow", "r1", "count", "0-0", layout.DONE)
     assert task.exists()  # --task-id 0 --iteration 0 is the task 0-0
@@ -343,12 +345,19 @@ def test_recursive_example_repeats_until_the_bound(tmp_path, bound):
     run = Run("RecursiveFlow/r1", datastore=str(tmp_path))
     assert run["end"].task.data.iterations == list(range(bound))
     tasks = run["count"].tasks()  # in iteration order, 0-10 after 0-9
-    assert [t.id for t in tasks] == [f"0-{n}" for n in range(bound)] and [t.iteration for t in tasks] == list(range(bound))
+    assert [t.id for t in tasks] == [f"0-{n}" for n in range(bound)] and [t.iteration for t in tasks] == list(
+        range(bound)
+    )
 
 
 def test_recursion_past_its_max_fails_once_with_a_named_cause(tmp_path):
     flow = tmp_path / "deep.py"
-    flow.write_text((EXAMPLES / "recursive.py").read_text().replace("@recursion(max=20)", "@recursion(max=3)\n    @retry(times=2)").replace("recursion, step", "recursion, retry, step"))
+    flow.write_text(
+        (EXAMPLES / "recursive.py")
+        .read_text()
+        .replace("@recursion(max=20)", "@recursion(max=3)\n    @retry(times=2)")
+        .replace("recursion, step", "recursion, retry, step")
+    )
     done = local_run(flow, tmp_path / "ds", "--param", "bound=10")
     assert done.returncode == EXIT_USAGE, done.stdout + done.stderr
     assert "chose to run again after iteration 2, but @recursion(max=3) allows 3 iterations" in done.stdout
@@ -362,7 +371,10 @@ def test_conditional_inside_a_foreach_and_a_static_branch_run(tmp_path):
             .replace('self.route = "a"', "self.route = self.input" if name == "nested" else 'self.route = "b"')
             .replace("def a(self):\n    self.next", "def a(self):\n    self.took = 'a'\n    self.next")
             .replace("def b(self):\n    self.next", "def b(self):\n    self.took = 'b'\n    self.next")
-            .replace("def join(self, inputs):\n", "def join(self, inputs):\n    self.took = sorted(getattr(i, 'took', '-') for i in inputs)\n")
+            .replace(
+                "def join(self, inputs):\n",
+                "def join(self, inputs):\n    self.took = sorted(getattr(i, 'took', '-') for i in inputs)\n",
+            )
         )
         flow = tmp_path / f"{name}.py"
         flow.write_text(source)
@@ -402,7 +414,9 @@ def test_resume_across_a_conditional_reuses_the_chosen_branch(tmp_path):
         (EXAMPLES / "conditional.py")
         .read_text()
         .replace("from flowc import", "import os\nfrom flowc import")
-        .replace('        self.summary = f"', "        assert not os.environ.get('FAIL_MEET')\n        self.summary = f\"")
+        .replace(
+            '        self.summary = f"', "        assert not os.environ.get('FAIL_MEET')\n        self.summary = f\""
+        )
     )
     store = tmp_path / "ds"
     failed = local_run(flow, store, "--param", "route=low", env={"FAIL_MEET": "1"})

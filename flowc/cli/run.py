@@ -237,11 +237,7 @@ def resume(run_spec, from_step, run_id, max_workers, quiet, datastore, flow_path
     if from_step:
         if not flow.has_step(from_step):
             raise click.UsageError(f"{flow.name} has no step {from_step!r}")
-        graph = flow.digraph()
-        # networkx only for --from (descendants of a step)
-        import networkx as nx
-
-        rerun = frozenset({from_step} | nx.descendants(graph, from_step))
+        rerun = frozenset({from_step} | flow.descendants(from_step))
     new_id = run_id or new_run_id()
     check_run_id(new_id)
     click.echo(f"resume {flow_name}/{origin} as {flow_name}/{new_id} (datastore {store.root})")

@@ -357,7 +357,10 @@ class Frontend:
             elif kw.arg == "num_parallel":
                 self.error(kw, "self.next(..., num_parallel=...) needs @parallel, which flowc does not support")
             else:
-                self.error(kw, f"self.next(...) has no argument '{kw.arg}'" + did_you_mean(kw.arg or "", ["foreach", "condition"]))
+                self.error(
+                    kw,
+                    f"self.next(...) has no argument '{kw.arg}'" + did_you_mean(kw.arg or "", ["foreach", "condition"]),
+                )
 
     def _next_calls(self, node: ast.AST) -> list[ast.Call]:
         """`[n for n in ast.walk(node) if _is_next_call(n)]`, in the same order, without walking statements

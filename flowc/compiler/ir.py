@@ -274,6 +274,19 @@ class FlowGraph:
     def max_foreach_depth(self) -> int:
         return max((s.foreach_depth for s in self.steps), default=0)
 
+    def descendants(self, name: str) -> set[str]:
+        """Steps reachable from `name` through one or more transitions (networkx's meaning, without networkx:
+        every compile, check and run asks, and importing networkx costs more than the rest of a small compile)."""
+        seen: set[str] = set()
+        todo = [name]
+        while todo:
+            step = self._by_name.get(todo.pop())
+            for n in step.next if step else ():
+                if n in self._by_name and n not in seen:
+                    seen.add(n)
+                    todo.append(n)
+        return seen
+
     def digraph(self):
         """The flow as a networkx DiGraph (nodes are step names)."""
         import networkx as nx

@@ -58,7 +58,8 @@ def read_switch(frontend, call: ast.Call, step) -> None:
             resolved = None
         if not isinstance(resolved, str):
             frontend.error(
-                key, f"a conditional's value must be a string literal (or a constant naming one), not {ast.unparse(key)}"
+                key,
+                f"a conditional's value must be a string literal (or a constant naming one), not {ast.unparse(key)}",
             )
             continue
         if not (isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) and value.value.id == "self"):

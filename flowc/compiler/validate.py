@@ -54,9 +54,7 @@ def check_no_cycles(flow: FlowGraph, structure: Structure) -> Iterable[Diagnosti
 def check_reachable(flow: FlowGraph, structure: Structure) -> Iterable[Diagnostic]:
     if not flow.has_step("start") or _broken_transitions(flow):
         return  # the missing or broken transition is the error worth reading
-    import networkx as nx
-
-    reached = nx.descendants(flow.digraph(), "start") | {"start"}
+    reached = flow.descendants("start") | {"start"}
     for step in flow.steps:
         if step.name not in reached:
             yield Diagnostic(step.location, f"step '{step.name}' is unreachable from 'start'")
@@ -69,9 +67,7 @@ def _broken_transitions(flow: FlowGraph) -> bool:
 def _reachable(flow: FlowGraph) -> set[str]:
     if not flow.has_step("start"):
         return set()
-    import networkx as nx
-
-    return nx.descendants(flow.digraph(), "start") | {"start"}
+    return flow.descendants("start") | {"start"}
 
 
 def check_joins_take_inputs(flow: FlowGraph, structure: Structure) -> Iterable[Diagnostic]:

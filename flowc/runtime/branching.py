@@ -38,9 +38,7 @@ def choose(flow, info, iteration: int | None) -> dict:
     try:
         value = getattr(flow, condition)
     except AttributeError:
-        raise BranchError(
-            f"conditional step '{info.name}' did not set its condition artifact '{condition}'"
-        ) from None
+        raise BranchError(f"conditional step '{info.name}' did not set its condition artifact '{condition}'") from None
     allowed = ", ".join(repr(v) for v in mapping)
     try:
         target = mapping.get(value)
@@ -55,8 +53,10 @@ def choose(flow, info, iteration: int | None) -> dict:
             f"recursive step '{info.name}' chose to run again after iteration {iteration or 0}, but "
             f"@recursion(max={info.recursion_max}) allows {info.recursion_max} iterations"
         )
-    return {layout.BRANCH_VALUE: value if isinstance(value, (str, int, float, bool)) else repr(value),
-            layout.BRANCH_NEXT: target}
+    return {
+        layout.BRANCH_VALUE: value if isinstance(value, (str, int, float, bool)) else repr(value),
+        layout.BRANCH_NEXT: target,
+    }
 
 
 def write_branch(store, key: str, branch: dict, branch_out: str | None) -> None:

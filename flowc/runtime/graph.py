@@ -169,7 +169,10 @@ def scan(flow_class) -> dict[str, StepInfo]:
     if "start" not in steps:
         raise GraphError("the flow has no 'start' step")
     structure = derive(
-        [Node(s.name, s.next, s.foreach_var, s.takes_inputs, tuple((str(v), t) for v, t in s.switch)) for s in steps.values()]
+        [
+            Node(s.name, s.next, s.foreach_var, s.takes_inputs, tuple((str(v), t) for v, t in s.switch))
+            for s in steps.values()
+        ]
     )
     if not structure.acyclic:
         raise GraphError("the flow's steps form a cycle")

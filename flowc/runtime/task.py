@@ -131,7 +131,12 @@ class TaskContext:
         if len(info.parents) > 1 and info.meets:
             return [self.branch_that_ran()]
         parent = self.steps[info.parents[0]]
-        return [(parent.name, self.stored_task(parent.name, parent_task_of_child(task_id) if parent.is_foreach else task_id))]
+        return [
+            (
+                parent.name,
+                self.stored_task(parent.name, parent_task_of_child(task_id) if parent.is_foreach else task_id),
+            )
+        ]
 
     def stored_task(self, step: str, task_id: str) -> str:
         """The task of `step` this task reads: `task_id`, or a recursive step's last finished iteration."""
