@@ -2,7 +2,7 @@
 
     python -m flowc.runtime step FLOW_FILE STEP --run-id RUN --task-id TASK
         --datastore ROOT [--param NAME=VALUE ...] [--attempt N --max-attempts M]
-        [--foreach-out PATH] [--decorator JSON ...] [--package URL]
+        [--foreach-out PATH] [--decorator JSON ...] [--package URL] [--environment SHA]
 
 The compiler builds this argv (flowc/compiler/command.py), the runtime parses
 it (flowc/runtime/__main__.py), the local runner and the SkyPilot launcher
@@ -24,6 +24,9 @@ MAX_ATTEMPTS_FLAG = "--max-attempts"
 FOREACH_OUT_FLAG = "--foreach-out"  # where a foreach step also writes its split list for the orchestrator
 DECORATOR_FLAG = "--decorator"  # JSON {"name": {args}} of a decorator attached with --with
 PACKAGE_FLAG = "--package"  # URL of the code package (s3://.../<sha256>.tar.gz or a path)
+# The sha256 of the step's locked Python environment (its entry in the flow's lock file): the runtime puts the
+# environment's packages, fetched from the datastore by hash, on sys.path before it imports the flow.
+ENVIRONMENT_FLAG = "--environment"
 
 # An IncludeFile parameter's value on the runtime's command line: the file as the launcher read it, stored
 # in the datastore as an artifact blob (`flowc-include:<sha256>`).  The runtime never opens a path it is given.
