@@ -2,7 +2,7 @@
 
     python -m flowc.runtime step FLOW_FILE STEP --run-id RUN --task-id TASK
         --datastore ROOT [--param NAME=VALUE ...] [--attempt N --max-attempts M]
-        [--decorator JSON ...] [--foreach-out PATH] [--package URL]
+        [--decorator JSON ...] [--foreach-out PATH] [--package URL] [--environment SHA]
 
 The names (module, flags) are flowc/contract/command.py's.  One function builds it for all targets so they cannot drift.  Values only the
 orchestrator knows at run time (the run id, the task id inside a foreach, the
@@ -77,6 +77,8 @@ def runtime_argv(flow: FlowGraph, step: Step, options: Options, foreach_out: str
             argv += [(c.DECORATOR_FLAG,), (json.dumps({use.name: dict(use.args)}, sort_keys=True),)]
     if step.kind is StepKind.FOREACH and foreach_out:
         argv += [(c.FOREACH_OUT_FLAG,), (foreach_out,)]
+    if step.packages is not None and step.packages.lock:
+        argv += [(c.ENVIRONMENT_FLAG,), (step.packages.lock,)]
     if options.package_url:
         # Only Python (and boto3) need be in the image: the fixed bootstrap fetches
         # the hash-checked code package and starts flowc.runtime from it.
