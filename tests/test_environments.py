@@ -266,3 +266,26 @@ def test_conda_is_served_from_pypi_and_disabled_is_honoured(tmp_path, offline):
     lock(disabled)
     named = compile_flow(disabled.read_text(), str(disabled), "ir", Options()).flow
     assert named.step("start").packages is None and named.step("end").packages.lock
+
+
+# ---------------------------------------------------------------------------- flowc deploy
+
+
+def test_deploy_locks_builds_for_the_image_platform_and_uploads_before_the_code(tmp_path, offline):
+    flow = write_flow(tmp_path / "src")
+    store, dags = tmp_path / "ds", tmp_path / "dags"
+    dry = run_flowc(
+        "deploy", str(flow), "-t", "airflow", "--datastore", str(store), "--dags-folder", str(dags), "--dry-run"
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.count("would build and upload environment") == 2 and not store.exists()
+    deployed = run_flowc("deploy", str(flow), "-t", "airflow", "--datastore", str(store), "--dags-folder", str(dags))
+    assert deployed.returncode == 0, deployed.stderr
+    assert deployed.stdout.count("(linux-x86_64): uploaded") == 2
+    shas = {entry_sha(e) for e in parse_lock(Path(lock_path(str(flow))).read_text()).values()}
+    assert {p.name for p in (store / "envs").iterdir() if p.is_dir()} == shas
+    assert all((store / "envs" / sha / "linux-x86_64.json").is_file() for sha in shas)
+    dag = next(dags.glob("*.py")).read_text()
+    assert dag.count("'--environment'") == 2 and all(f"'{sha}'" in dag for sha in shas)
+    again = run_flowc("deploy", str(flow), "-t", "airflow", "--datastore", str(store), "--dags-folder", str(dags))
+    assert again.returncode == 0 and again.stdout.count("already in the datastore") == 2

@@ -8,8 +8,12 @@ environment through, so a private index or a wheel folder works unchanged.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+
+
+_LABEL = re.compile(r"^(error|cause|caused by|hint|warning):\s*", re.IGNORECASE)
 
 
 class EnvironmentFailure(Exception):
@@ -37,7 +41,10 @@ def run_uv(args: list[str], what: str, stdin: str | None = None) -> str:
     env = dict(os.environ, UV_NO_PROGRESS="1", NO_COLOR="1")
     result = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=env, check=False)
     if result.returncode != 0:
-        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
-        detail = " ".join(line for line in lines if not line.startswith("Using ")) or f"exit {result.returncode}"
+        # uv's report is "error: ...", "cause: ...", "hint: ..." lines: one line, its labels dropped
+        lines = [_LABEL.sub("", line.strip()) for line in result.stderr.splitlines() if line.strip()]
+        detail = (
+            "; ".join(line for line in lines if line and not line.startswith("Using ")) or f"exit {result.returncode}"
+        )
         raise EnvironmentFailure(f"{what}: {detail}")
     return result.stdout
