@@ -79,3 +79,30 @@ class TwoVersionsFlow(FlowSpec):
         self.helper_found = uses.VERSION
         print("versions", self.first, self.second)
 '''
+
+
+def seed_built_environments(datastore: Path, flow_file: Path, platform: str | None = None) -> None:
+    """Publish every environment of the flow's lock as built for `platform` (default: this machine's), each a
+    real archive with an empty site folder, so runs and deploys of an example find them in the datastore and
+    build nothing: tests that run or deploy examples/decorators.py never download scikit-learn.
+
+    The manifest names this interpreter's Python: a stand-in for this test process, not the lock's image."""
+    import json
+
+    from flowc.compiler.environments import entry_sha, lock_path, parse_lock
+    from flowc.contract.layout import environment_archive_key, environment_pointer_key
+    from flowc.contract.platforms import current_platform, python_version
+    from flowc.environments.build import archive_folder
+
+    platform = platform or current_platform()
+    for entry in parse_lock(Path(lock_path(str(flow_file))).read_text()).values():
+        manifest = {"lock": entry_sha(entry), "platform": platform, "python": python_version()}
+        empty = datastore / ".empty-site"
+        empty.mkdir(parents=True, exist_ok=True)
+        data, archive_sha = archive_folder(str(empty), json.dumps(manifest, sort_keys=True).encode())
+        archive = datastore / environment_archive_key(archive_sha)
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        archive.write_bytes(data)
+        pointer = datastore / environment_pointer_key(entry_sha(entry), platform)
+        pointer.parent.mkdir(parents=True, exist_ok=True)
+        pointer.write_text(json.dumps({"archive": archive_sha}))

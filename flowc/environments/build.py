@@ -68,10 +68,11 @@ def build_archive(entry: dict, platform: str) -> tuple[bytes, str]:
                 f"cannot build the environment of {', '.join(entry['requirements'])} for {platform}",
             )
         manifest = {"lock": entry_sha(entry), "platform": platform, "python": entry["python_version"]}
-        return _archive(site, json.dumps(manifest, sort_keys=True).encode())
+        return archive_folder(site, json.dumps(manifest, sort_keys=True).encode())
 
 
-def _archive(site: str, manifest: bytes) -> tuple[bytes, str]:
+def archive_folder(site: str, manifest: bytes) -> tuple[bytes, str]:
+    """(tar.gz bytes, sha256) of `site` as site/... plus the manifest; the same files give the same bytes."""
     files = {ENV_MANIFEST: manifest}
     for folder, dirs, names in os.walk(site):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
