@@ -289,3 +289,33 @@ def test_deploy_locks_builds_for_the_image_platform_and_uploads_before_the_code(
     assert dag.count("'--environment'") == 2 and all(f"'{sha}'" in dag for sha in shas)
     again = run_flowc("deploy", str(flow), "-t", "airflow", "--datastore", str(store), "--dags-folder", str(dags))
     assert again.returncode == 0 and again.stdout.count("already in the datastore") == 2
+
+
+def test_deploy_builds_for_the_platforms_given(tmp_path, offline):
+    flow = write_flow(tmp_path / "src")
+    base = ("deploy", str(flow), "-t", "argo", "--datastore", str(tmp_path / "ds"), "--dry-run")
+    arm = run_flowc(*base, "--env-platform", "linux-aarch64,linux-x86_64")
+    assert arm.returncode == 0, arm.stderr
+    assert arm.stdout.count("for linux-aarch64, linux-x86_64") == 2
+    bad = run_flowc(*base, "--env-platform", "windows-x86")
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
+        "error: --env-platform 'windows-x86': each must be one of "
+        "linux-x86_64, linux-aarch64, darwin-arm64, darwin-x86_64"
+    ]
+
+
+def test_resume_reruns_a_step_in_its_environment(tmp_path, offline):
+    flow = write_flow(
+        tmp_path,
+        TWO_VERSIONS_FLOW.replace(
+            "        self.second = tinypkg.VERSION\n",
+            "        import os\n\n        assert not os.environ.get('FAIL_END'), 'told to fail'\n"
+            "        self.second = tinypkg.VERSION\n",
+        ),
+    )
+    store = str(tmp_path / "ds")
+    failed = run_flowc("run", str(flow), "--datastore", store, "--run-id", "r1", env={"FAIL_END": "1"})
+    assert failed.returncode == 1 and "told to fail" in failed.stdout
+    resumed = run_flowc("resume", "TwoVersionsFlow/r1", "--datastore", store, "--flow", str(flow), "--run-id", "r2")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "versions 1.0 2.0" in resumed.stdout

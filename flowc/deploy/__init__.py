@@ -29,6 +29,7 @@ DEPLOY_READ_BY: dict[str, frozenset[str]] = {
     "argo_server": frozenset({"argo"}),
     "role_arn": frozenset({"step-functions"}),
     "dags_folder": frozenset({"airflow"}),
+    "env_platform": frozenset({"argo", "step-functions", "airflow"}),
 }
 
 
