@@ -2,6 +2,7 @@
 
     lock.py     `flowc lock`: each distinct (python, requirements) of a flow -> an entry of its lock file
     build.py    one locked environment -> a deterministic archive in the datastore, once per platform
+    prepare.py  what run, resume and deploy do: lock what is missing, name each step's, publish
     uv.py       running uv (an argv list, never a shell), and its failures as one line
 
 The compiler only reads the lock file (flowc/compiler/environments.py); the

@@ -13,6 +13,7 @@ import os
 
 from flowc.compiler.diagnostics import CompileError, Diagnostic
 from flowc.compiler.environments import (
+    environment_spec,
     lock_path,
     packages_location,
     parse_lock,
@@ -88,8 +89,6 @@ def lock_flow(flow: FlowGraph, flow_file: str, refresh: bool = False) -> tuple[s
 
 
 def _steps_with(flow: FlowGraph, key: str):
-    from flowc.compiler.environments import environment_spec
-
     for step in flow.steps:
         if step.packages is not None:
             spec, _ = environment_spec(step.packages)
