@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from context import REPO, Context  # noqa: E402
 from measure import HEADER, clean_env  # noqa: E402
 
-ROWS = ["compile", "size", "run", "startup", "artifacts", "airflow", "cost", "scale"]
+ROWS = ["compile", "size", "run", "startup", "artifacts", "airflow", "cost", "scale", "envs"]
 PEER_VENV = Path(__file__).resolve().parent / ".peer-venv"
 
 
@@ -165,6 +165,11 @@ def row_groups(wanted: list[str]):
 
         return scale_rows(ctx)
 
+    def envs_part(ctx, cells):
+        from rows_envs import env_rows
+
+        return env_rows(ctx)
+
     if "compile" in wanted or "size" in wanted:
         yield "compile", compile_part
     if "size" in wanted:
@@ -179,6 +184,8 @@ def row_groups(wanted: list[str]):
         yield "cost", cost_part
     if "scale" in wanted:
         yield "scale", scale_part
+    if "envs" in wanted:
+        yield "envs", envs_part
 
 
 def failed_row(name: str, exc: Exception):

@@ -93,7 +93,8 @@ def test_golden_parse_time_is_reported(golden_dags, capsys):
 
 @pytest.mark.parametrize("example", example_files("airflow"), ids=lambda p: p.stem)
 def test_golden_dag_matches_the_ir(golden_dags, example):
-    flow, _ = load_flow(example.read_bytes(), example.relative_to(ROOT).as_posix())
+    # compiled, not only loaded: the IR with each step's environment named by the lock beside the example
+    flow = compile_flow(example.read_bytes(), example.relative_to(ROOT).as_posix(), "ir", Options()).flow
     dag = golden_dags["dags"][airflow_target.default_dag_id(flow.name, flow.project)]
     tasks = dag["tasks"]
     nested = [s.name for s in flow.steps if s.kind is StepKind.FOREACH and s.foreach_depth]

@@ -16,6 +16,7 @@ import yaml
 from argo_schema import schema_errors
 from argo_server import StandInArgoServer
 from conftest import GOLDEN, ROOT, example_files, run_flowc, schema_path
+from environments_support import seed_built_environments
 from flowc.compiler import CompileError, Options, compile_flow, load_flow
 from flowc.compiler.lower import kubernetes as k8s
 from flowc.compiler.targets import argo_checks
@@ -389,6 +390,7 @@ def argo_server():
 
 def test_deploy_creates_then_updates(argo_server, tmp_path):
     datastore = tmp_path / "datastore"
+    seed_built_environments(datastore, ROOT / "examples" / "decorators.py")  # its @pypi/@conda: nothing to download
     args = (
         "deploy",
         "examples/decorators.py",
@@ -412,7 +414,7 @@ def test_deploy_creates_then_updates(argo_server, tmp_path):
     assert methods.count(("PUT", "/api/v1/workflow-templates/ml/demo-decoratedflow")) == 1
     assert methods.count(("PUT", "/api/v1/cron-workflows/ml/demo-decoratedflow")) == 1
     template = argo_server.objects[("workflow-templates", "ml", "demo-decoratedflow")]
-    packages = list(datastore.rglob("*.tar.gz"))
+    packages = list(datastore.glob("*/packages/*.tar.gz"))
     assert len(packages) == 1
     start_args = templates_by_name(template)["start"]["container"]["args"]
     assert start_args[-2] == "--package" and start_args[-1] == str(packages[0])

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLES, ROOT, need
+from environments_support import seed_built_environments
 from test_runner import EXPECTED
 
 from flowc.compiler import Options, compile_flow
@@ -52,10 +53,13 @@ class Sim:
         python.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
         python.chmod(0o755)
         self.store = root / "datastore"
+        # decorators.py's @pypi/@conda environments, already built: its pods enter them, nothing is downloaded
+        seed_built_environments(self.store, EXAMPLES / "decorators.py")
 
     def run(self, example: str, *params: str, timeout: float = 120) -> tuple[subprocess.CompletedProcess, dict]:
         source = (EXAMPLES / f"{example}.py").read_text()
-        return self.run_source(source, f"{example}.py", *params, timeout=timeout)
+        # the example's own path: compile reads the lock file beside it (the pods see only its base name)
+        return self.run_source(source, str(EXAMPLES / f"{example}.py"), *params, timeout=timeout)
 
     def run_source(
         self,

@@ -16,5 +16,5 @@ def test_bench_smoke_prints_every_row():
     assert done.returncode == 0, done.stderr[-2000:]
     table = [line for line in done.stdout.splitlines() if line.startswith("| ")]
     sections = {line.split("|")[1].strip() for line in table[1:]}
-    assert {"1", "2", "3", "4", "5", "6", "7", "8"} <= sections, done.stdout
+    assert {"1", "2", "3", "4", "5", "6", "7", "8", "9"} <= sections, done.stdout
     assert not [line for line in table if "failed:" in line], "\n".join(table)

@@ -553,8 +553,41 @@ def test_every_construct_has_a_decision_on_every_target():
 # ---------------------------------------------------------------------------- the cells
 
 
+PACKAGE_DECORATORS = ("pypi", "pypi_base", "conda", "conda_base")
+
+
+def lock_rows_environments(source: str, folder) -> None:
+    """A lock file beside `row.py` in `folder` pinning the row's environments (its text is never resolved here)."""
+    from flowc.compiler import load_flow
+    from flowc.compiler.environments import lock_path, render_lock, specs
+
+    wanted, _ = specs(load_flow(source, "row.py")[0])
+    entries = [dict(spec, python_version=spec["python"] or "3.12", lock="") for spec in wanted.values()]
+    (folder / lock_path("row.py")).write_text(render_lock(entries))
+
+
+def runs_in_its_environment(disabled: bool):
+    """An honoured @pypi/@conda cell: the step's command names its locked environment (or, disabled, none)."""
+
+    def effect(artifact):
+        step = artifact.flow.step("start")
+        if disabled:
+            return step.packages is None and "--environment" not in artifact.text
+        return step.packages.lock is not None and step.packages.lock in artifact.text
+
+    return effect
+
+
+for _decorator in PACKAGE_DECORATORS:
+    for _arg in ("packages", "libraries", "python", "disabled"):
+        EFFECTS[(_decorator, _arg)] = {t: runs_in_its_environment(_arg == "disabled") for t in COLUMNS}
+
+
 @pytest.mark.parametrize("decorator, arg, target", list(cells()))
-def test_cell(decorator, arg, target):
+def test_cell(decorator, arg, target, tmp_path, monkeypatch):
+    if decorator in PACKAGE_DECORATORS:  # compile reads the lock beside the flow: the row's own, in a folder of its own
+        monkeypatch.chdir(tmp_path)
+        lock_rows_environments(row_source(decorator, arg, target), tmp_path)
     construct = f"@{decorator}({arg}=)"
     decision = FEATURES[target][construct]
     whole = FEATURES[target][f"@{decorator}"]
@@ -721,7 +754,7 @@ def test_local_column_notes_placement_constructs():
     source = FLOW.format(
         flow_decorator="@schedule(cron='0 1 * * *')",
         decorator="@kubernetes(node_selector={'pool': 'gpu'})",
-        extra="@conda(packages={'numpy': '2'})",
+        extra="@conda(disabled=True)",
     )
     flow = compile_flow(source, "row.py", "ir", Options()).flow
     notes = check(flow, "local")
@@ -729,7 +762,6 @@ def test_local_column_notes_placement_constructs():
     assert sorted(str(d) for d in notes) == [
         f"row.py:4:2: note: local cannot express @schedule: {FEATURES['local']['@schedule'].reason}",
         f"row.py:6:6: note: local cannot express @kubernetes: {FEATURES['local']['@kubernetes'].reason}",
-        f"row.py:7:6: note: local cannot express @conda: {FEATURES['local']['@conda'].reason}",
     ]
 
 

@@ -170,3 +170,29 @@ def test_cache_keys_do_not_depend_on_the_hash_seed(tmp_path):
         )
     assert len(keys) == 1
     assert keys == {cache_key(str(flow), "argo", Options(namespace="ml"), ("retry:times=2",))}
+
+
+def test_a_changed_lock_file_compiles_again(tmp_path, monkeypatch):
+    """compile reads the lock beside the flow: a re-lock (new pins) is a new output, never a stale cache hit."""
+    from flowc.compiler.environments import entry_sha, render_lock
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "env.py").write_text(
+        "from flowc import FlowSpec, pypi, step\n\n\nclass EnvFlow(FlowSpec):\n"
+        "    @pypi(packages={'tinypkg': '1.0'})\n    @step\n    def start(self):\n        self.next(self.end)\n\n"
+        "    @step\n    def end(self):\n        pass\n"
+    )
+
+    def compiled_with(pinned: str) -> tuple[str, str]:
+        entry = {"python": None, "requirements": ["tinypkg==1.0"], "python_version": "3.12", "lock": pinned}
+        (tmp_path / "env.flowc-lock.json").write_text(render_lock([entry]))
+        (tmp_path / "out").mkdir(exist_ok=True)  # a folder: where the cache lives
+        result = CliRunner().invoke(main, ["compile", "env.py", "-t", "argo", "-o", "out"])
+        assert result.exit_code == 0, result.output
+        (output,) = [p for p in (tmp_path / "out").iterdir() if p.is_file()]
+        return output.read_text(), entry_sha(entry)
+
+    text, sha = compiled_with("tinypkg==1.0 --hash=sha256:aa\n")
+    assert sha in text
+    text, sha = compiled_with("tinypkg==1.0 --hash=sha256:bb\n")
+    assert sha in text

@@ -8,8 +8,11 @@ packages above it run too, but are not counted as arrows of their own:
 otherwise every submodule and its package `__init__` would make a "cycle".
 
 - `flowc.contract` imports nothing else of flowc;
-- `flowc.runtime` never imports `flowc.compiler`, `flowc.local`, `flowc.deploy`, `flowc.cli`;
-- `flowc.compiler` never imports `flowc.runtime`, `flowc.local`, `flowc.deploy`, `flowc.cli`;
+- `flowc.runtime` never imports `flowc.compiler`, `flowc.local`, `flowc.deploy`, `flowc.cli`, `flowc.environments`;
+- `flowc.compiler` never imports `flowc.runtime`, `flowc.local`, `flowc.deploy`, `flowc.cli`, `flowc.environments`;
+- `flowc.environments` (uv: resolving locks, building archives) is the user machine's, called by
+  `flowc lock`, `run` and `deploy`: it never imports `flowc.local`, `flowc.deploy`, `flowc.cli`; the
+  compiler only reads the lock file and the container only unpacks an archive, so neither imports it;
 - `flowc.api` imports only `flowc.api` and `flowc.contract`;
 - the package root `flowc/__init__.py` re-exports the authoring API: at module level it imports
   only `flowc.api` and `flowc.contract`; inside a function (its lazy `Run`/`Flow`) also
@@ -36,8 +39,10 @@ HEAVY = ("click", "networkx", "hera", "jinja2", "boto3", "yaml")
 
 # module prefix -> prefixes it must never import
 FORBIDDEN = {
-    "flowc.runtime": ("flowc.compiler", "flowc.local", "flowc.deploy", "flowc.cli"),
-    "flowc.compiler": ("flowc.runtime", "flowc.local", "flowc.deploy", "flowc.cli"),
+    "flowc.runtime": ("flowc.compiler", "flowc.local", "flowc.deploy", "flowc.cli", "flowc.environments"),
+    "flowc.compiler": ("flowc.runtime", "flowc.local", "flowc.deploy", "flowc.cli", "flowc.environments"),
+    # uv must never become a need of compile (pure) or of the container (fetches by hash only)
+    "flowc.environments": ("flowc.local", "flowc.deploy", "flowc.cli"),
 }
 # module prefix -> the only flowc prefixes it may import
 ONLY = {

@@ -7,6 +7,7 @@ import textwrap
 
 import pytest
 from conftest import EXAMPLES, run_flowc
+from environments_support import seed_built_environments
 
 from flowc.runtime.client import Flow, Run
 
@@ -66,6 +67,8 @@ def example_runs(tmp_path_factory):
 
     def one(example):
         store = root / example
+        if example == "decorators":  # its @pypi/@conda environments, already built: nothing is downloaded
+            seed_built_environments(store, EXAMPLES / "decorators.py")
         result = run_flowc(
             "run", str(EXAMPLES / f"{example}.py"), "--datastore", str(store), "--run-id", "r1", "--max-workers", "2"
         )

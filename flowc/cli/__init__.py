@@ -28,6 +28,7 @@ LAZY_COMMANDS = {
     "package": "flowc.cli.run",
     "report": "flowc.cli.report",
     "diff": "flowc.cli.diff",
+    "lock": "flowc.cli.lock",
 }
 
 

@@ -7,6 +7,7 @@ of a canonical JSON document of every input a compile reads:
 - the flow file's bytes and those of the local modules it imports (found as the
   code package finds them: flowc/deploy/package.py `local_files`),
 - the config files it reads (a group, empty until the frontend reads any),
+- the lock file beside the flow (its @pypi/@conda environments), or its absence,
 - the flow's path as given (it appears in warnings), the target, the resolved
   Options and the --with decorators,
 - flowc's version and a digest of flowc's own code (an edited compiler in a
@@ -61,11 +62,13 @@ def cache_key(
 ) -> str | None:
     """The key of one compile, or None when an input cannot be read (the compile then reports why)."""
     # the same discovery the code package uses, so what a flow imports is found one way
+    from flowc.compiler.environments import lock_path  # compile reads it: a new lock is a new compile
     from flowc.deploy.package import local_files
 
     try:
         sources = {name: _sha256_file(path) for name, path in local_files(flow_path).items()}
         configs = {os.path.abspath(path): _sha256_file(path) for path in config_files}
+        lock = _sha256_file(lock_path(flow_path)) if os.path.exists(lock_path(flow_path)) else None
     except (OSError, SyntaxError, ValueError):  # unreadable or unparsable: not cacheable, the compile says why
         return None
     document = {
@@ -73,6 +76,7 @@ def cache_key(
         "flow": flow_path,
         "sources": sources,
         "configs": configs,
+        "lock": lock,
         "target": target,
         "options": dataclasses.asdict(options),
         "with": list(with_decorators),

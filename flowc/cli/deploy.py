@@ -33,7 +33,23 @@ def deploy_request(flow_path, target, kwargs, dry_run) -> DeployRequest:
         role_arn=settings.deploy.get("role_arn"),
         dags_folder=settings.deploy.get("dags_folder"),
         echo=click.echo,
+        **(
+            {"env_platforms": env_platforms(settings.deploy["env_platform"])}
+            if "env_platform" in settings.deploy
+            else {}
+        ),
     )
+
+
+def env_platforms(text: str) -> tuple[str, ...]:
+    """--env-platform linux-x86_64,linux-aarch64 -> the platforms @pypi/@conda environments are built for."""
+    from flowc.contract.platforms import UV_PLATFORMS
+
+    platforms = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = [p for p in platforms if p not in UV_PLATFORMS]
+    if unknown or not platforms:
+        fail(f"--env-platform {text!r}: each must be one of {', '.join(UV_PLATFORMS)}")
+    return platforms
 
 
 def run_deployer(action, *args):
@@ -54,6 +70,11 @@ DEPLOY_FLAGS = {
     "argo_server": click.option("--argo-server", help="Argo server URL (argo); token from ARGO_TOKEN."),
     "role_arn": click.option("--role-arn", help="IAM role the state machine runs as (step-functions)."),
     "dags_folder": click.option("--dags-folder", help="Airflow dags folder: a path or s3://bucket/dags/ (airflow)."),
+    "env_platform": click.option(
+        "--env-platform",
+        help="The images' platforms, comma-separated: @pypi/@conda environments are built for each "
+        "(default linux-x86_64; linux-aarch64, darwin-arm64, darwin-x86_64).",
+    ),
 }
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import click
 
-from flowc.cli.compile import fail, gc_paused, load_or_exit, options_for
+from flowc.cli.compile import fail, gc_paused, load_or_exit, options_for, report
+from flowc.contract.command import EXIT_USAGE
 from flowc.contract import layout
 
 
@@ -128,8 +129,13 @@ def echo(line: str) -> None:
     help="Launch @skypilot steps through SkyPilot (needs an s3:// datastore); implied by --with skypilot.",
 )
 @click.option("--quiet", is_flag=True, help="Do not echo the tasks' printed output.")
+@click.option(
+    "--no-env",
+    is_flag=True,
+    help="Run @pypi/@conda steps in this Python instead of their own environments (a warning names them).",
+)
 @datastore_errors_in_one_line
-def run(flow_path, params, run_id, datastore, max_workers, with_decorators, launch_skypilot, quiet):
+def run(flow_path, params, run_id, datastore, max_workers, with_decorators, launch_skypilot, quiet, no_env):
     """Run FLOW.py on this machine, each task a local process (@skypilot steps: see --skypilot)."""
     # the local runner loads only for a run
     from flowc.local.runner import LocalRun, RunRequest, new_run_id
@@ -152,6 +158,7 @@ def run(flow_path, params, run_id, datastore, max_workers, with_decorators, laun
 
     for note in local_notes(flow, launch_skypilot=sky_options is not None):
         click.echo(note, err=True)
+    flow = local_environments(flow, flow_path, root, no_env)
     run_id = run_id or new_run_id()
     check_run_id(run_id)
     values = include_files_or_exit(flow, flow_path, values, root)
@@ -174,6 +181,34 @@ def run(flow_path, params, run_id, datastore, max_workers, with_decorators, laun
             f"in Python: flowc.Run('{flow.name}/{run_id}', datastore={root!r})['end'].task.data"
         )
     sys.exit(code)
+
+
+def local_environments(flow, flow_path: str, root: str, no_env: bool):
+    """The flow with each @pypi/@conda step's environment locked, built for this machine and named; or,
+    with --no-env, with none (and a warning).  Errors: located lines or a named cause, exit 2."""
+    from flowc.environments.prepare import (  # uv and the builders only for a flow that has environments
+        CompileError,
+        EnvironmentFailure,
+        has_environments,
+        prepare_environments,
+        without_environments,
+    )
+
+    if not has_environments(flow):
+        return flow
+    if no_env:
+        flow, warning = without_environments(flow)
+        click.echo(warning, err=True)
+        return flow
+    from flowc.contract.platforms import current_platform
+
+    try:
+        return prepare_environments(flow, flow_path, root, (current_platform(),), echo)
+    except CompileError as exc:
+        report(exc.diagnostics)
+    except EnvironmentFailure as exc:
+        click.echo(f"flowc: error: {exc}", err=True)
+    sys.exit(EXIT_USAGE)
 
 
 def _locate(run_spec: str, datastore: str | None, flow_path: str | None):
@@ -217,10 +252,11 @@ flow_option = click.option(
 @click.option("--run-id", help="The new run's id.")
 @click.option("--max-workers", type=click.IntRange(min=1), default=None)
 @click.option("--quiet", is_flag=True, help="Do not echo the tasks' printed output.")
+@click.option("--no-env", is_flag=True, help="Run @pypi/@conda steps in this Python (a warning names them).")
 @datastore_option
 @flow_option
 @datastore_errors_in_one_line
-def resume(run_spec, from_step, run_id, max_workers, quiet, datastore, flow_path):
+def resume(run_spec, from_step, run_id, max_workers, quiet, no_env, datastore, flow_path):
     """Re-run a run from its failed step (or --from STEP), reusing finished tasks."""
     # the local runner loads only for a run
     from flowc.local.runner import LocalRun, RunRequest, new_run_id
@@ -232,7 +268,7 @@ def resume(run_spec, from_step, run_id, max_workers, quiet, datastore, flow_path
         fail(f"cannot resume {flow_name}/{origin}: {origin_run.problem}")
     record = origin_run.record
     path = flow_path or record["flow_file"]
-    flow = load_or_exit(path)
+    flow = local_environments(load_or_exit(path), path, store.root, no_env)
     rerun = frozenset()
     if from_step:
         if not flow.has_step(from_step):

@@ -66,6 +66,8 @@ def compile_flow(
     from flowc.compiler.targets import load_target
 
     flow, warnings = load_flow(source, filename, with_decorators)
+    flow, found = _with_locks(flow, filename)
+    warnings += found
     module = load_target(target)
     # The table first: what the target cannot express at all, then its own limits on the values.
     problems = capability_check(flow, target) + list(module.unsupported(flow, options))
@@ -74,6 +76,16 @@ def compile_flow(
     problems += module.check(flow, document, options)
     raise_if_errors(warnings + problems)
     return Artifact(module.render(document, options), module.SUFFIX, flow, tuple(warnings + problems))
+
+
+def _with_locks(flow: FlowGraph, filename: str) -> tuple[FlowGraph, list[Diagnostic]]:
+    """Each step's environment named by its entry in the lock beside the flow (read, never resolved here)."""
+    from flowc.compiler.environments import attach_locks, read_lock_beside
+
+    if all(step.packages is None for step in flow.steps):
+        return flow, []  # no file is read for a flow without environments
+    lock_text, lock_name = read_lock_beside(filename)
+    return attach_locks(flow, lock_text, lock_name)
 
 
 __all__ = ["Artifact", "CompileError", "Diagnostic", "Options", "compile_flow", "load_flow", "read_source"]

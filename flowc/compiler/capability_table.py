@@ -51,11 +51,22 @@ _KUBERNETES_ONLY = (
     "labels, service accounts or secrets; remove it, or choose the machines with @batch(queue=) "
     "(the queue's compute environment)"
 )
-_NO_PACKAGES = (
-    "nothing installs packages on this target yet, so the step's image must already provide them "
-    "(build them into --image or the step's image)"
+_PACKAGES = (
+    "the step runs in its locked environment (the lock file beside the flow, `flowc lock`): `flowc deploy` "
+    "builds it, the container fetches it by hash from the datastore (`--environment`); the image needs only "
+    "the Python it was locked for"
 )
-_LOCAL_PACKAGES = "`flowc run` installs nothing: the packages must be installed in the Python that runs flowc"
+_PACKAGE_DECORATORS = ("pypi", "pypi_base", "conda", "conda_base")
+_PACKAGE_ARGUMENTS = {
+    "packages": "pinned with hashes in the lock and installed in the step's environment",
+    "python": "the Python the environment is locked for; the runtime refuses to enter it from another (exit 2)",
+    "disabled": "the step has no environment: it runs in the image's (or flowc run's) Python",
+}
+_CONDA_PACKAGES = (
+    "served from PyPI by uv under their PyPI names (pytorch -> torch, ...); a conda-only package "
+    "(compilers, CUDA, R) is an error at the decorator"
+)
+_LOCAL_PACKAGES = "`flowc run` builds the step's locked environment for this machine and runs the step in it"
 _LAUNCH_SETTINGS = ("cluster_name", "managed", "autostop_minutes")
 _ONE_COMPUTE = "a step has one compute decorator, and a @skypilot step's task cannot carry another"
 _SKYPILOT_NOT_DEPLOYED = (
@@ -163,7 +174,7 @@ def _compute_decorator(how: str) -> dict[str, Decision]:
 
 
 def _packages_decorator() -> dict[str, Decision]:
-    return {**_cells(WARN, _NO_PACKAGES, ORCHESTRATORS + ("skypilot",)), "local": Decision(NOTE, _LOCAL_PACKAGES)}
+    return {**_cells(HONOUR, _PACKAGES, ORCHESTRATORS + ("skypilot",)), "local": Decision(HONOUR, _LOCAL_PACKAGES)}
 
 
 _DECORATOR_DECISIONS: dict[str, dict[str, Decision]] = {
@@ -293,6 +304,9 @@ _ARGUMENT_DECISIONS: dict[tuple[str, str], dict[str, Decision]] = {
         ),
     },
     ("project", "name"): {t: _DECORATOR_DECISIONS["project"][t] for t in ORCHESTRATORS},
+    **{(d, a): _cells(HONOUR, _PACKAGE_ARGUMENTS[a]) for d in _PACKAGE_DECORATORS for a in _PACKAGE_ARGUMENTS},
+    **{(d, "packages"): _cells(HONOUR, _CONDA_PACKAGES) for d in ("conda", "conda_base")},
+    **{(d, "libraries"): _cells(HONOUR, _CONDA_PACKAGES) for d in ("conda", "conda_base")},
 }
 
 PARAMETER_TYPES = {

@@ -137,6 +137,7 @@ class Packages:
     manager: str  # "conda" or "pypi"
     packages: tuple[tuple[str, str], ...]
     python: str | None
+    lock: str | None = None  # the sha256 of its entry in the flow's lock file, once compile has found it
 
 
 @dataclass(frozen=True)

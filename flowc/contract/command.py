@@ -2,6 +2,7 @@
 
     python -m flowc.runtime step FLOW_FILE STEP --run-id RUN --task-id TASK
         --datastore ROOT [--param NAME=VALUE ...] [--attempt N --max-attempts M]
+<<<<<<< HEAD
         [--foreach-out PATH] [--branch-out PATH] [--iteration N]
         [--decorator JSON ...] [--package URL]
 
@@ -28,6 +29,9 @@ Conditionals and recursion (docs/conditionals.md), what a target renders:
   with EXIT_USAGE: every target stops at the same count because the runtime
   counts.  The step after the loop finds the last iteration by listing.
 - `--iteration` on a step that is not recursive is EXIT_USAGE.
+=======
+        [--foreach-out PATH] [--decorator JSON ...] [--package URL] [--environment SHA]
+>>>>>>> wip-pypi
 
 The compiler builds this argv (flowc/compiler/command.py), the runtime parses
 it (flowc/runtime/__main__.py), the local runner and the SkyPilot launcher
@@ -52,6 +56,9 @@ ITERATION_FLAG = "--iteration"  # a recursive step's iteration, 0-based; its tas
 DEFAULT_RECURSION_MAX = 100  # iterations of a recursive step without @recursion(max=...)
 DECORATOR_FLAG = "--decorator"  # JSON {"name": {args}} of a decorator attached with --with
 PACKAGE_FLAG = "--package"  # URL of the code package (s3://.../<sha256>.tar.gz or a path)
+# The sha256 of the step's locked Python environment (its entry in the flow's lock file): the runtime puts the
+# environment's packages, fetched from the datastore by hash, on sys.path before it imports the flow.
+ENVIRONMENT_FLAG = "--environment"
 
 # An IncludeFile parameter's value on the runtime's command line: the file as the launcher read it, stored
 # in the datastore as an artifact blob (`flowc-include:<sha256>`).  The runtime never opens a path it is given.

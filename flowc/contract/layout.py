@@ -8,6 +8,12 @@
     ROOT/<Flow>/runs/<run>/<step>/<task>/branch.json  a conditional's choice: {"value": ..., "next": "<step>"}
     ROOT/<Flow>/runs/<run>/<step>/<task>/DONE          written last: a task is done iff present
     ROOT/<Flow>/runs/<run>/<step>/<task>/logs/attempt-<n>.{stdout,stderr,json}
+    ROOT/envs/<lock sha256>/<platform>.json            which archive holds that locked environment, built for it
+    ROOT/envs/<sha256>.tar.gz                          a built environment (site/ + flowc-environment.json)
+
+Environments are not under <Flow>: the runtime must put one on sys.path
+before it imports the flow (which is what names the flow), and being
+content-addressed, one archive can serve every flow that locks the same set.
 
 A recursive step's tasks are named `<task>-<iteration>` (flowc/contract/ids.py).
 `branch.json` is plain JSON (never framed), written before DONE, so an
@@ -33,6 +39,9 @@ BRANCH = "branch.json"  # a switch task's choice: {"value": <condition value>, "
 BRANCH_VALUE, BRANCH_NEXT = "value", "next"  # its two keys
 RUN_RECORD = "run.json"
 PACKAGE_SUFFIX = ".tar.gz"
+ENVS = "envs"
+ENV_MANIFEST = "flowc-environment.json"  # in an environment archive: {"lock": sha, "python": "3.12", "platform": ...}
+ENV_SITE = "site"  # in an environment archive: the installed packages, a sys.path entry
 
 ATTEMPT_PREFIX = "attempt-"
 STDOUT, STDERR, ATTEMPT_RECORD = "stdout", "stderr", "json"  # the suffixes of an attempt's log files
@@ -44,6 +53,15 @@ def blob_key(flow: str, sha: str) -> str:
 
 def package_key(flow: str, sha: str) -> str:
     return f"{flow}/{PACKAGES}/{sha}{PACKAGE_SUFFIX}"
+
+
+def environment_pointer_key(lock_sha: str, platform: str) -> str:
+    """The record naming the archive of the environment locked as `lock_sha`, built for `platform`."""
+    return f"{ENVS}/{lock_sha}/{platform}.json"
+
+
+def environment_archive_key(archive_sha: str) -> str:
+    return f"{ENVS}/{archive_sha}{PACKAGE_SUFFIX}"
 
 
 def runs_key(flow: str) -> str:

@@ -29,6 +29,7 @@ DEPLOY_READ_BY: dict[str, frozenset[str]] = {
     "argo_server": frozenset({"argo"}),
     "role_arn": frozenset({"step-functions"}),
     "dags_folder": frozenset({"airflow"}),
+    "env_platform": frozenset({"argo", "step-functions", "airflow"}),
 }
 
 
@@ -48,6 +49,8 @@ class DeployRequest:
     role_arn: str | None = None
     dags_folder: str | None = None
     echo: Callable[[str], None] = print
+    # the platforms each @pypi/@conda environment is built for: the images' (flowc/contract/platforms.py)
+    env_platforms: tuple[str, ...] = ("linux-x86_64",)
 
 
 @dataclass(frozen=True)
@@ -62,13 +65,20 @@ class Deployment:
 def compile_for_deploy(request: DeployRequest) -> Deployment:
     """Package the code, compile with its URL through compile_flow, then upload the package.
 
+    Step environments (@pypi/@conda) are locked first where the lock file
+    lacks them (the only time a package index is reached), then built and
+    uploaded by hash before the code package.
     Raises CompileError (every located error) or DeployError; on either nothing was uploaded.
     """
+    _lock_environments(request)
     deployment, data = _compile_with_package(request)
     url, root = deployment.package_url, request.options.datastore
     if request.dry_run:
+        for sha in sorted(_environments(deployment.artifact.flow)):
+            request.echo(f"would build and upload environment {sha[:12]} for {', '.join(request.env_platforms)}")
         request.echo(f"would upload the code package ({len(data):,} bytes) to {url}")
         return deployment
+    _publish_environments(request, deployment.artifact.flow)
     # the packager only when deploying: flowc.deploy is imported by the CLI's option tables
     from flowc.deploy.package import upload_package
 
@@ -79,6 +89,44 @@ def compile_for_deploy(request: DeployRequest) -> Deployment:
     if uploaded != url:  # the compiled document names the package; it must be where it was uploaded
         raise DeployError(f"the code package was stored at {uploaded}, not at {url}")
     return deployment
+
+
+def _environments(flow) -> set[str]:
+    return {step.packages.lock for step in flow.steps if step.packages is not None and step.packages.lock}
+
+
+def _lock_environments(request: DeployRequest) -> None:
+    """Resolve what the flow's lock file does not pin yet (uv, the index): compile then reads the lock."""
+    from flowc.compiler import load_flow, read_source
+    from flowc.environments.prepare import EnvironmentFailure, has_environments
+
+    flow, _ = load_flow(read_source(request.flow_path), request.flow_path, request.with_decorators)
+    if not has_environments(flow):
+        return
+    from flowc.environments.lock import lock_flow
+
+    try:
+        lock_flow(flow, request.flow_path, refresh=False)
+    except EnvironmentFailure as exc:
+        raise DeployError(str(exc)) from None
+
+
+def _publish_environments(request: DeployRequest, flow) -> None:
+    if not _environments(flow):
+        return
+    from flowc.environments.build import publish_flow
+    from flowc.environments.uv import EnvironmentFailure
+
+    for platform in request.env_platforms:
+        try:
+            published = publish_flow(flow, request.flow_path, request.options.datastore, platform)
+        except EnvironmentFailure as exc:
+            raise DeployError(str(exc)) from None
+        except Exception as exc:  # local and S3 failures both end the deploy with their cause
+            raise DeployError(f"uploading environments to {request.options.datastore} failed: {exc}") from None
+        for item in published:
+            state = "uploaded" if item.built else "already in the datastore"
+            request.echo(f"environment {item.lock_sha[:12]} ({platform}): {state}, archive {item.archive_sha[:12]}")
 
 
 def compile_as_deployed(request: DeployRequest) -> Deployment:

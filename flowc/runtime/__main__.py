@@ -2,7 +2,8 @@
 
 The command and its exit codes are flowc/contract/command.py's: 0 the task
 succeeded (or @catch caught its exception), 1 the step failed (one line on
-stderr names step and task), 2 usage error.
+stderr names step and task), 2 usage error (also: the step's environment
+was not built for this platform or Python), 4 a corrupt environment archive.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def parser() -> argparse.ArgumentParser:
     step.add_argument(c.BRANCH_OUT_FLAG, dest="branch_out", default=None)
     step.add_argument(c.ITERATION_FLAG, dest="iteration", type=int, default=None)
     step.add_argument(c.PACKAGE_FLAG, dest="package", default=None, metavar="URL")
+    step.add_argument(c.ENVIRONMENT_FLAG, dest="environment", default=None, metavar="SHA")
     step.add_argument(
         c.DECORATOR_FLAG,
         dest="decorator",
@@ -86,6 +88,14 @@ def main(argv=None) -> int:
         except Exception as exc:  # noqa: BLE001 - any fetch problem is reported the same way
             print(f"flowc.runtime: error: cannot use code package {args.package}: {exc}", file=sys.stderr)
             return EXIT_FAILED
+    if args.environment:  # after the package (which may bring this runtime), before the flow is imported
+        from flowc.runtime.environment import EnvironmentUnavailable, enter_environment
+
+        try:
+            enter_environment(args.datastore, args.environment)
+        except EnvironmentUnavailable as exc:
+            print(f"flowc.runtime: error: cannot use the step's environment: {exc}", file=sys.stderr)
+            return exc.exit_code
     from flowc.runtime.secrets import export_secret_sources
 
     if (failed := export_secret_sources()) is not None:

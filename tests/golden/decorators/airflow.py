@@ -348,6 +348,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'decorators.py', 'train', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
+            '--environment', '83484ea01672f875024f83590c4c8bfd52f9ddec0b7af156ec4e5f1158c6204c',
         ],
         execution_timeout=datetime.timedelta(seconds=7200),
         image='python:3.11-slim',
@@ -364,6 +365,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'decorators.py', 'join', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
+            '--environment', '1c522a33681ece7ce320b117af9adf49f96152a752aca821ca7c76b7684d5bb5',
         ],
         image='python:3.11-slim',
         pod_resources={'cpu': '1', 'memory': '4096Mi'},
