@@ -2,11 +2,8 @@
 
     python -m flowc.runtime step FLOW_FILE STEP --run-id RUN --task-id TASK
         --datastore ROOT [--param NAME=VALUE ...] [--attempt N --max-attempts M]
-<<<<<<< HEAD
-        [--decorator JSON ...] [--foreach-out PATH] [--branch-out PATH] [--iteration N] [--package URL]
-=======
-        [--decorator JSON ...] [--foreach-out PATH] [--package URL] [--environment SHA]
->>>>>>> wip-pypi
+        [--decorator JSON ...] [--foreach-out PATH] [--branch-out PATH] [--iteration N]
+        [--package URL] [--environment SHA]
 
 The names (module, flags) are flowc/contract/command.py's.  One function builds it for all targets so they cannot drift.  Values only the
 orchestrator knows at run time (the run id, the task id inside a foreach, the
@@ -87,15 +84,12 @@ def runtime_argv(
             argv += [(c.DECORATOR_FLAG,), (json.dumps({use.name: dict(use.args)}, sort_keys=True),)]
     if step.kind is StepKind.FOREACH and foreach_out:
         argv += [(c.FOREACH_OUT_FLAG,), (foreach_out,)]
-<<<<<<< HEAD
     if step.is_switch and branch_out:
         argv += [(c.BRANCH_OUT_FLAG,), (branch_out,)]
     if step.is_recursive:
         argv += [(c.ITERATION_FLAG,), (Placeholder(ITERATION),)]
-=======
     if step.packages is not None and step.packages.lock:
         argv += [(c.ENVIRONMENT_FLAG,), (step.packages.lock,)]
->>>>>>> wip-pypi
     if options.package_url:
         # Only Python (and boto3) need be in the image: the fixed bootstrap fetches
         # the hash-checked code package and starts flowc.runtime from it.

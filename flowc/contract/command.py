@@ -2,9 +2,8 @@
 
     python -m flowc.runtime step FLOW_FILE STEP --run-id RUN --task-id TASK
         --datastore ROOT [--param NAME=VALUE ...] [--attempt N --max-attempts M]
-<<<<<<< HEAD
         [--foreach-out PATH] [--branch-out PATH] [--iteration N]
-        [--decorator JSON ...] [--package URL]
+        [--decorator JSON ...] [--package URL] [--environment SHA]
 
 Conditionals and recursion (docs/conditionals.md), what a target renders:
 
@@ -29,9 +28,6 @@ Conditionals and recursion (docs/conditionals.md), what a target renders:
   with EXIT_USAGE: every target stops at the same count because the runtime
   counts.  The step after the loop finds the last iteration by listing.
 - `--iteration` on a step that is not recursive is EXIT_USAGE.
-=======
-        [--foreach-out PATH] [--decorator JSON ...] [--package URL] [--environment SHA]
->>>>>>> wip-pypi
 
 The compiler builds this argv (flowc/compiler/command.py), the runtime parses
 it (flowc/runtime/__main__.py), the local runner and the SkyPilot launcher
