@@ -127,10 +127,33 @@ def echo(line: str) -> None:
     is_flag=True,
     help="Launch @skypilot steps through SkyPilot (needs an s3:// datastore); implied by --with skypilot.",
 )
+@click.option(
+    "--batch",
+    "launch_batch",
+    is_flag=True,
+    help="Run @batch steps as AWS Batch jobs (needs an s3:// datastore); implied by --with batch.",
+)
+@click.option(
+    "--kubernetes",
+    "launch_kubernetes",
+    is_flag=True,
+    help="Run @kubernetes steps as Kubernetes Jobs (needs an s3:// datastore); implied by --with kubernetes.",
+)
 @click.option("--quiet", is_flag=True, help="Do not echo the tasks' printed output.")
 @datastore_errors_in_one_line
-def run(flow_path, params, run_id, datastore, max_workers, with_decorators, launch_skypilot, quiet):
-    """Run FLOW.py on this machine, each task a local process (@skypilot steps: see --skypilot)."""
+def run(
+    flow_path,
+    params,
+    run_id,
+    datastore,
+    max_workers,
+    with_decorators,
+    launch_skypilot,
+    launch_batch,
+    launch_kubernetes,
+    quiet,
+):
+    """Run FLOW.py on this machine, each task a local process (remote steps: see --skypilot, --batch, --kubernetes)."""
     # the local runner loads only for a run
     from flowc.local.runner import LocalRun, RunRequest, new_run_id
     from flowc.local.skypilot import launch_problems, requested
@@ -148,9 +171,12 @@ def run(flow_path, params, run_id, datastore, max_workers, with_decorators, laun
             raise click.UsageError("\n".join(problems))
         # The VMs' interpreter etc. ([tool.flowc.skypilot], FLOWC_*), writing to this run's datastore.
         sky_options = options_for({"datastore": root}, flow_path, "skypilot")
+    remote_options = remote_options_or_exit(
+        flow, flow_path, root, {"batch": launch_batch, "kubernetes": launch_kubernetes}, with_decorators
+    )
     from flowc.local.notes import local_notes  # the local side loads only for a run
 
-    for note in local_notes(flow, launch_skypilot=sky_options is not None):
+    for note in local_notes(flow, launch_skypilot=sky_options is not None, launched=tuple(remote_options)):
         click.echo(note, err=True)
     run_id = run_id or new_run_id()
     check_run_id(run_id)
@@ -166,6 +192,7 @@ def run(flow_path, params, run_id, datastore, max_workers, with_decorators, laun
         echo=echo,
         show_output=not quiet,
         skypilot=sky_options,
+        remote=remote_options,
     )
     code = LocalRun(request).execute()
     if code == 0:
@@ -174,6 +201,25 @@ def run(flow_path, params, run_id, datastore, max_workers, with_decorators, laun
             f"in Python: flowc.Run('{flow.name}/{run_id}', datastore={root!r})['end'].task.data"
         )
     sys.exit(code)
+
+
+def remote_options_or_exit(flow, flow_path: str, root: str, flags: dict, with_decorators) -> dict:
+    """{backend: Options} for the backends whose steps this run sends to AWS Batch or Kubernetes (flowc/local/remote.py).
+
+    Each backend's settings are its target's ([tool.flowc.step-functions] for Batch, [tool.flowc.argo] for
+    Kubernetes, FLOWC_*): the same image, python, job queue or namespace the deployed flow would use.
+    A run that cannot launch them (a local datastore, no job queue, ...) is a usage error, exit 2.
+    """
+    from flowc.local.remote import SETTINGS_TARGET, launch_problems, requested
+
+    backends = requested(flags, with_decorators)
+    if not backends:
+        return {}
+    options = {b: options_for({"datastore": root}, flow_path, SETTINGS_TARGET[b]) for b in backends}
+    problems = launch_problems(flow, root, options)
+    if problems:
+        raise click.UsageError("\n".join(problems))
+    return options
 
 
 def _locate(run_spec: str, datastore: str | None, flow_path: str | None):
