@@ -215,8 +215,11 @@ class KubernetesSteps:
             pods = pods_api.list_namespaced_pod(namespace, label_selector=f"{JOB_NAME_LABEL}={name}").items
             pod = pods[0] if pods else None
             if pod is not None and pod.status is not None and pod.status.phase not in (None, "Pending"):
-                lines = pods_api.read_namespaced_pod_log(pod.metadata.name, namespace, container=CONTAINER_NAME)
-                lines = (lines or "").splitlines()
+                # The raw body: the client's own decoding of a text response gives the repr of its bytes.
+                response = pods_api.read_namespaced_pod_log(
+                    pod.metadata.name, namespace, container=CONTAINER_NAME, _preload_content=False
+                )
+                lines = response.data.decode("utf-8", "replace").splitlines()
                 for line in lines[shown:]:
                     tail.add(line)
                 shown = max(shown, len(lines))
