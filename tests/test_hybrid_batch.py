@@ -215,3 +215,23 @@ def test_interrupting_the_run_terminates_its_jobs(batch, bucket, tmp_path):
     assert standin.running() == []
     assert f"cancelled AWS Batch job {job_id}" in output
     assert standin.jobs[job_id].describe()["status"] == "FAILED"
+
+
+def test_resume_resubmits_only_what_failed(batch, bucket, tmp_path):
+    standin, env = batch
+    # No 2-minute wait before the retry of the broken split.
+    source = (
+        (EXAMPLES / "hybrid.py").read_text().replace("@retry(times=1)", "@retry(times=1, minutes_between_retries=0)")
+    )
+    marker = "        print(\"scored part\", self.input)\n"
+    flow = tmp_path / "hybrid.py"
+    flow.write_text(source.replace(marker, marker + "        assert self.input != 1, 'split 1 is broken'\n"))
+    failed = run_flowc("run", str(flow), "--batch", "--datastore", bucket, "--run-id", "broken", "--quiet", env=env)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "split 1 is broken" in failed.stdout
+    flow.write_text(source)  # fixed: resume runs only what did not finish, on AWS Batch again
+    before = len(standin.operations("SubmitJob"))
+    resumed = run_flowc("resume", "HybridFlow/broken", "--run-id", "fixed", "--datastore", bucket, "--quiet", env=env)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert [job["jobName"] for job in standin.operations("SubmitJob")[before:]] == ["HybridFlow-score-1"]
+    assert Run("HybridFlow/fixed", datastore=bucket)["end"].task.data.total == 8995500500

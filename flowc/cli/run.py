@@ -193,6 +193,7 @@ def run(
         show_output=not quiet,
         skypilot=sky_options,
         remote=remote_options,
+        with_decorators=tuple(with_decorators),
     )
     code = LocalRun(request).execute()
     if code == 0:
@@ -204,19 +205,13 @@ def run(
 
 
 def remote_options_or_exit(flow, flow_path: str, root: str, flags: dict, with_decorators) -> dict:
-    """{backend: Options} for the backends whose steps this run sends to AWS Batch or Kubernetes (flowc/local/remote.py).
+    """{backend: Options} for the steps this run sends to AWS Batch or Kubernetes (flowc/local/remote.py); exit 2
+    when it cannot (a local datastore, no job queue, no Kubernetes configuration)."""
+    from flowc.local.remote import launch_options  # the local side loads only for a run
 
-    Each backend's settings are its target's ([tool.flowc.step-functions] for Batch, [tool.flowc.argo] for
-    Kubernetes, FLOWC_*): the same image, python, job queue or namespace the deployed flow would use.
-    A run that cannot launch them (a local datastore, no job queue, ...) is a usage error, exit 2.
-    """
-    from flowc.local.remote import SETTINGS_TARGET, launch_problems, requested
-
-    backends = requested(flags, with_decorators)
-    if not backends:
-        return {}
-    options = {b: options_for({"datastore": root}, flow_path, SETTINGS_TARGET[b]) for b in backends}
-    problems = launch_problems(flow, root, options)
+    options, problems = launch_options(
+        flow, root, flags, with_decorators, lambda target: options_for({"datastore": root}, flow_path, target)
+    )
     if problems:
         raise click.UsageError("\n".join(problems))
     return options
@@ -278,7 +273,8 @@ def resume(run_spec, from_step, run_id, max_workers, quiet, datastore, flow_path
         fail(f"cannot resume {flow_name}/{origin}: {origin_run.problem}")
     record = origin_run.record
     path = flow_path or record["flow_file"]
-    flow = load_or_exit(path)
+    with_decorators = tuple(record.get("with_decorators") or ())
+    flow = load_or_exit(path, with_decorators)
     rerun = frozenset()
     if from_step:
         if not flow.has_step(from_step):
@@ -292,6 +288,9 @@ def resume(run_spec, from_step, run_id, max_workers, quiet, datastore, flow_path
     check_run_id(new_id)
     click.echo(f"resume {flow_name}/{origin} as {flow_name}/{new_id} (datastore {store.root})")
     workers = local_settings(path, store.root, max_workers).max_workers
+    # The steps the origin run sent to AWS Batch or Kubernetes go there again (only those that run again).
+    launched = {backend: True for backend in record.get("launch") or ()}
+    remote_options = remote_options_or_exit(flow, path, store.root, launched, with_decorators)
     request = RunRequest(
         flow=flow,
         flow_path=path,
@@ -303,6 +302,8 @@ def resume(run_spec, from_step, run_id, max_workers, quiet, datastore, flow_path
         rerun_steps=rerun,
         echo=echo,
         show_output=not quiet,
+        remote=remote_options,
+        with_decorators=with_decorators,
     )
     sys.exit(LocalRun(request).execute())
 

@@ -42,6 +42,16 @@ def local_note(step) -> str:
     )
 
 
+def launch_options(
+    flow, datastore: str, flags: dict[str, bool], with_decorators, settings_for
+) -> tuple[dict, list[str]]:
+    """({backend: Options} of the backends this run launches, why it cannot); `settings_for(target)` resolves a
+    target's settings, so a launched step takes the image, python, job queue or namespace its deployed twin would
+    ([tool.flowc.step-functions] for Batch, [tool.flowc.argo] for Kubernetes, FLOWC_*)."""
+    options = {backend: settings_for(SETTINGS_TARGET[backend]) for backend in requested(flags, with_decorators)}
+    return options, launch_problems(flow, datastore, options)
+
+
 def launch_problems(flow, datastore: str, options_by_backend: dict) -> list[str]:
     """Why the run cannot launch its remote steps from here (usage errors); [] when it can."""
     problems = []

@@ -58,6 +58,7 @@ class RunRequest:
     show_output: bool = True
     skypilot: object | None = None  # Options for the VMs: launch @skypilot steps (flowc/local/skypilot.py)
     remote: dict = field(default_factory=dict)  # backend -> Options: launch its steps as jobs (flowc/local/remote.py)
+    with_decorators: tuple[str, ...] = ()  # --with, recorded so that resume runs the same flow
 
 
 @dataclass
@@ -110,6 +111,9 @@ class LocalRun:
             "started_at": started,
             "finished_at": None if status == "running" else time.time(),
             "origin_run_id": self.r.origin_run_id,
+            # What `flowc resume` needs to run the flow as this run did: the same --with, the same remote steps.
+            "with_decorators": list(self.r.with_decorators),
+            "launch": sorted(self.r.remote),
             "datastore": self.store.root,
             "runner": {"host": socket.gethostname(), "pid": os.getpid()},
         }
