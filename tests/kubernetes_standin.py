@@ -115,6 +115,7 @@ class KubernetesStandIn:
         self.pods: dict[tuple[str, str], _Pod] = {}
         self.calls: list[tuple[str, str]] = []
         self.deleted: list[tuple[str, str, str]] = []  # (kind, namespace, name)
+        self.created_pods: list[dict] = []  # every pod manifest, kept after its pod is deleted
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -161,6 +162,7 @@ class KubernetesStandIn:
         pod = _Pod(manifest)
         with self.lock:
             self.pods[(namespace, metadata["name"])] = pod
+            self.created_pods.append(manifest)
         self._start(pod, namespace, owner)
         return pod
 
