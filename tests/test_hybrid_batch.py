@@ -235,3 +235,26 @@ def test_resume_resubmits_only_what_failed(batch, bucket, tmp_path):
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert [job["jobName"] for job in standin.operations("SubmitJob")[before:]] == ["HybridFlow-score-1"]
     assert Run("HybridFlow/fixed", datastore=bucket)["end"].task.data.total == 8995500500
+
+
+@pytest.mark.parametrize(
+    "job, expected",
+    [
+        (
+            {"statusReason": "Task failed to start", "container": {"reason": "CannotPullContainerError: not found"}},
+            "could not pull the job's image (CannotPullContainerError)",
+        ),
+        (
+            {"statusReason": "Essential container in task exited", "container": {"reason": "OutOfMemoryError: ..."}},
+            "ran out of memory (OutOfMemoryError)",
+        ),
+        ({"statusReason": "Host EC2 (instance i-0abc) terminated."}, "spot reclaim or host terminated"),
+        ({"statusReason": "Job attempt duration exceeded timeout"}, "stopped the job at its @timeout"),
+        ({"statusReason": "Essential container in task exited", "container": {"exitCode": 3}}, "the job exited 3"),
+    ],
+    ids=["image", "oom", "spot", "timeout", "exit"],
+)
+def test_batch_failure_reasons_are_named(job, expected):
+    from flowc.local.batch import failure_message
+
+    assert expected in failure_message(job)

@@ -172,3 +172,46 @@ def test_interrupting_the_run_deletes_its_jobs(cluster, bucket, tmp_path):
     assert standin.deleted == [("job", NAMESPACE, name)]
     assert standin.running() == [] and standin.jobs == {}
     assert f"cancelled Kubernetes Job {NAMESPACE}/{name}" in output
+
+
+def _state(**state):
+    from kubernetes.client import V1ContainerState, V1ContainerStateTerminated, V1ContainerStateWaiting
+
+    waiting, terminated = state.get("waiting"), state.get("terminated")
+    return V1ContainerState(
+        waiting=V1ContainerStateWaiting(**waiting) if waiting else None,
+        terminated=V1ContainerStateTerminated(**terminated) if terminated else None,
+    )
+
+
+@pytest.mark.parametrize(
+    "state, condition, expected",
+    [
+        ({"waiting": {"reason": "ImagePullBackOff", "message": "no such image"}}, None, "the pod cannot start"),
+        ({"terminated": {"exit_code": 137, "reason": "OOMKilled"}}, None, "ran out of memory (OOMKilled)"),
+        ({"terminated": {"exit_code": 137}}, "DeadlineExceeded", "stopped the Job at its @timeout"),
+        ({"terminated": {"exit_code": 4, "reason": "Error"}}, None, "exited 4 (Error)"),
+    ],
+    ids=["image", "oom", "deadline", "exit"],
+)
+def test_kubernetes_failure_reasons_are_named(state, condition, expected):
+    from kubernetes.client import V1ContainerStatus, V1JobCondition, V1JobStatus, V1PodStatus
+
+    from flowc.local.kubernetes import failure_message
+
+    status = V1ContainerStatus(name="main", image="i", image_id="", ready=False, restart_count=0, state=_state(**state))
+    conditions = [V1JobCondition(type="Failed", status="True", reason=condition)] if condition else None
+    message = failure_message(V1PodStatus(container_statuses=[status]), V1JobStatus(conditions=conditions))
+    assert expected in message
+
+
+def test_an_unreachable_api_server_fails_the_task_in_one_line(cluster, bucket, tmp_path):
+    standin, env = cluster
+    flow = tmp_path / "sleepy.py"
+    flow.write_text(SLEEPY.replace("IMAGE", "'python:3.11-slim'"))
+    standin.server.shutdown()  # configured when the run starts, gone when its step is sent
+    standin.server.server_close()
+    result = run_flowc("run", str(flow), "--kubernetes", "--datastore", bucket, "--quiet", env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "could not create the Kubernetes Job for step 'start' task 0" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr

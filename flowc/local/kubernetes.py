@@ -166,13 +166,16 @@ class KubernetesSteps:
     def run(self, step, task_id: str, argv: list[str], prefix: str, timeout_seconds: int | None):
         """Run one attempt as a Job and wait for its end: (exit code, last log lines) as a local task gives."""
         from kubernetes.client.exceptions import ApiException  # with the client, only for Kubernetes runs
+        from urllib3.exceptions import HTTPError  # the API server unreachable: the client's transport raises it
+
+        api_errors = (ApiException, HTTPError, OSError)
 
         tail = LogTail(prefix, self.jobs.echo, self.show_output)
         namespace, name = self.namespace(step), job_name(step.name, task_id)
         try:
             jobs_api, _ = self.apis()
             jobs_api.create_namespaced_job(namespace, self.job(step, name, argv, timeout_seconds))
-        except (ApiException, OSError) as exc:
+        except api_errors as exc:
             tail.lines.append(
                 f"flowc: could not create the Kubernetes Job for step '{step.name}' task {task_id}: {exc}"
             )
@@ -183,7 +186,7 @@ class KubernetesSteps:
         )
         try:
             ended = self.wait(namespace, name, tail)
-        except (ApiException, OSError) as exc:
+        except api_errors as exc:
             self.jobs.cancel(key)  # lost track of it: do not leave it running
             tail.lines.append(f"flowc: lost track of Kubernetes Job {namespace}/{name}: {exc}")
             return EXIT_LAUNCH, tail.lines
