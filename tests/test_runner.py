@@ -51,6 +51,8 @@ EXPECTED = {
     "metaflow_api": lambda d: d.results == [0, 1, 4, 9] or pytest.fail(str(d.results)),
     # seeds 1, 2, 3; each split sums seed * i for i < 1000 = seed * 499500; 6 * 499500 = 2997000 = 97 * 30896 + 88
     "skypilot": lambda d: (d.total, d.score) == (2997000, 88) or pytest.fail(f"{d.total} {d.score}"),
+    # three shards of i * i over 1000 numbers each: the sum of squares below 3000
+    "hybrid": lambda d: d.total == 8995500500 or pytest.fail(f"total {d.total}"),
 }
 
 

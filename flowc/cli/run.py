@@ -128,6 +128,18 @@ def echo(line: str) -> None:
     is_flag=True,
     help="Launch @skypilot steps through SkyPilot (needs an s3:// datastore); implied by --with skypilot.",
 )
+@click.option(
+    "--batch",
+    "launch_batch",
+    is_flag=True,
+    help="Run @batch steps as AWS Batch jobs (needs an s3:// datastore); implied by --with batch.",
+)
+@click.option(
+    "--kubernetes",
+    "launch_kubernetes",
+    is_flag=True,
+    help="Run @kubernetes steps as Kubernetes Jobs (needs an s3:// datastore); implied by --with kubernetes.",
+)
 @click.option("--quiet", is_flag=True, help="Do not echo the tasks' printed output.")
 @click.option(
     "--no-env",
@@ -135,8 +147,20 @@ def echo(line: str) -> None:
     help="Run @pypi/@conda steps in this Python instead of their own environments (a warning names them).",
 )
 @datastore_errors_in_one_line
-def run(flow_path, params, run_id, datastore, max_workers, with_decorators, launch_skypilot, quiet, no_env):
-    """Run FLOW.py on this machine, each task a local process (@skypilot steps: see --skypilot)."""
+def run(
+    flow_path,
+    params,
+    run_id,
+    datastore,
+    max_workers,
+    with_decorators,
+    launch_skypilot,
+    launch_batch,
+    launch_kubernetes,
+    quiet,
+    no_env,
+):
+    """Run FLOW.py on this machine, each task a local process (remote steps: see --skypilot, --batch, --kubernetes)."""
     # the local runner loads only for a run
     from flowc.local.runner import LocalRun, RunRequest, new_run_id
     from flowc.local.skypilot import launch_problems, requested
@@ -154,9 +178,12 @@ def run(flow_path, params, run_id, datastore, max_workers, with_decorators, laun
             raise click.UsageError("\n".join(problems))
         # The VMs' interpreter etc. ([tool.flowc.skypilot], FLOWC_*), writing to this run's datastore.
         sky_options = options_for({"datastore": root}, flow_path, "skypilot")
+    remote_options = remote_options_or_exit(
+        flow, flow_path, root, {"batch": launch_batch, "kubernetes": launch_kubernetes}, with_decorators
+    )
     from flowc.local.notes import local_notes  # the local side loads only for a run
 
-    for note in local_notes(flow, launch_skypilot=sky_options is not None):
+    for note in local_notes(flow, launch_skypilot=sky_options is not None, launched=tuple(remote_options)):
         click.echo(note, err=True)
     flow = local_environments(flow, flow_path, root, no_env)
     run_id = run_id or new_run_id()
@@ -173,6 +200,8 @@ def run(flow_path, params, run_id, datastore, max_workers, with_decorators, laun
         echo=echo,
         show_output=not quiet,
         skypilot=sky_options,
+        remote=remote_options,
+        with_decorators=tuple(with_decorators),
     )
     code = LocalRun(request).execute()
     if code == 0:
@@ -209,6 +238,19 @@ def local_environments(flow, flow_path: str, root: str, no_env: bool):
     except EnvironmentFailure as exc:
         click.echo(f"flowc: error: {exc}", err=True)
     sys.exit(EXIT_USAGE)
+
+
+def remote_options_or_exit(flow, flow_path: str, root: str, flags: dict, with_decorators) -> dict:
+    """{backend: Options} for the steps this run sends to AWS Batch or Kubernetes (flowc/local/remote.py); exit 2
+    when it cannot (a local datastore, no job queue, no Kubernetes configuration)."""
+    from flowc.local.remote import launch_options  # the local side loads only for a run
+
+    options, problems = launch_options(
+        flow, root, flags, with_decorators, lambda target: options_for({"datastore": root}, flow_path, target)
+    )
+    if problems:
+        raise click.UsageError("\n".join(problems))
+    return options
 
 
 def _locate(run_spec: str, datastore: str | None, flow_path: str | None):
@@ -268,7 +310,8 @@ def resume(run_spec, from_step, run_id, max_workers, quiet, no_env, datastore, f
         fail(f"cannot resume {flow_name}/{origin}: {origin_run.problem}")
     record = origin_run.record
     path = flow_path or record["flow_file"]
-    flow = local_environments(load_or_exit(path), path, store.root, no_env)
+    with_decorators = tuple(record.get("with_decorators") or ())
+    flow = local_environments(load_or_exit(path, with_decorators), path, store.root, no_env)
     rerun = frozenset()
     if from_step:
         if not flow.has_step(from_step):
@@ -278,6 +321,9 @@ def resume(run_spec, from_step, run_id, max_workers, quiet, no_env, datastore, f
     check_run_id(new_id)
     click.echo(f"resume {flow_name}/{origin} as {flow_name}/{new_id} (datastore {store.root})")
     workers = local_settings(path, store.root, max_workers).max_workers
+    # The steps the origin run sent to AWS Batch or Kubernetes go there again (only those that run again).
+    launched = {backend: True for backend in record.get("launch") or ()}
+    remote_options = remote_options_or_exit(flow, path, store.root, launched, with_decorators)
     request = RunRequest(
         flow=flow,
         flow_path=path,
@@ -289,6 +335,8 @@ def resume(run_spec, from_step, run_id, max_workers, quiet, no_env, datastore, f
         rerun_steps=rerun,
         echo=echo,
         show_output=not quiet,
+        remote=remote_options,
+        with_decorators=with_decorators,
     )
     sys.exit(LocalRun(request).execute())
 

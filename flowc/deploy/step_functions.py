@@ -156,15 +156,23 @@ def _include_files(request: DeployRequest, flow, params: dict[str, str]) -> dict
 
 
 def _register_job_definition(aws: _Aws, name: str, wanted: dict) -> None:
-    """Register `name` with containerProperties `wanted` unless an ACTIVE revision already has this content."""
-    if not aws.dry_run:
-        found = aws.call("batch", "describe_job_definitions", jobDefinitionName=name, status="ACTIVE")
+    register_job_definition(aws.call, name, wanted, aws.echo, look_first=not aws.dry_run)
+
+
+def register_job_definition(call, name: str, wanted: dict, echo, look_first: bool = True) -> None:
+    """Register `name` with containerProperties `wanted` unless an ACTIVE revision already has this content.
+
+    `call(service, operation, **kwargs)` makes the AWS call: deploy's (which may dry-run) or the local
+    runner's, which registers the job definitions of its @batch steps the same way (flowc/local/batch.py).
+    """
+    if look_first:
+        found = call("batch", "describe_job_definitions", jobDefinitionName=name, status="ACTIVE")
         for existing in found.get("jobDefinitions", []):
             props = existing.get("containerProperties", {})
             if all(props.get(k) == v for k, v in wanted.items()):
-                aws.echo(f"reusing job definition {existing['jobDefinitionArn']}")
+                echo(f"reusing job definition {existing['jobDefinitionArn']}")
                 return
-    aws.call(
+    call(
         "batch",
         "register_job_definition",
         jobDefinitionName=name,

@@ -29,6 +29,7 @@ from flowc.contract.ids import iteration_task_id, parent_task_of_child, run_id_p
 from flowc.contract.layout import run_record_key, task_key
 from flowc.local.processes import TIMED_OUT, TaskProcesses
 from flowc.local.progress import Progress
+from flowc.local.remote_jobs import RemoteJobs
 from flowc.local.resume import clone_task
 from flowc.runtime.datastore import DatastoreError, open_datastore
 
@@ -56,6 +57,8 @@ class RunRequest:
     echo: Callable[[str], None] = print
     show_output: bool = True
     skypilot: object | None = None  # Options for the VMs: launch @skypilot steps (flowc/local/skypilot.py)
+    remote: dict = field(default_factory=dict)  # backend -> Options: launch its steps as jobs (flowc/local/remote.py)
+    with_decorators: tuple[str, ...] = ()  # --with, recorded so that resume runs the same flow
 
 
 @dataclass
@@ -86,6 +89,14 @@ class LocalRun:
             from flowc.local.skypilot import SkyPilotSteps
 
             self.sky = SkyPilotSteps(self.flow, request.flow_path, self.store.root, request.skypilot)
+        self.jobs = RemoteJobs(self.processes.stopping, request.echo)
+        self.remote = None
+        if request.remote:
+            from flowc.local.remote import RemoteSteps
+
+            self.remote = RemoteSteps(
+                self.flow, request.flow_path, self.store.root, request.remote, self.jobs, request.show_output
+            )
 
     # -- the run record --------------------------------------------------------
 
@@ -100,6 +111,9 @@ class LocalRun:
             "started_at": started,
             "finished_at": None if status == "running" else time.time(),
             "origin_run_id": self.r.origin_run_id,
+            # What `flowc resume` needs to run the flow as this run did: the same --with, the same remote steps.
+            "with_decorators": list(self.r.with_decorators),
+            "launch": sorted(self.r.remote),
             "datastore": self.store.root,
             "runner": {"host": socket.gethostname(), "pid": os.getpid()},
         }
@@ -135,6 +149,8 @@ class LocalRun:
 
         if self.sky is not None and self.sky.launches(step):
             return self.sky.argv(step, fill)  # python -m flowc.runtime.skypilot_launch ...
+        if self.remote is not None and self.remote.launcher(step) is not None:
+            return self.remote.argv(step, fill)  # the runtime from the code package, in a Batch or Kubernetes job
         options = Options(python=sys.executable, datastore=self.store.root)
         return command.render(command.runtime_argv(self.flow, step, options), fill)
 
@@ -155,18 +171,26 @@ class LocalRun:
         if self.sky is not None and self.sky.launches(step):
             attempts = self.sky.attempts(step, attempts)
             self.r.echo(f"[{step_name}/{task_id}] launching through SkyPilot {self.sky.describe(step)}")
+        # Where the task runs, decided here for every step: a job (Batch, Kubernetes) or a local process.
+        launcher = self.remote.launcher(step) if self.remote is not None else None
+        if launcher is not None:
+            self.r.echo(f"[{step_name}/{task_id}] running {launcher.describe(step)}")
+        prefix = f"[{step_name}/{task_id}] "
         for attempt in range(attempts):
             if self.processes.stopping.is_set():
                 return TaskResult(step_name, task_id, EXIT_FAILED, attempt, time.time() - started, "interrupted")
-            code, stderr_lines = self.processes.run(
-                self.argv(step, task_id, attempt), f"[{step_name}/{task_id}] ", step.timeout_seconds
-            )
+            argv = self.argv(step, task_id, attempt)
+            if launcher is not None:
+                code, stderr_lines = launcher.run(step, task_id, argv, prefix, step.timeout_seconds)
+            else:
+                code, stderr_lines = self.processes.run(argv, prefix, step.timeout_seconds)
             if code == TIMED_OUT:
                 code = EXIT_FAILED
                 self.record_killed_attempt(step_name, task_id, attempt, started, step.timeout_seconds)
                 stderr_lines.append(
                     f"flowc: step '{step_name}' task {task_id} ran past its @timeout of "
-                    f"{step.timeout_seconds}s and did not stop: the runner killed it"
+                    f"{step.timeout_seconds}s and did not stop: "
+                    + ("its job was stopped" if launcher is not None else "the runner killed it")
                 )
             if code == 0 and not self.task_done(step_name, task_id):
                 # The task exited 0 without committing (os._exit(0) in the step, a killed writer):
@@ -303,6 +327,7 @@ class LocalRun:
             return self._schedule(started)
         except KeyboardInterrupt:
             self.processes.stop()
+            self.jobs.stop()
             self.write_record("interrupted", started)
             self.r.echo(
                 f"flowc: run {self.r.run_id} interrupted; its running tasks were stopped. "
@@ -313,6 +338,8 @@ class LocalRun:
     def _schedule(self, started: float) -> int:
         if self.sky is not None:
             self.sky.upload_package(self.r.echo)
+        if self.remote is not None:
+            self.remote.upload_package(self.r.echo)
         progress = Progress(self.r.echo, [step.name for step in self.flow.steps])
         self.workers = max(1, self.r.max_workers)
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
@@ -321,6 +348,7 @@ class LocalRun:
             except KeyboardInterrupt:
                 # Stop here, not after every queued task: no new task or attempt starts, running ones are killed.
                 self.processes.stop()
+                self.jobs.stop()  # terminate / delete every remote job in flight: nothing is left running
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
         status = "ok" if self.failed is None and ("end", "0") in self.done else "failed"
