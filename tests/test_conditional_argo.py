@@ -7,6 +7,8 @@ Skipped/Omitted tasks and nested DAG templates the way Argo's controller does.
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -14,6 +16,8 @@ import textwrap
 import pytest
 import yaml
 from argo_schema import schema_errors
+from flowgen import generated_flows
+from hypothesis import HealthCheck, given, settings
 from conftest import EXAMPLES, ROOT
 from test_argo_execution import _explain
 from test_argo_execution import sim as sim  # noqa: F401 - the module's argo_sim fixture
@@ -22,6 +26,8 @@ from flowc.compiler import CompileError, Options, compile_flow
 from flowc.contract.command import EXIT_USAGE
 from flowc.runtime.client import Run
 
+FUZZ_EXAMPLES = int(os.environ.get("FLOWC_FUZZ_EXAMPLES", "25"))
+FUZZ_RUNS = int(os.environ.get("FLOWC_FUZZ_RUNS", "3"))
 SCHEMAS = ("argo-workflows.schema.json", "argo-workflows-v3.7.18.schema.json")
 HEADER = "from flowc import FlowSpec, Parameter, recursion, retry, step\n\n\nclass F(FlowSpec):\n"
 
@@ -100,9 +106,7 @@ def test_branch_steps_after_the_first_wait_for_success_not_for_a_skip():
 
 def test_a_flow_without_conditionals_keeps_bare_depends():
     doc = manifest((EXAMPLES / "branch_in_foreach.py").read_text(), "branch_in_foreach.py")
-    assert all(
-        "." not in (t.get("depends") or "") and "when" not in t for t in tasks_of(doc).values()
-    ), tasks_of(doc)
+    assert all("." not in (t.get("depends") or "") and "when" not in t for t in tasks_of(doc).values()), tasks_of(doc)
 
 
 def test_a_recursive_step_is_a_loop_template_that_calls_itself():
@@ -197,8 +201,20 @@ def test_a_step_named_like_a_loop_template_is_renamed():
 
 def test_next_iteration_out_writes_the_next_number(tmp_path):
     out = tmp_path / "next"
-    argv = [sys.executable, "-m", "flowc.runtime", "step", "recursive.py", "count", "--run-id", "r1",
-            "--task-id", "0", "--datastore", str(tmp_path / "ds")]
+    argv = [
+        sys.executable,
+        "-m",
+        "flowc.runtime",
+        "step",
+        "recursive.py",
+        "count",
+        "--run-id",
+        "r1",
+        "--task-id",
+        "0",
+        "--datastore",
+        str(tmp_path / "ds"),
+    ]
     done = subprocess.run(argv + ["--next-iteration-out", str(out)], capture_output=True, text=True, cwd=EXAMPLES)
     assert done.returncode == EXIT_USAGE and "--next-iteration-out needs --iteration" in done.stderr
     subprocess.run(argv + ["--iteration", "4", "--next-iteration-out", str(out)], capture_output=True, cwd=EXAMPLES)
@@ -207,16 +223,34 @@ def test_next_iteration_out_writes_the_next_number(tmp_path):
 
 def test_a_retry_after_a_failure_no_retry_changes_does_not_run_the_step(tmp_path):
     """Argo retries every non-zero exit: the runtime itself keeps exit 2 final (the step's code runs once)."""
-    argv = [sys.executable, "-m", "flowc.runtime", "step", "conditional.py", "start", "--run-id", "r1",
-            "--task-id", "0", "--datastore", str(tmp_path), "--param", "route=mid", "--max-attempts", "3"]
+    argv = [
+        sys.executable,
+        "-m",
+        "flowc.runtime",
+        "step",
+        "conditional.py",
+        "start",
+        "--run-id",
+        "r1",
+        "--task-id",
+        "0",
+        "--datastore",
+        str(tmp_path),
+        "--param",
+        "route=mid",
+        "--max-attempts",
+        "3",
+    ]
     first = subprocess.run(argv + ["--attempt", "0"], capture_output=True, text=True, cwd=EXAMPLES)
     assert first.returncode == EXIT_USAGE and "choice = 'mid' names no branch" in first.stderr, first.stderr
     for attempt in ("1", "2"):
         again = subprocess.run(argv + ["--attempt", attempt], capture_output=True, text=True, cwd=EXAMPLES)
         assert again.returncode == EXIT_USAGE, again.stderr
-        assert f"attempt {attempt}) failed: not run again: attempt 0 failed with BranchError: conditional step " in (
-            again.stderr
-        ) and "meeting step:" not in again.stdout
+        assert (
+            f"attempt {attempt}) failed: not run again: attempt 0 failed with BranchError: conditional step "
+            in again.stderr
+            and "meeting step:" not in again.stdout
+        )
     task = Run("ConditionalFlow/r1", datastore=str(tmp_path))["start"]["0"]
     assert [a["attempt"] for a in task.attempts()] == [0]
 
@@ -368,3 +402,50 @@ def test_a_recursive_step_as_a_foreach_body_runs(sim):  # noqa: F811
     run = sim.flow_run("each", report)
     assert run["join"].task.data.counts == [2, 3, 1]
     assert sorted(t.id for t in run["count"].tasks()) == ["0-0", "0-1", "1-0", "1-1", "1-2", "2-0"]
+
+
+# ---------------------------------------------------------------------------- generated flows (tests/flowgen.py)
+
+
+def bounded(source: str) -> str:
+    """A generated flow with @recursion(max=5) on each recursive step: the default bound (100) nests deeper than
+    Argo's controller allows, which test_the_default_bound_is_refused_at_the_step covers."""
+    recursive = re.findall(r"self\.next\(\{'again': self\.(\w+),", source)
+    for name in recursive:
+        source = source.replace(
+            f"    @step\n    def {name}(self):", f"    @recursion(max=5)\n    @step\n    def {name}(self):"
+        )
+    return source.replace("from flowc import FlowSpec,", "from flowc import recursion, FlowSpec,", 1)
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(generated_flows(conditionals=True))
+def test_generated_conditional_flows_compile_and_pass_argos_schema(flow):
+    source = bounded(flow.source)
+    try:
+        text = compile_flow(source, "generated.py", "argo", Options(datastore="s3://b/r")).text
+    except CompileError as exc:  # e.g. a value Argo would substitute: refused at its line, never a crash
+        assert exc.errors and all(e.location.line >= 1 for e in exc.errors)
+        return
+    for document in yaml.safe_load_all(text):
+        assert schema_errors(ROOT / "tests" / "schemas" / SCHEMAS[0], document) == []
+
+
+@settings(max_examples=FUZZ_RUNS, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(
+    flow=generated_flows(conditionals=True).filter(
+        lambda f: 4 <= f.task_count <= 20 and ("switch" in f.source or "'again'" in f.source)
+    )
+)
+def test_generated_conditional_flows_run_on_argo_sim_as_locally(flow, sim):  # noqa: F811
+    """The trace property of test_fuzz on Argo: only the chosen arms ran, each recursion once per iteration."""
+    source = bounded(flow.source)
+    try:
+        compile_flow(source, "generated.py", "argo", Options(datastore="s3://b/r"))
+    except CompileError:
+        return  # refused at a line (the compile test above checks how)
+    result, report = run_flow(sim, source, f"gen{len(list(sim.root.glob('code-gen*')))}")
+    assert result.returncode == 0 and report["phase"] == "Succeeded", _explain(result)
+    flow_folder = next(p.parent.parent for p in sim.store.glob(f"*/runs/{report['workflow']}"))
+    run = Run(f"{flow_folder.name}/{report['workflow']}", datastore=str(sim.store))
+    assert run["end"].task.data.trace == flow.expected_trace
