@@ -449,3 +449,54 @@ def test_generated_conditional_flows_run_on_argo_sim_as_locally(flow, sim):  # n
     flow_folder = next(p.parent.parent for p in sim.store.glob(f"*/runs/{report['workflow']}"))
     run = Run(f"{flow_folder.name}/{report['workflow']}", datastore=str(sim.store))
     assert run["end"].task.data.trace == flow.expected_trace
+
+
+NESTED_SHARED_MEETING = """
+outer = Parameter("outer", default="x")
+inner = Parameter("inner", default="p")
+@step
+def start(self):
+    self.trail = ["start"]
+    self.pick = self.outer
+    self.next({"x": self.b, "y": self.c}, condition="pick")
+@step
+def b(self):
+    self.trail = self.trail + ["b"]
+    self.pick = self.inner
+    self.next({"p": self.d, "q": self.meet}, condition="pick")
+@step
+def d(self):
+    self.trail = self.trail + ["d"]
+    self.next(self.meet)
+@step
+def c(self):
+    self.trail = self.trail + ["c"]
+    self.next(self.meet)
+@step
+def meet(self):
+    self.trail = self.trail + ["meet"]
+    self.next(self.end)
+@step
+def end(self):
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    "outer, inner, trail",
+    (("x", "p", ["start", "b", "d", "meet"]), ("x", "q", ["start", "b", "meet"]), ("y", "p", ["start", "c", "meet"])),
+)
+def test_nested_conditionals_meeting_at_one_step_run_the_chosen_path(sim, outer, inner, trail):  # noqa: F811
+    source = flow_source(NESTED_SHARED_MEETING)
+    result, report = run_flow(sim, source, "shared", f"outer={outer}", f"inner={inner}")
+    assert result.returncode == 0 and report["phase"] == "Succeeded", _explain(result)
+    run = sim.flow_run("shared", report)
+    assert run["meet"].task.data.trail == trail
+    assert sorted(step.name for step in run) == sorted(set(trail) | {"end"})
+
+
+def test_a_skypilot_step_that_chooses_is_refused_at_its_next():
+    source = flow_source(CHAIN.replace("@step\ndef start", "@skypilot(cpus='2+')\n@step\ndef start", 1))
+    source = source.replace("import FlowSpec,", "import FlowSpec, skypilot,", 1)
+    found = refusals(source)
+    assert any("step 'start' runs on SkyPilot and chooses a branch" in d for d in found), found
