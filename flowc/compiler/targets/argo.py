@@ -244,13 +244,7 @@ def step_template(flow: FlowGraph, step: Step, options: Options):
         inputs=branches.step_inputs(step, task_id_input_list(step)),
         outputs=branches.step_outputs(step, FOREACH_OUTPUT, FOREACH_OUT),
         container=container,
-        retry_strategy=m.RetryStrategy(
-            limit=str(retry.times),
-            retry_policy="Always",
-            backoff=m.Backoff(duration=f"{retry.delay_seconds}s") if retry.delay_seconds else None,
-        )
-        if retry
-        else None,
+        retry_strategy=retry_strategy(retry),
         active_deadline_seconds=str(step.timeout_seconds) if step.timeout_seconds else None,
         # The workflow's spec carries --service-account; a template names only a step's own.
         service_account_name=pod.service_account if pod.service_account != options.service_account else None,
@@ -282,15 +276,19 @@ def launcher_template(flow: FlowGraph, step: Step, options: Options):
         if step.kind is StepKind.FOREACH
         else None,
         container=m.Container(image=options.skypilot_image, command=argv[:3], args=argv[3:]),
-        retry_strategy=m.RetryStrategy(
-            limit=str(retry.times),
-            retry_policy="Always",
-            backoff=m.Backoff(duration=f"{retry.delay_seconds}s") if retry.delay_seconds else None,
-        )
-        if retry
-        else None,
+        retry_strategy=retry_strategy(retry),
         active_deadline_seconds=str(step.timeout_seconds) if step.timeout_seconds else None,
     )
+
+
+def retry_strategy(retry):
+    """@retry as Argo's retryStrategy: it retries every non-zero exit (the runtime keeps NOT_RETRIED final)."""
+    from hera.workflows import models as m
+
+    if retry is None:
+        return None
+    backoff = m.Backoff(duration=f"{retry.delay_seconds}s") if retry.delay_seconds else None
+    return m.RetryStrategy(limit=str(retry.times), retry_policy="Always", backoff=backoff)
 
 
 def argo_placeholder(p: Placeholder) -> str:
