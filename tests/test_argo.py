@@ -7,6 +7,7 @@ The byte-for-byte golden comparison itself is tests/test_golden.py.
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -93,9 +94,14 @@ def dag_depth(templates: dict[str, dict], name: str) -> int:
     inner = [
         dag_depth(templates, t["template"]) + 1
         for t in templates[name]["dag"]["tasks"]
-        if "dag" in templates[t["template"]]
+        if "dag" in templates[t["template"]] and not t["template"].endswith(names.LOOP_SUFFIX)  # a loop is no foreach
     ]
     return max(inner, default=0)
+
+
+def depends_names(text: str) -> list[str]:
+    """The tasks a `depends` expression names: `a && b`, or with results (`a.Succeeded || (b.Succeeded && c.Skipped)`)."""
+    return re.findall(r"([a-z][-a-z0-9]*)(?:\.[A-Z][A-Za-z]+)?", text)
 
 
 def check_structure(flow, doc: dict) -> None:
@@ -108,12 +114,13 @@ def check_structure(flow, doc: dict) -> None:
         tasks = {t["name"]: t for t in template["dag"]["tasks"]}
         for task in tasks.values():
             assert task["template"] in templates, f"{task['name']} names a missing template"
-            for dependency in filter(None, task.get("depends", "").split(" && ")):
+            dependencies = depends_names(task.get("depends", ""))
+            for dependency in dependencies:
                 assert dependency in tasks, f"{template['name']}/{task['name']} depends on unknown {dependency}"
             if "withParam" in task:
                 producer, output = task["withParam"].strip("{}").split(".")[1::3]
                 declared = [p["name"] for p in templates[tasks[producer]["template"]]["outputs"]["parameters"]]
-                assert output in declared and producer in task["depends"].split(" && ")
+                assert output in declared and producer in dependencies
             wanted = {p["name"] for p in templates[task["template"]].get("inputs", {}).get("parameters", [])}
             given = {p["name"] for p in task.get("arguments", {}).get("parameters", [])}
             assert wanted == given, f"{task['name']}: inputs {wanted} but arguments {given}"

@@ -29,7 +29,6 @@ ARGO_SIM = ROOT.parent / "shared" / "tools" / "argo_sim.py"
 IMAGE = "flowc-test:1"
 # examples/skypilot.py's steps shell out to the `sky` CLI (a launcher pod); no stand-in for it here.
 NOT_RUN = {"skypilot": "its @skypilot steps need the `sky` CLI and a cloud; argo_sim has no stand-in for them"}
-NOT_RUN.update({name: "argo refuses it until issue 15's Argo lowering lands" for name in ("conditional", "recursive")})
 RUNNABLE = sorted(p.stem for p in EXAMPLES.glob("*.py") if p.stem not in NOT_RUN)
 
 

@@ -499,6 +499,9 @@ EFFECTS[("timeout", "hours")].update({"airflow": airflow_timeout(3600), "skypilo
 EFFECTS[("environment", "vars")]["skypilot"] = lambda a: sky_task(a.text)["envs"]["MODE"] == "fast"
 for _arg in ("var", "print_exception"):
     EFFECTS[("catch", _arg)] = {t: runs_in_the_runtime(t) for t in COLUMNS}
+EFFECTS.setdefault(("recursion", "max"), {})["argo"] = lambda a: (  # the runtime counts; the loop passes it N
+    "--iteration" in ARGO_CONTAINER(a.text)["args"] and "name: start-loop" in a.text
+)
 EFFECTS[("project", "name")]["step-functions"] = lambda a: step_functions_name(a.flow).startswith("demo-")
 EFFECTS.update(
     {

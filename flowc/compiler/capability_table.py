@@ -192,6 +192,7 @@ _DECORATOR_DECISIONS: dict[str, dict[str, Decision]] = {
     "catch": _cells(HONOUR, _RUNTIME),
     "recursion": {
         **_cells(REFUSE, _NOT_LOWERED_YET, ORCHESTRATORS + ("skypilot",)),
+        "argo": Decision(HONOUR, "the runtime counts a recursive step's iterations and fails the one past max"),
         "local": Decision(HONOUR, "the runtime counts a recursive step's iterations and fails the one past max"),
     },
     "timeout": _cells(
@@ -243,7 +244,10 @@ _ARGUMENT_DECISIONS: dict[tuple[str, str], dict[str, Decision]] = {
     **{("kubernetes", a): _kubernetes_setting(how) for a, how in _KUBERNETES_SETTINGS.items()},
     ("retry", "times"): _cells(HONOUR, "the number of retries after the first attempt"),
     ("catch", "var"): _cells(HONOUR, _RUNTIME),
-    ("recursion", "max"): {"local": Decision(HONOUR, "the runtime fails the iteration past max (exit 2, not retried)")},
+    ("recursion", "max"): {
+        "argo": Decision(HONOUR, "the runtime fails the iteration past max (exit 2, not retried)"),
+        "local": Decision(HONOUR, "the runtime fails the iteration past max (exit 2, not retried)"),
+    },
     ("catch", "print_exception"): _cells(HONOUR, _RUNTIME),
     **{("timeout", a): _cells(HONOUR, "part of the step's deadline") for a in ("seconds", "minutes", "hours")},
     ("environment", "vars"): _cells(HONOUR, "the container's (or process's) environment"),
@@ -337,10 +341,12 @@ _GRAPH_DECISIONS: dict[str, dict[str, Decision]] = {
     # Until each target's lowering lands (issue 15), an orchestrator refuses them at the self.next line.
     "conditional": {
         **_cells(REFUSE, _NOT_LOWERED_YET, ORCHESTRATORS + ("skypilot",)),
+        "argo": Decision(HONOUR, "`when` on the switch's output parameter; the meeting task depends on any branch"),
         "local": Decision(HONOUR, "only the chosen branch runs; the meeting step reads the branch that ran"),
     },
     "recursion": {
         **_cells(REFUSE, _NOT_LOWERED_YET, ORCHESTRATORS + ("skypilot",)),
+        "argo": Decision(HONOUR, "a DAG template that calls itself while the step chooses itself"),
         "local": Decision(HONOUR, "one task per iteration (task ids T-0, T-1, ...), bounded by @recursion(max=...)"),
     },
     **{

@@ -2,8 +2,8 @@
 
     python -m flowc.runtime step FLOW_FILE STEP --run-id RUN --task-id TASK
         --datastore ROOT [--param NAME=VALUE ...] [--attempt N --max-attempts M]
-        [--decorator JSON ...] [--foreach-out PATH] [--branch-out PATH] [--iteration N]
-        [--package URL] [--environment SHA]
+        [--decorator JSON ...] [--foreach-out PATH] [--branch-out PATH]
+        [--iteration N [--next-iteration-out PATH]] [--package URL] [--environment SHA]
 
 The names (module, flags) are flowc/contract/command.py's.  One function builds it for all targets so they cannot drift.  Values only the
 orchestrator knows at run time (the run id, the task id inside a foreach, the
@@ -54,12 +54,18 @@ def flow_file_name(flow: FlowGraph) -> str:
 
 
 def runtime_argv(
-    flow: FlowGraph, step: Step, options: Options, foreach_out: str | None = None, branch_out: str | None = None
+    flow: FlowGraph,
+    step: Step,
+    options: Options,
+    foreach_out: str | None = None,
+    branch_out: str | None = None,
+    next_iteration_out: str | None = None,
 ) -> tuple[ArgvItem, ...]:
     """The argv (items of parts) that runs `step` inside a container.
 
     `foreach_out` and `branch_out` are where a foreach step writes its split list and a switch step the
-    chosen step's name, for an orchestrator that reads them from a file."""
+    chosen step's name, for an orchestrator that reads them from a file; `next_iteration_out` where a
+    recursive step writes its next iteration's number (for Argo, which cannot add without expressions)."""
     argv: list[ArgvItem] = [
         (options.python,),
         ("-m",),
@@ -88,6 +94,8 @@ def runtime_argv(
         argv += [(c.BRANCH_OUT_FLAG,), (branch_out,)]
     if step.is_recursive:
         argv += [(c.ITERATION_FLAG,), (Placeholder(ITERATION),)]
+        if next_iteration_out:
+            argv += [(c.NEXT_ITERATION_OUT_FLAG,), (next_iteration_out,)]
     if step.packages is not None and step.packages.lock:
         argv += [(c.ENVIRONMENT_FLAG,), (step.packages.lock,)]
     if options.package_url:

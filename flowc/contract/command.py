@@ -2,7 +2,7 @@
 
     python -m flowc.runtime step FLOW_FILE STEP --run-id RUN --task-id TASK
         --datastore ROOT [--param NAME=VALUE ...] [--attempt N --max-attempts M]
-        [--foreach-out PATH] [--branch-out PATH] [--iteration N]
+        [--foreach-out PATH] [--branch-out PATH] [--iteration N [--next-iteration-out PATH]]
         [--decorator JSON ...] [--package URL] [--environment SHA]
 
 Conditionals and recursion (docs/conditionals.md), what a target renders:
@@ -28,6 +28,9 @@ Conditionals and recursion (docs/conditionals.md), what a target renders:
   with EXIT_USAGE: every target stops at the same count because the runtime
   counts.  The step after the loop finds the last iteration by listing.
 - `--iteration` on a step that is not recursive is EXIT_USAGE.
+- `--next-iteration-out PATH` (with `--iteration N` only) writes N+1 as plain
+  text into PATH when the task starts: an orchestrator that cannot add (Argo
+  without `{{=...}}` expressions) passes it to the next iteration.
 
 The compiler builds this argv (flowc/compiler/command.py), the runtime parses
 it (flowc/runtime/__main__.py), the local runner and the SkyPilot launcher
@@ -49,6 +52,7 @@ MAX_ATTEMPTS_FLAG = "--max-attempts"
 FOREACH_OUT_FLAG = "--foreach-out"  # where a foreach step also writes its split list for the orchestrator
 BRANCH_OUT_FLAG = "--branch-out"  # where a switch step also writes the chosen step's name for the orchestrator
 ITERATION_FLAG = "--iteration"  # a recursive step's iteration, 0-based; its task is <task-id>-<iteration>
+NEXT_ITERATION_OUT_FLAG = "--next-iteration-out"  # where a recursive step writes N+1, for an orchestrator's loop
 DEFAULT_RECURSION_MAX = 100  # iterations of a recursive step without @recursion(max=...)
 DECORATOR_FLAG = "--decorator"  # JSON {"name": {args}} of a decorator attached with --with
 PACKAGE_FLAG = "--package"  # URL of the code package (s3://.../<sha256>.tar.gz or a path)

@@ -32,6 +32,7 @@ def parser() -> argparse.ArgumentParser:
     step.add_argument(c.FOREACH_OUT_FLAG, dest="foreach_out", default=None)
     step.add_argument(c.BRANCH_OUT_FLAG, dest="branch_out", default=None)
     step.add_argument(c.ITERATION_FLAG, dest="iteration", type=int, default=None)
+    step.add_argument(c.NEXT_ITERATION_OUT_FLAG, dest="next_iteration_out", default=None, metavar="PATH")
     step.add_argument(c.PACKAGE_FLAG, dest="package", default=None, metavar="URL")
     step.add_argument(c.ENVIRONMENT_FLAG, dest="environment", default=None, metavar="SHA")
     step.add_argument(
@@ -60,6 +61,15 @@ def main(argv=None) -> int:
     if args.iteration is not None and args.iteration < 0:
         print(f"flowc.runtime: error: {c.ITERATION_FLAG} must be >= 0", file=sys.stderr)
         return EXIT_USAGE
+    if args.next_iteration_out is not None:
+        if args.iteration is None:
+            print(f"flowc.runtime: error: {c.NEXT_ITERATION_OUT_FLAG} needs {c.ITERATION_FLAG}", file=sys.stderr)
+            return EXIT_USAGE
+        from flowc.runtime.branching import write_next_iteration_out
+
+        # Written before the task runs: the number does not depend on it, and the orchestrator reads it only
+        # when the task succeeded and chose itself.
+        write_next_iteration_out(args.next_iteration_out, args.iteration)
     if args.attempt < 0 or (args.max_attempts is not None and args.max_attempts < 1):
         print(f"flowc.runtime: error: {c.ATTEMPT_FLAG} must be >= 0 and {c.MAX_ATTEMPTS_FLAG} >= 1", file=sys.stderr)
         return EXIT_USAGE

@@ -75,6 +75,11 @@ def write_branch_out(path: str, step: str) -> None:
     os.replace(temporary, path)
 
 
+def write_next_iteration_out(path: str, iteration: int) -> None:
+    """`--next-iteration-out`: the next iteration's number, for an orchestrator that cannot add (Argo)."""
+    write_branch_out(path, str(iteration + 1))
+
+
 def read_branch(store, flow: str, run_id: str, step: str, task_id: str) -> dict | None:
     text = store.read_text(task_key(flow, run_id, step, task_id, layout.BRANCH))
     return json.loads(text) if text is not None else None

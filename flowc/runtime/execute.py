@@ -213,8 +213,14 @@ def _write_split(context, flow, key, request, refs: dict) -> dict:
     return {"var": var, "num_splits": count, "items": items_ref}
 
 
-def record_attempt(store, key: str, attempt: int, status: str, started: float, exc) -> None:
-    """The attempt's record (logs/attempt-N.json): what `flowc show` and Task.attempts() read."""
+def record_attempt(
+    store, key: str, attempt: int, status: str, started: float, exc, not_retried: int | None = None
+) -> None:
+    """The attempt's record (logs/attempt-N.json): what `flowc show` and Task.attempts() read.
+
+    `not_retried` is the exit code (in NOT_RETRIED) of a failure no retry can change: a later attempt that an
+    orchestrator starts anyway (Argo's retryStrategy cannot look at exit codes without expressions) reads it
+    and exits with it at once."""
     record = {
         "attempt": attempt,
         "status": status,
@@ -222,6 +228,8 @@ def record_attempt(store, key: str, attempt: int, status: str, started: float, e
         "finished_at": time.time(),
         "error": None if exc is None else f"{type(exc).__name__}: {exc}",
     }
+    if not_retried is not None:
+        record["not_retried"] = not_retried
     store.write_text(layout.attempt_log_key(key, attempt, layout.ATTEMPT_RECORD), json.dumps(record, sort_keys=True))
 
 

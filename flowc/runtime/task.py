@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 
 from flowc.contract import layout
-from flowc.contract.command import EXIT_CORRUPT, EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from flowc.contract.command import EXIT_CORRUPT, EXIT_FAILED, EXIT_OK, EXIT_USAGE, NOT_RETRIED
 from flowc.contract.ids import iteration_task_id, parent_task_of_child
 from flowc.contract.layout import task_key
 from flowc.runtime import graph as g
@@ -229,6 +229,9 @@ def run_task(request: TaskRequest) -> int:
         try:
             if store.exists(f"{key}/{layout.DONE}"):
                 return already_done(store, key, request, where)
+            if (earlier := earlier_final_failure(store, key, request.attempt)) is not None:
+                print(f"flowc: {where} failed: not run again: {earlier[1]}", file=sys.stderr)
+                return earlier[0]
         except DatastoreError as exc:
             print(f"flowc: {where} failed: {exc}", file=sys.stderr)
             return EXIT_FAILED
@@ -258,7 +261,7 @@ def _execute(store, flow_name, flow_class, steps, request, where, started) -> in
     try:
         return execute_step(context, where, started)
     except (TaskFailure, ArtifactError, DatastoreError) as exc:
-        usage = isinstance(exc, branching.BranchError)
+        code = EXIT_USAGE if isinstance(exc, branching.BranchError) else EXIT_CORRUPT if isinstance(exc, CorruptBlob) else EXIT_FAILED
         # Outside the step's body (reading inputs, storing artifacts, the datastore): recorded like a
         # failed attempt, so `flowc show` and Task.exception say what happened instead of `running`.
         print(f"flowc: {where} failed: {exc}", file=sys.stderr)
@@ -270,12 +273,28 @@ def _execute(store, flow_name, flow_class, steps, request, where, started) -> in
                 "failed",
                 started,
                 exc,
+                not_retried=code if code in NOT_RETRIED else None,
             )
         except DatastoreError:
             pass  # the datastore is what failed: the one line above is all that can be said
-        if usage:
-            return EXIT_USAGE
-        return EXIT_CORRUPT if isinstance(exc, CorruptBlob) else EXIT_FAILED
+        return code
+
+
+def earlier_final_failure(store, key: str, attempt: int) -> tuple[int, str] | None:
+    """(exit code, cause) when an earlier attempt failed in a way no retry can change, else None.
+
+    An orchestrator that retries every non-zero exit (Argo without retryStrategy expressions) starts more
+    attempts anyway; each exits with the same code and cause without running the step again (and writes no
+    record of its own, so the task's attempts stay the ones that ran)."""
+    for earlier in range(attempt - 1, -1, -1):
+        text = store.read_text(layout.attempt_log_key(key, earlier, layout.ATTEMPT_RECORD))
+        try:
+            record = json.loads(text) if text else None
+        except ValueError:  # a torn record says nothing either way
+            continue
+        if isinstance(record, dict) and record.get("not_retried") in NOT_RETRIED:
+            return record["not_retried"], f"attempt {earlier} failed with {record.get('error')}, which no retry changes"
+    return None
 
 
 def already_done(store, key: str, request: TaskRequest, where: str) -> int:

@@ -11,6 +11,9 @@ Shape of the output:
   `withParam` over the foreach step's output parameter `foreach` (the JSON list
   of child task ids the runtime writes to `--foreach-out`).  Joins read their
   inputs from the datastore, so nothing of a foreach's width passes through Argo.
+- A conditional is `when` on the switch's output parameter `branch`; a
+  recursive step is a DAG template `<step>-loop` that calls itself
+  (argo_branches.py says how Argo's skipped tasks shape `depends`).
 - Commands are argv lists; user values are single items, never shell text.
 
 hera is imported inside functions so `flowc --help` stays fast.
@@ -20,13 +23,23 @@ from __future__ import annotations
 
 import json
 
-from flowc.compiler.command import ATTEMPT, PARAM, RUN_ID, TASK_ID, Placeholder, flow_file_name, runtime_argv
+from flowc.compiler.command import (
+    ATTEMPT,
+    ITERATION,
+    PARAM,
+    RUN_ID,
+    TASK_ID,
+    Placeholder,
+    flow_file_name,
+    runtime_argv,
+)
 from flowc.compiler.ir import FlowGraph, Parameter, Step, StepKind
 from flowc.compiler.lower import kubernetes as k8s
 from flowc.compiler.lower.parameters import parameter_text
 from flowc.compiler.lower.skypilot import launcher_argv, restarts_in_skypilot
 from flowc.compiler.lower.yaml import dump_yaml, ordered
 from flowc.compiler.options import Options
+from flowc.compiler.targets import argo_branches as branches
 from flowc.compiler.targets import argo_checks
 from flowc.compiler.targets import argo_names as names
 
@@ -49,6 +62,7 @@ KEY_ORDER = (
     "inputs",
     "template",
     "depends",
+    "when",
     "withParam",
     "arguments",
     "dag",
@@ -97,6 +111,9 @@ def build_models(flow: FlowGraph, options: Options) -> list:
     name = names.flow_resource_name(flow.name, flow.project, options.name)
     templates = [m.Template(name=names.MAIN_TEMPLATE, dag=m.DAGTemplate(tasks=dag_tasks(flow, ())))]
     templates += [body_template(flow, s) for s in flow.steps if s.kind is StepKind.FOREACH]
+    templates += [
+        branches.loop_template(s, task_id_input_list(s), pass_task_id_list(s)) for s in flow.steps if s.is_recursive
+    ]
     templates += [step_template(flow, s, options) for s in flow.steps]
     spec = m.WorkflowSpec(
         entrypoint=names.MAIN_TEMPLATE,
@@ -141,13 +158,20 @@ def dag_tasks(flow: FlowGraph, scope: tuple[str, ...]) -> list:
 
     depth = len(scope)
     pass_task_id = task_id_arguments("{{inputs.parameters.%s}}" % TASK_ID_INPUT) if depth else None
+    conditional = branches.may_not_run(flow)
     tasks = []
     for step in flow.steps:
         if step.foreach_scope != scope:
             continue
         task_name = names.step_name(step.name)
         tasks.append(
-            m.DAGTask(name=task_name, template=task_name, depends=depends_on(flow, step, scope), arguments=pass_task_id)
+            m.DAGTask(
+                name=task_name,
+                template=names.loop_template_name(step.name) if step.is_recursive else task_name,
+                depends=branches.depends(flow, step, scope, conditional),
+                when=branches.when_chosen(flow, step),
+                arguments=branches.first_iteration(pass_task_id) if step.is_recursive else pass_task_id,
+            )
         )
         if step.kind is StepKind.FOREACH:
             body = names.body_template_name(step.name)
@@ -155,24 +179,12 @@ def dag_tasks(flow: FlowGraph, scope: tuple[str, ...]) -> list:
                 m.DAGTask(
                     name=body,
                     template=body,
-                    depends=task_name,
+                    depends=branches.task_result(task_name, step.name in conditional),
                     with_param="{{tasks.%s.outputs.parameters.%s}}" % (task_name, FOREACH_OUTPUT),
                     arguments=task_id_arguments("{{item}}"),
                 )
             )
     return tasks
-
-
-def depends_on(flow: FlowGraph, step: Step, scope: tuple[str, ...]) -> str | None:
-    """The `depends` expression: parents in this DAG; a parent deeper in a foreach means its body task."""
-    found: list[str] = []
-    for parent in flow.parents(step.name):
-        if parent.foreach_scope == scope:
-            found.append(names.step_name(parent.name))
-        elif len(parent.foreach_scope) > len(scope):
-            found.append(names.body_template_name(parent.foreach_scope[len(scope)]))
-        # else: the foreach step that opens this body; the body task already waits for it.
-    return " && ".join(dict.fromkeys(found)) or None
 
 
 def task_id_arguments(value: str):
@@ -185,6 +197,16 @@ def task_id_inputs():
     from hera.workflows import models as m
 
     return m.Inputs(parameters=[m.Parameter(name=TASK_ID_INPUT)])
+
+
+def task_id_input_list(step: Step) -> list:
+    """The task-id input of a template inside a foreach, else none."""
+    return list(task_id_inputs().parameters) if step.foreach_depth else []
+
+
+def pass_task_id_list(step: Step) -> list:
+    """The argument that passes a foreach iteration's task id on, else none."""
+    return list(task_id_arguments("{{inputs.parameters.%s}}" % TASK_ID_INPUT).parameters) if step.foreach_depth else []
 
 
 def body_template(flow: FlowGraph, foreach_step: Step):
@@ -219,18 +241,10 @@ def step_template(flow: FlowGraph, step: Step, options: Options):
     retry = step.retry if step.retry is not None and step.retry.times > 0 else None
     return m.Template(
         name=names.step_name(step.name),
-        inputs=task_id_inputs() if step.foreach_depth else None,
-        outputs=m.Outputs(parameters=[m.Parameter(name=FOREACH_OUTPUT, value_from=m.ValueFrom(path=FOREACH_OUT))])
-        if step.kind is StepKind.FOREACH
-        else None,
+        inputs=branches.step_inputs(step, task_id_input_list(step)),
+        outputs=branches.step_outputs(step, FOREACH_OUTPUT, FOREACH_OUT),
         container=container,
-        retry_strategy=m.RetryStrategy(
-            limit=str(retry.times),
-            retry_policy="Always",
-            backoff=m.Backoff(duration=f"{retry.delay_seconds}s") if retry.delay_seconds else None,
-        )
-        if retry
-        else None,
+        retry_strategy=retry_strategy(retry),
         active_deadline_seconds=str(step.timeout_seconds) if step.timeout_seconds else None,
         # The workflow's spec carries --service-account; a template names only a step's own.
         service_account_name=pod.service_account if pod.service_account != options.service_account else None,
@@ -262,15 +276,19 @@ def launcher_template(flow: FlowGraph, step: Step, options: Options):
         if step.kind is StepKind.FOREACH
         else None,
         container=m.Container(image=options.skypilot_image, command=argv[:3], args=argv[3:]),
-        retry_strategy=m.RetryStrategy(
-            limit=str(retry.times),
-            retry_policy="Always",
-            backoff=m.Backoff(duration=f"{retry.delay_seconds}s") if retry.delay_seconds else None,
-        )
-        if retry
-        else None,
+        retry_strategy=retry_strategy(retry),
         active_deadline_seconds=str(step.timeout_seconds) if step.timeout_seconds else None,
     )
+
+
+def retry_strategy(retry):
+    """@retry as Argo's retryStrategy: it retries every non-zero exit (the runtime keeps NOT_RETRIED final)."""
+    from hera.workflows import models as m
+
+    if retry is None:
+        return None
+    backoff = m.Backoff(duration=f"{retry.delay_seconds}s") if retry.delay_seconds else None
+    return m.RetryStrategy(limit=str(retry.times), retry_policy="Always", backoff=backoff)
 
 
 def argo_placeholder(p: Placeholder) -> str:
@@ -282,6 +300,8 @@ def argo_placeholder(p: Placeholder) -> str:
         return "{{retries}}"
     if p.kind == PARAM:
         return "{{workflow.parameters.%s}}" % p.name
+    if p.kind == ITERATION:
+        return "{{inputs.parameters.%s}}" % branches.ITERATION_INPUT
     raise ValueError(f"unknown placeholder {p.kind}")
 
 
@@ -307,7 +327,16 @@ def container_argv(argv: tuple) -> list[str]:
 
 
 def full_argv(flow: FlowGraph, step: Step, options: Options) -> list[str]:
-    return container_argv(runtime_argv(flow, step, options, foreach_out=FOREACH_OUT))
+    return container_argv(
+        runtime_argv(
+            flow,
+            step,
+            options,
+            foreach_out=FOREACH_OUT,
+            branch_out=branches.BRANCH_OUT,
+            next_iteration_out=branches.NEXT_ITERATION_OUT,
+        )
+    )
 
 
 def shared_command(flow: FlowGraph, options: Options) -> list[str]:

@@ -28,6 +28,10 @@ MAX_WORKFLOW_SIZE_BYTES = 1024 * 1024  # Argo controller's default MAX_WORKFLOW_
 # 36-39 bytes measured with argo_sim --size-only on linear flows and foreach.py; real statuses (timestamps,
 # host names) compress a little worse, hence the round number.
 NODE_STATUS_BYTES = 40
+# Argo's controller refuses a template nested deeper than this (controller.go maxAllowedStackDepth; its check in
+# operator.go executeTemplate is `depth >= 100`).  Iteration N of a recursive step nests main, its foreach bodies,
+# N+1 loop templates and the step's container: foreach depth + N + 3.
+MAX_STACK_DEPTH = 100
 SIZE_BUDGET_NOTE = "a small flow fits ~3,800 plain steps, or a foreach of ~8,500 items (docs/argo.md)"
 NO_ESCAPE = "Argo would replace the '{{...}}' in it with a workflow variable, and has no escape for it"
 
@@ -129,7 +133,7 @@ def check_step_names(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
     for step in flow.steps:
         for k8s_name in [names.step_name(step.name)] + (
             [names.body_template_name(step.name)] if step.foreach_var or step.kind.value == "foreach" else []
-        ):
+        ) + ([names.loop_template_name(step.name)] if step.is_recursive else []):
             other = seen.setdefault(k8s_name, step.name)
             if other != step.name:
                 yield Diagnostic(
@@ -137,11 +141,46 @@ def check_step_names(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
                 )
 
 
+def most_iterations(step) -> int:
+    """The most iterations of a recursive step Argo's controller will nest (see MAX_STACK_DEPTH)."""
+    return MAX_STACK_DEPTH - 3 - step.foreach_depth
+
+
+def check_recursion(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
+    """What a loop template cannot carry: more iterations than Argo nests, or a choice among several exits."""
+    for step in flow.steps:
+        if not step.is_recursive:
+            continue
+        allowed = most_iterations(step)
+        if step.recursion_max is not None and step.recursion_max > allowed:
+            yield Diagnostic(
+                step.location_of("recursion"),
+                f"recursive step '{step.name}': @recursion(max={step.recursion_max}) (the default is 100) is more "
+                f"iterations than Argo runs: each iteration is one template deeper and Argo's controller stops "
+                f"at a nesting depth of {MAX_STACK_DEPTH}, so at most {allowed} fit here; "
+                f"write @recursion(max=N) with N <= {allowed}",
+            )
+        if len(step.branches) > 1:
+            yield Diagnostic(
+                step.next_location or step.location,
+                f"recursive step '{step.name}' has {len(step.branches)} exits "
+                f"({', '.join(step.branches)}): on Argo the last iteration's choice stays inside its loop "
+                "template, where the steps after it cannot read it; give it one exit (choose the branch in "
+                "the step after it)",
+            )
+
+
 def check_skypilot(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
     """@skypilot steps run a launcher container; what their SkyPilot task cannot take is refused here too."""
     for step in flow.steps:
         if step.compute.backend == "skypilot":
             yield from step_problems(step)
+            if step.is_switch:
+                yield Diagnostic(
+                    step.next_location or step.location,
+                    f"step '{step.name}' runs on SkyPilot and chooses a branch: its launcher pod cannot pass the "
+                    "choice to Argo; run the choice in a step without @skypilot",
+                )
 
 
 def check_schedule(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
@@ -173,6 +212,7 @@ CHECKS = [
     check_parameters,
     check_step_names,
     check_skypilot,
+    check_recursion,
     check_schedule,
     check_flow_name,
 ]
@@ -192,8 +232,11 @@ def run_size_bytes(flow: FlowGraph, template_bytes: int) -> int:
     """The smallest Workflow object a run of this template makes: the spec it copies plus one node per step.
 
     A foreach adds its group and body nodes; each item adds ~3 more (argo_sim's model), which only the run knows.
+    A recursive step is counted at its bound: each iteration adds a loop node, its pod and the (skipped) call of
+    the next one.
     """
     nodes = 1 + len(flow.steps) + 2 * sum(1 for s in flow.steps if s.kind.value == "foreach")
+    nodes += sum(3 * (s.recursion_max or 0) for s in flow.steps if s.is_recursive)
     return template_bytes + nodes * NODE_STATUS_BYTES
 
 

@@ -7,9 +7,9 @@ collision-free within a flow:
   one-to-one, and a name that comes out a valid DNS-1123 label is kept as is
   (`shard_join` -> `shard-join`).
 - Anything else (upper case, a leading `_` or digit, too long, or a name that
-  would clash with the templates flowc adds: `main`, `*-body`) is lowercased,
+  would clash with the templates flowc adds: `main`, `*-body`, `*-loop`) is lowercased,
   cleaned, truncated, and given an 8-hex suffix from the SHA-256 of the
-  original name (`Train` -> `train-6b2a1f0c`).  Hex never ends in `body`.
+  original name (`Train` -> `train-6b2a1f0c`).  Hex never ends in `body` or `loop`.
 
 The original names are kept in an annotation on the WorkflowTemplate.
 """
@@ -24,6 +24,7 @@ STEP_NAME_MAX = LABEL_MAX - len("-body")  # room for the foreach body template's
 CRON_NAME_MAX = 52  # Argo appends "-<unix time>" to a CronWorkflow's name for each run
 MAIN_TEMPLATE = "main"
 BODY_SUFFIX = "-body"
+LOOP_SUFFIX = "-loop"  # a recursive step's loop template (same length as BODY_SUFFIX)
 HASH_CHARS = 8
 # The code package a @skypilot step's VM fetches: a workflow argument, so `argo submit -p` can give it when the
 # template was compiled without --package-url (`flowc deploy` compiles with it, which makes it the value).
@@ -40,7 +41,7 @@ def short_hash(text: str) -> str:
 def dns_label(original: str, max_length: int = LABEL_MAX) -> str:
     """`original` as a DNS-1123 label starting with a letter, by the stable rule above."""
     plain = original.replace("_", "-")
-    reserved = plain == MAIN_TEMPLATE or plain.endswith(BODY_SUFFIX)
+    reserved = plain == MAIN_TEMPLATE or plain.endswith(BODY_SUFFIX) or plain.endswith(LOOP_SUFFIX)
     if _LABEL.match(plain) and len(plain) <= max_length and not reserved:
         return plain
     cleaned = re.sub(r"[^a-z0-9-]+", "-", original.lower().replace("_", "-"))
@@ -57,6 +58,11 @@ def step_name(original: str) -> str:
 def body_template_name(foreach_step: str) -> str:
     """The DAG template (and the task that runs it) of a foreach step's body."""
     return step_name(foreach_step) + BODY_SUFFIX
+
+
+def loop_template_name(recursive_step: str) -> str:
+    """The DAG template of a recursive step's loop (the parent DAG's task for the step runs it)."""
+    return step_name(recursive_step) + LOOP_SUFFIX
 
 
 def flow_resource_name(flow_name: str, project: str | None, explicit: str | None) -> str:
