@@ -261,7 +261,13 @@ def _execute(store, flow_name, flow_class, steps, request, where, started) -> in
     try:
         return execute_step(context, where, started)
     except (TaskFailure, ArtifactError, DatastoreError) as exc:
-        code = EXIT_USAGE if isinstance(exc, branching.BranchError) else EXIT_CORRUPT if isinstance(exc, CorruptBlob) else EXIT_FAILED
+        code = (
+            EXIT_USAGE
+            if isinstance(exc, branching.BranchError)
+            else EXIT_CORRUPT
+            if isinstance(exc, CorruptBlob)
+            else EXIT_FAILED
+        )
         # Outside the step's body (reading inputs, storing artifacts, the datastore): recorded like a
         # failed attempt, so `flowc show` and Task.exception say what happened instead of `running`.
         print(f"flowc: {where} failed: {exc}", file=sys.stderr)

@@ -131,9 +131,11 @@ def check_parameters(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
 def check_step_names(flow: FlowGraph, options: Options) -> Iterable[Diagnostic]:
     seen: dict[str, str] = {}
     for step in flow.steps:
-        for k8s_name in [names.step_name(step.name)] + (
-            [names.body_template_name(step.name)] if step.foreach_var or step.kind.value == "foreach" else []
-        ) + ([names.loop_template_name(step.name)] if step.is_recursive else []):
+        for k8s_name in (
+            [names.step_name(step.name)]
+            + ([names.body_template_name(step.name)] if step.foreach_var or step.kind.value == "foreach" else [])
+            + ([names.loop_template_name(step.name)] if step.is_recursive else [])
+        ):
             other = seen.setdefault(k8s_name, step.name)
             if other != step.name:
                 yield Diagnostic(
