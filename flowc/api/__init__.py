@@ -21,6 +21,7 @@ from flowc.api.decorators import (
     skypilot,
     timeout,
 )
+from flowc.api.configs import Config, ConfigValue, config_expr
 from flowc.api.flowspec import FlowSpec, IncludeFile, JSONType, Parameter, current, step
 
 __all__ = [
@@ -29,6 +30,9 @@ __all__ = [
     "Parameter",
     "JSONType",
     "IncludeFile",
+    "Config",
+    "ConfigValue",
+    "config_expr",
     "current",
     "resources",
     "batch",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from flowc.cli.compile import fail, gc_paused, load_or_exit, options_for
+from flowc.cli.compile import CONFIG_FLAG, config_files_for, fail, gc_paused, load_or_exit, options_for
 from flowc.contract import layout
 
 
@@ -127,16 +127,17 @@ def echo(line: str) -> None:
     is_flag=True,
     help="Launch @skypilot steps through SkyPilot (needs an s3:// datastore); implied by --with skypilot.",
 )
+@CONFIG_FLAG
 @click.option("--quiet", is_flag=True, help="Do not echo the tasks' printed output.")
 @datastore_errors_in_one_line
-def run(flow_path, params, run_id, datastore, max_workers, with_decorators, launch_skypilot, quiet):
+def run(flow_path, params, run_id, datastore, max_workers, with_decorators, config_files, launch_skypilot, quiet):
     """Run FLOW.py on this machine, each task a local process (@skypilot steps: see --skypilot)."""
     # the local runner loads only for a run
     from flowc.local.runner import LocalRun, RunRequest, new_run_id
     from flowc.local.skypilot import launch_problems, requested
 
     with gc_paused():
-        flow = load_or_exit(flow_path, with_decorators)
+        flow = load_or_exit(flow_path, with_decorators, config_files_for({"config_files": config_files}))
     values = parse_params(params)
     check_params(flow, values)
     settings = local_settings(flow_path, datastore, max_workers)

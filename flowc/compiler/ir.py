@@ -216,6 +216,17 @@ class Parameter:
 
 
 @dataclass(frozen=True)
+class FlowConfig:
+    """A Config resolved at compile time (flowc/compiler/configs.py): its value is JSON data."""
+
+    name: str
+    attribute: str
+    value: Any  # the parsed file: a dict (None for an optional config with nothing given)
+    source: str  # the file it was read from, "default_value" or "none"
+    location: Location
+
+
+@dataclass(frozen=True)
 class Schedule:
     cron: str
     timezone: str | None
@@ -234,6 +245,7 @@ class FlowGraph:
     packages: Packages | None = None
     decorators: tuple[DecoratorUse, ...] = ()
     doc: str | None = None
+    configs: tuple[FlowConfig, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "_by_name", {s.name: s for s in self.steps})
@@ -268,7 +280,10 @@ class FlowGraph:
         return graph
 
     def to_dict(self) -> dict:
-        return {"ir_version": IR_VERSION, "flow": _plain(self)}
+        plain = _plain(self)
+        if not self.configs:
+            del plain["configs"]  # a flow without configs reads as it did before configs existed
+        return {"ir_version": IR_VERSION, "flow": plain}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, indent=2) + "\n"

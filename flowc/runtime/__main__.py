@@ -30,6 +30,7 @@ def parser() -> argparse.ArgumentParser:
     step.add_argument(c.MAX_ATTEMPTS_FLAG, dest="max_attempts", type=int, default=None)
     step.add_argument(c.FOREACH_OUT_FLAG, dest="foreach_out", default=None)
     step.add_argument(c.PACKAGE_FLAG, dest="package", default=None, metavar="URL")
+    step.add_argument(c.CONFIG_VALUES_FLAG, dest="config_values", default=None, metavar="B64")
     step.add_argument(
         c.DECORATOR_FLAG,
         dest="decorator",
@@ -73,6 +74,11 @@ def main(argv=None) -> int:
         except (ValueError, TypeError, AttributeError):
             print(f"flowc.runtime: error: {c.DECORATOR_FLAG} expects a JSON object, got {item!r}", file=sys.stderr)
             return EXIT_USAGE
+    try:
+        configs = c.decode_config_values(args.config_values) if args.config_values else {}
+    except ValueError as exc:
+        print(f"flowc.runtime: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if args.package:
         from flowc.runtime.bootstrap import enter_package
 
@@ -99,6 +105,7 @@ def main(argv=None) -> int:
         foreach_out=args.foreach_out,
         package=args.package,
         decorators=decorators,
+        configs=configs,
     )
     return run_task(request)
 
