@@ -53,8 +53,8 @@ class Sim:
         self.store = root / "datastore"
 
     def run(self, example: str, *params: str, timeout: float = 120) -> tuple[subprocess.CompletedProcess, dict]:
-        source = (EXAMPLES / f"{example}.py").read_text()
-        return self.run_source(source, f"{example}.py", *params, timeout=timeout)
+        path = EXAMPLES / f"{example}.py"  # its path: a Config's default file is read beside it
+        return self.run_source(path.read_text(), str(path), *params, timeout=timeout)
 
     def run_source(
         self,

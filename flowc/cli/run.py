@@ -70,13 +70,21 @@ def include_files_or_exit(flow, flow_path: str, params: dict, root: str) -> dict
         fail(str(exc))
 
 
-def parse_params(pairs) -> dict:
-    params = {}
+def parse_params(pairs, multiple: frozenset[str] = frozenset()) -> dict:
+    """{name: text}; a `multiple=True` parameter given more than once: its values as one JSON array."""
+    import json
+
+    params: dict = {}
+    repeated: dict[str, list[str]] = {}
     for pair in pairs:
         name, eq, value = pair.partition("=")
         if not eq or not name:
             raise click.UsageError(f"--param expects NAME=VALUE, got {pair!r}")
         params[name] = value
+        repeated.setdefault(name, []).append(value)
+    for name in multiple:
+        if len(repeated.get(name, ())) > 1:
+            params[name] = json.dumps(repeated[name])
     return params
 
 
@@ -138,7 +146,7 @@ def run(flow_path, params, run_id, datastore, max_workers, with_decorators, conf
 
     with gc_paused():
         flow = load_or_exit(flow_path, with_decorators, config_files_for({"config_files": config_files}))
-    values = parse_params(params)
+    values = parse_params(params, frozenset(p.name for p in flow.parameters if p.multiple))
     check_params(flow, values)
     settings = local_settings(flow_path, datastore, max_workers)
     root = settings.datastore

@@ -213,6 +213,13 @@ class Parameter:
     required: bool
     help: str | None
     location: Location
+    multiple: bool = False  # the value is a tuple; its --param text a JSON array
+    separator: str | None = None  # the runtime splits the text into a list of str
+
+    @property
+    def runtime_type(self) -> str:
+        """How the runtime command receives the value: a multiple parameter's is JSON text."""
+        return "json" if self.multiple else self.type
 
 
 @dataclass(frozen=True)
@@ -281,8 +288,13 @@ class FlowGraph:
 
     def to_dict(self) -> dict:
         plain = _plain(self)
+        # a flow without configs, multiple or separator parameters reads as it did before they existed
         if not self.configs:
-            del plain["configs"]  # a flow without configs reads as it did before configs existed
+            del plain["configs"]
+        for param in plain["parameters"]:
+            for key in ("multiple", "separator"):
+                if not param[key]:
+                    del param[key]
         return {"ir_version": IR_VERSION, "flow": plain}
 
     def to_json(self) -> str:

@@ -42,7 +42,7 @@ def convert_parameters(flow_class, raw: dict, load_included: Callable[[str], obj
         if text == "":
             if parameter.required:
                 raise ValueError(f"parameter '{name}' is required")
-            values[parameter.attribute] = parameter.default
+            values[parameter.attribute] = parameter.resolved_default()
             continue
         try:
             value = parameter.convert(text)
