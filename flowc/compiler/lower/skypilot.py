@@ -42,6 +42,7 @@ FLAG_ENV = {
     c.ATTEMPT_FLAG: "FLOWC_ATTEMPT",
     c.MAX_ATTEMPTS_FLAG: "FLOWC_MAX_ATTEMPTS",
     c.PACKAGE_FLAG: "FLOWC_PACKAGE",
+    c.CONFIG_VALUES_FLAG: "FLOWC_CONFIG_VALUES",
 }
 # Placeholders whose value the launcher must supply; the others have a usable default.
 REQUIRED_AT_LAUNCH = (RUN_ID, TASK_ID)
