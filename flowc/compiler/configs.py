@@ -38,6 +38,31 @@ HOW_TO_VALUE = "give a file path (default=) or a dict (default_value=)"
 HOW_TO = 'name a data format: parser="tomllib.loads" or parser="yaml.safe_load" (JSON needs none)'
 
 
+def add_class_configs(frontend, cls: ast.ClassDef, configs: dict) -> None:
+    """Resolve the class's Configs into `configs` and the class's constants: its decorators and
+    parameters may read them (`cfg.x`), and `config_expr` sees every config of the flow so far."""
+    found, failed = read_configs(frontend, cls, frontend.config_files)
+    frontend.failed_configs |= failed
+    constants = frontend.constants
+    constants.failed_configs = set(frontend.failed_configs)
+    for config in found:
+        configs[config.name] = config
+        constants.configs[config.attribute] = config.value
+    constants.config_names = {c.name: c.value for c in configs.values()}
+    names = frontend.names
+    constants.config_expr_names = {local for local, real in names.direct.items() if real == "config_expr"} | (
+        {"config_expr"} if names.star else set()
+    )
+
+
+def refuse_unknown_config_files(frontend, leaf: ast.ClassDef, configs: dict) -> None:
+    """`--config NAME PATH` naming no Config of the flow: an error at the flow class."""
+    for name in sorted(set(frontend.config_files) - set(configs) - frontend.failed_configs):
+        frontend.error(
+            leaf, f"--config {name}: {leaf.name} declares no Config named '{name}'" + did_you_mean(name, configs)
+        )
+
+
 def read_configs(frontend, cls: ast.ClassDef, overrides: dict[str, str]) -> tuple[list[FlowConfig], set[str]]:
     """The resolved Configs declared in `cls`'s body, and the attributes and names of those that failed
     (reported on `frontend`: their uses are not reported again)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowc.compiler import literals
-from flowc.compiler.configs import read_configs
+from flowc.compiler.configs import add_class_configs, refuse_unknown_config_files
 from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.flow_classes import Origin, flow_chain
 from flowc.compiler.ir import DecoratorUse, Location
@@ -115,7 +115,7 @@ class Frontend:
                 self.module_constants, self._lines = literals.module_constants(origin.tree.body, imported), None
             # A class body sees its module's names and its own, never its bases' (as in Python).
             self.constants = literals.module_constants(cls.body, self.module_constants)
-            self._add_configs(cls, configs)
+            add_class_configs(self, cls, configs)
             for use in self._decorators(cls.decorator_list, "flow", f"class {cls.name}"):
                 decorators.pop(use.name, None)
                 decorators[use.name] = use
@@ -134,24 +134,8 @@ class Frontend:
         flow.parameters = list(parameters.values())
         flow.decorators = list(decorators.values())
         flow.configs = list(configs.values())
-        for name in sorted(set(self.config_files) - set(configs) - self.failed_configs):
-            self.error(
-                leaf, f"--config {name}: {leaf.name} declares no Config named '{name}'" + did_you_mean(name, configs)
-            )
+        refuse_unknown_config_files(self, leaf, configs)
         return flow
-
-    def _add_configs(self, cls: ast.ClassDef, configs: dict) -> None:
-        """The class's Configs, resolved now: its decorators and parameters may read them (`cfg.x`)."""
-        found, failed = read_configs(self, cls, self.config_files)
-        self.failed_configs |= failed
-        self.constants.failed_configs = set(self.failed_configs)
-        for config in found:
-            configs[config.name] = config
-            self.constants.configs[config.attribute] = config.value
-        self.constants.config_names = {c.name: c.value for c in configs.values()}
-        self.constants.config_expr_names = {
-            local for local, real in self.names.direct.items() if real == "config_expr"
-        } | ({"config_expr"} if self.names.star else set())
 
     def _read_class(self, cls: ast.ClassDef, methods: set[str]) -> tuple[list, dict, set[str]]:
         """([(node, RawStep)], {attribute: Parameter}, every name the class body defines)."""
