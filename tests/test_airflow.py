@@ -165,6 +165,13 @@ LOCAL_RUNS = {
         {},
     ),
     "retry_catch": ("retry_catch", (), {}, {}),
+    "parameter_kinds": ("parameter_kinds", (), {}, {}),
+    "parameter_kinds_set": (
+        "parameter_kinds",
+        ("--name", "ParameterKindsFlowSet"),
+        {"tags": ["x", "y", "z"], "seeds": [5], "dry-run": True, "columns": "a,b"},
+        {},
+    ),
     "map_limit": ("foreach", ("--name", "ForeachFlowMapLimit"), {}, {"AIRFLOW__CORE__MAX_MAP_LENGTH": "2"}),
     "jinja": ("jinja_flow", (), {}, {}),
     # a JSON parameter that is not JSON: the runtime's usage error (exit 2), which no retry can change
@@ -229,6 +236,27 @@ EXPECTED = {
     "parameters": {"message": "hello world 0.01", "layers": [64, 32]},
     "parameters_set": {"message": f"hello {INJECTION} 0.01", "layers": [1]},
     "retry_catch": {"attempts_needed": 2, "partial": "written before the failure"},
+    # examples/parameter_kinds.py: an array Param reaches the step as a tuple, a flag as a bool, separator= splits
+    "parameter_kinds": {
+        "summary": {
+            "sizes": [64, 32],
+            "tags": ["red", "blue"],
+            "tags_is_tuple": True,
+            "seed_total": 3,
+            "dry_run": False,
+            "columns": ["id", "name"],
+        }
+    },
+    "parameter_kinds_set": {
+        "summary": {
+            "sizes": [64, 32],
+            "tags": ["x", "y", "z"],
+            "tags_is_tuple": True,
+            "seed_total": 5,
+            "dry_run": True,
+            "columns": ["a", "b"],
+        }
+    },
 }
 
 

@@ -138,7 +138,7 @@ def check_structure(flow, doc: dict) -> None:
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
 def test_dag_structure(example):
-    flow, _ = load_flow(example.read_bytes(), example.name)
+    flow, _ = load_flow(example.read_bytes(), str(example))
     check_structure(flow, golden_docs(example)[0])
 
 
@@ -173,7 +173,7 @@ def test_generated_flows_keep_their_structure_and_pass_the_schema():
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
 def test_resources_match_the_ir(example):
-    flow, _ = load_flow(example.read_bytes(), example.name)
+    flow, _ = load_flow(example.read_bytes(), str(example))
     doc = golden_docs(example)[0]
     templates = templates_by_name(doc)
     defaults = doc["spec"]["templateDefaults"]["container"]["resources"]

@@ -56,9 +56,8 @@ class Sim:
         seed_built_environments(self.store, EXAMPLES / "decorators.py")
 
     def run(self, example: str, *params: str, timeout: float = 120) -> tuple[subprocess.CompletedProcess, dict]:
-        source = (EXAMPLES / f"{example}.py").read_text()
-        # the example's own path: compile reads the lock file beside it (the pods see only its base name)
-        return self.run_source(source, str(EXAMPLES / f"{example}.py"), *params, timeout=timeout)
+        path = EXAMPLES / f"{example}.py"  # its path: a Config's default file is read beside it
+        return self.run_source(path.read_text(), str(path), *params, timeout=timeout)
 
     def run_source(
         self,

@@ -48,6 +48,19 @@ EXPECTED = {
     "decorators": expect_decorators,
     "conditional": lambda d: d.summary == "high: 400" or pytest.fail(d.summary),  # the default route
     "recursive": lambda d: (d.iterations, d.total) == ([0, 1, 2, 3], 10) or pytest.fail(f"{d.iterations}"),
+    "configs": lambda d: d.model == "ridge" or pytest.fail(str(d.model)),  # from examples/configs.json
+    "parameter_kinds": lambda d: (
+        d.summary
+        == {
+            "sizes": [64, 32],
+            "tags": ["red", "blue"],
+            "tags_is_tuple": True,
+            "seed_total": 3,
+            "dry_run": False,
+            "columns": ["id", "name"],
+        }
+        or pytest.fail(str(d.summary))
+    ),
     "metaflow_api": lambda d: d.results == [0, 1, 4, 9] or pytest.fail(str(d.results)),
     # seeds 1, 2, 3; each split sums seed * i for i < 1000 = seed * 499500; 6 * 499500 = 2997000 = 97 * 30896 + 88
     "skypilot": lambda d: (d.total, d.score) == (2997000, 88) or pytest.fail(f"{d.total} {d.score}"),

@@ -59,7 +59,8 @@ def test_every_golden_passes_asl_validator():
 @pytest.mark.parametrize("golden", GOLDENS, ids=[g.parent.name for g in GOLDENS])
 def test_structure(golden):
     definition = json.loads(golden.read_text())
-    flow = compile_flow((EXAMPLES / f"{golden.parent.name}.py").read_bytes(), "x.py", "ir", Options()).flow
+    path = EXAMPLES / f"{golden.parent.name}.py"  # its path: a Config's default file is read beside it
+    flow = compile_flow(path.read_bytes(), str(path), "ir", Options()).flow
 
     def check_scope(scope: dict):
         states = scope["States"]

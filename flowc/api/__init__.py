@@ -22,6 +22,7 @@ from flowc.api.decorators import (
     skypilot,
     timeout,
 )
+from flowc.api.configs import Config, ConfigValue, config_expr
 from flowc.api.flowspec import FlowSpec, IncludeFile, JSONType, Parameter, current, step
 
 __all__ = [
@@ -30,6 +31,9 @@ __all__ = [
     "Parameter",
     "JSONType",
     "IncludeFile",
+    "Config",
+    "ConfigValue",
+    "config_expr",
     "current",
     "resources",
     "batch",

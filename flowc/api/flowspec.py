@@ -27,9 +27,21 @@ class Parameter:
         type: Any = None,
         required: bool = False,
         help: str | None = None,
+        multiple: bool = False,
+        is_flag: bool = False,
+        separator: str | None = None,
         **kwargs,
     ):
         self.name = name
+        self.multiple = bool(multiple)  # Metaflow's click option: the value is a tuple
+        self.separator = separator  # Metaflow splits a str parameter's text with it
+        if is_flag:
+            type, default = bool, bool(default)
+        if isinstance(default, str) and (type is JSONType or type in (dict, list)):
+            default = json.loads(default)  # Metaflow's JSONType default given as text arrives parsed
+        if self.multiple:
+            default = tuple(default or ())
+            type = type if type is not None else (builtin_type(default[0]) if default else str)
         self.default = default
         self.type = type if type is not None else (builtin_type(default) if default is not None else str)
         self.required = required
@@ -49,7 +61,22 @@ class Parameter:
         raise AttributeError(f"parameter '{self.name}' is read-only inside a step")
 
     def convert(self, text: str) -> Any:
-        """Parse a command-line string into the parameter's type."""
+        """Parse a command-line string into the parameter's type (a multiple one's text: a JSON array, or one item)."""
+        if self.multiple:
+            items = json.loads(text) if text.lstrip().startswith("[") else [text]
+            if not isinstance(items, list):
+                raise ValueError(f"parameter '{self.name}' takes a JSON array of values")
+            return tuple(self._convert_one(i if isinstance(i, str) else json.dumps(i)) for i in items)
+        value = self._convert_one(text)
+        return value.split(self.separator) if self.separator and value else value
+
+    def resolved_default(self) -> Any:
+        """The default as a step sees it (a separator splits it as it splits given text)."""
+        if self.separator and isinstance(self.default, str) and self.default:
+            return self.default.split(self.separator)
+        return self.default
+
+    def _convert_one(self, text: str) -> Any:
         if self.type is JSONType or self.type in (dict, list):
             return json.loads(text)
         if self.type is bool:

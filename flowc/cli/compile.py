@@ -72,9 +72,19 @@ WITH_FLAG = click.option(
 )
 
 
+CONFIG_FLAG = click.option(
+    "--config",
+    "config_files",
+    type=(str, click.Path(dir_okay=False)),
+    multiple=True,
+    metavar="NAME PATH",
+    help="Read the flow's Config NAME from PATH instead of its default (repeatable).",
+)
+
+
 def options_flags(func):
-    """--with and the flags of the Options fields."""
-    for flag in reversed([WITH_FLAG, *OPTION_FLAGS]):
+    """--with, --config and the flags of the Options fields."""
+    for flag in reversed([WITH_FLAG, CONFIG_FLAG, *OPTION_FLAGS]):
         func = flag(func)
     return func
 
@@ -102,13 +112,23 @@ def options_for(kwargs: dict, flow_path: str, target: str):
     return settings_for(kwargs, flow_path, target).options
 
 
-def load_or_exit(path: str, with_decorators=()):
+def config_files_for(kwargs: dict) -> tuple[tuple[str, str], ...]:
+    """The `--config NAME PATH` pairs of a command's flags (flowc/cli/options.py); bad ones exit 2."""
+    from flowc.cli.options import SettingsError, resolve_config_files  # not needed by --help
+
+    try:
+        return resolve_config_files(kwargs.get("config_files"))
+    except SettingsError as exc:
+        fail(str(exc))
+
+
+def load_or_exit(path: str, with_decorators=(), config_files=()):
     """The flow's IR, printing warnings; on errors print them all and exit 2."""
     # the compiler loads on first use, so `flowc --help` stays fast
     from flowc.compiler import CompileError, load_flow, read_source
 
     try:
-        flow, warnings = load_flow(read_source(path), path, tuple(with_decorators))
+        flow, warnings = load_flow(read_source(path), path, tuple(with_decorators), config_files)
     except CompileError as exc:
         report(exc.diagnostics)
         sys.exit(EXIT_USAGE)
@@ -123,7 +143,14 @@ def compile_one(path: str, target: str, kwargs: dict, options=None):
 
     options = options_for(kwargs, path, target) if options is None else options
     try:
-        artifact = compile_flow(read_source(path), path, target, options, tuple(kwargs.get("with_decorators") or ()))
+        artifact = compile_flow(
+            read_source(path),
+            path,
+            target,
+            options,
+            tuple(kwargs.get("with_decorators") or ()),
+            config_files_for(kwargs),
+        )
     except CompileError as exc:
         report(exc.diagnostics)
         return None
@@ -186,7 +213,8 @@ def compile_command(flows, target, output, check, no_cache, **kwargs):
             else:
                 write_atomically(destination, text)
         if key is not None and not check:  # --check writes nothing, the cache included
-            cache.store(key, written, [str(w) for w in artifact.warnings])
+            reads = tuple(c.source for c in artifact.flow.configs if c.source not in ("default_value", "none"))
+            cache.store(key, written, [str(w) for w in artifact.warnings], reads)
     if failed:
         sys.exit(EXIT_USAGE)
     if stale:
@@ -199,7 +227,8 @@ def cached_compile(cache, path: str, target: str, kwargs: dict):
     from flowc.cli.compile_cache import cache_key
 
     options = options_for(kwargs, path, target)
-    key = cache_key(path, target, options, tuple(kwargs.get("with_decorators") or ()))
+    configs = config_files_for(kwargs)
+    key = cache_key(path, target, options, tuple(kwargs.get("with_decorators") or ()), configs)
     return key, (None if key is None else cache.lookup(key)), options
 
 
@@ -252,14 +281,14 @@ def write_atomically(destination: Path, text: str) -> None:
 @click.argument("flows", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--target", "-t", type=click.Choice(list(TARGETS)), help="Also apply this target's rules.")
 @options_flags
-def check_command(flows, target, with_decorators, **kwargs):
+def check_command(flows, target, with_decorators, config_files, **kwargs):
     """Validate FLOWS without writing anything."""
     if not target and any(v is not None for v in kwargs.values()):
         raise click.UsageError("options are read by a target: pass --target")
     failed = 0
     for path in flows:
         with gc_paused():
-            ok = _check_one(path, target, with_decorators, kwargs)
+            ok = _check_one(path, target, with_decorators, {**kwargs, "config_files": config_files})
         failed += not ok
         if ok:
             click.echo(f"{path}: ok")
@@ -274,7 +303,7 @@ def _check_one(path, target, with_decorators, kwargs) -> bool:
     from flowc.compiler import CompileError, load_flow, read_source
 
     try:
-        _, warnings = load_flow(read_source(path), path, tuple(with_decorators))
+        _, warnings = load_flow(read_source(path), path, tuple(with_decorators), config_files_for(kwargs))
     except CompileError as exc:
         report(exc.diagnostics)
         return False

@@ -58,7 +58,11 @@ def flowc_version() -> str:
 
 
 def cache_key(
-    flow_path: str, target: str, options, with_decorators: tuple[str, ...], config_files: tuple[str, ...] = ()
+    flow_path: str,
+    target: str,
+    options,
+    with_decorators: tuple[str, ...],
+    config_files: tuple[tuple[str, str], ...] = (),
 ) -> str | None:
     """The key of one compile, or None when an input cannot be read (the compile then reports why)."""
     # the same discovery the code package uses, so what a flow imports is found one way
@@ -67,7 +71,7 @@ def cache_key(
 
     try:
         sources = {name: _sha256_file(path) for name, path in local_files(flow_path).items()}
-        configs = {os.path.abspath(path): _sha256_file(path) for path in config_files}
+        configs = {name: [os.path.abspath(path), _sha256_file(path)] for name, path in config_files}
         lock = _sha256_file(lock_path(flow_path)) if os.path.exists(lock_path(flow_path)) else None
     except (OSError, SyntaxError, ValueError):  # unreadable or unparsable: not cacheable, the compile says why
         return None
@@ -98,6 +102,9 @@ class CompileCache:
         try:
             entry = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
             outputs, warnings = entry["outputs"], entry["warnings"]
+            for path, sha in entry.get("reads", {}).items():  # config files the compile read
+                if _sha256_file(path) != sha:
+                    return None
             for name, sha in outputs.items():
                 if Path(name).name != name:  # only plain names in DIR: an entry never points elsewhere
                     return None
@@ -107,11 +114,20 @@ class CompileCache:
             return None  # no entry, a damaged one, or an output gone: compile
         return [str(w) for w in warnings] if isinstance(warnings, list) and outputs else None
 
-    def store(self, key: str, written: dict[Path, str], warnings: list[str]) -> None:
-        """Record what a compile wrote (after it wrote it); best effort: a cache that cannot be written is no cache."""
+    def store(self, key: str, written: dict[Path, str], warnings: list[str], reads: tuple[str, ...] = ()) -> None:
+        """Record what a compile wrote (after it wrote it); best effort: a cache that cannot be written is no cache.
+
+        `reads`: the config files the compile read (a Config's default file is known only once compiled):
+        a later lookup is a hit only while each still has the bytes it had.
+        """
+        try:
+            read_shas = {os.path.abspath(path): _sha256_file(path) for path in reads}
+        except OSError:
+            return
         entry = {
             "outputs": {p.name: hashlib.sha256(text.encode("utf-8")).hexdigest() for p, text in written.items()},
             "warnings": warnings,
+            "reads": read_shas,
         }
         destination = self.folder / f"{key}.json"
         temporary = self.folder / f".{key}.tmp{os.getpid()}"

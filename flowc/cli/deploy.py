@@ -15,7 +15,7 @@ import sys
 
 import click
 
-from flowc.cli.compile import EXIT_USAGE, fail, options_flags, report, settings_for
+from flowc.cli.compile import EXIT_USAGE, config_files_for, fail, options_flags, report, settings_for
 from flowc.deploy import DEPLOY_READ_BY, DEPLOYERS, TRIGGERS, DeployError, DeployRequest
 
 
@@ -26,6 +26,7 @@ def deploy_request(flow_path, target, kwargs, dry_run) -> DeployRequest:
         target=target,
         options=settings.options,
         with_decorators=tuple(kwargs.get("with_decorators") or ()),
+        config_files=config_files_for(kwargs),
         dry_run=dry_run,
         # ARGO_SERVER and ARGO_TOKEN are the argo CLI's own variables: honoured after flowc's settings.
         argo_server=settings.deploy.get("argo_server") or os.environ.get("ARGO_SERVER"),

@@ -42,6 +42,7 @@ __all__ = [
     "LocalSettings",
     "SettingsError",
     "TargetSettings",
+    "resolve_config_files",
     "resolve_for_target",
     "resolve_local",
     "resolve_options",
@@ -113,6 +114,18 @@ def resolve_local(flags: Mapping[str, Any], start: Path, environ: Mapping[str, s
     datastore = flags.get("datastore") or local_datastore(start, environ)
     max_workers = found["max_workers"].value if "max_workers" in found else os.cpu_count() or 1
     return LocalSettings(datastore, max_workers)
+
+
+def resolve_config_files(pairs) -> tuple[tuple[str, str], ...]:
+    """`--config NAME PATH` pairs (flag only: a config file belongs to one flow), each name once."""
+    seen: dict[str, str] = {}
+    for name, path in pairs or ():
+        if not name.isidentifier():
+            raise SettingsError(f"--config {name} {path}: the config name must be a Python identifier")
+        if name in seen:
+            raise SettingsError(f"--config {name} is given twice ({seen[name]} and {path})")
+        seen[name] = path
+    return tuple(sorted(seen.items()))
 
 
 def _check_value(name: str, value: Any, origin: str) -> None:

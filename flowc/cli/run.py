@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from flowc.cli.compile import fail, gc_paused, load_or_exit, options_for, report
+from flowc.cli.compile import CONFIG_FLAG, config_files_for, fail, gc_paused, load_or_exit, options_for, report
 from flowc.contract.command import EXIT_USAGE
 from flowc.contract import layout
 
@@ -71,13 +71,21 @@ def include_files_or_exit(flow, flow_path: str, params: dict, root: str) -> dict
         fail(str(exc))
 
 
-def parse_params(pairs) -> dict:
-    params = {}
+def parse_params(pairs, multiple: frozenset[str] = frozenset()) -> dict:
+    """{name: text}; a `multiple=True` parameter given more than once: its values as one JSON array."""
+    import json
+
+    params: dict = {}
+    repeated: dict[str, list[str]] = {}
     for pair in pairs:
         name, eq, value = pair.partition("=")
         if not eq or not name:
             raise click.UsageError(f"--param expects NAME=VALUE, got {pair!r}")
         params[name] = value
+        repeated.setdefault(name, []).append(value)
+    for name in multiple:
+        if len(repeated.get(name, ())) > 1:
+            params[name] = json.dumps(repeated[name])
     return params
 
 
@@ -140,6 +148,7 @@ def echo(line: str) -> None:
     is_flag=True,
     help="Run @kubernetes steps as Kubernetes Jobs (needs an s3:// datastore); implied by --with kubernetes.",
 )
+@CONFIG_FLAG
 @click.option("--quiet", is_flag=True, help="Do not echo the tasks' printed output.")
 @click.option(
     "--no-env",
@@ -154,6 +163,7 @@ def run(
     datastore,
     max_workers,
     with_decorators,
+    config_files,
     launch_skypilot,
     launch_batch,
     launch_kubernetes,
@@ -166,8 +176,8 @@ def run(
     from flowc.local.skypilot import launch_problems, requested
 
     with gc_paused():
-        flow = load_or_exit(flow_path, with_decorators)
-    values = parse_params(params)
+        flow = load_or_exit(flow_path, with_decorators, config_files_for({"config_files": config_files}))
+    values = parse_params(params, frozenset(p.name for p in flow.parameters if p.multiple))
     check_params(flow, values)
     settings = local_settings(flow_path, datastore, max_workers)
     root = settings.datastore

@@ -24,9 +24,15 @@ class Artifact:
 
 
 def load_flow(
-    source: bytes | str, filename: str, with_decorators: tuple[str, ...] = ()
+    source: bytes | str,
+    filename: str,
+    with_decorators: tuple[str, ...] = (),
+    config_files: tuple[tuple[str, str], ...] = (),
 ) -> tuple[FlowGraph, list[Diagnostic]]:
-    """Parse and validate; returns the IR and its warnings, or raises CompileError with every error."""
+    """Parse and validate; returns the IR and its warnings, or raises CompileError with every error.
+
+    `config_files`: (config name, path) pairs of `--config NAME PATH`, read instead of the Config's default.
+    """
     from flowc.compiler.source import read_flow
     from flowc.compiler.normalize import build_graph, parse_with
     from flowc.compiler.validate import validate
@@ -38,7 +44,7 @@ def load_flow(
         diagnostics += problems
         if use is not None:
             attached.append(use)
-    raw, found = read_flow(source, filename)
+    raw, found = read_flow(source, filename, dict(config_files))
     diagnostics += found
     if raw is None:
         raise CompileError(diagnostics)
@@ -59,13 +65,18 @@ def read_source(path: str) -> bytes:
 
 
 def compile_flow(
-    source: bytes | str, filename: str, target: str, options: Options = Options(), with_decorators: tuple[str, ...] = ()
+    source: bytes | str,
+    filename: str,
+    target: str,
+    options: Options = Options(),
+    with_decorators: tuple[str, ...] = (),
+    config_files: tuple[tuple[str, str], ...] = (),
 ) -> Artifact:
-    """Compile one flow for one target."""
+    """Compile one flow for one target (`config_files`: as load_flow's)."""
     from flowc.compiler.capabilities import check as capability_check
     from flowc.compiler.targets import load_target
 
-    flow, warnings = load_flow(source, filename, with_decorators)
+    flow, warnings = load_flow(source, filename, with_decorators, config_files)
     flow, found = _with_locks(flow, filename)
     warnings += found
     module = load_target(target)

@@ -71,6 +71,12 @@ def judged_uses(flow: FlowGraph, target: str) -> Iterator[tuple[str, Location, s
                 yield construct, where, (column if construct != "@resources" else target)
     for param in flow.parameters:
         yield PARAMETER_TYPES.get(param.type, f"Parameter({param.type})"), param.location, target
+        if param.multiple:
+            yield "Parameter(multiple=True)", param.location, target
+        if param.separator is not None:
+            yield "Parameter(separator=)", param.location, target
+    for config in flow.configs:
+        yield "Config", config.location, target
     for use in flow.decorators:
         for construct, where in _decorator_uses(use):
             yield construct, where, target

@@ -354,6 +354,12 @@ _GRAPH_DECISIONS: dict[str, dict[str, Decision]] = {
         for name in PARAMETER_TYPES.values()
         if name != "IncludeFile"
     },
+    # Same meaning everywhere because the runtime gives it: every target passes the text through.
+    "Parameter(multiple=True)": _cells(
+        HONOUR, "its --param text is a JSON array (or one value); the step sees a tuple (an array Param on airflow)"
+    ),
+    "Parameter(separator=)": _cells(HONOUR, "the text passes through; the runtime splits it into a list of str"),
+    "Config": _cells(HONOUR, "its values are read at compile time and sent to every task with --config-values"),
     # A task never opens a path it is given (it could name a pod's token): the launcher reads the file.
     "IncludeFile": {
         **_cells(

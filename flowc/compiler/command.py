@@ -2,7 +2,7 @@
 
     python -m flowc.runtime step FLOW_FILE STEP --run-id RUN --task-id TASK
         --datastore ROOT [--param NAME=VALUE ...] [--attempt N --max-attempts M]
-        [--decorator JSON ...] [--foreach-out PATH] [--branch-out PATH]
+        [--decorator JSON ...] [--config-values B64] [--foreach-out PATH] [--branch-out PATH]
         [--iteration N [--next-iteration-out PATH]] [--package URL] [--environment SHA]
 
 The names (module, flags) are flowc/contract/command.py's.  One function builds it for all targets so they cannot drift.  Values only the
@@ -88,6 +88,9 @@ def runtime_argv(
     for use in step.decorators:
         if use.location.file == WITH_FILE and use.name in RUNTIME_DECORATORS:
             argv += [(c.DECORATOR_FLAG,), (json.dumps({use.name: dict(use.args)}, sort_keys=True),)]
+    if flow.configs:  # every task imports the flow module, whose decorators may read a config
+        values = {config.name: config.value for config in flow.configs}
+        argv += [(c.CONFIG_VALUES_FLAG,), (c.encode_config_values(values),)]
     if step.kind is StepKind.FOREACH and foreach_out:
         argv += [(c.FOREACH_OUT_FLAG,), (foreach_out,)]
     if step.is_switch and branch_out:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowc.compiler import literals
+from flowc.compiler.configs import add_class_configs, refuse_unknown_config_files
 from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.flow_classes import Origin, flow_chain
 from flowc.compiler.ir import DecoratorUse, Location
@@ -47,6 +48,7 @@ class RawFlow:
     parameters: list = field(default_factory=list)
     decorators: list[DecoratorUse] = field(default_factory=list)
     doc: str | None = None
+    configs: list = field(default_factory=list)  # FlowConfig, resolved by flowc/compiler/configs.py
 
 
 def decorator_name(node: ast.AST) -> str:
@@ -55,9 +57,11 @@ def decorator_name(node: ast.AST) -> str:
 
 
 class Frontend:
-    def __init__(self, source: str, filename: str):
+    def __init__(self, source: str, filename: str, config_files: dict[str, str] | None = None):
         self.source = source
         self.filename = filename
+        self.config_files = dict(config_files or {})  # --config NAME PATH
+        self.failed_configs: set[str] = set()  # Configs reported unreadable, by attribute and name
         self.diagnostics: list[Diagnostic] = []
         self._lines: list[str] | None = None
 
@@ -106,6 +110,7 @@ class Frontend:
         parameters: dict[str, Any] = {}
         decorators: dict[str, DecoratorUse] = {}
         first_defined: dict[str, int] = {}
+        configs: dict[str, Any] = {}
         for index, (cls, origin) in enumerate(chain):
             if origin.filename != self.filename:  # a base in a sibling module: its file's names and lines
                 self.filename, self.source, self.names = origin.filename, origin.source, origin.names
@@ -113,6 +118,7 @@ class Frontend:
                 self.module_constants, self._lines = literals.module_constants(origin.tree.body, imported), None
             # A class body sees its module's names and its own, never its bases' (as in Python).
             self.constants = literals.module_constants(cls.body, self.module_constants)
+            add_class_configs(self, cls, configs)
             for use in self._decorators(cls.decorator_list, "flow", f"class {cls.name}"):
                 decorators.pop(use.name, None)
                 decorators[use.name] = use
@@ -130,6 +136,8 @@ class Frontend:
         flow.steps = [step for _key, step in sorted(steps.values(), key=lambda item: item[0])]
         flow.parameters = list(parameters.values())
         flow.decorators = list(decorators.values())
+        flow.configs = list(configs.values())
+        refuse_unknown_config_files(self, leaf, configs)
         return flow
 
     def _read_class(self, cls: ast.ClassDef, methods: set[str]) -> tuple[list, dict, set[str]]:
@@ -281,6 +289,8 @@ class Frontend:
         try:
             value = literals.evaluate(node, self.constants)
         except literals.NotLiteral as exc:
+            if exc.reported:
+                return MISSING
             self.error(exc.node, f"{what} must be a literal or a module-level constant, not {exc}")
             return MISSING
         if isinstance(value, literals.FlowRelativePath) and file_default:

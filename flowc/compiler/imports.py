@@ -7,7 +7,7 @@ import ast
 from flowc.contract.decorators import DECORATORS, FOREIGN_DECORATORS
 
 API_MODULES = ("flowc", "metaflow")
-API_NAMES = {"FlowSpec", "step", "Parameter", "IncludeFile", "JSONType", "current"}
+API_NAMES = {"FlowSpec", "step", "Parameter", "IncludeFile", "JSONType", "current", "Config", "config_expr"}
 
 
 class Names:

@@ -234,6 +234,24 @@ class Parameter:
     required: bool
     help: str | None
     location: Location
+    multiple: bool = False  # the value is a tuple; its --param text a JSON array
+    separator: str | None = None  # the runtime splits the text into a list of str
+
+    @property
+    def runtime_type(self) -> str:
+        """How the runtime command receives the value: a multiple parameter's is JSON text."""
+        return "json" if self.multiple else self.type
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    """A Config resolved at compile time (flowc/compiler/configs.py): its value is JSON data."""
+
+    name: str
+    attribute: str
+    value: Any  # the parsed file: a dict (None for an optional config with nothing given)
+    source: str  # the file it was read from, "default_value" or "none"
+    location: Location
 
 
 @dataclass(frozen=True)
@@ -255,6 +273,7 @@ class FlowGraph:
     packages: Packages | None = None
     decorators: tuple[DecoratorUse, ...] = ()
     doc: str | None = None
+    configs: tuple[FlowConfig, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "_by_name", {s.name: s for s in self.steps})
@@ -303,7 +322,15 @@ class FlowGraph:
         return graph
 
     def to_dict(self) -> dict:
-        return {"ir_version": IR_VERSION, "flow": _plain(self)}
+        plain = _plain(self)
+        # a flow without configs, multiple or separator parameters reads as it did before they existed
+        if not self.configs:
+            del plain["configs"]
+        for param in plain["parameters"]:
+            for key in ("multiple", "separator"):
+                if not param[key]:
+                    del param[key]
+        return {"ir_version": IR_VERSION, "flow": plain}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, indent=2) + "\n"

@@ -16,6 +16,7 @@ import re
 import string
 from typing import Any
 
+from flowc.compiler import configs
 from flowc.compiler.static_calls import eval_call, is_static_function
 from flowc.compiler.static_scope import FLOW_FOLDER, Constants, FlowRelativePath, NotLiteral
 
@@ -87,6 +88,8 @@ def _eval(node: ast.AST, constants: dict[str, Any], budget: list[int]) -> Any:
     if isinstance(node, ast.Name):
         if node.id in constants:
             return constants[node.id]
+        if node.id in getattr(constants, "configs", {}):
+            return constants.configs[node.id]
         why = getattr(constants, "unresolved", {}).get(node.id, "which is not a module-level constant")
         raise NotLiteral(node, f"the name '{node.id}', {why}")
     if isinstance(node, (ast.List, ast.Tuple)):
@@ -114,6 +117,8 @@ def _eval(node: ast.AST, constants: dict[str, Any], budget: list[int]) -> Any:
         return "".join(_eval_fstring_part(part, constants, budget) for part in node.values)
     if _is_str_format(node):
         return _eval_str_format(node, constants, budget)
+    if isinstance(node, (ast.Attribute, ast.Subscript)) or configs.is_config_expr(node, constants):
+        return configs.access(node, constants, budget, _eval)  # `cfg.a.b`, `config_expr("cfg.a")`
     if isinstance(node, ast.Call):
         return eval_call(node, constants, budget, _eval)
     if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:

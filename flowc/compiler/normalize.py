@@ -96,6 +96,7 @@ def build_graph(raw: RawFlow, filename: str, with_decorators: tuple[DecoratorUse
         packages=flow_packages,
         decorators=tuple(raw.decorators),
         doc=raw.doc,
+        configs=tuple(raw.configs),
     )
     return flow, structure, diagnostics
 

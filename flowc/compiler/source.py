@@ -42,8 +42,10 @@ def shadowed_module(filename: str) -> str | None:
 MAX_SOURCE_BYTES = 8 * 1024 * 1024  # far above any real flow file; bounds time and memory
 
 
-def read_flow(source: bytes | str, filename: str) -> tuple[RawFlow | None, list[Diagnostic]]:
-    """Parse `source` into a RawFlow; diagnostics carry every problem found."""
+def read_flow(
+    source: bytes | str, filename: str, config_files: dict[str, str] | None = None
+) -> tuple[RawFlow | None, list[Diagnostic]]:
+    """Parse `source` into a RawFlow; diagnostics carry every problem found (`config_files`: --config NAME PATH)."""
     if len(source) > MAX_SOURCE_BYTES:
         return None, [
             Diagnostic(
@@ -62,6 +64,6 @@ def read_flow(source: bytes | str, filename: str) -> tuple[RawFlow | None, list[
             return None, [
                 Diagnostic(Location(filename, line, 1), f"the file is not UTF-8 ({exc.reason} at byte {exc.start})")
             ]
-    frontend = Frontend(source.removeprefix("\ufeff"), filename)
+    frontend = Frontend(source.removeprefix("\ufeff"), filename, config_files)
     flow = frontend.read()
     return flow, frontend.diagnostics

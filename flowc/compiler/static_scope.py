@@ -19,6 +19,12 @@ class Constants(dict):
         self.os_names: set[str] = set(getattr(inherited, "os_names", ()))  # names bound by `import os`
         # module-level functions made only of assignments and a return (Metaflow's `script_path`)
         self.functions: dict[str, ast.FunctionDef] = dict(getattr(inherited, "functions", {}))
+        # Configs resolved at compile time (flowc/compiler/configs.py): by class attribute (`cfg.x`),
+        # by config name (`config_expr("cfg.x")`), and the names `config_expr` is imported as.
+        self.configs: dict = dict(getattr(inherited, "configs", {}))
+        self.config_names: dict = dict(getattr(inherited, "config_names", {}))
+        self.config_expr_names: set[str] = set(getattr(inherited, "config_expr_names", ()))
+        self.failed_configs: set[str] = set(getattr(inherited, "failed_configs", ()))  # already reported
 
 
 class FlowRelativePath(str):
@@ -35,6 +41,7 @@ FLOW_FOLDER = _FlowFolder()
 
 
 class NotLiteral(Exception):
-    def __init__(self, node: ast.AST, what: str):
+    def __init__(self, node: ast.AST, what: str, reported: bool = False):
         self.node = node
+        self.reported = reported  # the cause (a config that could not be read) has its own error already
         super().__init__(what)

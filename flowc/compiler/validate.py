@@ -189,8 +189,6 @@ def check_parameters(flow: FlowGraph, structure: Structure) -> Iterable[Diagnost
         seen[p.name] = p.location.line
         if p.attribute in step_names:
             yield Diagnostic(p.location, f"parameter attribute '{p.attribute}' has the name of a step")
-        if p.required and p.has_default:
-            yield Diagnostic(p.location, f"parameter '{p.name}' is required and has a default; choose one")
 
 
 def check_scheduled_parameters(flow: FlowGraph, structure: Structure) -> Iterable[Diagnostic]:

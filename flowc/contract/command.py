@@ -3,7 +3,7 @@
     python -m flowc.runtime step FLOW_FILE STEP --run-id RUN --task-id TASK
         --datastore ROOT [--param NAME=VALUE ...] [--attempt N --max-attempts M]
         [--foreach-out PATH] [--branch-out PATH] [--iteration N [--next-iteration-out PATH]]
-        [--decorator JSON ...] [--package URL] [--environment SHA]
+        [--decorator JSON ...] [--package URL] [--environment SHA] [--config-values B64]
 
 Conditionals and recursion (docs/conditionals.md), what a target renders:
 
@@ -56,8 +56,8 @@ NEXT_ITERATION_OUT_FLAG = "--next-iteration-out"  # where a recursive step write
 DEFAULT_RECURSION_MAX = 100  # iterations of a recursive step without @recursion(max=...)
 DECORATOR_FLAG = "--decorator"  # JSON {"name": {args}} of a decorator attached with --with
 PACKAGE_FLAG = "--package"  # URL of the code package (s3://.../<sha256>.tar.gz or a path)
-# The sha256 of the step's locked Python environment (its entry in the flow's lock file): the runtime puts the
-# environment's packages, fetched from the datastore by hash, on sys.path before it imports the flow.
+        [--foreach-out PATH] [--branch-out PATH] [--iteration N [--next-iteration-out PATH]]
+        [--decorator JSON ...] [--package URL] [--environment SHA] [--config-values B64]
 ENVIRONMENT_FLAG = "--environment"
 
 # An IncludeFile parameter's value on the runtime's command line: the file as the launcher read it, stored

@@ -43,6 +43,7 @@ class DeployRequest:
     target: str
     options: Any  # flowc.compiler.options.Options, without a package URL: deploy adds it
     with_decorators: tuple[str, ...] = ()  # compile_flow's --with decorators
+    config_files: tuple[tuple[str, str], ...] = ()  # compile_flow's --config NAME PATH
     dry_run: bool = False
     argo_server: str | None = None
     argo_token: str | None = None
@@ -142,14 +143,17 @@ def _compile_with_package(request: DeployRequest) -> tuple[Deployment, bytes]:
     from flowc.deploy.package import build_package, package_key
 
     source = read_source(request.flow_path)
-    flow, _ = load_flow(source, request.flow_path, request.with_decorators)  # the flow's name names the package
+    # the flow's name names the package
+    flow, _ = load_flow(source, request.flow_path, request.with_decorators, request.config_files)
     try:
         data, sha = build_package(request.flow_path)
     except (OSError, ValueError) as exc:
         raise DeployError(f"cannot package {request.flow_path}: {exc}") from None
     url = package_url(request.options.datastore, package_key(flow.name, sha))
     options = replace(request.options, package_url=url)
-    artifact = compile_flow(source, request.flow_path, request.target, options, request.with_decorators)
+    artifact = compile_flow(
+        source, request.flow_path, request.target, options, request.with_decorators, request.config_files
+    )
     return Deployment(artifact, url, sha), data
 
 

@@ -115,7 +115,9 @@ def trigger(request: DeployRequest, params: dict[str, str]) -> str:
     from flowc.compiler import load_flow, read_source
     from flowc.compiler.targets import step_functions as target
 
-    flow, _ = load_flow(read_source(request.flow_path), request.flow_path, request.with_decorators)
+    flow, _ = load_flow(
+        read_source(request.flow_path), request.flow_path, request.with_decorators, request.config_files
+    )
     known = {p.name for p in flow.parameters}
     unknown = sorted(set(params) - known)
     if unknown:

@@ -35,6 +35,7 @@ def parser() -> argparse.ArgumentParser:
     step.add_argument(c.NEXT_ITERATION_OUT_FLAG, dest="next_iteration_out", default=None, metavar="PATH")
     step.add_argument(c.PACKAGE_FLAG, dest="package", default=None, metavar="URL")
     step.add_argument(c.ENVIRONMENT_FLAG, dest="environment", default=None, metavar="SHA")
+    step.add_argument(c.CONFIG_VALUES_FLAG, dest="config_values", default=None, metavar="B64")
     step.add_argument(
         c.DECORATOR_FLAG,
         dest="decorator",
@@ -90,6 +91,11 @@ def main(argv=None) -> int:
         except (ValueError, TypeError, AttributeError):
             print(f"flowc.runtime: error: {c.DECORATOR_FLAG} expects a JSON object, got {item!r}", file=sys.stderr)
             return EXIT_USAGE
+    try:
+        configs = c.decode_config_values(args.config_values) if args.config_values else {}
+    except ValueError as exc:
+        print(f"flowc.runtime: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if args.package:
         from flowc.runtime.bootstrap import enter_package
 
@@ -126,6 +132,7 @@ def main(argv=None) -> int:
         iteration=args.iteration,
         package=args.package,
         decorators=decorators,
+        configs=configs,
     )
     return run_task(request)
 

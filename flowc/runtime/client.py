@@ -74,6 +74,18 @@ class Flow:
     def __getitem__(self, run_id: str) -> "Run":
         return Run(f"{self.name}/{run_id}", store=self._store)
 
+    def __contains__(self, run_id: str) -> bool:
+        """`"12" in Flow("F")`, as Metaflow's client documents."""
+        try:
+            self[run_id]
+        except KeyError:
+            return False
+        return True
+
+    @property
+    def id(self) -> str:
+        return self.name
+
     @property
     def latest_run(self) -> "Run | None":
         runs = self.runs()

@@ -12,6 +12,7 @@ from flowc.contract import layout
 from flowc.contract.command import EXIT_FAILED, EXIT_OK
 from flowc.contract.ids import child_task_ids
 from flowc.contract.layout import task_key
+from flowc.contract.settings import env_name
 from flowc.runtime.artifacts import ArtifactError, TaskFailure, dump
 from flowc.runtime.branching import choose, write_branch
 from flowc.runtime.datastore import DatastoreError
@@ -94,6 +95,10 @@ def execute_step(context, where: str, started: float) -> int:
         parameter_names=[p.name for p in flow_parameters(context.flow_class)],
     )
     apply_environment(settings, request.step)
+    # The client inside a step (`Flow(current.flow_name)[current.run_id]`, `Run(...)`) reads the run's own
+    # datastore: the client's default is FLOWC_DATASTORE, so the task's environment names it.
+    root = request.datastore
+    os.environ[env_name("datastore")] = root if "://" in root else os.path.abspath(root)
 
     caught = None
     try:

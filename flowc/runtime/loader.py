@@ -33,9 +33,9 @@ def install_metaflow_shim() -> bool:
         if name not in ("Run", "Flow"):
             setattr(shim, name, getattr(flowc, name))
     shim.__getattr__ = flowc.__getattr__  # Run, Flow: the client loads on first use
-    shim.namespace = lambda ns=None: ns
-    shim.get_namespace = lambda: None
-    shim.default_namespace = lambda: None
+    from flowc.runtime import shims
+
+    shims.install(shim)  # namespace, get_metadata, metaflow_version...: safe no-ops
     shim.__flowc_shim__ = True
     sys.modules["metaflow"] = shim
     return True

@@ -11,11 +11,14 @@ from flowc.runtime.logs import parameter_error
 
 
 def flow_parameters(flow_class) -> list:
-    """The Parameter objects of the class and its bases (a subclass's attribute wins)."""
+    """The Parameter objects of the class and its bases (a subclass's attribute wins).
+
+    Not the Configs: their values come with the command (flowc/api/configs.py), never from --param.
+    """
     found = {}
     for klass in reversed(flow_class.__mro__):
         for name, value in vars(klass).items():
-            if isinstance(value, Parameter):
+            if isinstance(value, Parameter) and not getattr(value, "IS_CONFIG_PARAMETER", False):
                 found[name] = value
     return list(found.values())
 
@@ -39,7 +42,7 @@ def convert_parameters(flow_class, raw: dict, load_included: Callable[[str], obj
         if text == "":
             if parameter.required:
                 raise ValueError(f"parameter '{name}' is required")
-            values[parameter.attribute] = parameter.default
+            values[parameter.attribute] = parameter.resolved_default()
             continue
         try:
             value = parameter.convert(text)

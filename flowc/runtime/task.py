@@ -8,6 +8,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from flowc.api.configs import set_config_values
 from flowc.contract import layout
 from flowc.contract.command import EXIT_CORRUPT, EXIT_FAILED, EXIT_OK, EXIT_USAGE, NOT_RETRIED
 from flowc.contract.ids import iteration_task_id, parent_task_of_child
@@ -36,6 +37,7 @@ class TaskRequest:
     iteration: int | None = None  # a recursive step's iteration (--iteration); its task is <task_id>-<iteration>
     package: str | None = None
     decorators: dict = field(default_factory=dict)  # attached by --with; the step's own win
+    configs: dict = field(default_factory=dict)  # --config-values: the Configs as the compiler resolved them
 
     @property
     def stored_task_id(self) -> str:
@@ -205,6 +207,7 @@ def run_task(request: TaskRequest) -> int:
     started = time.time()
     with capture_output() as logs:
         try:
+            set_config_values(request.configs)  # before the import: its decorators may read a config
             module = import_flow_module(request.flow_file)
             flow_class = find_flow_class(module)
             steps = g.scan(flow_class)

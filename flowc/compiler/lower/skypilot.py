@@ -43,6 +43,7 @@ FLAG_ENV = {
     c.MAX_ATTEMPTS_FLAG: "FLOWC_MAX_ATTEMPTS",
     c.PACKAGE_FLAG: "FLOWC_PACKAGE",
     c.ENVIRONMENT_FLAG: "FLOWC_ENVIRONMENT",
+    c.CONFIG_VALUES_FLAG: "FLOWC_CONFIG_VALUES",
 }
 # Placeholders whose value the launcher must supply; the others have a usable default.
 REQUIRED_AT_LAUNCH = (RUN_ID, TASK_ID)

@@ -185,7 +185,7 @@ def _task(flow: FlowGraph, step: Step, options: Options) -> dict:
         argv = launcher_argv(flow, step, options, foreach_out=foreach_out)
     else:
         argv = runtime_argv(flow, step, options, foreach_out=foreach_out)
-    parameter_types = {p.name: p.type for p in flow.parameters}
+    parameter_types = {p.name: p.runtime_type for p in flow.parameters}
     spec = [_argv_item(item, parameter_types) for item in argv]
     if local:
         spec[0] = {"placeholder": "python"}  # the worker's own interpreter, not the container's
@@ -271,7 +271,7 @@ def _param(parameter) -> str:
     kwargs = []
     if parameter.has_default:
         kwargs.append(repr(parameter.default))
-    json_type = PARAM_JSON_TYPES.get(parameter.type)
+    json_type = "array" if parameter.multiple else PARAM_JSON_TYPES.get(parameter.type)
     if json_type:
         kwargs.append(
             f"type={[json_type, 'null']!r}"
