@@ -56,9 +56,37 @@ NEXT_ITERATION_OUT_FLAG = "--next-iteration-out"  # where a recursive step write
 DEFAULT_RECURSION_MAX = 100  # iterations of a recursive step without @recursion(max=...)
 DECORATOR_FLAG = "--decorator"  # JSON {"name": {args}} of a decorator attached with --with
 PACKAGE_FLAG = "--package"  # URL of the code package (s3://.../<sha256>.tar.gz or a path)
-        [--foreach-out PATH] [--branch-out PATH] [--iteration N [--next-iteration-out PATH]]
-        [--decorator JSON ...] [--package URL] [--environment SHA] [--config-values B64]
+# The sha256 of the step's locked Python environment (its entry in the flow's lock file): the runtime puts the
+# environment's packages, fetched from the datastore by hash, on sys.path before it imports the flow.
 ENVIRONMENT_FLAG = "--environment"
+# The flow's Config values as the compiler resolved them: base64 (urlsafe) of compact JSON {name: value}.
+# Base64 because its alphabet holds no syntax of any orchestrator ({{, $(, ', {}), whatever the values hold.
+CONFIG_VALUES_FLAG = "--config-values"
+
+
+def encode_config_values(values: dict) -> str:
+    import base64
+    import json
+
+    # keys in the file's order (as Metaflow shows a config), which is as deterministic as sorting them
+    text = json.dumps(values, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return base64.urlsafe_b64encode(text.encode("ascii")).decode("ascii")
+
+
+def decode_config_values(text: str) -> dict:
+    """ValueError when `text` is not what encode_config_values writes."""
+    import base64
+    import binascii
+    import json
+
+    try:
+        values = json.loads(base64.urlsafe_b64decode(text.encode("ascii")).decode("ascii"))
+    except (binascii.Error, UnicodeError, ValueError) as exc:
+        raise ValueError(f"{CONFIG_VALUES_FLAG} is not base64 of JSON ({exc})") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{CONFIG_VALUES_FLAG} must hold a JSON object")
+    return values
+
 
 # An IncludeFile parameter's value on the runtime's command line: the file as the launcher read it, stored
 # in the datastore as an artifact blob (`flowc-include:<sha256>`).  The runtime never opens a path it is given.
