@@ -25,12 +25,13 @@ from typing import Callable
 
 from flowc.contract import layout
 from flowc.contract.command import EXIT_FAILED, EXIT_OK, EXIT_USAGE, NOT_RETRIED
-from flowc.contract.ids import iteration_task_id, parent_task_of_child, run_id_problem, split_iteration
+from flowc.contract.ids import run_id_problem, split_iteration
 from flowc.contract.layout import run_record_key, task_key
 from flowc.local.processes import TIMED_OUT, TaskProcesses
 from flowc.local.progress import Progress
 from flowc.local.remote_jobs import RemoteJobs
 from flowc.local.resume import clone_task
+from flowc.local.schedule import Schedule
 from flowc.runtime.datastore import DatastoreError, open_datastore
 
 EXIT_INTERRUPTED = 130  # as a shell reports a process ended by Ctrl-C
@@ -80,7 +81,8 @@ class LocalRun:
         self.done: set[tuple[str, str]] = set()
         self.failed: TaskResult | None = None
         self.usage_error = False
-        self.join_waits: dict[tuple[str, str], int] = {}  # join instance -> parent tasks still running
+        # the store is read through the run, which a benchmark's stub swaps for an in-memory one
+        self.schedule = Schedule(self.flow, request.run_id, lambda key: self.store.read_text(key))
         self.scheduled: set[tuple[str, str]] = set()
         self.cwd = os.path.dirname(os.path.abspath(request.flow_path))
         self.processes = TaskProcesses(self.cwd, self.env(), request.echo, request.show_output)
@@ -243,63 +245,6 @@ class LocalRun:
             return False
         return clone_task(self.store, self.flow.name, origin, self.r.run_id, (step_name, task_id), self.r.echo)
 
-    # -- scheduling ------------------------------------------------------------------
-
-    def successors(self, step_name: str, task_id: str) -> list[tuple[str, str]]:
-        """Tasks that may start now that (step_name, task_id) is done: constant work per task (a foreach's
-        children are listed once), so scheduling stays linear in the number of tasks."""
-        step = self.flow.step(step_name)
-        base, iteration = split_iteration(task_id)
-        found = []
-        next_steps = step.next
-        if step.is_switch:  # only the chosen branch runs; a recursive step's next iteration is its own task
-            chosen = self.chosen_step(step_name, task_id)
-            if chosen == step_name:
-                return [(step_name, iteration_task_id(base, (iteration or 0) + 1))]
-            next_steps = (chosen,)
-        if step.foreach_var is not None:
-            split = json.loads(
-                self.store.read_text(task_key(self.flow.name, self.r.run_id, step_name, task_id, layout.FOREACH))
-            )
-            found += [(step.next[0], self.first_task(step.next[0], child)) for child in split]
-        else:
-            found += [(name, self.first_task(name, base)) for name in next_steps if not self.flow.step(name).is_join]
-        if step.matching_join:
-            # The join instance this split or foreach opens waits for one task per parent per branch/child.
-            join = self.flow.step(step.matching_join)
-            width = len(split) if step.foreach_var is not None else 1
-            if width:
-                self.join_waits[(join.name, base)] = width * len(join.parents)
-            else:  # a foreach over nothing: its join runs at once
-                found.append((join.name, base))
-        return found + self.joins_reached(step, base, next_steps)
-
-    def first_task(self, step_name: str, task_id: str) -> str:
-        """The task that runs `step_name` at `task_id`: a recursive step starts at its iteration 0."""
-        return iteration_task_id(task_id, 0) if self.flow.step(step_name).is_recursive else task_id
-
-    def chosen_step(self, step_name: str, task_id: str) -> str:
-        """The step a finished switch task chose, from its branch.json (what the orchestrators read too)."""
-        text = self.store.read_text(task_key(self.flow.name, self.r.run_id, step_name, task_id, layout.BRANCH))
-        if text is None:
-            raise DatastoreError(f"switch task {step_name}/{task_id} is done but wrote no {layout.BRANCH}")
-        return json.loads(text)[layout.BRANCH_NEXT]
-
-    def joins_reached(self, step, task_id: str, next_steps: tuple) -> list[tuple[str, str]]:
-        """The join instances (step, task_id) completes: one fewer parent task to wait for each."""
-        ready = []
-        for name in next_steps:
-            join = self.flow.step(name)
-            if not join.is_join:
-                continue
-            closes_foreach = self.flow.step(join.closes).foreach_var is not None
-            key = (name, parent_task_of_child(task_id) if closes_foreach else task_id)
-            self.join_waits[key] -= 1
-            if self.join_waits[key] == 0:
-                del self.join_waits[key]
-                ready.append(key)
-        return ready
-
     def execute(self) -> int:
         """Run the flow; returns the exit code. SIGTERM stops it as Ctrl-C does (tasks killed, record kept)."""
         in_main_thread = threading.current_thread() is threading.main_thread()
@@ -380,7 +325,7 @@ class LocalRun:
         At most max_workers tasks are submitted at once, and each reports on one queue: the cost of
         finding what to start next does not grow with the width of a foreach.
         """
-        ready = collections.deque([("start", self.first_task("start", "0"))])
+        ready = collections.deque([("start", self.schedule.first_task("start", "0"))])
         reports: queue.SimpleQueue = queue.SimpleQueue()
         running = 0
         while ready or running:
@@ -392,7 +337,7 @@ class LocalRun:
                 if self.try_clone(*item):
                     progress.task_done(TaskResult(*item, 0, 0, 0.0, cloned=True))
                     self.done.add(item)
-                    ready += self.successors(*item)
+                    ready += self.schedule.successors(*item)
                     continue
                 progress.task_started(*item)
                 pool.submit(self._run_and_report, item, reports)
@@ -410,7 +355,7 @@ class LocalRun:
                     self.usage_error = result.code == EXIT_USAGE
                 continue
             self.done.add(item)
-            ready += self.successors(*item)
+            ready += self.schedule.successors(*item)
 
     def _run_and_report(self, item: tuple[str, str], reports) -> None:
         try:
