@@ -9,8 +9,6 @@ problems are reported together.
 from __future__ import annotations
 
 import ast
-import re
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +20,7 @@ from flowc.compiler.ir import DecoratorUse, Location
 from flowc.compiler.imports import Names
 from flowc.compiler.parameters import MISSING, read_parameter
 from flowc.compiler.sibling_modules import imported_constants
+from flowc.compiler.next_calls import LINE_BREAK, is_next_call, next_calls, read_plain_next
 from flowc.compiler.switch_call import is_switch_call, read_switch
 from flowc.contract.decorators import DECORATORS, FOREIGN_DECORATORS, check_value, did_you_mean
 
@@ -321,9 +320,11 @@ class Frontend:
         return step
 
     def _read_next(self, node: ast.FunctionDef, step: RawStep, methods: set[str]) -> None:
-        calls = self._next_calls(node)
+        if self._lines is None:
+            self._lines = LINE_BREAK.split(self.source)
+        calls = next_calls(self._lines, node)
         last = node.body[-1] if node.body else None
-        final = last.value if isinstance(last, ast.Expr) and _is_next_call(last.value) else None
+        final = last.value if isinstance(last, ast.Expr) and is_next_call(last.value) else None
         for call in calls:
             if call is not final:
                 self.error(
@@ -341,68 +342,4 @@ class Frontend:
         if is_switch_call(final):
             read_switch(self, final, step)
             return
-        targets = []
-        for arg in final.args:
-            if isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name) and arg.value.id == "self":
-                targets.append(arg.attr)
-            else:
-                self.error(arg, f"self.next(...) takes steps as self.<step>, not {ast.unparse(arg)}")
-        step.next = tuple(targets)
-        step.next_location = self.loc(final)
-        if not final.args:
-            self.error(final, "self.next(...) names no step")
-        for kw in final.keywords:
-            if kw.arg == "foreach":
-                step.foreach_var = ast.unparse(kw.value)  # replaced below when valid; keeps the shape
-                if not (isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)):
-                    self.error(kw.value, "foreach= must be a string naming an attribute, e.g. foreach='items'")
-                elif not kw.value.value.isidentifier():
-                    self.error(kw.value, f"foreach='{kw.value.value}' is not an attribute name")
-                elif kw.value.value in methods:
-                    self.error(kw.value, f"foreach='{kw.value.value}' names a method; it must name a list attribute")
-                else:
-                    step.foreach_var = kw.value.value
-                if len(final.args) != 1:
-                    self.error(final, "a foreach names exactly one step: self.next(self.body, foreach='items')")
-            elif kw.arg == "num_parallel":
-                self.error(kw, "self.next(..., num_parallel=...) needs @parallel, which flowc does not support")
-            else:
-                self.error(
-                    kw,
-                    f"self.next(...) has no argument '{kw.arg}'" + did_you_mean(kw.arg or "", ["foreach", "condition"]),
-                )
-
-    def _next_calls(self, node: ast.AST) -> list[ast.Call]:
-        """`[n for n in ast.walk(node) if _is_next_call(n)]`, in the same order, without walking statements
-        whose source lines cannot hold a `self.next(...)` call (no `next` in them, ASCII only)."""
-        if self._lines is None:
-            self._lines = _LINE_BREAK.split(self.source)
-        lines = self._lines
-        found = []
-        todo = deque([node])
-        while todo:
-            current = todo.popleft()
-            if _is_next_call(current):
-                found.append(current)
-            for child in ast.iter_child_nodes(current):
-                if isinstance(child, ast.stmt):
-                    first, last = getattr(child, "lineno", None), getattr(child, "end_lineno", None)
-                    if first is not None and last is not None:
-                        text = "".join(lines[first - 1 : last])
-                        if "next" not in text and text.isascii():
-                            continue  # no call named `next` can be in this statement
-                todo.append(child)
-        return found
-
-
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # how the parser counts lines (not str.splitlines)
-
-
-def _is_next_call(node: ast.AST) -> bool:
-    return (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "next"
-        and isinstance(node.func.value, ast.Name)
-        and node.func.value.id == "self"
-    )
+        read_plain_next(self, final, step, methods)
