@@ -181,6 +181,7 @@ _DECORATOR_DECISIONS: dict[str, dict[str, Decision]] = {
     "catch": _cells(HONOUR, _RUNTIME),
     "recursion": {
         **_cells(REFUSE, _NOT_LOWERED_YET, ORCHESTRATORS + ("skypilot",)),
+        "step-functions": Decision(HONOUR, "a loop of states around the step's Task, its counter in the state"),
         "local": Decision(HONOUR, "the runtime counts a recursive step's iterations and fails the one past max"),
     },
     "timeout": _cells(
@@ -232,7 +233,12 @@ _ARGUMENT_DECISIONS: dict[tuple[str, str], dict[str, Decision]] = {
     **{("kubernetes", a): _kubernetes_setting(how) for a, how in _KUBERNETES_SETTINGS.items()},
     ("retry", "times"): _cells(HONOUR, "the number of retries after the first attempt"),
     ("catch", "var"): _cells(HONOUR, _RUNTIME),
-    ("recursion", "max"): {"local": Decision(HONOUR, "the runtime fails the iteration past max (exit 2, not retried)")},
+    ("recursion", "max"): {
+        "step-functions": Decision(
+            HONOUR, "the runtime fails the iteration past max (exit 2, not retried); max must fit the history budget"
+        ),
+        "local": Decision(HONOUR, "the runtime fails the iteration past max (exit 2, not retried)"),
+    },
     ("catch", "print_exception"): _cells(HONOUR, _RUNTIME),
     **{("timeout", a): _cells(HONOUR, "part of the step's deadline") for a in ("seconds", "minutes", "hours")},
     ("environment", "vars"): _cells(HONOUR, "the container's (or process's) environment"),
@@ -323,10 +329,12 @@ _GRAPH_DECISIONS: dict[str, dict[str, Decision]] = {
     # Until each target's lowering lands (issue 15), an orchestrator refuses them at the self.next line.
     "conditional": {
         **_cells(REFUSE, _NOT_LOWERED_YET, ORCHESTRATORS + ("skypilot",)),
+        "step-functions": Decision(HONOUR, "an S3 read of the task's branch.json, then a Choice state"),
         "local": Decision(HONOUR, "only the chosen branch runs; the meeting step reads the branch that ran"),
     },
     "recursion": {
         **_cells(REFUSE, _NOT_LOWERED_YET, ORCHESTRATORS + ("skypilot",)),
+        "step-functions": Decision(HONOUR, "a loop in the state machine, --iteration from a counter in the state"),
         "local": Decision(HONOUR, "one task per iteration (task ids T-0, T-1, ...), bounded by @recursion(max=...)"),
     },
     **{
