@@ -161,6 +161,22 @@ def test_a_recursion_that_could_pass_the_history_limit_is_refused_at_its_line():
     assert "over Step Functions' 25,000-event limit; lower max to 1,665 or less" in problem
 
 
+def test_a_recursion_past_the_limit_only_when_its_retries_fail_is_a_warning():
+    def with_retry(bound: int) -> str:
+        source = recursive_with_max(bound).replace(
+            "    @step\n    def count", "    @retry(times=3)\n    @step\n    def count"
+        )
+        return source.replace("recursion, step", "recursion, retry, step")
+
+    artifact_ = compile_flow(with_retry(1000), "flow.py", "step-functions", Options(datastore="s3://bucket/root"))
+    (warning,) = [str(w) for w in artifact_.warnings]
+    assert warning.startswith("flow.py:20:6: warning: step-functions: recursive step 'count' may run 1,000 iterations")
+    assert "of 65 history events each if its @retry attempts fail" in warning
+    (error,) = refused(with_retry(1500))  # 17 events an iteration when every attempt succeeds: 25,500 and more
+    assert "error: step-functions: recursive step 'count' may run 1,500 iterations" in error
+    assert "of 17 history events each, so" in error
+
+
 def test_a_recursion_in_a_foreach_body_is_its_own_execution():
     source = recursive_foreach_source().replace(
         "    @step\n    def count", "    @recursion(max=1666)\n    @step\n    def count"
@@ -325,3 +341,58 @@ def test_a_recursive_step_in_a_static_branch(tmp_path, s3_root):
 
 def test_switch_state_names_are_asl_names():
     assert all(asl.safe_name("s" + suffix) == "s" + suffix for suffix in switch.SWITCH_SUFFIXES)
+
+
+# ---------------------------------------------------------------------------- generated flows (tests/flowgen.py)
+
+
+def test_generated_conditional_flows_compile_and_pass_asl_validator(tmp_path):
+    """Random shapes with conditionals and recursive steps (in foreach bodies, static branches, each other)."""
+    from flowgen import generated_flows
+    from hypothesis import given
+    from test_fuzz import FUZZ
+
+    need(NODE.exists() and ASL_VALIDATOR.exists(), "node_modules missing: run npm ci")
+    paths = []
+
+    @FUZZ
+    @given(generated_flows(conditionals=True))
+    def compile_one(flow):
+        try:
+            definition = compile_source(flow.source, "s3://bucket/root", "generated.py")[0]
+        except CompileError as exc:  # many recursions in one execution may pass the history limit: located, named
+            assert all(e.location.line >= 1 and "history events" in e.message for e in exc.errors), str(exc)
+            return
+        path = tmp_path / f"g{len(paths)}.json"
+        path.write_text(json.dumps(definition))
+        paths.append(path)
+
+    compile_one()
+    assert paths, "every generated flow was refused"
+    args = [a for p in paths for a in ("--json-path", str(p))]
+    result = subprocess.run([str(NODE), str(ASL_VALIDATOR), *args], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.count("is valid") == len(paths), result.stdout[-3000:]
+
+
+def test_generated_conditional_flows_run_only_the_chosen_branches_on_the_engine(tmp_path, s3_root):
+    """The trace property of tests/test_fuzz.py on the engine: each task once, an arm not chosen leaves no mark."""
+    from flowgen import generated_flows
+    from hypothesis import HealthCheck, given, settings
+
+    flows = []
+
+    @settings(max_examples=2, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(
+        generated_flows(conditionals=True).filter(
+            lambda f: 4 <= f.task_count <= 14 and ("switch" in f.source or "'again'" in f.source)
+        )
+    )
+    def collect(flow):
+        flows.append(flow)
+
+    collect()
+    for index, flow in enumerate(flows[-2:]):
+        folder = tmp_path / f"gen{index}"
+        folder.mkdir()
+        outcome, _ = run_source(folder, s3_root, flow.source, f"gen-{index}")
+        assert artifact(s3_root, "GeneratedFlow", f"gen-{index}", "end", "trace") == flow.expected_trace, flow.source
