@@ -7,6 +7,8 @@ Mapping (see shared/DESIGN.md):
 - foreach / join  -> the foreach step's Task, then a Distributed Map whose ItemReader reads the
                      split list the runtime wrote to `ROOT/<Flow>/runs/<run>/<step>/<task>/foreach.json`;
                      each item is the child's task id; `ItemSelector` carries run id and task id.
+- conditional     -> the switch's Task, an S3 read of its branch.json, a Choice on the chosen step; a
+                     recursive step loops with its iteration counter in the state (step_functions_switch.py).
 - Parameter       -> execution input `{"parameters": {...}}`, defaults merged in by Pass states.
 - @retry          -> a loop of states around the Task (step_functions_retry.py): a failed job is
                      retried after the @retry delay unless its exit code is one no retry can change
