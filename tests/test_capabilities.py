@@ -499,6 +499,12 @@ EFFECTS[("timeout", "hours")].update({"airflow": airflow_timeout(3600), "skypilo
 EFFECTS[("environment", "vars")]["skypilot"] = lambda a: sky_task(a.text)["envs"]["MODE"] == "fast"
 for _arg in ("var", "print_exception"):
     EFFECTS[("catch", _arg)] = {t: runs_in_the_runtime(t) for t in COLUMNS}
+# The runtime counts the iterations (max from the flow file); the state machine loops while it chooses itself.
+EFFECTS[("recursion", "max")] = {
+    "step-functions": lambda a: (
+        runs_in_the_runtime("step-functions")(a) and "start-next-iteration" in json.loads(a.text)["States"]
+    ),
+}
 EFFECTS.setdefault(("recursion", "max"), {})["argo"] = lambda a: (  # the runtime counts; the loop passes it N
     "--iteration" in ARGO_CONTAINER(a.text)["args"] and "name: start-loop" in a.text
 )

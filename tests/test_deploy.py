@@ -57,7 +57,7 @@ def _overrides_flow(tmp_path: Path) -> Path:
     """A flow whose start step's ContainerOverrides fit without the bootstrap but not with it."""
     probe = ENV_FLOW.replace("VALUE", "")
     flow, _ = load_flow(probe, "flow.py")
-    empty = step_functions._worst_case_overrides_chars(flow, flow.step("start"), Options(datastore=SFN_DATASTORE))
+    empty = step_functions.worst_case_overrides_chars(flow, flow.step("start"), Options(datastore=SFN_DATASTORE))
     path = tmp_path / "flow.py"
     path.write_text(ENV_FLOW.replace("VALUE", "x" * (step_functions.BATCH_OVERRIDES_LIMIT_CHARS - empty - 16)))
     return path

@@ -193,6 +193,7 @@ _DECORATOR_DECISIONS: dict[str, dict[str, Decision]] = {
     "recursion": {
         **_cells(REFUSE, _NOT_LOWERED_YET, ORCHESTRATORS + ("skypilot",)),
         "argo": Decision(HONOUR, "the runtime counts a recursive step's iterations and fails the one past max"),
+        "step-functions": Decision(HONOUR, "a loop of states around the step's Task, its counter in the state"),
         "local": Decision(HONOUR, "the runtime counts a recursive step's iterations and fails the one past max"),
     },
     "timeout": _cells(
@@ -246,6 +247,9 @@ _ARGUMENT_DECISIONS: dict[tuple[str, str], dict[str, Decision]] = {
     ("catch", "var"): _cells(HONOUR, _RUNTIME),
     ("recursion", "max"): {
         "argo": Decision(HONOUR, "the runtime fails the iteration past max (exit 2, not retried)"),
+        "step-functions": Decision(
+            HONOUR, "the runtime fails the iteration past max (exit 2, not retried); max must fit the history budget"
+        ),
         "local": Decision(HONOUR, "the runtime fails the iteration past max (exit 2, not retried)"),
     },
     ("catch", "print_exception"): _cells(HONOUR, _RUNTIME),
@@ -342,11 +346,13 @@ _GRAPH_DECISIONS: dict[str, dict[str, Decision]] = {
     "conditional": {
         **_cells(REFUSE, _NOT_LOWERED_YET, ORCHESTRATORS + ("skypilot",)),
         "argo": Decision(HONOUR, "`when` on the switch's output parameter; the meeting task depends on any branch"),
+        "step-functions": Decision(HONOUR, "an S3 read of the task's branch.json, then a Choice state"),
         "local": Decision(HONOUR, "only the chosen branch runs; the meeting step reads the branch that ran"),
     },
     "recursion": {
         **_cells(REFUSE, _NOT_LOWERED_YET, ORCHESTRATORS + ("skypilot",)),
         "argo": Decision(HONOUR, "a DAG template that calls itself while the step chooses itself"),
+        "step-functions": Decision(HONOUR, "a loop in the state machine, --iteration from a counter in the state"),
         "local": Decision(HONOUR, "one task per iteration (task ids T-0, T-1, ...), bounded by @recursion(max=...)"),
     },
     **{

@@ -13,6 +13,7 @@ import re
 
 BATCH_SUBMIT_JOB_SYNC = "arn:aws:states:::batch:submitJob.sync"
 S3_GET_OBJECT = "arn:aws:states:::s3:getObject"
+S3_GET_OBJECT_SDK = "arn:aws:states:::aws-sdk:s3:getObject"  # the AWS SDK integration: the object's Body as text
 MAX_NAME_CHARS = 80
 _UNSAFE_NAME_CHAR = re.compile(r"[^A-Za-z0-9_-]")
 

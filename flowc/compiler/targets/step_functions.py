@@ -7,6 +7,8 @@ Mapping (see shared/DESIGN.md):
 - foreach / join  -> the foreach step's Task, then a Distributed Map whose ItemReader reads the
                      split list the runtime wrote to `ROOT/<Flow>/runs/<run>/<step>/<task>/foreach.json`;
                      each item is the child's task id; `ItemSelector` carries run id and task id.
+- conditional     -> the switch's Task, an S3 read of its branch.json, a Choice on the chosen step; a
+                     recursive step loops with its iteration counter in the state (step_functions_switch.py).
 - Parameter       -> execution input `{"parameters": {...}}`, defaults merged in by Pass states.
 - @retry          -> a loop of states around the Task (step_functions_retry.py): a failed job is
                      retried after the @retry delay unless its exit code is one no retry can change
@@ -40,33 +42,36 @@ from __future__ import annotations
 import json
 import re
 
-from flowc.compiler import command
 from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.ir import FlowGraph, Step, StepKind
 from flowc.compiler.lower.parameters import parameter_defaults
 from flowc.compiler.options import Options
 from flowc.compiler.targets import asl, step_functions_retry as retry_loop, step_functions_skypilot as launched
+from flowc.compiler.targets import step_functions_history as history, step_functions_switch as switch
 from flowc.compiler.targets.step_functions_jobs import (  # the job definitions, which deploy registers
     container_environment,
     container_properties,
     job_definition_name,
     job_definitions,  # noqa: F401 - part of this target's interface: deploy registers them
 )
-from flowc.contract import layout
+from flowc.compiler.targets.step_functions_argv import (  # s3_location: deploy reads it from here
+    MAP_RUN_ID,
+    TOP_LEVEL_RUN_ID,
+    branch_location,
+    command_expression,
+    foreach_list_location,
+    overrides_resources,
+    s3_location,
+    worst_case_overrides_chars,
+)
 
 SUFFIX = ".step_functions.json"
 JOB_QUEUE_TOKEN = "${JobQueue}"
 BATCH_OVERRIDES_LIMIT_CHARS = 8192
 DEFINITION_LIMIT_BYTES = 1024 * 1024
-TOP_LEVEL_RUN_ID = "$$.Execution.Name"
-# Inside a Distributed Map each iteration is its own child execution with its own
-# name, so the run id travels in the state from the Map's ItemSelector.
-MAP_RUN_ID = "$.run_id"
-TASK_ID_PATH = "$.task_id"
 # A parameter is read as `$.parameters['NAME']` (bracket notation, so `num-docs` works); a quote, bracket,
 # backslash or non-ASCII letter could end or confuse that key, so names stay within these characters.
 _PARAMETER_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
-_DOT_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")  # AWS Secrets Manager's rule for names
 
 
@@ -75,11 +80,12 @@ def lower(flow: FlowGraph, options: Options) -> dict:
 
 
 def check(flow: FlowGraph, document: dict, options: Options) -> list[Diagnostic]:
-    """Step Functions' size limit, measured on the definition as deploy sends it (compact JSON)."""
+    """Step Functions' limits: the definition's size as deploy sends it (compact JSON), and the history's events."""
+    problems = history.history_problems(flow)
     size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
     if size <= DEFINITION_LIMIT_BYTES:
-        return []
-    return [
+        return problems
+    return problems + [
         Diagnostic(
             flow.location,
             f"step-functions: the state machine definition is {size:,} bytes, over Step "
@@ -108,14 +114,6 @@ def state_machine_name(flow: FlowGraph, options: Options) -> str:
     return asl.safe_name(options.name or (f"{flow.project}-{flow.name}" if flow.project else flow.name))
 
 
-def s3_location(datastore: str) -> tuple[str, str] | None:
-    """(bucket, key prefix without slashes) of an s3:// datastore, else None."""
-    if not datastore.startswith("s3://"):
-        return None
-    bucket, _, prefix = datastore[len("s3://") :].partition("/")
-    return bucket, prefix.strip("/")
-
-
 class _Machine:
     """Builds nested state lists; one instance per definition."""
 
@@ -123,36 +121,74 @@ class _Machine:
         self.flow = flow
         self.options = options
 
-    def chain(self, first: str, stop: str | None, in_map: bool, last_output_empty: bool) -> dict:
-        """States from step `first` up to (not including) step `stop`: {"StartAt", "States"}."""
+    def chain(
+        self, first: str, stop: str | None, in_map: bool, last_output_empty: bool, after: str | None = None
+    ) -> dict:
+        """States from step `first` up to (not including) step `stop`: {"StartAt", "States"}.
+
+        The last state goes on to the state `after` (a conditional's branch, to where the branches meet),
+        or ends the chain when it is None."""
         states: dict[str, dict] = {}
         name: str | None = first
         while name is not None and name != stop:
             step = self.flow.step(name)
+            following = step.matching_join if step.kind in (StepKind.SPLIT, StepKind.FOREACH) else None
+            if step.is_switch:
+                following = step.meeting
+            elif following is None:
+                following = step.next[0] if step.kind is not StepKind.END and step.next else None
+            is_last = following is None or following == stop
+            then = after if is_last else self.entry(following)
+            empty = last_output_empty and is_last and then is None
             if step.kind in (StepKind.SPLIT, StepKind.FOREACH):
-                after: str | None = step.matching_join
                 combinator = _state_name(step.name, "-split" if step.kind is StepKind.SPLIT else "-foreach")
                 states.update(self.task_states(step, combinator, in_map, output_empty=False))
-                is_last = after == stop
-                then = None if is_last else self.entry(after)
-                empty = last_output_empty and is_last
                 if step.kind is StepKind.SPLIT:
-                    branches = [self.chain(child, after, in_map, False) for child in step.next]
+                    branches = [self.chain(child, following, in_map, False) for child in step.next]
                     states[combinator] = asl.parallel(branches, next_state=then, output_empty=empty)
                 else:
                     states[combinator] = self.foreach_map(step, in_map, then, empty)
+            elif step.is_switch:
+                states.update(self.switch_states(step, then, in_map, empty))
             else:
-                after = step.next[0] if step.kind is not StepKind.END and step.next else None
-                is_last = after is None or after == stop
-                then = None if is_last else self.entry(after)
-                states.update(self.task_states(step, then, in_map, output_empty=last_output_empty and is_last))
-            name = after
+                states.update(self.task_states(step, then, in_map, output_empty=empty))
+            name = following
         return {"StartAt": self.entry(first), "States": states}
 
     def entry(self, step_name: str) -> str:
-        """The state a step begins with: its Task, or the Pass that starts its retry loop."""
+        """The state a step begins with: a recursion's counter, the Pass that starts its retry loop, or its Task."""
         step = self.flow.step(step_name)
-        return retry_loop.first_attempt_name(step) if retry_loop.has_retry_loop(step) else _state_name(step_name)
+        return switch.entry_name(step) if step.is_recursive else self.iteration_entry(step)
+
+    def iteration_entry(self, step: Step) -> str:
+        """Where one run of the step begins (each iteration of a recursive step begins here)."""
+        return retry_loop.first_attempt_name(step) if retry_loop.has_retry_loop(step) else _state_name(step.name)
+
+    def switch_states(self, step: Step, then: str | None, in_map: bool, output_empty: bool) -> dict[str, dict]:
+        """A conditional or recursive step: its Task, the read of its choice, a Choice, and each branch's chain."""
+        if not switch.needs_choice(step):  # every value names one step: the Task goes straight on
+            return self.task_states(step, then, in_map, output_empty=output_empty)
+        loop_entry = self.iteration_entry(step)
+        states = switch.first_iteration(step, loop_entry) if step.is_recursive else {}
+        states.update(self.task_states(step, switch.name(step, switch.READ_BRANCH), in_map, output_empty=False))
+        exit_state = then
+        if exit_state is None:  # the branches meet where this chain ends: a Choice cannot end it, a Succeed can
+            exit_state = switch.name(step, switch.DONE)
+        targets, branch_states = {}, {}
+        for branch in step.branches:
+            if branch == step.meeting:
+                targets[branch] = exit_state
+                continue
+            chained = self.chain(branch, step.meeting, in_map, output_empty, after=then)
+            targets[branch] = chained["StartAt"]
+            branch_states.update(chained["States"])
+        bucket, key = branch_location(self.flow, step, self.options, in_map)
+        states.update(
+            switch.read_and_choose(step, bucket=bucket, key_expression=key, targets=targets, iteration_entry=loop_entry)
+        )
+        if then is None and exit_state in targets.values():
+            states.update(switch.done_state(step, output_empty))
+        return states | branch_states
 
     def task_states(self, step: Step, then: str | None, in_map: bool, output_empty: bool) -> dict[str, dict]:
         """The step's Task, its retry loop if it has one, and its Fail state."""
@@ -236,91 +272,6 @@ def _state_name(step_name: str, suffix: str = "") -> str:
     return asl.safe_name(step_name + suffix)
 
 
-def overrides_resources(step: Step) -> list[dict]:
-    """The job's ResourceRequirements: the step's own, or the launcher's small ones (the step's are on its VM)."""
-    return launched.LAUNCHER_RESOURCES if launched.is_launched(step) else resource_requirements(step)
-
-
-def resource_requirements(step: Step) -> list[dict]:
-    cpu = step.resources.cpu
-    requirements = [
-        {"Type": "VCPU", "Value": str(int(cpu)) if float(cpu).is_integer() else str(cpu)},
-        {"Type": "MEMORY", "Value": str(step.resources.memory_mib)},
-    ]
-    if step.resources.gpu:
-        requirements.append({"Type": "GPU", "Value": str(step.resources.gpu)})
-    return requirements
-
-
-def _placeholder_path(placeholder: command.Placeholder, in_map: bool) -> str:
-    if placeholder.kind == command.RUN_ID:
-        return MAP_RUN_ID if in_map else TOP_LEVEL_RUN_ID
-    if placeholder.kind == command.TASK_ID:
-        return TASK_ID_PATH
-    if placeholder.kind == command.ATTEMPT:
-        return retry_loop.ATTEMPT_PATH
-    if placeholder.kind == command.PARAM:
-        if _DOT_KEY.match(placeholder.name):
-            return f"$.parameters.{placeholder.name}"
-        return f"$.parameters['{placeholder.name}']"  # e.g. num-docs: a hyphen is not a dot-notation key
-    raise ValueError(f"unknown placeholder {placeholder.kind}")
-
-
-def intrinsic_item(parts: tuple, in_map: bool) -> str:
-    """One argv item as an intrinsic-function argument that evaluates to a string."""
-    if all(isinstance(p, str) for p in parts):
-        return asl.literal("".join(parts))
-    if len(parts) == 1 and parts[0].kind in (command.RUN_ID, command.TASK_ID):
-        return _placeholder_path(parts[0], in_map)
-    return asl.format_call(
-        [(asl.TEXT, p) if isinstance(p, str) else (asl.EXPRESSION, _placeholder_path(p, in_map)) for p in parts]
-    )
-
-
-def step_argv(flow: FlowGraph, step: Step, options: Options) -> tuple:
-    """The argv items a step's job runs: the runtime's, or for a @skypilot step the launcher's."""
-    return (
-        launched.argv(flow, step, options) if launched.is_launched(step) else command.runtime_argv(flow, step, options)
-    )
-
-
-def command_expression(flow: FlowGraph, step: Step, options: Options, in_map: bool) -> str:
-    """`States.Array(...)` evaluating to the step's argv: one argv item per argument, no shell."""
-    argv = step_argv(flow, step, options)
-    return "States.Array(" + ", ".join(intrinsic_item(item, in_map) for item in argv) + ")"
-
-
-def foreach_list_location(flow: FlowGraph, step: Step, options: Options, in_map: bool) -> tuple[str, str]:
-    """(bucket, `Key.$` expression) of the split list a foreach step writes."""
-    bucket, prefix = s3_location(options.datastore) or ("", "")
-    task = command.Placeholder(command.TASK_ID) if step.foreach_depth else "0"
-    parts = layout.task_key_parts(flow.name, command.Placeholder(command.RUN_ID), step.name, task, layout.FOREACH)
-    if prefix:
-        parts = (f"{prefix}/",) + parts
-    return bucket, intrinsic_item(parts, in_map)
-
-
-def _worst_case_overrides_chars(flow: FlowGraph, step: Step, options: Options) -> int:
-    """ContainerOverrides size with every run-time value at its longest plausible length (a launcher's task YAML included)."""
-    defaults = parameter_defaults(flow)
-
-    def longest(p: command.Placeholder) -> str:
-        if p.kind == command.RUN_ID:
-            return "r" * 80  # execution names are at most 80 characters
-        if p.kind == command.TASK_ID:
-            return ".".join(["9999999"] * max(1, step.foreach_depth))
-        if p.kind == command.ATTEMPT:
-            return "99"
-        return defaults.get(p.name, "")
-
-    overrides = {
-        "command": command.render(step_argv(flow, step, options), longest),
-        "resourceRequirements": [{"type": r["Type"], "value": r["Value"]} for r in overrides_resources(step)],
-        "environment": [{"name": k, "value": v} for k, v in container_environment(step)],
-    }
-    return len(json.dumps(overrides, separators=(",", ":")))
-
-
 def unsupported(flow: FlowGraph, options: Options) -> list[Diagnostic]:
     """What this target cannot express for `flow`, each located."""
     problems = launched.problems(flow, options)
@@ -373,8 +324,18 @@ def unsupported(flow: FlowGraph, options: Options) -> list[Diagnostic]:
                 f"reads the split list from S3), got {options.datastore!r}; pass --datastore s3://...",
             )
         )
+    reading = [s for s in flow.steps if switch.needs_choice(s)] if s3_location(options.datastore) is None else []
+    if reading:
+        problems.append(
+            Diagnostic(
+                reading[0].next_location or reading[0].location,
+                f"step-functions: a conditional or recursive step needs an s3://bucket/prefix datastore (the "
+                f"state machine reads the task's branch.json from S3), got {options.datastore!r}; pass "
+                "--datastore s3://...",
+            )
+        )
     for step in flow.steps:
-        chars = _worst_case_overrides_chars(flow, step, options)
+        chars = worst_case_overrides_chars(flow, step, options)
         if chars > BATCH_OVERRIDES_LIMIT_CHARS:
             what = (
                 "its SkyPilot task (its environment values, above all)"
