@@ -230,7 +230,7 @@ def test_bad_conditional_is_a_located_error(case):
 
 
 @pytest.mark.parametrize("example", ("conditional", "recursive"))
-@pytest.mark.parametrize("target", ("argo", "step-functions", "airflow"))
+@pytest.mark.parametrize("target", ("argo", "step-functions"))  # airflow: tests/test_conditional_airflow.py
 def test_orchestrators_refuse_at_the_next_line_until_lowered(example, target):
     path = EXAMPLES / f"{example}.py"
     with pytest.raises(CompileError) as caught:

@@ -74,6 +74,9 @@ _NOT_LOWERED_YET = (
     "flowc does not compile conditionals or recursive steps for this target yet "
     "(`flowc run` runs them; see docs/conditionals.md)"
 )
+_AIRFLOW_UNROLLED = (
+    "unrolled into @recursion(max=) tasks (at most 100), iteration N running only if N-1 chose the step again"
+)
 _RUNTIME = "the runtime applies it inside the step's process, the same on every target"
 
 
@@ -181,6 +184,7 @@ _DECORATOR_DECISIONS: dict[str, dict[str, Decision]] = {
     "catch": _cells(HONOUR, _RUNTIME),
     "recursion": {
         **_cells(REFUSE, _NOT_LOWERED_YET, ORCHESTRATORS + ("skypilot",)),
+        "airflow": Decision(HONOUR, _AIRFLOW_UNROLLED),
         "local": Decision(HONOUR, "the runtime counts a recursive step's iterations and fails the one past max"),
     },
     "timeout": _cells(
@@ -232,7 +236,10 @@ _ARGUMENT_DECISIONS: dict[tuple[str, str], dict[str, Decision]] = {
     **{("kubernetes", a): _kubernetes_setting(how) for a, how in _KUBERNETES_SETTINGS.items()},
     ("retry", "times"): _cells(HONOUR, "the number of retries after the first attempt"),
     ("catch", "var"): _cells(HONOUR, _RUNTIME),
-    ("recursion", "max"): {"local": Decision(HONOUR, "the runtime fails the iteration past max (exit 2, not retried)")},
+    ("recursion", "max"): {
+        "airflow": Decision(HONOUR, "max tasks <step>-0 ... <step>-<max-1>; the runtime fails the iteration past max"),
+        "local": Decision(HONOUR, "the runtime fails the iteration past max (exit 2, not retried)"),
+    },
     ("catch", "print_exception"): _cells(HONOUR, _RUNTIME),
     **{("timeout", a): _cells(HONOUR, "part of the step's deadline") for a in ("seconds", "minutes", "hours")},
     ("environment", "vars"): _cells(HONOUR, "the container's (or process's) environment"),
@@ -323,10 +330,16 @@ _GRAPH_DECISIONS: dict[str, dict[str, Decision]] = {
     # Until each target's lowering lands (issue 15), an orchestrator refuses them at the self.next line.
     "conditional": {
         **_cells(REFUSE, _NOT_LOWERED_YET, ORCHESTRATORS + ("skypilot",)),
+        "airflow": Decision(
+            HONOUR,
+            "the switch task's XCom is the chosen step; each task below it runs if a parent leads to it, "
+            "else skips itself (per map index); the meeting task's trigger rule is none_failed_min_one_success",
+        ),
         "local": Decision(HONOUR, "only the chosen branch runs; the meeting step reads the branch that ran"),
     },
     "recursion": {
         **_cells(REFUSE, _NOT_LOWERED_YET, ORCHESTRATORS + ("skypilot",)),
+        "airflow": Decision(HONOUR, _AIRFLOW_UNROLLED),
         "local": Decision(HONOUR, "one task per iteration (task ids T-0, T-1, ...), bounded by @recursion(max=...)"),
     },
     **{
