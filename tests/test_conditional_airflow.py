@@ -10,6 +10,7 @@ end step's artifacts with the local runner's (tests/test_conditional.py).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import textwrap
 
@@ -469,7 +470,7 @@ def test_generated_conditional_flows_compile_for_airflow_or_are_refused_at_a_lin
 
 
 @settings(
-    max_examples=2,
+    max_examples=int(os.environ.get("FLOWC_FUZZ_AIRFLOW_RUNS", "1")),  # each is a DAG run: about a minute here
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
