@@ -30,10 +30,14 @@ def _task_facts(task) -> dict:
         "retries": task.retries,
         "retry_delay": _seconds(task.retry_delay) if task.retries else None,
         "execution_timeout": _seconds(task.execution_timeout),
+        "trigger_rule": str(getattr(task.trigger_rule, "value", task.trigger_rule)),
     }
     for name in (
         "argv_spec",
         "foreach",
+        "branch",
+        "iteration",
+        "run_if",
         "image",
         "namespace",
         "service_account_name",

@@ -86,8 +86,8 @@ def run_flowc(
 # Examples a target refuses until its lowering of conditionals and recursion lands (issue 15); their
 # goldens for it are `.error` files (test_golden).  A target engineer removes the target from the tuple.
 NOT_COMPILED_YET = {
-    "conditional": ("airflow", "skypilot"),
-    "recursive": ("airflow", "skypilot"),
+    "conditional": ("skypilot",),
+    "recursive": ("skypilot",),
 }
 
 

@@ -25,6 +25,7 @@ from flowc.compiler.lower import kubernetes as k8s
 from flowc.compiler.lower.skypilot import launch_mode
 from flowc.compiler.ir import StepKind
 from flowc.compiler.targets import airflow as airflow_target
+from flowc.compiler.targets import airflow_conditional
 
 HELPERS = ROOT / "tests" / "airflow_helpers.py"
 AIRFLOW = Path(sys.executable).parent / "airflow"
@@ -98,17 +99,22 @@ def test_golden_dag_matches_the_ir(golden_dags, example):
     dag = golden_dags["dags"][airflow_target.default_dag_id(flow.name, flow.project)]
     tasks = dag["tasks"]
     nested = [s.name for s in flow.steps if s.kind is StepKind.FOREACH and s.foreach_depth]
-    assert set(tasks) == {s.name for s in flow.steps} | {f"{n}-task-ids" for n in nested}
+    plan = airflow_conditional.plan(flow)  # a recursive step is one task per iteration (test_conditional_airflow)
+    assert set(tasks) == {t.task_id for s in flow.steps for t in plan[s.name]} | {f"{n}-task-ids" for n in nested}
     assert sorted(dag["params"]) == sorted(p.name for p in flow.parameters)
-    for step in flow.steps:
-        task = tasks[step.name]
+    for step, step_task in ((s, t) for s in flow.steps for t in plan[s.name]):
+        task = tasks[step_task.task_id]
         innermost = flow.step(step.foreach_scope[-1]) if step.foreach_scope else None
         expand_from = (
             None if innermost is None else (f"{innermost.name}-task-ids" if innermost.foreach_depth else innermost.name)
         )
         assert task["mapped"] == bool(step.foreach_scope), step.name
         assert task.get("expand_from") == expand_from, step.name
-        assert set(task["upstream"]) == set(step.parents) | ({expand_from} if expand_from else set()), step.name
+        assert set(task["upstream"]) == set(step_task.upstream) | ({expand_from} if expand_from else set()), step.name
+        assert [tuple(c) for c in task.get("run_if") or []] == [c.as_tuple() for c in step_task.run_if]
+        gathering = airflow_conditional.GATHERING_TRIGGER_RULE
+        assert task["trigger_rule"] == (gathering if step_task.run_if else "all_success"), step.name
+        assert (task.get("branch") or False) == step.is_switch and task.get("iteration") == step_task.iteration
         retries = step.retry.times if step.retry else 0
         if step.compute.backend == "skypilot" and launch_mode(step) == "managed":
             retries = 0  # SkyPilot restarts a managed job; Airflow does not retry its launcher

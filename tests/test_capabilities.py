@@ -509,6 +509,10 @@ EFFECTS.setdefault(("recursion", "max"), {})["argo"] = lambda a: (  # the runtim
     "--iteration" in ARGO_CONTAINER(a.text)["args"] and "name: start-loop" in a.text
 )
 EFFECTS[("project", "name")]["step-functions"] = lambda a: step_functions_name(a.flow).startswith("demo-")
+# the row's start step, max=7: unrolled into start-0 ... start-6
+EFFECTS.setdefault(("recursion", "max"), {})["airflow"] = lambda a: (
+    "task_id='start-6'" in a.text and "task_id='start-7'" not in a.text
+)
 EFFECTS.update(
     {
         ("skypilot", "use_spot"): on_skypilot_task(lambda task: task["resources"]["use_spot"] is True),

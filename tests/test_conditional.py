@@ -230,8 +230,10 @@ def test_bad_conditional_is_a_located_error(case):
 
 
 @pytest.mark.parametrize("example", ("conditional", "recursive"))
-@pytest.mark.parametrize("target", ("airflow",))  # argo, step-functions: tests/test_conditional_{argo,sfn}.py
-def test_orchestrators_refuse_at_the_next_line_until_lowered(example, target):
+@pytest.mark.parametrize(
+    "target", ("skypilot",)
+)  # every orchestrator runs them: tests/test_conditional_{argo,sfn,airflow}.py
+def test_the_skypilot_target_refuses_them_at_the_next_line(example, target):
     path = EXAMPLES / f"{example}.py"
     with pytest.raises(CompileError) as caught:
         compile_flow(path.read_bytes(), f"examples/{example}.py", target, Options())

@@ -85,6 +85,9 @@ _NOT_LOWERED_YET = (
     "flowc does not compile conditionals or recursive steps for this target yet "
     "(`flowc run` runs them; see docs/conditionals.md)"
 )
+_AIRFLOW_UNROLLED = (
+    "unrolled into @recursion(max=) tasks (at most 100), iteration N running only if N-1 chose the step again"
+)
 _RUNTIME = "the runtime applies it inside the step's process, the same on every target"
 
 
@@ -194,6 +197,7 @@ _DECORATOR_DECISIONS: dict[str, dict[str, Decision]] = {
         **_cells(REFUSE, _NOT_LOWERED_YET, ORCHESTRATORS + ("skypilot",)),
         "argo": Decision(HONOUR, "the runtime counts a recursive step's iterations and fails the one past max"),
         "step-functions": Decision(HONOUR, "a loop of states around the step's Task, its counter in the state"),
+        "airflow": Decision(HONOUR, _AIRFLOW_UNROLLED),
         "local": Decision(HONOUR, "the runtime counts a recursive step's iterations and fails the one past max"),
     },
     "timeout": _cells(
@@ -250,6 +254,7 @@ _ARGUMENT_DECISIONS: dict[tuple[str, str], dict[str, Decision]] = {
         "step-functions": Decision(
             HONOUR, "the runtime fails the iteration past max (exit 2, not retried); max must fit the history budget"
         ),
+        "airflow": Decision(HONOUR, "max tasks <step>-0 ... <step>-<max-1>; the runtime fails the iteration past max"),
         "local": Decision(HONOUR, "the runtime fails the iteration past max (exit 2, not retried)"),
     },
     ("catch", "print_exception"): _cells(HONOUR, _RUNTIME),
@@ -347,12 +352,18 @@ _GRAPH_DECISIONS: dict[str, dict[str, Decision]] = {
         **_cells(REFUSE, _NOT_LOWERED_YET, ORCHESTRATORS + ("skypilot",)),
         "argo": Decision(HONOUR, "`when` on the switch's output parameter; the meeting task depends on any branch"),
         "step-functions": Decision(HONOUR, "an S3 read of the task's branch.json, then a Choice state"),
+        "airflow": Decision(
+            HONOUR,
+            "the switch task's XCom is the chosen step; each task below it runs if a parent leads to it, "
+            "else skips itself (per map index); the meeting task's trigger rule is none_failed_min_one_success",
+        ),
         "local": Decision(HONOUR, "only the chosen branch runs; the meeting step reads the branch that ran"),
     },
     "recursion": {
         **_cells(REFUSE, _NOT_LOWERED_YET, ORCHESTRATORS + ("skypilot",)),
         "argo": Decision(HONOUR, "a DAG template that calls itself while the step chooses itself"),
         "step-functions": Decision(HONOUR, "a loop in the state machine, --iteration from a counter in the state"),
+        "airflow": Decision(HONOUR, _AIRFLOW_UNROLLED),
         "local": Decision(HONOUR, "one task per iteration (task ids T-0, T-1, ...), bounded by @recursion(max=...)"),
     },
     **{

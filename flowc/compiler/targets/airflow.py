@@ -13,6 +13,10 @@ its XCom; when the foreach step is itself mapped (nested foreach), a small
 several steps maps each step over the same list, downstream of the whole
 previous mapped task.  The join closing a foreach runs with the foreach step's
 own task id (mapped the same way as the foreach step, or "0" outside any).
+
+Conditionals and recursive steps: flowc/compiler/targets/airflow_conditional.py
+(each task below a switch decides from its parents' XComs whether it runs; a
+recursive step is unrolled into one task per allowed iteration).
 """
 
 from __future__ import annotations
@@ -20,12 +24,13 @@ from __future__ import annotations
 import hashlib
 import re
 
-from flowc.compiler.command import ATTEMPT, PARAM, RUN_ID, TASK_ID, Placeholder, runtime_argv
+from flowc.compiler.command import ATTEMPT, ITERATION, PARAM, RUN_ID, TASK_ID, Placeholder, runtime_argv
 from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.ir import FlowGraph, Step, StepKind
 from flowc.compiler.lower import kubernetes as k8s
 from flowc.compiler.lower.skypilot import launcher_argv, restarts_in_skypilot, step_problems
 from flowc.compiler.options import Options
+from flowc.compiler.targets import airflow_conditional as conditional
 
 SUFFIX = ".airflow.py"
 TEMPLATE = "airflow_dag.py.j2"
@@ -43,6 +48,7 @@ PARAM_JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool"
 def unsupported(flow: FlowGraph, options: Options) -> list[Diagnostic]:
     """What a pod or a SkyPilot launcher cannot take, and a bad operator choice."""
     problems = [d for step in flow.steps if step.compute.backend == "skypilot" for d in step_problems(step)]
+    problems += conditional.unsupported(flow)
     if options.name is not None and not DAG_ID.fullmatch(options.name):
         problems.append(
             Diagnostic(
@@ -112,6 +118,8 @@ def view_model(flow: FlowGraph, options: Options) -> dict:
     """The flat values the template prints; every value is already Python source text (user values via repr)."""
     local = options.operator == "local"
     concat_tasks = _nested_foreach_steps(flow)
+    plan = conditional.plan(flow)
+    variables = {t.task_id: _task_var(step.name, t) for step in flow.steps for t in plan[step.name]}
     return {
         "flow_name": repr(flow.name),
         "flow_file": repr(flow.file),
@@ -123,12 +131,17 @@ def view_model(flow: FlowGraph, options: Options) -> dict:
         "max_active_tasks": repr(options.max_workers) if options.max_workers else None,
         "tags": repr(["flowc"] + ([f"project:{flow.project}"] if flow.project else [])),
         "code_dir": repr(options.code_dir),
-        "tasks": [_task(flow, step, options) for step in flow.steps],
+        "tasks": [_task(flow, step, step_task, options) for step in flow.steps for step_task in plan[step.name]],
         "concat_tasks": [
             {"var": _concat_var(name), "task_id": repr(f"{name}-task-ids"), "source": _step_var(name)}
             for name in concat_tasks
         ],
-        "edges": [(_step_var(parent), _step_var(step.name)) for step in flow.steps for parent in step.parents],
+        "edges": [
+            (variables[parent], variables[step_task.task_id])
+            for step in flow.steps
+            for step_task in plan[step.name]
+            for parent in step_task.upstream
+        ],
     }
 
 
@@ -165,6 +178,12 @@ def _step_var(name: str) -> str:
     return f"step_{name}"
 
 
+def _task_var(name: str, step_task: conditional.StepTask) -> str:
+    """`step_<name>`, or `iteration_<N>_of_<name>` for a recursive step's copy: a step named `count_3` cannot
+    take the variable of iteration 3 of `count`, whatever the names."""
+    return _step_var(name) if step_task.iteration is None else f"iteration_{step_task.iteration}_of_{name}"
+
+
 def _concat_var(name: str) -> str:
     return f"task_ids_{name}"
 
@@ -177,7 +196,7 @@ def _mapped_over(flow: FlowGraph, step: Step) -> str | None:
     return _concat_var(innermost.name) if innermost.foreach_depth else f"{_step_var(innermost.name)}.output"
 
 
-def _task(flow: FlowGraph, step: Step, options: Options) -> dict:
+def _task(flow: FlowGraph, step: Step, step_task: conditional.StepTask, options: Options) -> dict:
     local = options.operator == "local"
     foreach_out = None if local else POD_XCOM_FILE
     launcher = step.compute.backend == "skypilot"
@@ -189,9 +208,24 @@ def _task(flow: FlowGraph, step: Step, options: Options) -> dict:
     spec = [_argv_item(item, parameter_types) for item in argv]
     if local:
         spec[0] = {"placeholder": "python"}  # the worker's own interpreter, not the container's
-    kwargs = [("argv_spec", _pretty_argv(spec))]
+    kwargs = [("argv_spec", _pretty_list(spec))]
     if step.kind is StepKind.FOREACH:
         kwargs.append(("foreach", "True"))
+    if step.is_switch:  # its XCom is the chosen step's name
+        kwargs.append(("branch", "True"))
+        if not local:  # a pod's XCom file must hold JSON: the choice is read from the datastore's branch.json
+            kwargs += [
+                ("datastore", repr(options.datastore)),
+                ("flow_name", "FLOW_NAME"),
+                ("step_name", repr(step.name)),
+            ]
+    if step_task.iteration is not None:
+        kwargs.append(("iteration", repr(step_task.iteration)))
+    if step_task.run_if:
+        kwargs += [
+            ("run_if", _pretty_list([condition.as_tuple() for condition in step_task.run_if])),
+            ("trigger_rule", repr(conditional.GATHERING_TRIGGER_RULE)),
+        ]
     if step.retry is not None and step.retry.times > 0 and not (launcher and restarts_in_skypilot(step)):
         kwargs += [
             ("retries", repr(step.retry.times)),
@@ -208,8 +242,8 @@ def _task(flow: FlowGraph, step: Step, options: Options) -> dict:
     else:
         kwargs.append(("code_dir", "CODE_DIR"))
     return {
-        "var": _step_var(step.name),
-        "task_id": repr(step.name),
+        "var": _task_var(step.name, step_task),
+        "task_id": repr(step_task.task_id),
         "operator": "FlowcLocalOperator" if local else "FlowcKubernetesPodOperator",
         "kwargs": kwargs,
         "mapped_over": _mapped_over(flow, step),
@@ -248,14 +282,14 @@ def _argv_item(item: tuple, parameter_types: dict[str, str]) -> object:
 
 def _placeholder(placeholder: Placeholder, parameter_types: dict[str, str]) -> dict:
     """What the DAG's render_argv fills in when the task runs; a parameter carries its type (json prints as JSON)."""
-    names = {RUN_ID: "run_id", TASK_ID: "task_id", ATTEMPT: "attempt"}
+    names = {RUN_ID: "run_id", TASK_ID: "task_id", ATTEMPT: "attempt", ITERATION: "iteration"}
     if placeholder.kind == PARAM:
         return {"placeholder": "param", "name": placeholder.name, "type": parameter_types[placeholder.name]}
     return {"placeholder": names[placeholder.kind]}
 
 
-def _pretty_argv(spec: list, width: int = 100) -> str:
-    """The argv spec as Python source, wrapped at `width` so golden diffs stay readable."""
+def _pretty_list(spec: list, width: int = 100) -> str:
+    """A list (an argv spec, run conditions) as Python source, wrapped at `width` so golden diffs stay readable."""
     lines, line = [], ""
     for item in spec:
         text = f"{item!r}, "
