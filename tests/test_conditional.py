@@ -18,7 +18,6 @@ import pytest
 from conftest import EXAMPLES, ROOT, run_flowc
 
 from flowc.compiler import CompileError, Options, compile_flow
-from flowc.compiler.capabilities import FEATURES, HONOUR, REFUSE
 from flowc.compiler.diagram import to_dot, to_mermaid
 from flowc.compiler.ir import StepKind
 from flowc.contract import layout
@@ -227,24 +226,6 @@ def test_bad_conditional_is_a_located_error(case):
     body, expected = BAD[case]
     found = diagnostics(body)
     assert any(d.startswith(expected) for d in found), found
-
-
-@pytest.mark.parametrize("example", ("conditional", "recursive"))
-@pytest.mark.parametrize(
-    "target", ("skypilot",)
-)  # every orchestrator runs them: tests/test_conditional_{argo,sfn,airflow}.py
-def test_the_skypilot_target_refuses_them_at_the_next_line(example, target):
-    path = EXAMPLES / f"{example}.py"
-    with pytest.raises(CompileError) as caught:
-        compile_flow(path.read_bytes(), f"examples/{example}.py", target, Options())
-    construct = "conditional" if example == "conditional" else "recursion"
-    line = {"conditional": 18, "recursive": 26}[example]
-    assert f"examples/{example}.py:{line}:9: error: {target} cannot express {construct}: " in [
-        str(d)[: len(f"examples/{example}.py:{line}:9: error: {target} cannot express {construct}: ")]
-        for d in caught.value.diagnostics
-    ]
-    assert FEATURES[target][construct].verdict == REFUSE
-    assert FEATURES["local"][construct].verdict == HONOUR
 
 
 # ---------------------------------------------------------------------------- ids and diagrams
