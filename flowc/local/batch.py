@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 
-from flowc.compiler.targets.step_functions import resource_requirements
+from flowc.compiler.targets.step_functions_argv import resource_requirements
 from flowc.compiler.targets.step_functions_jobs import container_environment, container_properties, job_definition_name
 from flowc.contract.command import EXIT_FAILED, EXIT_LAUNCH, EXIT_OK
 from flowc.local.processes import TIMEOUT_GRACE_SECONDS, TIMED_OUT

@@ -47,6 +47,10 @@ SAFE_RUN_ID = re.compile(r"[A-Za-z0-9_:-][A-Za-z0-9_.:-]*")
 # copied because the DAG imports nothing of flowc (tests/test_airflow_helpers.py keeps the two equal).
 NOT_RETRIED = (2, 4)
 BASE_CONTAINER = "base"  # the KubernetesPodOperator's name for the container that runs the argv
+# Where a switch task's choice lies in the datastore (flowc/contract/layout.py task_key(..., BRANCH) and
+# BRANCH_NEXT, copied for the same reason; tests/test_conditional_airflow.py keeps them equal).
+BRANCH_KEY = "{flow}/runs/{run_id}/{step}/{task_id}/branch.json"
+BRANCH_NEXT = "next"
 
 
 def flowc_run_id(airflow_run_id: str) -> str:
@@ -66,7 +70,7 @@ def parameter_text(value, parameter_type: Optional[str]) -> str:
     return str(value)
 
 
-def render_argv(argv_spec: list, context, flowc_task_id: str) -> List[str]:
+def render_argv(argv_spec: list, context, flowc_task_id: str, iteration: Optional[int] = None) -> List[str]:
     """Each argv item as one string; placeholders filled from the run (values never pass through a template)."""
 
     def fill(part):
@@ -79,6 +83,8 @@ def render_argv(argv_spec: list, context, flowc_task_id: str) -> List[str]:
             return str(flowc_task_id)
         if kind == "attempt":
             return str(context["ti"].try_number - 1)
+        if kind == "iteration":
+            return str(iteration)
         if kind == "param":
             return parameter_text(context["params"][part["name"]], part.get("type"))
         if kind == "python":
@@ -96,6 +102,51 @@ def render_argv(argv_spec: list, context, flowc_task_id: str) -> List[str]:
             continue
         argv.append("".join(fill(part) for part in parts))
     return argv
+
+
+def should_run(run_if: list, ti) -> bool:
+    """Whether any parent leads to this task: a switch parent chose it, or another parent ran (its XCom is set).
+
+    Each condition is (parent task id, chosen step name or None, same map index); a parent in the same
+    foreach scope is read at this task's own map index (each foreach child chooses for itself), a deeper
+    one (the body before a join) at all of its map indexes."""
+    for parent, chose, same_map_index in run_if:
+        if same_map_index:
+            values = [ti.xcom_pull(task_ids=parent, map_indexes=ti.map_index)]
+        else:
+            values = ti.xcom_pull(task_ids=[parent])  # a list: one value per map index
+        if any(value is not None and (chose is None or value == chose) for value in values):
+            return True
+    return False
+
+
+def skip_unless_reached(run_if: list, context, task_id: str) -> None:
+    """Raise AirflowSkipException when no parent leads here (a branch not taken, an iteration not needed)."""
+    if run_if and not should_run(run_if, context["ti"]):
+        from airflow.sdk.exceptions import AirflowSkipException  # only on this path
+
+        raise AirflowSkipException(f"{task_id}: not on the branch its conditional chose")
+
+
+def flowc_task_name(flowc_task_id: str, iteration: Optional[int]) -> str:
+    """The datastore's task name: the task id, or `<task id>-<iteration>` for a recursive step (contract/ids.py)."""
+    return str(flowc_task_id) if iteration is None else f"{flowc_task_id}-{iteration}"
+
+
+def read_branch_choice(datastore: str, flow: str, run_id: str, step: str, task: str) -> str:
+    """The step a finished switch task chose, from its branch.json (plain JSON) in the datastore."""
+    key = BRANCH_KEY.format(flow=flow, run_id=run_id, step=step, task_id=task)
+    if datastore.startswith("s3://"):
+        import boto3  # only a pod's switch task reads S3 from the worker
+
+        bucket, _, prefix = datastore[len("s3://") :].partition("/")
+        prefix = prefix.strip("/")  # as the runtime's S3Datastore joins its keys
+        full_key = f"{prefix}/{key}" if prefix else key
+        text = boto3.client("s3").get_object(Bucket=bucket, Key=full_key)["Body"].read().decode("utf-8")
+    else:
+        with open(os.path.join(datastore, *key.split("/")), encoding="utf-8") as f:
+            text = f.read()
+    return json.loads(text)[BRANCH_NEXT]
 
 
 def kubelet_escape(text: str) -> str:
@@ -159,6 +210,9 @@ class FlowcLocalOperator(BaseOperator):
         argv_spec: list,
         flowc_task_id: str = "0",
         foreach: bool = False,
+        branch: bool = False,
+        iteration: Optional[int] = None,
+        run_if: Optional[list] = None,
         code_dir: Optional[str] = None,
         env_vars: Optional[Dict[str, str]] = None,
         **kwargs,
@@ -167,15 +221,22 @@ class FlowcLocalOperator(BaseOperator):
         self.argv_spec = argv_spec
         self.flowc_task_id = flowc_task_id
         self.foreach = foreach
+        self.branch = branch
+        self.iteration = iteration
+        self.run_if = run_if or []
         self.code_dir = code_dir
         self.env_vars = env_vars or {}
 
     def execute(self, context):
-        argv = render_argv(self.argv_spec, context, self.flowc_task_id)
+        skip_unless_reached(self.run_if, context, self.task_id)
+        argv = render_argv(self.argv_spec, context, self.flowc_task_id, self.iteration)
         with tempfile.TemporaryDirectory(prefix="flowc-") as scratch:
             split_list_file = os.path.join(scratch, "foreach.json")
+            branch_file = os.path.join(scratch, "branch")
             if self.foreach:
                 argv += ["--foreach-out", split_list_file]
+            if self.branch:
+                argv += ["--branch-out", branch_file]
             self.log.info("running %s", argv)
             with subprocess.Popen(
                 argv,
@@ -189,8 +250,11 @@ class FlowcLocalOperator(BaseOperator):
                     self.log.info("%s", line.rstrip("\n"))
             if process.returncode != 0:
                 raise step_failed(self.task_id, self.flowc_task_id, process.returncode)
+            if self.branch:  # the chosen step's name: the XCom its branches read (should_run)
+                with open(branch_file, encoding="utf-8") as f:
+                    return f.read()
             if not self.foreach:
-                return None
+                return True  # "ran": the XCom a task below a conditional reads (should_run)
             with open(split_list_file, encoding="utf-8") as f:
                 task_ids = json.load(f)
         check_map_length(task_ids, self.task_id)
@@ -217,6 +281,12 @@ class FlowcKubernetesPodOperator(BaseOperator):
         image: str,
         flowc_task_id: str = "0",
         foreach: bool = False,
+        branch: bool = False,
+        iteration: Optional[int] = None,
+        run_if: Optional[list] = None,
+        datastore: Optional[str] = None,
+        flow_name: Optional[str] = None,
+        step_name: Optional[str] = None,
         namespace: Optional[str] = None,
         service_account_name: Optional[str] = None,
         pod_resources: Optional[Dict[str, str]] = None,
@@ -236,6 +306,12 @@ class FlowcKubernetesPodOperator(BaseOperator):
         self.image = image
         self.flowc_task_id = flowc_task_id
         self.foreach = foreach
+        self.branch = branch
+        self.iteration = iteration
+        self.run_if = run_if or []
+        self.datastore = datastore
+        self.flow_name = flow_name
+        self.step_name = step_name
         self.namespace = namespace
         self.service_account_name = service_account_name
         self.pod_resources = pod_resources or {}
@@ -290,7 +366,8 @@ class FlowcKubernetesPodOperator(BaseOperator):
         )
 
     def execute(self, context):
-        argv = render_argv(self.argv_spec, context, self.flowc_task_id)
+        skip_unless_reached(self.run_if, context, self.task_id)
+        argv = render_argv(self.argv_spec, context, self.flowc_task_id, self.iteration)
         self.running_pod_operator = self.pod_operator(argv)
         try:
             result = self.running_pod_operator.execute(context)
@@ -299,8 +376,12 @@ class FlowcKubernetesPodOperator(BaseOperator):
             if exit_code in NOT_RETRIED:
                 raise step_failed(self.task_id, self.flowc_task_id, exit_code) from failure
             raise
+        if self.branch:  # the sidecar's XCom file must hold JSON, the runtime's --branch-out is plain text
+            task = flowc_task_name(self.flowc_task_id, self.iteration)
+            run_id = flowc_run_id(context["run_id"])
+            return read_branch_choice(self.datastore, self.flow_name, run_id, self.step_name, task)
         if not self.foreach:
-            return None
+            return True  # "ran": the XCom a task below a conditional reads (should_run)
         check_map_length(result, self.task_id)
         return result
 
