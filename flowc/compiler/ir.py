@@ -13,7 +13,13 @@ import json
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, Iterator
 
-from flowc.contract.graph import Node, Structure, derive  # Structure: validate.py reads it from here
+from flowc.contract.graph import (  # Structure: validate.py reads it from here
+    Node,
+    Structure,
+    derive,
+    switch_branches,
+    switch_is_recursive,
+)
 
 IR_VERSION = 2  # 2: conditionals (SWITCH, condition, switch, meeting, meets, recursion_max)
 
@@ -201,13 +207,11 @@ class Step:
 
     @property
     def is_recursive(self) -> bool:
-        """A switch whose map names the step itself: it repeats, one task per iteration, until it names another."""
-        return any(target == self.name for _, target in self.switch)
+        return switch_is_recursive(self.name, self.switch)
 
     @property
     def branches(self) -> tuple[str, ...]:
-        """A switch's distinct targets other than itself, in map order."""
-        return tuple(dict.fromkeys(t for _, t in self.switch if t != self.name))
+        return switch_branches(self.name, self.switch)
 
     def decorator(self, name: str) -> DecoratorUse | None:
         for d in self.decorators:

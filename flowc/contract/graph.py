@@ -25,6 +25,17 @@ from typing import Sequence
 START, END = "start", "end"
 
 
+def switch_is_recursive(name: str, switch) -> bool:
+    """A switch that can name itself (its (value, step) map holds `name`): it repeats, one task per iteration,
+    until the condition names another step.  One definition for the IR, the runtime and the derivation."""
+    return any(target == name for _, target in switch)
+
+
+def switch_branches(name: str, switch) -> tuple[str, ...]:
+    """A switch's distinct targets other than itself, in map order."""
+    return tuple(dict.fromkeys(t for _, t in switch if t != name))
+
+
 @dataclass(frozen=True)
 class Node:
     """What the derivation needs of a step, listed in source order."""
@@ -41,13 +52,11 @@ class Node:
 
     @property
     def is_recursive(self) -> bool:
-        """A switch that can name itself: its iterations repeat until the condition names another step."""
-        return any(target == self.name for _, target in self.switch)
+        return switch_is_recursive(self.name, self.switch)
 
     @property
     def branches(self) -> tuple[str, ...]:
-        """A switch's distinct targets other than itself, in map order."""
-        return tuple(dict.fromkeys(t for _, t in self.switch if t != self.name))
+        return switch_branches(self.name, self.switch)
 
     @property
     def is_foreach(self) -> bool:

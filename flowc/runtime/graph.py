@@ -16,7 +16,7 @@ import linecache
 from dataclasses import dataclass, field
 
 from flowc.contract.command import DEFAULT_RECURSION_MAX
-from flowc.contract.graph import Node, derive
+from flowc.contract.graph import Node, derive, switch_is_recursive
 
 
 @dataclass
@@ -47,7 +47,7 @@ class StepInfo:
 
     @property
     def is_recursive(self) -> bool:
-        return any(target == self.name for _, target in self.switch)
+        return switch_is_recursive(self.name, self.switch)
 
 
 class GraphError(Exception):
