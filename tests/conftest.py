@@ -83,18 +83,9 @@ def run_flowc(
     )
 
 
-# Examples a target refuses until its lowering of conditionals and recursion lands (issue 15); their
-# goldens for it are `.error` files (test_golden).  A target engineer removes the target from the tuple.
-NOT_COMPILED_YET = {
-    "conditional": ("skypilot",),
-    "recursive": ("skypilot",),
-}
-
-
-def example_files(target: str | None = None) -> list[Path]:
-    """Every example, or those `target` compiles (not in NOT_COMPILED_YET for it)."""
-    found = sorted(EXAMPLES.glob("*.py"))
-    return [p for p in found if target is None or target not in NOT_COMPILED_YET.get(p.stem, ())]
+def example_files() -> list[Path]:
+    """Every example (each compiles for every orchestrator; a target's refusals are its `.error` goldens)."""
+    return sorted(EXAMPLES.glob("*.py"))
 
 
 def free_port() -> int:

@@ -74,7 +74,7 @@ def airflow_home(tmp_path_factory):
 def golden_dags(airflow_home, tmp_path_factory):
     home, _ = airflow_home
     folder = tmp_path_factory.mktemp("golden_dags")
-    for example in example_files("airflow"):
+    for example in example_files():
         shutil.copy(GOLDEN / example.stem / "airflow.py", folder / f"{example.stem}.py")
     inspection, _ = _helper("inspect", str(folder), _airflow_env(home, folder))
     return inspection
@@ -82,7 +82,7 @@ def golden_dags(airflow_home, tmp_path_factory):
 
 def test_every_golden_dag_imports_without_errors(golden_dags):
     assert golden_dags["import_errors"] == {}
-    assert len(golden_dags["dags"]) == len(example_files("airflow"))
+    assert len(golden_dags["dags"]) == len(example_files())
 
 
 def test_golden_parse_time_is_reported(golden_dags, capsys):
@@ -92,7 +92,7 @@ def test_golden_parse_time_is_reported(golden_dags, capsys):
     assert golden_dags["parse_seconds"]
 
 
-@pytest.mark.parametrize("example", example_files("airflow"), ids=lambda p: p.stem)
+@pytest.mark.parametrize("example", example_files(), ids=lambda p: p.stem)
 def test_golden_dag_matches_the_ir(golden_dags, example):
     # compiled, not only loaded: the IR with each step's environment named by the lock beside the example
     flow = compile_flow(example.read_bytes(), example.relative_to(ROOT).as_posix(), "ir", Options()).flow

@@ -24,7 +24,7 @@ from flowc.compiler.targets import argo_checks
 from flowc.compiler.targets import argo_names as names
 
 SCHEMAS = ["argo-workflows.schema.json", "argo-workflows-v3.7.18.schema.json"]
-EXAMPLES = example_files("argo")
+EXAMPLES = example_files()
 METAFLOW_100_STEP_BYTES = 1_788_739
 
 

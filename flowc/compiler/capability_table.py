@@ -12,30 +12,26 @@ fails) and refused by the check (flowc/compiler/capabilities.py), never dropped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from flowc.compiler.capability_cells import (  # noqa: F401 - the table's vocabulary, read from here by capabilities.py
+    HONOUR,
+    KUBERNETES_TARGETS,
+    NOTE,
+    ORCHESTRATORS,
+    REFUSE,
+    SEVERITY,
+    TARGETS,
+    WARN,
+    Decision,
+    argument_construct,
+)
+from flowc.compiler.capability_cells import cells as _cells
+from flowc.compiler.capability_graph import (  # noqa: F401 - PARAMETER_TYPES: read from here by capabilities.py
+    AIRFLOW_UNROLLED,
+    GRAPH_DECISIONS,
+    PARAMETER_TYPES,
+    SKYPILOT_NO_SWITCH,
+)
 from flowc.contract.decorators import DECORATORS
-
-HONOUR, REFUSE, WARN, NOTE = "honour", "refuse", "warn", "note"
-TARGETS = ("argo", "step-functions", "airflow", "skypilot", "local")
-ORCHESTRATORS = ("argo", "step-functions", "airflow")
-KUBERNETES_TARGETS = ("argo", "airflow")
-SEVERITY = {REFUSE: "error", WARN: "warning", NOTE: "note"}
-
-
-@dataclass(frozen=True)
-class Decision:
-    verdict: str  # HONOUR, REFUSE, WARN or NOTE
-    reason: str  # honoured: how; otherwise: why not, and what to do instead
-
-
-def argument_construct(decorator: str, arg: str) -> str:
-    return f"@{decorator}({arg}=)"
-
-
-def _cells(verdict: str, reason: str, targets=TARGETS) -> dict[str, Decision]:
-    return {t: Decision(verdict, reason) for t in targets}
-
 
 # ---------------------------------------------------------------------------
 # The reasons, each written once
@@ -81,13 +77,6 @@ _RESOURCES = {
     "skypilot": "the task's resources",
     "local": "flowc run warns when this machine has less",
 }
-_NOT_LOWERED_YET = (
-    "flowc does not compile conditionals or recursive steps for this target yet "
-    "(`flowc run` runs them; see docs/conditionals.md)"
-)
-_AIRFLOW_UNROLLED = (
-    "unrolled into @recursion(max=) tasks (at most 100), iteration N running only if N-1 chose the step again"
-)
 _RUNTIME = "the runtime applies it inside the step's process, the same on every target"
 
 
@@ -194,10 +183,10 @@ _DECORATOR_DECISIONS: dict[str, dict[str, Decision]] = {
     ),
     "catch": _cells(HONOUR, _RUNTIME),
     "recursion": {
-        **_cells(REFUSE, _NOT_LOWERED_YET, ORCHESTRATORS + ("skypilot",)),
+        "skypilot": Decision(REFUSE, SKYPILOT_NO_SWITCH),
         "argo": Decision(HONOUR, "the runtime counts a recursive step's iterations and fails the one past max"),
         "step-functions": Decision(HONOUR, "a loop of states around the step's Task, its counter in the state"),
-        "airflow": Decision(HONOUR, _AIRFLOW_UNROLLED),
+        "airflow": Decision(HONOUR, AIRFLOW_UNROLLED),
         "local": Decision(HONOUR, "the runtime counts a recursive step's iterations and fails the one past max"),
     },
     "timeout": _cells(
@@ -322,79 +311,11 @@ _ARGUMENT_DECISIONS: dict[tuple[str, str], dict[str, Decision]] = {
     **{(d, "libraries"): _cells(HONOUR, _CONDA_PACKAGES) for d in ("conda", "conda_base")},
 }
 
-PARAMETER_TYPES = {
-    "str": "Parameter(str)",
-    "int": "Parameter(int)",
-    "float": "Parameter(float)",
-    "bool": "Parameter(bool)",
-    "json": "Parameter(JSONType)",
-    "file": "IncludeFile",
-}
-_GRAPH_DECISIONS: dict[str, dict[str, Decision]] = {
-    "linear": _cells(HONOUR, "one task after another"),
-    "split": {
-        "argo": Decision(HONOUR, "parallel DAG tasks"),
-        "step-functions": Decision(HONOUR, "a Parallel state"),
-        "airflow": Decision(HONOUR, "fan-out and fan-in"),
-        "skypilot": Decision(HONOUR, "one task per step"),
-        "local": Decision(HONOUR, "parallel processes"),
-    },
-    "foreach": {
-        "argo": Decision(HONOUR, "a nested DAG over withParam"),
-        "step-functions": Decision(HONOUR, "a Distributed Map over the split list in S3"),
-        "airflow": Decision(HONOUR, ".expand() over the task ids"),
-        "skypilot": Decision(HONOUR, "one task per step"),
-        "local": Decision(HONOUR, "one process per item"),
-    },
-    "nested foreach": _cells(HONOUR, "a foreach inside a foreach's body, with task ids like 3.7"),
-    # Until each target's lowering lands (issue 15), an orchestrator refuses them at the self.next line.
-    "conditional": {
-        **_cells(REFUSE, _NOT_LOWERED_YET, ORCHESTRATORS + ("skypilot",)),
-        "argo": Decision(HONOUR, "`when` on the switch's output parameter; the meeting task depends on any branch"),
-        "step-functions": Decision(HONOUR, "an S3 read of the task's branch.json, then a Choice state"),
-        "airflow": Decision(
-            HONOUR,
-            "the switch task's XCom is the chosen step; each task below it runs if a parent leads to it, "
-            "else skips itself (per map index); the meeting task's trigger rule is none_failed_min_one_success",
-        ),
-        "local": Decision(HONOUR, "only the chosen branch runs; the meeting step reads the branch that ran"),
-    },
-    "recursion": {
-        **_cells(REFUSE, _NOT_LOWERED_YET, ORCHESTRATORS + ("skypilot",)),
-        "argo": Decision(HONOUR, "a DAG template that calls itself while the step chooses itself"),
-        "step-functions": Decision(HONOUR, "a loop in the state machine, --iteration from a counter in the state"),
-        "airflow": Decision(HONOUR, _AIRFLOW_UNROLLED),
-        "local": Decision(HONOUR, "one task per iteration (task ids T-0, T-1, ...), bounded by @recursion(max=...)"),
-    },
-    **{
-        name: _cells(HONOUR, "passed to the start step as --param NAME=TEXT")
-        for name in PARAMETER_TYPES.values()
-        if name != "IncludeFile"
-    },
-    # Same meaning everywhere because the runtime gives it: every target passes the text through.
-    "Parameter(multiple=True)": _cells(
-        HONOUR, "its --param text is a JSON array (or one value); the step sees a tuple (an array Param on airflow)"
-    ),
-    "Parameter(separator=)": _cells(HONOUR, "the text passes through; the runtime splits it into a list of str"),
-    "Config": _cells(HONOUR, "its values are read at compile time and sent to every task with --config-values"),
-    # A task never opens a path it is given (it could name a pod's token): the launcher reads the file.
-    "IncludeFile": {
-        **_cells(
-            WARN,
-            "a task never opens a path: `flowc trigger` reads the file (given or default) and "
-            "includes it; a run started another way (a schedule, the orchestrator's own UI) "
-            "fails at start with the reason",
-            ORCHESTRATORS + ("skypilot",),
-        ),
-        "local": Decision(HONOUR, "`flowc run` reads the file where it is launched and includes it"),
-    },
-}
-
 
 def _features() -> dict[str, dict[str, Decision]]:
     """FEATURES[target][construct], generated from the decorator table plus the graph constructs."""
     table: dict[str, dict[str, Decision]] = {t: {} for t in TARGETS}
-    for construct, cells in _GRAPH_DECISIONS.items():
+    for construct, cells in GRAPH_DECISIONS.items():
         for target, decision in cells.items():
             table[target][construct] = decision
     for name, spec in DECORATORS.items():
@@ -415,7 +336,7 @@ FEATURES: dict[str, dict[str, Decision]] = _features()
 
 def all_constructs() -> list[str]:
     """Every construct the vocabulary has: graph shapes, each decorator and each of its arguments."""
-    found = list(_GRAPH_DECISIONS)
+    found = list(GRAPH_DECISIONS)
     for name, spec in DECORATORS.items():
         found += [f"@{name}"] + [argument_construct(name, a.name) for a in spec.args]
     return found
