@@ -210,7 +210,7 @@ def test_compile_to_a_directory_writes_one_task_per_step(tmp_path):
 
 
 def test_launcher_argv_in_argo_and_airflow():
-    from flowc.compiler.targets.argo import argo_placeholder
+    from flowc.compiler.targets.argo_argv import argo_placeholder
 
     flow = flow_of(EXAMPLE)
     featurize = render(sky_task.launcher_argv(flow, flow.step("featurize"), Options()), argo_placeholder)

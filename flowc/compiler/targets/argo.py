@@ -23,16 +23,7 @@ from __future__ import annotations
 
 import json
 
-from flowc.compiler.command import (
-    ATTEMPT,
-    ITERATION,
-    PARAM,
-    RUN_ID,
-    TASK_ID,
-    Placeholder,
-    flow_file_name,
-    runtime_argv,
-)
+from flowc.compiler.command import flow_file_name
 from flowc.compiler.ir import FlowGraph, Parameter, Step, StepKind
 from flowc.compiler.lower import kubernetes as k8s
 from flowc.compiler.lower.parameters import parameter_text
@@ -40,15 +31,19 @@ from flowc.compiler.lower.skypilot import launcher_argv, restarts_in_skypilot
 from flowc.compiler.lower.yaml import dump_yaml, ordered
 from flowc.compiler.options import Options
 from flowc.compiler.targets import argo_branches as branches
+from flowc.compiler.targets.argo_argv import (
+    FOREACH_OUT,
+    TASK_ID_INPUT,
+    container_argv,
+    shared_command,
+    step_args,
+)
 from flowc.compiler.targets import argo_checks
 from flowc.compiler.targets import argo_names as names
 
 SUFFIX = ".argo.yaml"
 API_VERSION = "argoproj.io/v1alpha1"
-FOREACH_OUT = "/tmp/flowc-foreach.json"
 FOREACH_OUTPUT = "foreach"  # output parameter of a foreach step: the child task ids
-TASK_ID_INPUT = "task-id"
-COMMAND_LENGTH = 5  # python -m flowc.runtime step FLOW_FILE: shared in templateDefaults
 ANNOTATION_PREFIX = "flowc.dev/"
 PACKAGE_ENV = "FLOWC_PACKAGE"  # the launcher's --env that names a @skypilot step's code package
 # Keys printed first, in this order; the rest keep the models' (alphabetical) order.
@@ -289,65 +284,6 @@ def retry_strategy(retry):
         return None
     backoff = m.Backoff(duration=f"{retry.delay_seconds}s") if retry.delay_seconds else None
     return m.RetryStrategy(limit=str(retry.times), retry_policy="Always", backoff=backoff)
-
-
-def argo_placeholder(p: Placeholder) -> str:
-    if p.kind == RUN_ID:
-        return "{{workflow.name}}"
-    if p.kind == TASK_ID:
-        return "{{inputs.parameters.%s}}" % TASK_ID_INPUT
-    if p.kind == ATTEMPT:
-        return "{{retries}}"
-    if p.kind == PARAM:
-        return "{{workflow.parameters.%s}}" % p.name
-    if p.kind == ITERATION:
-        return "{{inputs.parameters.%s}}" % branches.ITERATION_INPUT
-    raise ValueError(f"unknown placeholder {p.kind}")
-
-
-def container_argv(argv: tuple) -> list[str]:
-    """Each argv item as one string: Argo's placeholders for run-time values, literal parts escaped for the kubelet.
-
-    The kubelet expands `$(VAR)` and `$$` in a container's command and args, so a
-    literal (a flow file name, a datastore URL, decorator JSON) is escaped to arrive
-    byte for byte.  What Argo substitutes at run time (`-p` values) cannot be
-    escaped without Argo expressions: docs/argo.md says so.
-    """
-    rendered = []
-    for item in argv:
-        text = []
-        for i, part in enumerate(item):
-            if isinstance(part, str):
-                runtime_value_follows = i + 1 < len(item) and not isinstance(item[i + 1], str)
-                text.append(k8s.kubelet_literal(part, runtime_value_follows))
-            else:
-                text.append(argo_placeholder(part))
-        rendered.append("".join(text))
-    return rendered
-
-
-def full_argv(flow: FlowGraph, step: Step, options: Options) -> list[str]:
-    return container_argv(
-        runtime_argv(
-            flow,
-            step,
-            options,
-            foreach_out=FOREACH_OUT,
-            branch_out=branches.BRANCH_OUT,
-            next_iteration_out=branches.NEXT_ITERATION_OUT,
-        )
-    )
-
-
-def shared_command(flow: FlowGraph, options: Options) -> list[str]:
-    """`python -m flowc.runtime step FLOW_FILE`: the argv head every step shares."""
-    return full_argv(flow, flow.steps[0], options)[:COMMAND_LENGTH]
-
-
-def step_args(flow: FlowGraph, step: Step, options: Options) -> list[str]:
-    argv = full_argv(flow, step, options)
-    assert argv[:COMMAND_LENGTH] == shared_command(flow, options), "the runtime argv head changed shape"
-    return argv[COMMAND_LENGTH:]
 
 
 # ---------------------------------------------------------------------------
