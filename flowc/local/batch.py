@@ -147,16 +147,15 @@ class BatchSteps:
             tail.lines.append(f"flowc: could not submit step '{step.name}' task {task_id} to AWS Batch: {exc}")
             return EXIT_LAUNCH, tail.lines
         self.jobs.echo(f"{prefix}submitted AWS Batch job {job_id}")
-        key = self.jobs.track(f"AWS Batch job {job_id} ({step.name}/{task_id})", lambda: self.terminate(job_id))
-        try:
-            job = self.wait(job_id, tail)
-        except (BotoCoreError, ClientError) as exc:
-            self.jobs.cancel(key)  # lost track of it: do not leave it running
-            tail.lines.append(f"flowc: lost track of AWS Batch job {job_id}: {exc}")
-            return EXIT_LAUNCH, tail.lines
-        if job is None:  # the run was interrupted: RemoteJobs.stop() terminates the job
-            tail.lines.append("interrupted")
-            return EXIT_FAILED, tail.lines
+        key, job, code = self.jobs.follow(
+            f"AWS Batch job {job_id} ({step.name}/{task_id})",
+            lambda: self.terminate(job_id),
+            lambda: self.wait(job_id, tail),
+            (BotoCoreError, ClientError),
+            tail.lines,
+        )
+        if code is not None:
+            return code, tail.lines
         self.jobs.forget(key)
         if job["status"] == "SUCCEEDED":
             return EXIT_OK, tail.lines

@@ -181,18 +181,15 @@ class KubernetesSteps:
             )
             return EXIT_LAUNCH, tail.lines
         self.jobs.echo(f"{prefix}created Kubernetes Job {namespace}/{name}")
-        key = self.jobs.track(
-            f"Kubernetes Job {namespace}/{name} ({step.name}/{task_id})", lambda: self.delete(namespace, name)
+        key, ended, code = self.jobs.follow(
+            f"Kubernetes Job {namespace}/{name} ({step.name}/{task_id})",
+            lambda: self.delete(namespace, name),
+            lambda: self.wait(namespace, name, tail),
+            api_errors,
+            tail.lines,
         )
-        try:
-            ended = self.wait(namespace, name, tail)
-        except api_errors as exc:
-            self.jobs.cancel(key)  # lost track of it: do not leave it running
-            tail.lines.append(f"flowc: lost track of Kubernetes Job {namespace}/{name}: {exc}")
-            return EXIT_LAUNCH, tail.lines
-        if ended is None:  # the run was interrupted: RemoteJobs.stop() deletes the Job
-            tail.lines.append("interrupted")
-            return EXIT_FAILED, tail.lines
+        if code is not None:
+            return code, tail.lines
         succeeded, pod_status, job_status = ended
         if succeeded:
             self.jobs.forget(key)

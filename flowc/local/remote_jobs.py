@@ -12,7 +12,9 @@ from __future__ import annotations
 import collections
 import itertools
 import threading
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
+
+from flowc.contract.command import EXIT_FAILED, EXIT_LAUNCH
 
 FIRST_POLL_SECONDS = 0.2
 MOST_POLL_SECONDS = 10.0
@@ -46,6 +48,24 @@ class RemoteJobs:
         if self.stopping.is_set():  # interrupted while this job was being submitted
             self.cancel(key)
         return key
+
+    def follow(
+        self, description: str, cancel: Callable[[], None], wait: Callable[[], Any], errors: tuple, lines: list[str]
+    ) -> tuple[int, Any, int | None]:
+        """Track a submitted job while `wait()` follows it: (key, its end as `wait` gives it, None), or
+        (key, None, exit code) with the reason in `lines` when it was lost track of (cancelled here: nothing is
+        left running) or the run was interrupted first (stop() cancels it)."""
+        key = self.track(description, cancel)
+        try:
+            ended = wait()
+        except errors as exc:
+            self.cancel(key)
+            lines.append(f"flowc: lost track of {description}: {exc}")
+            return key, None, EXIT_LAUNCH
+        if ended is None:
+            lines.append("interrupted")
+            return key, None, EXIT_FAILED
+        return key, ended, None
 
     def forget(self, key: int) -> None:
         """The job ended on its own: nothing to cancel."""
