@@ -62,6 +62,12 @@ ENVIRONMENT_FLAG = "--environment"
 # The flow's Config values as the compiler resolved them: base64 (urlsafe) of compact JSON {name: value}.
 # Base64 because its alphabet holds no syntax of any orchestrator ({{, $(, ', {}), whatever the values hold.
 CONFIG_VALUES_FLAG = "--config-values"
+# Remote resume (`flowc resume RUN -t TARGET`): the new run's tasks read this origin, "RUN" or "RUN/STEP"
+# (re-run STEP and everything after it); "" or absent is a fresh run.  ORIGIN_RUN_INPUT is the name of the
+# orchestrator input that carries it: an Argo workflow parameter, a Step Functions execution input key beside
+# "parameters", an Airflow dag-run conf key.  No Parameter can take this name.
+ORIGIN_RUN_FLAG = "--origin-run"
+ORIGIN_RUN_INPUT = "flowc-origin-run"
 
 
 def encode_config_values(values: dict) -> str:
