@@ -319,3 +319,55 @@ def test_resume_reruns_a_step_in_its_environment(tmp_path, offline):
     resumed = run_flowc("resume", "TwoVersionsFlow/r1", "--datastore", store, "--flow", str(flow), "--run-id", "r2")
     assert resumed.returncode == 0, resumed.stderr
     assert "versions 1.0 2.0" in resumed.stdout
+
+
+# ---------------------------------------------------------------------------- @conda_base with a step's @conda
+
+BASE_AND_STEP = """from metaflow import FlowSpec, step, conda, conda_base
+
+
+@conda_base(python="3.9.10", libraries={"numpy": "1.26", "pandas": "2.1"})
+class F(FlowSpec):
+    @conda(libraries={"editdistance": "0.5.3", "pandas": "2.2"})
+    @step
+    def start(self):
+        self.next(self.middle)
+
+    @conda(disabled=True)
+    @step
+    def middle(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+"""
+
+
+def test_a_step_conda_merges_with_the_flow_conda_base_as_metaflow_does(tmp_path):
+    """Metaflow: a step's @conda adds its libraries to @conda_base's (the step's version wins) and keeps the
+    base's python unless it names one; @conda(disabled=True) runs that step without the base's environment."""
+    flow = write_flow(tmp_path, BASE_AND_STEP)
+    graph, _ = load_flow(flow.read_bytes(), str(flow))
+    start = graph.step("start").packages
+    assert start.python == "3.9.10"
+    assert dict(start.packages) == {"numpy": "1.26", "pandas": "2.2", "editdistance": "0.5.3"}
+    assert graph.step("middle").packages is None
+    assert dict(graph.step("end").packages.packages) == {"numpy": "1.26", "pandas": "2.1"}
+
+
+def test_a_base_problem_is_one_line_not_one_per_step(tmp_path):
+    flow = write_flow(tmp_path, BASE_AND_STEP.replace('python="3.9.10"', 'python="3.x"'))
+    result = run_flowc("compile", str(flow), "-t", "argo")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if "python='3.x'" in line]
+    # the base's line once; the merged step (line 6) carries the base's python, so it is named there too
+    assert len(lines) == len(set(lines)) == 2, result.stderr
+
+
+def test_a_patch_version_locks_for_its_major_minor(tmp_path, offline):
+    flow = write_flow(tmp_path, TWO_VERSIONS_FLOW.replace("@pypi(", '@pypi(python="3.11.4", ', 1))
+    lock(flow)
+    entries = parse_lock(Path(lock_path(str(flow))).read_text())
+    versions = {(e["python"], e["python_version"]) for e in entries.values()}
+    assert ("3.11.4", "3.11") in versions

@@ -189,6 +189,25 @@ VALUES = [
         lambda f: f.parameters[0].default,
         1,  # the flow's own later `SIZE_DEFAULT = 1` rebinds the name, as in Python
     ),
+    (
+        # Metaflow's tutorial 04: every interpreter flowc and its tasks run is a Python 3, so the
+        # major version is the same when compiling and in the task, as Python gives it here
+        "python-major-helper",
+        "def pick():\n    import platform\n\n    versions = {'2': '2.7.15', '3': '3.9.10'}\n"
+        "    return versions[platform.python_version_tuple()[0]]\n",
+        "@environment(vars={'PY': pick()})",
+        {},
+        lambda f: start(f).environment,
+        (("PY", {"2": "2.7.15", "3": "3.9.10"}[__import__("platform").python_version_tuple()[0]]),),
+    ),
+    (
+        "subscript-of-constant",
+        "QUEUES = {'gpu': 'q-gpu', 'cpu': 'q-cpu'}\nSIZES = [1, 2, 3]\n",
+        "@batch(queue=QUEUES['gpu'], cpu=SIZES[-1])",
+        {},
+        lambda f: (start(f).compute.batch.queue, start(f).resources.cpu),
+        ("q-gpu", 3),
+    ),
 ]
 
 
@@ -399,6 +418,30 @@ ERRORS = [
         {"settings.py": "from settings import MEMORY\n"},
         "argument 'memory' of @resources must be a literal or a module-level constant, "
         "not the name 'MEMORY', imported from 'settings' (settings.py), where it is not a module-level constant",
+    ),
+    (
+        # the minor and patch differ between the machine that compiles and the task's image
+        "python-full-version",
+        "import platform\n",
+        "@environment(vars={'PY': platform.python_version()})",
+        {},
+        "argument 'vars' of @environment must be a literal or a module-level constant, not a function call",
+    ),
+    (
+        "python-minor-from-tuple",
+        "def pick():\n    import platform\n\n    return platform.python_version_tuple()[1]\n",
+        "@environment(vars={'PY': pick()})",
+        {},
+        "argument 'vars' of @environment must be a literal or a module-level constant, "
+        "not a call of 'pick' (line 2), which flowc cannot follow: a function call",
+    ),
+    (
+        "subscript-missing-key",
+        "QUEUES = {'gpu': 'q-gpu'}\n",
+        "@batch(queue=QUEUES['cpu'])",
+        {},
+        "argument 'queue' of @batch must be a literal or a module-level constant, "
+        "not a subscript ['cpu'] that the constant does not have",
     ),
 ]
 

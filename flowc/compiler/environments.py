@@ -31,7 +31,7 @@ PACKAGE_DECORATORS = ("pypi", "conda", "pypi_base", "conda_base")
 _NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(\[[A-Za-z0-9._,-]+\])?$")
 _SPECIFIER = re.compile(r"^(~=|==|!=|<=|>=|<|>|===)\s*[A-Za-z0-9.*+!_-]+$")
 _VERSION = re.compile(r"^[0-9][A-Za-z0-9.*+!_-]*$")
-_PYTHON = re.compile(r"^3\.[0-9]{1,2}$")
+_PYTHON = re.compile(r"^3\.[0-9]{1,2}(\.[0-9]{1,3})?$")  # Metaflow's tutorials write "3.9.10"
 
 
 class LockFileError(ValueError):
@@ -47,7 +47,7 @@ def environment_spec(packages: Packages) -> tuple[dict | None, list[str]]:
     """({"python": "3.12" or None, "requirements": [...]}, problems): what the lock must pin for `packages`."""
     problems, lines = [], []
     if packages.python is not None and not _PYTHON.match(packages.python):
-        problems.append(f"python={packages.python!r} must be a Python 3 version as major.minor, e.g. '3.12'")
+        problems.append(f"python={packages.python!r} must be a Python 3 version, e.g. '3.12' or '3.12.4'")
     for name, version in packages.packages:
         line, problem = (_conda_line if packages.manager == "conda" else _pypi_line)(name, version.strip())
         if problem:
@@ -176,7 +176,8 @@ def attach_locks(flow: FlowGraph, lock_text: str | None, lock_name: str) -> tupl
                 Diagnostic(where, "@conda: installed from PyPI with uv under the names in the lock", "warning")
             )
         steps.append(replace(step, packages=replace(step.packages, lock=entry_sha(entry) if entry else None)))
-    return replace(flow, steps=tuple(steps)), diagnostics
+    # a flow-level decorator (@conda_base) is every step's: one line per place and cause, not per step
+    return replace(flow, steps=tuple(steps)), list(dict.fromkeys(diagnostics))
 
 
 def read_lock_beside(flow_file: str) -> tuple[str | None, str]:

@@ -17,7 +17,7 @@ import string
 from typing import Any
 
 from flowc.compiler import configs
-from flowc.compiler.static_calls import eval_call, is_static_function
+from flowc.compiler.static_calls import eval_call, is_python_major, is_static_function
 from flowc.compiler.static_scope import FLOW_FOLDER, Constants, FlowRelativePath, NotLiteral
 
 __all__ = ["Constants", "FlowRelativePath", "NotLiteral", "evaluate", "module_constants", "contains_flow_path"]
@@ -117,6 +117,10 @@ def _eval(node: ast.AST, constants: dict[str, Any], budget: list[int]) -> Any:
         return "".join(_eval_fstring_part(part, constants, budget) for part in node.values)
     if _is_str_format(node):
         return _eval_str_format(node, constants, budget)
+    if is_python_major(node, constants):
+        return "3"
+    if isinstance(node, ast.Subscript) and not _rooted_in_config(node, constants):
+        return _eval_subscript(node, constants, budget)
     if isinstance(node, (ast.Attribute, ast.Subscript)) or configs.is_config_expr(node, constants):
         return configs.access(node, constants, budget, _eval)  # `cfg.a.b`, `config_expr("cfg.a")`
     if isinstance(node, ast.Call):
@@ -138,6 +142,26 @@ def _eval(node: ast.AST, constants: dict[str, Any], budget: list[int]) -> Any:
         except ArithmeticError as exc:
             raise NotLiteral(node, f"arithmetic that fails ({exc})") from None
     raise NotLiteral(node, describe(node))
+
+
+def _rooted_in_config(node: ast.AST, constants: dict[str, Any]) -> bool:
+    root = node
+    while isinstance(root, (ast.Attribute, ast.Subscript)):
+        root = root.value
+    if isinstance(root, ast.Name):
+        return root.id in getattr(constants, "configs", {}) and root.id not in constants
+    return configs.is_config_expr(root, constants)
+
+
+def _eval_subscript(node: ast.Subscript, constants: dict[str, Any], budget: list[int]) -> Any:
+    """`TABLE[key]` of a constant dict or list (`versions[platform.python_version_tuple()[0]]`)."""
+    value = _eval(node.value, constants, budget)
+    key = _eval(node.slice, constants, budget)
+    if isinstance(value, dict) and isinstance(key, (str, int, float, bool)) and key in value:
+        return value[key]
+    if isinstance(value, (list, str)) and type(key) is int and -len(value) <= key < len(value):
+        return value[key]
+    raise NotLiteral(node, f"a subscript [{key!r}] that the constant does not have")
 
 
 def _eval_fstring_part(part: ast.AST, constants: dict[str, Any], budget: list[int]) -> str:

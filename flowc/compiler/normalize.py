@@ -138,7 +138,7 @@ def _build_step(raw: RawStep, decorators: tuple[DecoratorUse, ...], flow_package
         secrets=_secrets(by_name.get("secrets"), diagnostics),
         image=compute_use.get("image") if compute_use and compute_use.name != "skypilot" else None,
         compute=_compute(compute_use, diagnostics),
-        packages=_packages(by_name.get("conda") or by_name.get("pypi")) or flow_packages,
+        packages=_step_packages(by_name.get("conda") or by_name.get("pypi"), flow_packages),
         decorators=decorators,
         doc=raw.doc,
     )
@@ -320,6 +320,20 @@ def _packages(use: DecoratorUse | None) -> Packages | None:
     packages = dict(use.get("packages") or {})
     packages.update(use.get("libraries") or {})
     return Packages(manager, tuple(sorted((str(k), str(v)) for k, v in packages.items())), use.get("python"))
+
+
+def _step_packages(use: DecoratorUse | None, base: Packages | None) -> Packages | None:
+    """A step's @conda/@pypi over the flow's @conda_base/@pypi_base, as Metaflow merges them: the step's
+    packages added to the base's (the step's version wins), its python if given, else the base's;
+    `disabled=True` on the step turns the base off for that step."""
+    if use is None:
+        return base
+    own = _packages(use)
+    if own is None or base is None or base.manager != own.manager:
+        return own
+    merged = dict(base.packages)
+    merged.update(own.packages)
+    return Packages(own.manager, tuple(sorted(merged.items())), own.python or base.python)
 
 
 def _schedule(use: DecoratorUse | None, diagnostics) -> Schedule | None:

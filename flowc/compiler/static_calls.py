@@ -4,8 +4,10 @@
 module-level helper made only of assignments and a return (the tutorials'
 `script_path("movies.csv")`), is "movies.csv" beside the flow: a
 FlowRelativePath, which flowc takes only as an IncludeFile default (flowc reads
-file defaults relative to the flow's folder, flowc/local/includes.py).  Every
-other call is one flowc cannot run.
+file defaults relative to the flow's folder, flowc/local/includes.py).  And
+`platform.python_version_tuple()[0]` is "3": the major version of every
+interpreter flowc and its tasks run on (Metaflow's tutorial 04 picks its
+`@conda_base(python=...)` by it).  Every other call is one flowc cannot run.
 """
 
 from __future__ import annotations
@@ -41,6 +43,23 @@ def eval_call(node: ast.Call, constants: dict[str, Any], budget: list[int], eval
     if isinstance(func, ast.Name):
         raise NotLiteral(node, f"a call of '{func.id}', which flowc cannot run; write the value as a literal")
     raise NotLiteral(node, "a function call")
+
+
+def is_python_major(node: ast.AST, constants: dict[str, Any]) -> bool:
+    """`platform.python_version_tuple()[0]`: the one part of the interpreter's version that is the same
+    on the machine that compiles and in every task (minor and patch are not: they stay unknown)."""
+    return (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.slice, ast.Constant)
+        and node.slice.value == 0
+        and isinstance(node.value, ast.Call)
+        and not node.value.args
+        and not node.value.keywords
+        and isinstance(node.value.func, ast.Attribute)
+        and node.value.func.attr == "python_version_tuple"
+        and isinstance(node.value.func.value, ast.Name)
+        and node.value.func.value.id in getattr(constants, "platform_names", ())
+    )
 
 
 def _is_dunder_file(node: ast.AST, os_names: set[str]) -> bool:
@@ -102,7 +121,9 @@ def _eval_function(
             scope[param] = evaluate_node(arg, constants, budget)
         for stmt in body_without_docstring(function):
             if isinstance(stmt, ast.Import):
-                scope.os_names.update(a.asname or a.name for a in stmt.names)
+                for alias in stmt.names:
+                    names = scope.platform_names if alias.name == "platform" else scope.os_names
+                    names.add(alias.asname or alias.name)
             elif isinstance(stmt, ast.Assign):
                 scope[stmt.targets[0].id] = evaluate_node(stmt.value, scope, budget)
             elif isinstance(stmt, ast.Return):
@@ -123,7 +144,7 @@ def body_without_docstring(function: ast.FunctionDef) -> list[ast.stmt]:
 
 
 def is_static_function(stmt: ast.stmt) -> bool:
-    """A function flowc can evaluate: positional parameters; `import os`, `name = value` and a final return."""
+    """A function flowc can evaluate: positional parameters; `import os`/`platform`, `name = value`, a return."""
     if not isinstance(stmt, ast.FunctionDef) or stmt.decorator_list:
         return False
     args = stmt.args
@@ -133,7 +154,7 @@ def is_static_function(stmt: ast.stmt) -> bool:
     if not body or not isinstance(body[-1], ast.Return) or body[-1].value is None:
         return False
     for inner in body[:-1]:
-        if isinstance(inner, ast.Import) and all(a.name in ("os", "os.path") for a in inner.names):
+        if isinstance(inner, ast.Import) and all(a.name in ("os", "os.path", "platform") for a in inner.names):
             continue
         if isinstance(inner, ast.Assign) and len(inner.targets) == 1 and isinstance(inner.targets[0], ast.Name):
             continue

@@ -17,6 +17,7 @@ class Constants(dict):
         self.unresolved: dict[str, str] = dict(unresolved or {})
         inherited = args[0] if args else None
         self.os_names: set[str] = set(getattr(inherited, "os_names", ()))  # names bound by `import os`
+        self.platform_names: set[str] = set(getattr(inherited, "platform_names", ()))  # by `import platform`
         # module-level functions made only of assignments and a return (Metaflow's `script_path`)
         self.functions: dict[str, ast.FunctionDef] = dict(getattr(inherited, "functions", {}))
         # Configs resolved at compile time (flowc/compiler/configs.py): by class attribute (`cfg.x`),

@@ -29,7 +29,9 @@ from flowc.environments.uv import EnvironmentFailure, run_uv
 
 def resolve(spec: dict) -> dict:
     """The lock entry for `spec` ({"python", "requirements"}); raises EnvironmentFailure with uv's reason."""
-    version = spec["python"] or python_version()
+    # packages are built for an interpreter's major.minor (its ABI); the image supplies the interpreter,
+    # so python="3.9.10" resolves for 3.9 and the task checks its Python against that
+    version = ".".join((spec["python"] or python_version()).split(".")[:2])
     text = ""
     if spec["requirements"]:
         text = run_uv(
