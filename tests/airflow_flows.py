@@ -38,7 +38,7 @@ class UsageFlow(FlowSpec):
 UNICODE_PROJECT_SOURCE = '''from flowc import FlowSpec, environment, project, step
 
 
-@project(name="my team/../x")
+@project(name="my_team")  # Metaflow's rule: a project name is [a-z0-9_]
 class Flüß(FlowSpec):
     @environment(vars={"PRICE": "pay $$5 to $(KUBERNETES_SERVICE_HOST) ${HOME}"})
     @step

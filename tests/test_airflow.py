@@ -96,7 +96,7 @@ def test_golden_parse_time_is_reported(golden_dags, capsys):
 def test_golden_dag_matches_the_ir(golden_dags, example):
     # compiled, not only loaded: the IR with each step's environment named by the lock beside the example
     flow = compile_flow(example.read_bytes(), example.relative_to(ROOT).as_posix(), "ir", Options()).flow
-    dag = golden_dags["dags"][airflow_target.default_dag_id(flow.name, flow.project)]
+    dag = golden_dags["dags"][airflow_target.dag_id(flow, Options())]
     tasks = dag["tasks"]
     nested = [s.name for s in flow.steps if s.kind is StepKind.FOREACH and s.foreach_depth]
     plan = airflow_conditional.plan(flow)  # a recursive step is one task per iteration (test_conditional_airflow)
@@ -138,7 +138,7 @@ def test_golden_dag_matches_the_ir(golden_dags, example):
 
 
 def test_decorated_pod_settings(golden_dags):
-    train = golden_dags["dags"]["demo-DecoratedFlow"]["tasks"]["train"]
+    train = golden_dags["dags"]["demo.user.unknown.DecoratedFlow"]["tasks"]["train"]  # goldens: Options()
     assert train["pod_resources"] == {
         "cpu": "8",
         "memory": "32768Mi",
@@ -148,7 +148,7 @@ def test_decorated_pod_settings(golden_dags):
     assert (train["namespace"], train["service_account_name"]) == ("ml", "trainer")
     assert train["node_selector"] == {"pool": "gpu"} and train["secret_names"] == ["db-credentials"]
     assert train["pod"]["tolerations"] == 1 and train["pod"]["secrets"] == 1
-    schedule = json.dumps(golden_dags["dags"]["demo-DecoratedFlow"]["schedule"])
+    schedule = json.dumps(golden_dags["dags"]["demo.user.unknown.DecoratedFlow"]["schedule"])
     assert "30 2 * * *" in schedule and "Europe/Berlin" in schedule
 
 
@@ -485,7 +485,7 @@ def test_default_dag_id_is_project_and_flow_and_always_valid(special_dags):
     """@project names the DAG as it names Argo and Step Functions deployments; any name is cleaned stably."""
     inspection, _ = special_dags
     assert inspection["import_errors"] == {}
-    dag_id = airflow_target.default_dag_id("Flüß", "my team/../x")
+    dag_id = airflow_target.default_dag_id("my_team.user.unknown.Flüß", None)  # Metaflow's project.branch.Flow
     assert dag_id in inspection["dags"] and airflow_target.DAG_ID.fullmatch(dag_id)
     assert airflow_target.default_dag_id("LinearFlow", None) == "LinearFlow"
     assert airflow_target.default_dag_id("F", "demo") == "demo-F"
@@ -498,7 +498,7 @@ def test_pod_argv_and_env_survive_kubelet_expansion(special_dags):
     No cluster runs here: the evidence is the KubernetesPodOperator the task builds (tests/test_airflow_helpers.py
     checks the escape against the kubelet's expansion rules)."""
     inspection, _ = special_dags
-    dag_id = airflow_target.default_dag_id("Flüß", "my team/../x")
+    dag_id = airflow_target.default_dag_id("my_team.user.unknown.Flüß", None)
     pod = inspection["dags"][dag_id]["tasks"]["start"]["pod"]
     assert pod["env"]["PRICE"] == "pay $$$$5 to $$(KUBERNETES_SERVICE_HOST) $${HOME}"
     assert pod["arguments"][-1] == "pay $$$$5 to $$(HOST)" and pod["template_fields"] == []

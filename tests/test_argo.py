@@ -204,7 +204,9 @@ def test_decorators_reach_the_pod():
     assert train["activeDeadlineSeconds"] == "7200"
     prepare = templates_by_name(doc)["prepare"]
     assert prepare["retryStrategy"] == {"limit": "1", "retryPolicy": "Always", "backoff": {"duration": "120s"}}
-    assert prepare["container"]["args"][-4:] == ["--attempt", "{{retries}}", "--max-attempts", "2"]
+    args = prepare["container"]["args"]
+    at = args.index("--attempt")
+    assert args[at : at + 4] == ["--attempt", "{{retries}}", "--max-attempts", "2"]
 
 
 # ---------------------------------------------------------------------------
@@ -408,19 +410,20 @@ def test_deploy_creates_then_updates(argo_server, tmp_path):
         "--datastore",
         str(datastore),
     )
-    first = run_flowc(*args, env={"ARGO_TOKEN": "secret-token"})
+    env = {"ARGO_TOKEN": "secret-token", "FLOWC_USER": "alice"}  # @project(name="demo"): user.alice's branch
+    first = run_flowc(*args, env=env)
     assert first.returncode == 0, first.stderr
-    assert "created WorkflowTemplate ml/demo-decoratedflow" in first.stdout
-    assert "created CronWorkflow ml/demo-decoratedflow" in first.stdout
-    second = run_flowc(*args, env={"ARGO_TOKEN": "secret-token"})
+    assert "created WorkflowTemplate ml/demo-user-alice-decoratedflow" in first.stdout
+    assert "created CronWorkflow ml/demo-user-alice-decoratedflow" in first.stdout
+    second = run_flowc(*args, env=env)
     assert second.returncode == 0, second.stderr
-    assert "updated WorkflowTemplate ml/demo-decoratedflow" in second.stdout
+    assert "updated WorkflowTemplate ml/demo-user-alice-decoratedflow" in second.stdout
     assert argo_server.problems == []
     methods = [(method, path.split("?")[0]) for method, path, _ in argo_server.requests]
     assert methods.count(("POST", "/api/v1/workflow-templates/ml")) == 1
-    assert methods.count(("PUT", "/api/v1/workflow-templates/ml/demo-decoratedflow")) == 1
-    assert methods.count(("PUT", "/api/v1/cron-workflows/ml/demo-decoratedflow")) == 1
-    template = argo_server.objects[("workflow-templates", "ml", "demo-decoratedflow")]
+    assert methods.count(("PUT", "/api/v1/workflow-templates/ml/demo-user-alice-decoratedflow")) == 1
+    assert methods.count(("PUT", "/api/v1/cron-workflows/ml/demo-user-alice-decoratedflow")) == 1
+    template = argo_server.objects[("workflow-templates", "ml", "demo-user-alice-decoratedflow")]
     packages = list(datastore.glob("*/packages/*.tar.gz"))
     assert len(packages) == 1
     start_args = templates_by_name(template)["start"]["container"]["args"]

@@ -221,6 +221,9 @@ def test_read_by_table_matches_what_each_target_reads():
         "job_definition": "other-def",
         "skypilot_image": "other/sky:1",
         "package_url": "s3://b/p/F/packages/" + "0" * 64 + ".tar.gz",
+        "branch": "feature",  # examples/decorators.py has a @project; every other example refuses it
+        "production": True,
+        "user": "alice",
     }
     assert set(changed) == set(Options.names()) == set(READ_BY)
     examples = [p for p in sorted((ROOT / "examples").glob("*.py"))]
@@ -233,7 +236,9 @@ def test_read_by_table_matches_what_each_target_reads():
             return "refused: " + "\n".join(str(d) for d in exc.diagnostics)
 
     # Read at deploy, not in the document: the state machine's name (step_functions.state_machine_name).
-    read_by_deploy = {"step-functions": {"name"}}
+    # And `user` there: the one @project example (decorators.py) is refused by step-functions, and `user`, unlike
+    # --branch, is not refused for a flow without @project (it is who deploys; tests/test_project.py reads it).
+    read_by_deploy = {"step-functions": {"name", "user"}, "skypilot": {"user"}}  # no @project example with @skypilot
     for target in TARGETS:
         read = set(read_by_deploy.get(target, ()))
         for path in examples:

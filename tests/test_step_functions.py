@@ -617,6 +617,7 @@ def test_a_missing_secret_fails_the_task_with_its_name(tmp_path, aws_env):
 def test_deploy_and_trigger_against_moto(aws_env, s3_datastore, tmp_path):
     import boto3
 
+    aws_env = dict(aws_env, FLOWC_USER="alice")  # the flow's @project: deployed as demo.user.alice
     root = s3_datastore
     path = str(batch_flow(tmp_path))
     flags = [
@@ -639,7 +640,8 @@ def test_deploy_and_trigger_against_moto(aws_env, s3_datastore, tmp_path):
         assert deployed.returncode == 0, deployed.stderr
     assert deployed.stdout.count("reusing job definition") == 2
     machines = boto3.client("stepfunctions").list_state_machines()["stateMachines"]
-    assert [m["name"] for m in machines] == ["demo-BatchSettingsFlow"]  # @project namespaces the deployment
+    # @project namespaces the deployment: project.branch.Flow, with the deploying user's branch
+    assert [m["name"] for m in machines] == ["demo-user-alice-BatchSettingsFlow"]
     arn = machines[0]["stateMachineArn"]
     tags = {t["key"]: t["value"] for t in boto3.client("stepfunctions").list_tags_for_resource(resourceArn=arn)["tags"]}
     assert tags["flowc:flow"] == "BatchSettingsFlow" and len(tags["flowc:package-sha"]) == 64
@@ -647,7 +649,7 @@ def test_deploy_and_trigger_against_moto(aws_env, s3_datastore, tmp_path):
     assert len(definitions) == 2  # one per property set, reused on the second deploy
     special = next(d for d in definitions if "jobRoleArn" in d["containerProperties"])
     assert special["containerProperties"]["linuxParameters"]["sharedMemorySize"] == 256
-    rule = boto3.client("events").describe_rule(Name="flowc-demo-BatchSettingsFlow")
+    rule = boto3.client("events").describe_rule(Name="flowc-demo-user-alice-BatchSettingsFlow")
     assert rule["ScheduleExpression"] == "cron(30 2 * * ? *)"
     triggered = run_flowc("trigger", path, *flags, env=aws_env)
     assert triggered.returncode == 0, triggered.stderr

@@ -24,6 +24,7 @@ from flowc.api.decorators import (
 )
 from flowc.api.configs import Config, ConfigValue, config_expr
 from flowc.api.flowspec import FlowSpec, IncludeFile, JSONType, Parameter, current, step
+from flowc.api.user_decorators import USER_SKIP_STEP, FlowMutator, StepMutator, user_step_decorator
 
 __all__ = [
     "FlowSpec",
@@ -52,4 +53,8 @@ __all__ = [
     "conda_base",
     "pypi_base",
     "card",
+    "user_step_decorator",
+    "StepMutator",
+    "FlowMutator",
+    "USER_SKIP_STEP",
 ]

@@ -7,6 +7,7 @@ inside a task the runtime drives these objects.
 from __future__ import annotations
 
 import json
+from collections import namedtuple
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -121,14 +122,26 @@ def step(func):
     return func
 
 
+# `current.parallel` with Metaflow's fields: a flowc task is always one node (@parallel is refused)
+Parallel = namedtuple("Parallel", ["main_ip", "num_nodes", "node_index", "control_task_id"])
+
+
 class Current:
-    """Facts about the running task: `current.run_id`, `current.step_name`, ..."""
+    """Facts about the running task: `current.run_id`, `current.step_name`, ..., and with @project
+    `project_name`, `branch_name`, `is_user_branch`, `is_production`, `project_flow_name` (Metaflow's names)."""
 
     def __init__(self):
         self._facts: dict[str, Any] = {}
 
     def _set(self, **facts):
         self._facts = dict(facts)
+
+    def get(self, key: str, default=None):
+        """Metaflow's `current.get("project_name")`: the fact, or `default` where it is not set."""
+        return self.__dict__.get("_facts", {}).get(key, default)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.__dict__.get("_facts", {})
 
     def __getattr__(self, name):
         facts = self.__dict__.get("_facts", {})

@@ -62,6 +62,8 @@ OPTION_FLAGS = [
     click.option("--job-queue", help="AWS Batch job queue (step-functions)."),
     click.option("--job-definition", help="AWS Batch job definition (step-functions; default one per image)."),
     click.option("--skypilot-image", help="The @skypilot launcher's image (argo, airflow)."),
+    click.option("--branch", help="@project: deploy as test.BRANCH (prod.BRANCH with --production)."),
+    click.option("--production", is_flag=True, default=None, help="@project: deploy the production branch."),
 ]
 WITH_FLAG = click.option(
     "--with",

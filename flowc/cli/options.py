@@ -25,10 +25,13 @@ from typing import Any, Mapping
 
 from flowc.compiler.options import READ_BY, Options
 from flowc.compiler.targets import TARGETS
+from flowc.contract.project import user_from
 from flowc.contract.settings import LOCAL_SECTION, SettingsError, layered, local_datastore, read_pyproject
 from flowc.deploy import DEPLOY_READ_BY
 
-OPTION_KINDS: dict[str, type] = {f.name: int if "int" in str(f.type) else str for f in fields(Options)}
+OPTION_KINDS: dict[str, type] = {
+    f.name: int if "int" in str(f.type) else bool if "bool" in str(f.type) else str for f in fields(Options)
+}
 DEPLOY_KINDS: dict[str, type] = {name: str for name in DEPLOY_READ_BY}
 LOCAL_KINDS: dict[str, type] = {"datastore": str, "max_workers": int}
 SETTING_NAMES = (*OPTION_KINDS, *DEPLOY_KINDS)  # what a compiling or deploying command may pass as flags
@@ -84,6 +87,8 @@ def resolve_for_target(
             continue  # the shared [tool.flowc] table serves several targets
         _check_value(name, setting.value, setting.origin)
         values[name] = setting.value
+    if target in READ_BY["user"] and "user" not in values:
+        values["user"] = user_from(environ)  # @project's default branch is user.<who deploys>, as in Metaflow
     return TargetSettings(
         Options(**{k: v for k, v in values.items() if k in OPTION_KINDS}),
         {k: v for k, v in values.items() if k in DEPLOY_KINDS},

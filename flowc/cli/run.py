@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -148,6 +150,8 @@ def echo(line: str) -> None:
     help="Run @kubernetes steps as Kubernetes Jobs (needs an s3:// datastore); implied by --with kubernetes.",
 )
 @CONFIG_FLAG
+@click.option("--branch", help="@project: run in branch test.BRANCH (prod.BRANCH with --production).")
+@click.option("--production", is_flag=True, default=None, help="@project: run in the production branch.")
 @click.option("--quiet", is_flag=True, help="Do not echo the tasks' printed output.")
 @click.option(
     "--no-env",
@@ -166,6 +170,8 @@ def run(
     launch_skypilot,
     launch_batch,
     launch_kubernetes,
+    branch,
+    production,
     quiet,
     no_env,
 ):
@@ -180,15 +186,16 @@ def run(
     check_params(flow, values)
     settings = local_settings(flow_path, datastore, max_workers)
     root = settings.datastore
+    project = project_or_exit(flow, branch, production)
     sky_options = None
     if requested(launch_skypilot, with_decorators):
         problems = launch_problems(flow, root)
         if problems:
             raise click.UsageError("\n".join(problems))
         # The VMs' interpreter etc. ([tool.flowc.skypilot], FLOWC_*), writing to this run's datastore.
-        sky_options = options_for({"datastore": root}, flow_path, "skypilot")
+        sky_options = replace(options_for({"datastore": root}, flow_path, "skypilot"), **project)
     remote_options = remote_options_or_exit(
-        flow, flow_path, root, {"batch": launch_batch, "kubernetes": launch_kubernetes}, with_decorators
+        flow, flow_path, root, {"batch": launch_batch, "kubernetes": launch_kubernetes}, with_decorators, project
     )
     from flowc.local.notes import local_notes  # the local side loads only for a run
 
@@ -211,6 +218,7 @@ def run(
         skypilot=sky_options,
         remote=remote_options,
         with_decorators=tuple(with_decorators),
+        project=project,
     )
     code = LocalRun(request).execute()
     if code == 0:
@@ -219,6 +227,21 @@ def run(
             f"in Python: flowc.Run('{flow.name}/{run_id}', datastore={root!r})['end'].task.data"
         )
     sys.exit(code)
+
+
+def project_or_exit(flow, branch: str | None, production: bool | None) -> dict:
+    """The run's @project settings (branch, production, the user of `user.NAME`) as Options fields; a bad
+    name, or --branch/--production for a flow without @project, is a located error, exit 2."""
+    from flowc.compiler import project
+    from flowc.compiler.options import Options
+    from flowc.contract.project import user_from
+
+    settings = {"branch": branch, "production": production, "user": user_from(os.environ)}
+    problems = project.problems(flow, Options(**settings))
+    if problems:
+        report(problems)
+        sys.exit(EXIT_USAGE)
+    return settings
 
 
 def local_environments(flow, flow_path: str, root: str, no_env: bool):
@@ -249,13 +272,17 @@ def local_environments(flow, flow_path: str, root: str, no_env: bool):
     sys.exit(EXIT_USAGE)
 
 
-def remote_options_or_exit(flow, flow_path: str, root: str, flags: dict, with_decorators) -> dict:
+def remote_options_or_exit(flow, flow_path: str, root: str, flags: dict, with_decorators, project: dict) -> dict:
     """{backend: Options} for the steps this run sends to AWS Batch or Kubernetes (flowc/local/remote.py); exit 2
     when it cannot (a local datastore, no job queue, no Kubernetes configuration)."""
     from flowc.local.remote import launch_options  # the local side loads only for a run
 
     options, problems = launch_options(
-        flow, root, flags, with_decorators, lambda target: options_for({"datastore": root}, flow_path, target)
+        flow,
+        root,
+        flags,
+        with_decorators,
+        lambda target: replace(options_for({"datastore": root}, flow_path, target), **project),
     )
     if problems:
         raise click.UsageError("\n".join(problems))
@@ -332,7 +359,8 @@ def resume(run_spec, from_step, run_id, max_workers, quiet, no_env, datastore, f
     workers = local_settings(path, store.root, max_workers).max_workers
     # The steps the origin run sent to AWS Batch or Kubernetes go there again (only those that run again).
     launched = {backend: True for backend in record.get("launch") or ()}
-    remote_options = remote_options_or_exit(flow, path, store.root, launched, with_decorators)
+    project = record.get("project") or {}  # the origin's branch: a resumed run belongs where it did
+    remote_options = remote_options_or_exit(flow, path, store.root, launched, with_decorators, project)
     request = RunRequest(
         flow=flow,
         flow_path=path,
@@ -346,6 +374,7 @@ def resume(run_spec, from_step, run_id, max_workers, quiet, no_env, datastore, f
         show_output=not quiet,
         remote=remote_options,
         with_decorators=with_decorators,
+        project=project,
     )
     sys.exit(LocalRun(request).execute())
 

@@ -73,7 +73,9 @@ def compile_flow(
     config_files: tuple[tuple[str, str], ...] = (),
 ) -> Artifact:
     """Compile one flow for one target (`config_files`: as load_flow's)."""
+    from flowc.compiler import project
     from flowc.compiler.capabilities import check as capability_check
+    from flowc.compiler.options import READ_BY
     from flowc.compiler.targets import load_target
 
     flow, warnings = load_flow(source, filename, with_decorators, config_files)
@@ -82,6 +84,8 @@ def compile_flow(
     module = load_target(target)
     # The table first: what the target cannot express at all, then its own limits on the values.
     problems = capability_check(flow, target) + list(module.unsupported(flow, options))
+    if target in READ_BY["branch"]:  # a target that names the deployment or renders the tasks' branch
+        problems += project.problems(flow, options, target in READ_BY["name"])
     raise_if_errors(warnings + problems)
     document = module.lower(flow, options)  # built once: checked, then rendered
     problems += module.check(flow, document, options)

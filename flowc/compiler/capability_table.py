@@ -220,11 +220,11 @@ _DECORATOR_DECISIONS: dict[str, dict[str, Decision]] = {
         "local": Decision(NOTE, "`flowc run` runs the flow once, now; the schedule applies when deployed"),
     },
     "project": {
-        "argo": Decision(HONOUR, "the WorkflowTemplate's name prefix and annotation"),
-        "step-functions": Decision(HONOUR, "the state machine's name prefix"),
-        "airflow": Decision(HONOUR, "the DAG's tag project:NAME"),
+        "argo": Decision(HONOUR, "the WorkflowTemplate named project-branch-flow; every task's current.branch_name"),
+        "step-functions": Decision(HONOUR, "the state machine named project-branch-Flow; every task's branch"),
+        "airflow": Decision(HONOUR, "the DAG id project.branch.Flow, tags project: and project_branch:"),
         "skypilot": Decision(WARN, _SKYPILOT_NOT_DEPLOYED),
-        "local": Decision(NOTE, "`flowc run` keeps runs by flow name; the project names deployments"),
+        "local": Decision(NOTE, "`flowc run` keeps runs by flow name; tasks see the branch (--branch, --production)"),
     },
 }
 

@@ -2,7 +2,7 @@
 
     python -m flowc.runtime step FLOW_FILE STEP --run-id RUN --task-id TASK
         --datastore ROOT [--param NAME=VALUE ...] [--attempt N --max-attempts M]
-        [--decorator JSON ...] [--config-values B64] [--foreach-out PATH] [--branch-out PATH]
+        [--decorator JSON ...] [--project-branch BRANCH] [--config-values B64] [--foreach-out PATH] [--branch-out PATH]
         [--iteration N [--next-iteration-out PATH]] [--package URL] [--environment SHA]
 
 The names (module, flags) are flowc/contract/command.py's.  One function builds it for all targets so they cannot drift.  Values only the
@@ -21,6 +21,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import Union
 
+from flowc.compiler import project
 from flowc.compiler.ir import FlowGraph, Step, StepKind
 from flowc.compiler.options import Options
 from flowc.contract import command as c
@@ -88,6 +89,8 @@ def runtime_argv(
     for use in step.decorators:
         if use.location.file == WITH_FILE and use.name in RUNTIME_DECORATORS:
             argv += [(c.DECORATOR_FLAG,), (json.dumps({use.name: dict(use.args)}, sort_keys=True),)]
+    if flow.project is not None:  # every task's `current.branch_name`; `flowc compile` checked the name
+        argv += [(c.PROJECT_BRANCH_FLAG,), (project.branch(flow, options),)]
     if flow.configs:  # every task imports the flow module, whose decorators may read a config
         values = {config.name: config.value for config in flow.configs}
         argv += [(c.CONFIG_VALUES_FLAG,), (c.encode_config_values(values),)]

@@ -17,6 +17,7 @@ from flowc.compiler.configs import add_class_configs, refuse_unknown_config_file
 from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.flow_classes import Origin, flow_chain
 from flowc.compiler.ir import DecoratorUse, Location
+from flowc.compiler.mutators import flow_changing_calls
 from flowc.compiler.imports import Names
 from flowc.compiler.parameters import MISSING, read_parameter
 from flowc.compiler.sibling_modules import imported_constants
@@ -88,6 +89,8 @@ class Frontend:
             self.diagnostics.append(Diagnostic(Location(self.filename, 1, 1), f"cannot parse the file: {exc}"))
             return None
         self.names = Names(tree)
+        for call, message in flow_changing_calls(tree, self.names):
+            self.error(call, message)
         imported = imported_constants(tree.body, self.filename)
         self.module_constants = literals.module_constants(tree.body, imported)
         chain = flow_chain(self, tree, Names)
@@ -220,7 +223,14 @@ class Frontend:
                 continue
             spec = DECORATORS.get(name)
             if spec is None:
-                self.error(node, f"unknown decorator @{name}" + did_you_mean(name, DECORATORS))
+                hint = did_you_mean(name, DECORATORS)
+                if hint:  # a misspelt flowc decorator: ignoring it would drop what it says
+                    self.error(node, f"unknown decorator @{name}" + hint)
+                else:  # a Metaflow extension's decorator (README): it runs in the task, if anywhere
+                    self.warn(
+                        node,
+                        f"@{name} is not a flowc decorator (a Metaflow extension's?): no compiled target sees it",
+                    )
                 continue
             if spec.level != level:
                 where = "a step" if spec.level == "step" else "the flow class"

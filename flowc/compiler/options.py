@@ -31,6 +31,9 @@ class Options:
     package_url: str | None = None  # code package to bootstrap from (deploy sets it)
     job_queue: str | None = None  # step-functions
     job_definition: str | None = None  # step-functions
+    branch: str | None = None  # @project: deploy to test.BRANCH (prod.BRANCH with production)
+    production: bool | None = None  # @project: deploy to the production branch
+    user: str | None = None  # @project: the user of the default branch user.USER (the CLI fills it in)
     skypilot_image: str = (
         "berkeleyskypilot/skypilot:0.14.1"  # the orchestrators' @skypilot launcher image (needs flowc)
     )
@@ -61,4 +64,8 @@ READ_BY: dict[str, frozenset[str]] = {
     "job_queue": frozenset({"step-functions"}),
     "job_definition": frozenset({"step-functions"}),
     "skypilot_image": _CONTAINERS,
+    # the deployed name (project.branch.Flow) and every task's `current.branch_name`
+    "branch": _RUNTIME_COMMAND,
+    "production": _RUNTIME_COMMAND,
+    "user": _RUNTIME_COMMAND,
 }

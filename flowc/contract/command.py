@@ -4,6 +4,7 @@
         --datastore ROOT [--param NAME=VALUE ...] [--attempt N --max-attempts M]
         [--foreach-out PATH] [--branch-out PATH] [--iteration N [--next-iteration-out PATH]]
         [--decorator JSON ...] [--package URL] [--environment SHA] [--config-values B64]
+        [--project-branch BRANCH]
 
 Conditionals and recursion (docs/conditionals.md), what a target renders:
 
@@ -66,6 +67,9 @@ CONFIG_VALUES_FLAG = "--config-values"
 # (re-run STEP and everything after it); "" or absent is a fresh run.  ORIGIN_RUN_INPUT is the name of the
 # orchestrator input that carries it: an Argo workflow parameter, a Step Functions execution input key beside
 # "parameters", an Airflow dag-run conf key.  No Parameter can take this name.
+# @project (contract/project.py): the branch the run belongs to, "user.NAME", "test.NAME", "prod" or "prod.NAME";
+# the runtime fills `current.branch_name`, `project_flow_name`, `is_production` from it.
+PROJECT_BRANCH_FLAG = "--project-branch"
 ORIGIN_RUN_FLAG = "--origin-run"
 ORIGIN_RUN_INPUT = "flowc-origin-run"
 

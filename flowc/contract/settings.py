@@ -156,14 +156,23 @@ def _from_pyproject(name: str, value: Any, kind: type, origin: str, pyproject: P
         and not isinstance(value, str)
         or kind is int
         and (isinstance(value, bool) or not isinstance(value, int))
+        or kind is bool
+        and not isinstance(value, bool)
     ):
-        raise SettingsError(f"{origin}: expected {'a string' if kind is str else 'an integer'}, got {value!r}")
+        expected = {str: "a string", int: "an integer", bool: "true or false"}[kind]
+        raise SettingsError(f"{origin}: expected {expected}, got {value!r}")
     if name == "datastore" and "://" not in value and not os.path.isabs(os.path.expanduser(value)):
         return str(pyproject.path.parent / value)  # relative to the file that says it, not to the current folder
     return value
 
 
 def _typed(text: str, kind: type, origin: str) -> Any:
+    if kind is bool:
+        if text.lower() in ("1", "true", "yes"):
+            return True
+        if text.lower() in ("0", "false", "no"):
+            return False
+        raise SettingsError(f"{origin}={text!r} is not true or false (1/0, true/false, yes/no)")
     if kind is int:
         try:
             return int(text)

@@ -31,9 +31,9 @@ def deploy(request: DeployRequest) -> None:
         raise DeployError("airflow deploy needs --dags-folder PATH (or s3://bucket/dags/)")
     deployment = compile_for_deploy(request)
     artifact = deployment.artifact
-    from flowc.compiler.targets.airflow import default_dag_id  # the DAG id the compiled file declares
+    from flowc.compiler.targets.airflow import dag_id  # the DAG id the compiled file declares
 
-    dag_name = request.options.name or default_dag_id(artifact.flow.name, artifact.flow.project)
+    dag_name = dag_id(artifact.flow, request.options)
     destination = _join(request.dags_folder, dag_file_name(dag_name, artifact.suffix))
     if request.dry_run:
         request.echo(f"would write {destination}")

@@ -60,6 +60,7 @@ class RunRequest:
     skypilot: object | None = None  # Options for the VMs: launch @skypilot steps (flowc/local/skypilot.py)
     remote: dict = field(default_factory=dict)  # backend -> Options: launch its steps as jobs (flowc/local/remote.py)
     with_decorators: tuple[str, ...] = ()  # --with, recorded so that resume runs the same flow
+    project: dict = field(default_factory=dict)  # @project: Options' branch, production and user of the run
 
 
 @dataclass
@@ -116,6 +117,7 @@ class LocalRun:
             # What `flowc resume` needs to run the flow as this run did: the same --with, the same remote steps.
             "with_decorators": list(self.r.with_decorators),
             "launch": sorted(self.r.remote),
+            "project": self.r.project,
             "datastore": self.store.root,
             "runner": {"host": socket.gethostname(), "pid": os.getpid()},
         }
@@ -153,7 +155,7 @@ class LocalRun:
             return self.sky.argv(step, fill)  # python -m flowc.runtime.skypilot_launch ...
         if self.remote is not None and self.remote.launcher(step) is not None:
             return self.remote.argv(step, fill)  # the runtime from the code package, in a Batch or Kubernetes job
-        options = Options(python=sys.executable, datastore=self.store.root)
+        options = Options(python=sys.executable, datastore=self.store.root, **self.r.project)
         return command.render(command.runtime_argv(self.flow, step, options), fill)
 
     def env(self) -> dict:

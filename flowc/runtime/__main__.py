@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 
+from flowc.contract.project import BRANCH_RULE
 from flowc.contract import command as c
 from flowc.contract.command import EXIT_FAILED, EXIT_USAGE
 from flowc.contract.ids import is_run_id, is_task_id
@@ -36,6 +37,7 @@ def parser() -> argparse.ArgumentParser:
     step.add_argument(c.PACKAGE_FLAG, dest="package", default=None, metavar="URL")
     step.add_argument(c.ENVIRONMENT_FLAG, dest="environment", default=None, metavar="SHA")
     step.add_argument(c.CONFIG_VALUES_FLAG, dest="config_values", default=None, metavar="B64")
+    step.add_argument(c.PROJECT_BRANCH_FLAG, dest="project_branch", default=None, metavar="BRANCH")
     step.add_argument(
         c.DECORATOR_FLAG,
         dest="decorator",
@@ -96,6 +98,13 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"flowc.runtime: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.project_branch is not None and not BRANCH_RULE.match(args.project_branch):
+        print(
+            f"flowc.runtime: error: bad {c.PROJECT_BRANCH_FLAG} {args.project_branch!r} "
+            "(user.NAME, test.NAME, prod or prod.NAME)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     if args.package:
         from flowc.runtime.bootstrap import enter_package
 
@@ -133,6 +142,7 @@ def main(argv=None) -> int:
         package=args.package,
         decorators=decorators,
         configs=configs,
+        project_branch=args.project_branch,
     )
     return run_task(request)
 

@@ -7,8 +7,8 @@ import os
 import sys
 import time
 
-from flowc.api.flowspec import current
-from flowc.contract import layout
+from flowc.api.flowspec import Parallel, current
+from flowc.contract import layout, project
 from flowc.contract.command import EXIT_FAILED, EXIT_OK
 from flowc.contract.ids import child_task_ids
 from flowc.contract.layout import task_key
@@ -18,6 +18,7 @@ from flowc.runtime.branching import choose, write_branch
 from flowc.runtime.datastore import DatastoreError
 from flowc.runtime.logs import StepTimeout, timeout_alarm
 from flowc.runtime.parameters import flow_parameters
+from flowc.runtime.user_decorators import apply_mutators, call_step
 
 
 def _print_exc() -> None:
@@ -65,6 +66,15 @@ def apply_environment(settings: dict, step: str) -> None:
         )
 
 
+def project_facts(flow_class, flow_name: str, branch: str | None) -> dict:
+    """`current.project_name`, `branch_name`, ... for a @project flow: the branch the task was given, else
+    (a task started without one) `user.<user>`, as Metaflow's run picks it; nothing without @project."""
+    decorator = getattr(flow_class, "_flow_decorators", {}).get("project")
+    if not decorator or not decorator.get("name"):
+        return {}
+    return project.facts(decorator["name"], branch or f"user.{project.user_from(os.environ)}", flow_name)
+
+
 # Raised inside the step's code by the runtime's own machinery (reading an input, an artifact, a split
 # list): never the step's exception, so never stored by @catch nor retried as the step's failure.
 RUNTIME_FAULTS = (DatastoreError, TaskFailure)
@@ -93,6 +103,9 @@ def execute_step(context, where: str, started: float) -> int:
         namespace=None,
         username=os.environ.get("USER", "unknown"),
         parameter_names=[p.name for p in flow_parameters(context.flow_class)],
+        tags=set(),  # flowc runs carry no user tags
+        parallel=Parallel(main_ip="127.0.0.1", num_nodes=1, node_index=0, control_task_id=request.stored_task_id),
+        **project_facts(context.flow_class, context.flow, request.project_branch),
     )
     apply_environment(settings, request.step)
     # The client inside a step (`Flow(current.flow_name)[current.run_id]`, `Run(...)`) reads the run's own
@@ -104,10 +117,8 @@ def execute_step(context, where: str, started: float) -> int:
     try:
         with timeout_alarm(timeout_seconds(settings), request.step):
             try:
-                if inputs is not None:
-                    func(flow, inputs)
-                else:
-                    func(flow)
+                apply_mutators(context.flow_class, request.step, func)
+                call_step(func, request.step, flow, inputs, passthrough=RUNTIME_FAULTS)
             except SystemExit as exit_:
                 # A step ends by returning; sys.exit (any code, 0 included) leaves it unfinished.
                 raise StepExit(f"step '{request.step}' called sys.exit({exit_.code!r}) before finishing") from None

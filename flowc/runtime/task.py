@@ -15,6 +15,7 @@ from flowc.contract.ids import iteration_task_id, parent_task_of_child
 from flowc.contract.layout import task_key
 from flowc.runtime import graph as g
 from flowc.runtime import branching
+from flowc.runtime.user_decorators import UserDecoratorRefused
 from flowc.runtime.artifacts import ArtifactError, ArtifactSource, InputTask, Inputs, TaskFailure, merge
 from flowc.runtime.datastore import CorruptBlob, DatastoreError, open_datastore
 from flowc.runtime.execute import execute_step, record_attempt
@@ -38,6 +39,7 @@ class TaskRequest:
     package: str | None = None
     decorators: dict = field(default_factory=dict)  # attached by --with; the step's own win
     configs: dict = field(default_factory=dict)  # --config-values: the Configs as the compiler resolved them
+    project_branch: str | None = None  # --project-branch: the @project branch the run belongs to
 
     @property
     def stored_task_id(self) -> str:
@@ -266,7 +268,7 @@ def _execute(store, flow_name, flow_class, steps, request, where, started) -> in
     except (TaskFailure, ArtifactError, DatastoreError) as exc:
         code = (
             EXIT_USAGE
-            if isinstance(exc, branching.BranchError)
+            if isinstance(exc, (branching.BranchError, UserDecoratorRefused))
             else EXIT_CORRUPT
             if isinstance(exc, CorruptBlob)
             else EXIT_FAILED

@@ -44,6 +44,7 @@ FLAG_ENV = {
     c.PACKAGE_FLAG: "FLOWC_PACKAGE",
     c.ENVIRONMENT_FLAG: "FLOWC_ENVIRONMENT",
     c.CONFIG_VALUES_FLAG: "FLOWC_CONFIG_VALUES",
+    c.PROJECT_BRANCH_FLAG: "FLOWC_PROJECT_BRANCH",
 }
 # Placeholders whose value the launcher must supply; the others have a usable default.
 REQUIRED_AT_LAUNCH = (RUN_ID, TASK_ID)

@@ -25,6 +25,7 @@ import hashlib
 import re
 
 from flowc.compiler.command import ATTEMPT, ITERATION, PARAM, RUN_ID, TASK_ID, Placeholder, runtime_argv
+from flowc.compiler import project
 from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.ir import FlowGraph, Step, StepKind
 from flowc.compiler.lower import kubernetes as k8s
@@ -124,12 +125,12 @@ def view_model(flow: FlowGraph, options: Options) -> dict:
         "flow_name": repr(flow.name),
         "flow_file": repr(flow.file),
         "local": local,
-        "dag_id": repr(options.name or default_dag_id(flow.name, flow.project)),
+        "dag_id": repr(dag_id(flow, options)),
         "doc": repr(flow.doc or f"{flow.name}, compiled by flowc from {flow.file}."),
         "schedule": _schedule(flow),
         "params": [(repr(p.name), _param(p)) for p in flow.parameters],
         "max_active_tasks": repr(options.max_workers) if options.max_workers else None,
-        "tags": repr(["flowc"] + ([f"project:{flow.project}"] if flow.project else [])),
+        "tags": repr(["flowc"] + _project_tags(flow, options)),
         "code_dir": repr(options.code_dir),
         "tasks": [_task(flow, step, step_task, options) for step in flow.steps for step_task in plan[step.name]],
         "concat_tasks": [
@@ -154,6 +155,17 @@ def _has_non_finite(value) -> bool:
     if isinstance(value, (list, tuple)):
         return any(_has_non_finite(v) for v in value)
     return False
+
+
+def dag_id(flow: FlowGraph, options: Options) -> str:
+    """`--name`, else the flow's name; with @project Metaflow's `project.branch.Flow` (Airflow takes the dots)."""
+    return options.name or default_dag_id(project.deployed_name(flow, options), None)
+
+
+def _project_tags(flow: FlowGraph, options: Options) -> list[str]:
+    """Metaflow's system tags of a project's runs: project:NAME and project_branch:BRANCH."""
+    branch = project.branch(flow, options)
+    return [] if branch is None else [f"project:{flow.project}", f"project_branch:{branch}"]
 
 
 def default_dag_id(flow_name: str, project: str | None) -> str:

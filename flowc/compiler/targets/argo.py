@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 
 from flowc.compiler.command import flow_file_name
+from flowc.compiler import project
 from flowc.compiler.ir import FlowGraph, Parameter, Step, StepKind
 from flowc.compiler.lower import kubernetes as k8s
 from flowc.compiler.lower.parameters import parameter_text
@@ -103,7 +104,7 @@ def build_models(flow: FlowGraph, options: Options) -> list:
     """[WorkflowTemplate] or [WorkflowTemplate, CronWorkflow], as hera models."""
     from hera.workflows import models as m
 
-    name = names.flow_resource_name(flow.name, flow.project, options.name)
+    name = names.flow_resource_name(project.deployed_name(flow, options).replace(".", "-"), None, options.name)
     templates = [m.Template(name=names.MAIN_TEMPLATE, dag=m.DAGTemplate(tasks=dag_tasks(flow, ())))]
     templates += [body_template(flow, s) for s in flow.steps if s.kind is StepKind.FOREACH]
     templates += [
@@ -124,7 +125,9 @@ def build_models(flow: FlowGraph, options: Options) -> list:
         ),
         templates=templates,
     )
-    metadata = m.ObjectMeta(name=name, namespace=flow_namespace(flow, options), annotations=flow_annotations(flow))
+    metadata = m.ObjectMeta(
+        name=name, namespace=flow_namespace(flow, options), annotations=flow_annotations(flow, options)
+    )
     workflow_template = m.WorkflowTemplate(
         api_version=API_VERSION, kind="WorkflowTemplate", metadata=metadata, spec=spec
     )
@@ -339,11 +342,12 @@ def flow_namespace(flow: FlowGraph, options: Options) -> str | None:
     return found[0] if found else None
 
 
-def flow_annotations(flow: FlowGraph) -> dict[str, str]:
+def flow_annotations(flow: FlowGraph, options: Options) -> dict[str, str]:
     """The original names; steps only where the Kubernetes name does not spell it with `-` for `_`."""
     annotations = {ANNOTATION_PREFIX + "flow": flow.name, ANNOTATION_PREFIX + "flow-file": flow_file_name(flow)}
     if flow.project:
         annotations[ANNOTATION_PREFIX + "project"] = flow.project
+        annotations[ANNOTATION_PREFIX + "project-branch"] = project.branch(flow, options)
     renamed = {
         names.step_name(s.name): s.name for s in flow.steps if names.step_name(s.name).replace("-", "_") != s.name
     }

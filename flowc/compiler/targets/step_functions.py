@@ -43,6 +43,7 @@ import json
 import re
 
 from flowc.compiler.diagnostics import Diagnostic
+from flowc.compiler import project
 from flowc.compiler.ir import FlowGraph, Step, StepKind
 from flowc.compiler.lower.parameters import parameter_defaults
 from flowc.compiler.options import Options
@@ -110,8 +111,9 @@ def definition(flow: FlowGraph, options: Options) -> dict:
 
 
 def state_machine_name(flow: FlowGraph, options: Options) -> str:
-    """`--name`, else `[project-]Flow`: @project keeps two projects' deployments of one flow apart."""
-    return asl.safe_name(options.name or (f"{flow.project}-{flow.name}" if flow.project else flow.name))
+    """`--name`, else the flow's name; with @project `project-branch-Flow` (Metaflow's `project.branch.Flow`
+    with `-` for `.`, which Batch names, made from the same name, do not take)."""
+    return asl.safe_name(options.name or project.deployed_name(flow, options).replace(".", "-"))
 
 
 class _Machine:

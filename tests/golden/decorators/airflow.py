@@ -393,11 +393,11 @@ class FlowcKubernetesPodOperator(BaseOperator):
 
 
 with DAG(
-    dag_id='demo-DecoratedFlow',
+    dag_id='demo.user.unknown.DecoratedFlow',
     description='DecoratedFlow, compiled by flowc from examples/decorators.py.',
     schedule=CronTriggerTimetable('30 2 * * *', timezone='Europe/Berlin'),
     catchup=False,
-    tags=['flowc', 'project:demo'],
+    tags=['flowc', 'project:demo', 'project_branch:user.unknown'],
 ) as dag:
     # line 28
     step_start = FlowcKubernetesPodOperator(
@@ -405,6 +405,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'decorators.py', 'start', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
+            '--project-branch', 'user.unknown',
         ],
         env_vars={'MODE': 'full', 'THREADS': '4'},
         image='python:3.11-slim',
@@ -416,7 +417,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'decorators.py', 'prepare', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--attempt', {'placeholder': 'attempt'}, '--max-attempts', '2',
+            '--attempt', {'placeholder': 'attempt'}, '--max-attempts', '2', '--project-branch', 'user.unknown',
         ],
         retries=1,
         retry_delay=datetime.timedelta(seconds=120),
@@ -429,7 +430,8 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'decorators.py', 'train', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--environment', '83484ea01672f875024f83590c4c8bfd52f9ddec0b7af156ec4e5f1158c6204c',
+            '--project-branch', 'user.unknown', '--environment',
+            '83484ea01672f875024f83590c4c8bfd52f9ddec0b7af156ec4e5f1158c6204c',
         ],
         execution_timeout=datetime.timedelta(seconds=7200),
         image='python:3.11-slim',
@@ -446,7 +448,8 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'decorators.py', 'join', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--environment', '1c522a33681ece7ce320b117af9adf49f96152a752aca821ca7c76b7684d5bb5',
+            '--project-branch', 'user.unknown', '--environment',
+            '1c522a33681ece7ce320b117af9adf49f96152a752aca821ca7c76b7684d5bb5',
         ],
         image='python:3.11-slim',
         pod_resources={'cpu': '1', 'memory': '4096Mi'},
@@ -457,6 +460,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'decorators.py', 'end', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
+            '--project-branch', 'user.unknown',
         ],
         image='python:3.11-slim',
         pod_resources={'cpu': '1', 'memory': '4096Mi'},

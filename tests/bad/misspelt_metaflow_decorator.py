@@ -1,9 +1,9 @@
-# expect: 6:6: unknown decorator @frobnicate
+# expect: 6:6: unknown decorator @retyr (did you mean
 from flowc import FlowSpec, step, resources, retry, timeout, batch, kubernetes, environment, Parameter
-from metaflow import frobnicate
+from metaflow import retyr  # a misspelling is an error; an unknown extension name only warns
 
 class F(FlowSpec):
-    @frobnicate
+    @retyr
     @step
     def start(self):
         self.next(self.end)
