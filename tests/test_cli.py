@@ -269,3 +269,21 @@ def test_run_and_check_do_not_import_networkx(tmp_path):
         [sys.executable, "-c", probe, str(tmp_path / "ds")], capture_output=True, text=True, cwd=ROOT
     )
     assert result.stdout.strip().splitlines()[-1] == "False", result.stdout + result.stderr
+
+
+def test_output_to_a_special_file_writes_into_it_and_leaves_it_in_place(tmp_path):
+    """`-o /dev/null` once replaced /dev/null with a regular file (an atomic rename onto it); a FIFO stands in
+    for any special file here, so a regression cannot break the machine's /dev/null."""
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    result = run_flowc("compile", str(ROOT / "examples" / "linear.py"), "-t", "argo", "-o", str(fifo))
+    reader.join(timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and "kind: WorkflowTemplate" in received[0]
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe.yaml"]  # no temporary left beside it

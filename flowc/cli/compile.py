@@ -273,6 +273,18 @@ def same_as_committed(destination: Path, text: str) -> bool:
 
 
 def write_atomically(destination: Path, text: str) -> None:
+    """A regular file is replaced whole (a reader never sees half of it); anything else that exists (`-o
+    /dev/null`, a FIFO, a terminal) is written to, never replaced: renaming over /dev/null made it a file."""
+    import stat
+
+    try:
+        special = not stat.S_ISREG(os.stat(destination).st_mode)
+    except FileNotFoundError:
+        special = False
+    if special:
+        with open(destination, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        return
     destination.parent.mkdir(parents=True, exist_ok=True)
     temporary = destination.with_name(f".{destination.name}.tmp{os.getpid()}")
     temporary.write_text(text, encoding="utf-8")
