@@ -59,6 +59,38 @@ RUNS = {
         ((), 0, ["stats [('Comedy', 2400), ('Crime', 6700), ('Drama', 6700), ('Horror', 8000), ('Sci-Fi', 8000)]"])
     ],
     "genre_playlist_redux": [((), 0, ["Using analysis from GenreStatsFlow", "median gross for Drama 6700"])],
+    # item 2: Config files (JSON, YAML, TOML) in decorators, in steps, and replaced with --config
+    "json_config_train": [
+        ((), 0, ["rows 8 epochs 3 weight 0.875"]),
+        (("--config", "cfg", "train_config_big.json"), 0, ["rows 20 epochs 5 weight 0.4095"]),
+    ],
+    "yaml_config_sweep": [((), 0, ["best accuracy 1.0 at lr 0.1"])],
+    "toml_baseflow": [((), 0, ["project compat_baseflow values [0, 1, 4] cpu 2"])],
+    # item 3: Parameter kinds
+    "jsontype_search_space": [
+        ((), 0, ["candidates ['ridge(alpha=0.1)', 'ridge(alpha=1.0)', 'ridge(alpha=10.0)'] weights sum 1.0 dict"]),
+        (("--param", 'space={"model": "lasso", "alpha": [2]}'), 0, ["candidates ['lasso(alpha=2)']"]),
+    ],
+    "multiple_regions": [
+        ((), 0, ["regions are a tuple", "extracted ['eu-d1', 'us-d1']"]),
+        (("--param", "region=apac", "--param", "day=3", "--param", "day=4"), 0, ["extracted ['apac-d3', 'apac-d4']"]),
+    ],
+    "flag_and_separator": [
+        ((), 0, ["mode incremental tables ['users', 'orders', 'events']"]),
+        (("--param", "full-refresh=true", "--param", "tables=users"), 0, ["mode full tables ['users']"]),
+    ],
+    # item 10: a hyphen in a parameter name (compiled for step-functions by the compile test)
+    "hyphen_parameter": [
+        ((), 0, ["sampled 4 docs: ['a b c', 'f g h i', 'j k l', 'n o p q r']"]),
+        (("--param", "num-docs=1"), 0, ["sampled 1 docs: ['a b c']"]),
+    ],
+    # item 4: inheritance, in one file, from a sibling module, with a mixin
+    "inherit_sibling": [((), 0, ["custom evaluate for 2 epochs", "ChurnTrainFlow score 0.12"])],
+    "inherit_same_file": [
+        ((), 0, ["DedupEtlFlow loaded 3 rows from events"]),
+        (("--param", "keep=last", "--param", "source=s3"), 0, ["DedupEtlFlow loaded 3 rows from s3"]),
+    ],
+    "inherit_mixin": [((), 0, ["accuracy 0.5"])],
 }
 
 
