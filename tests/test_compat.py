@@ -91,6 +91,50 @@ RUNS = {
         (("--param", "keep=last", "--param", "source=s3"), 0, ["DedupEtlFlow loaded 3 rows from s3"]),
     ],
     "inherit_mixin": [((), 0, ["accuracy 0.5"])],
+    # item 5: current (project branches, task fields, retry_count)
+    "project_branches": [
+        ((), 0, ["project fraud branch user.", "user branch True production False", "flow name fraud.user."]),
+        (
+            ("--branch", "nightly"),
+            0,
+            [
+                "branch test.nightly",
+                "user branch False production False",
+                "flow name fraud.test.nightly.FraudModelFlow",
+            ],
+        ),
+        (
+            ("--production",),
+            0,
+            ["branch prod", "production True", "flow name fraud.prod.FraudModelFlow key models/prod"],
+        ),
+    ],
+    "current_fields": [
+        (
+            (),
+            0,
+            [
+                "step end flow CurrentFieldsFlow pathspec ok True",
+                "nodes [(1, 0)] user known True",
+                "get missing fallback get step end",
+                "tags is a collection True",
+            ],
+        )
+    ],
+    "retry_flaky_fetch": [((), 0, ["attempt 0", "attempt 1", "fetched 42 rows on attempt 1"])],
+    # item 8: the client inside a step, @catch(var=)
+    "catch_divide": [((), 0, ["ratios [5.0, 2.0] failed for [0]"])],
+    "client_run_tasks": [((), 0, ["tasks 3 rows [71, 72, 73] run id matches True"])],
+    # item 9: user_step_decorator (timing, exception handling, skipping) and a read-only StepMutator
+    "timed_pipeline": [((), 0, ["timed features", "timed train", "coef 8.0 timed steps ['features', 'train']"])],
+    "fallback_decorator": [((), 0, ["enrich failed (KeyError); using fallback 'unknown'", "geo unknown"])],
+    "skip_cached_step": [
+        ((), 0, ["source computed"]),
+        (("--param", "use-cache=true"), 0, ["expensive: cache hit, skipping", "source cache"]),
+    ],
+    "policy_mutator": [((), 0, ["policy ok: resources,retry", "scored 300"])],
+    # item 10: imports guarded by try/except ImportError
+    "try_import": [((), 0, ["moving average [2.0, 3.0, 4.0, 5.0] in GuardedImportFlow"])],
 }
 
 
