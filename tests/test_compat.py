@@ -135,6 +135,23 @@ RUNS = {
     "policy_mutator": [((), 0, ["policy ok: resources,retry", "scored 300"])],
     # item 10: imports guarded by try/except ImportError
     "try_import": [((), 0, ["moving average [2.0, 3.0, 4.0, 5.0] in GuardedImportFlow"])],
+    # graph shapes in small ML/data flows: linear, branch + merge_artifacts, foreach, nested foreach,
+    # conditional, recursion
+    "feature_pipeline": [((), 0, ["kept 1 of 3 features [(0.34, 0.52)]"])],
+    "branch_train_evaluate": [((), 0, ["best linear errors {'linear': 0, 'constant': 12.0} test rows 2"])],
+    "hyperparameter_sweep": [
+        ((), 0, ["tried 4 best alpha 0.3 loss 0.05"]),
+        (("--param", "target=1.2"), 0, ["tried 4 best alpha 1.0 loss 0.25"]),
+    ],
+    "nested_sweep": [((), 0, ["cv scores [('forest', 0.81), ('tree', 0.71)]"])],
+    "conditional_retrain": [
+        ((), 0, ["action keep published model-v1"]),
+        (("--param", "drift=0.5"), 0, ["action retrain published model-v2"]),
+    ],
+    "recursive_training": [
+        ((), 0, ["epochs 4 losses [0.5, 0.25, 0.125, 0.0625]"]),
+        (("--param", "tolerance=0.01"), 0, ["epochs 7 losses"]),
+    ],
 }
 
 
