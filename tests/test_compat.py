@@ -152,6 +152,28 @@ RUNS = {
         ((), 0, ["epochs 4 losses [0.5, 0.25, 0.125, 0.0625]"]),
         (("--param", "tolerance=0.01"), 0, ["epochs 7 losses"]),
     ],
+    # more of items 1, 2, 4, 8, 9
+    "ratings_include": [
+        ((), 0, ["averages {'Alien': 4.67, 'Solaris': 4.5}"]),
+        (("--param", "min-votes=1"), 0, ["averages {'Alien': 4.67, 'Heat': 3.0, 'Solaris': 4.5}"]),
+    ],
+    "config_default_value": [
+        ((), 0, ["batches 3 of 4 retries 1"]),
+        (("--config", "limits", "limits_small.json"), 0, ["batches 2 of 5 retries 0"]),
+    ],
+    "override_parameter": [
+        ((), 0, ["latency alerts [0.85, 0.9] threshold 0.8"]),
+        (("--param", "threshold=0.1", "--param", "label=cpu"), 0, ["cpu alerts [0.3, 0.6, 0.85, 0.9] threshold 0.1"]),
+    ],
+    "catch_after_retries": [((), 0, ["scoring attempt 0", "scoring attempt 2", "scoring failed: True"])],
+    "mocked_step": [((), 0, ["call_llm: mocked", "completion (mocked completion) for 'summarise the release notes'"])],
+    "audited_flow": [
+        (
+            (),
+            0,
+            ["audit parameters ['alpha', 'window'] steps ['end', 'start']", "smoothed [10, 11.0, 11.0, 13.0] window 7"],
+        )
+    ],
 }
 
 

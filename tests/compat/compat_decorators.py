@@ -48,3 +48,16 @@ class RequireRetry(StepMutator):
         if "retry" not in names:
             raise RuntimeError("this team's remote steps must have @retry")
         print("policy ok:", ",".join(n for n in names if n in ("retry", "resources")))
+
+
+@user_step_decorator
+def mock_step(step_name, flow, inputs=None, attributes=None):
+    """The advanced page's replacement: yielding a function runs it instead of the step's code;
+    it returning True asks Metaflow to take the step's own self.next transition."""
+
+    def fake(flow_self, *_inputs):
+        print(f"{step_name}: mocked")
+        setattr(flow_self, attributes["artifact"], attributes["value"])
+        return True
+
+    yield fake
