@@ -1,5 +1,6 @@
 """A parameter whose name has a hyphen (`num-docs`), as 11 real flows write it (issue 14 item 10).
-Metaflow's Parameter docs: the name is the command-line option (`--num-docs`) and the artifact
+Metaflow's Parameter docs
+(https://docs.metaflow.org/api/flowspec#parameters): the name is the command-line option (`--num-docs`) and the artifact
 is the class attribute (`self.num_docs`); it must compile for Step Functions as for the other
 targets."""
 

@@ -1,7 +1,8 @@
 """Flow inheritance within one file (issue 14 item 4): a generic ETL flow and a specialised one
 that overrides one step and adds a Parameter; the base's Parameter is inherited (Python class
 inheritance, which Metaflow follows: the flow is the class passed to the entry point, the most
-derived one).  Running the file runs DedupEtlFlow."""
+derived one).  Running the file runs DedupEtlFlow (the shape of https://docs.metaflow.org/metaflow/composing-flows/baseflow,
+with steps in the base)."""
 
 from metaflow import FlowSpec, Parameter, step
 

@@ -1,6 +1,7 @@
 """A repeatable option: Parameter(multiple=True) collects every `--region` given (click's
-multiple option, which Metaflow's Parameter passes through: the value is a tuple, the default a
-list).  Each region becomes a branch of a foreach; the join counts them."""
+multiple option, which Metaflow's Parameter passes through to click,
+https://docs.metaflow.org/api/flowspec#parameters: the value is a tuple, the default a list).
+Each region becomes a branch of a foreach; the join collects their labels."""
 
 from metaflow import FlowSpec, Parameter, step
 

@@ -1,6 +1,7 @@
 """A derived flow that overrides an inherited Parameter by name and keeps another (Python class
 attributes, which Metaflow reads from the most derived class): the base declares `threshold`
-with 0.5 and `label`; the derived flow redeclares `threshold` with 0.8."""
+with 0.5 and `label`; the derived flow redeclares `threshold` with 0.8
+(https://docs.metaflow.org/metaflow/composing-flows/baseflow: flows inherit a base's Parameters)."""
 
 from metaflow import FlowSpec, Parameter, step
 

@@ -1,7 +1,8 @@
 """Imports guarded with try/except ImportError (issue 14 item 10), the shape of flows that also
 import as plain modules where Metaflow is absent (tests, notebooks).  With Metaflow present the
 `try` branch binds the real names, so the flow is an ordinary FlowSpec: @retry and Parameter
-keep their documented meaning."""
+keep their documented meaning
+(https://docs.metaflow.org/api/step-decorators/retry)."""
 
 try:
     from metaflow import FlowSpec, Parameter, current, retry, step
