@@ -22,6 +22,11 @@ ORCHESTRATORS = ("argo", "step-functions", "airflow")
 
 # file stem -> runs, each (extra flowc-run arguments, expected exit code, lines its output must contain)
 RUNS = {
+    "base_class_constants": [((), 0, ["positives [0.7, 0.9] memory 4096"])],
+    "required_default": [
+        ((), 0, ["query SELECT * FROM daily_events LIMIT 100"]),
+        (("--param", "dataset=hourly", "--param", "limit=5"), 0, ["query SELECT * FROM hourly LIMIT 5"]),
+    ],
     "timeout_config": [
         # the docs: "The flow should fail, as the step takes longer than [the config's timeout]"
         ((), 1, ["timing out after 1 seconds"]),

@@ -5,7 +5,8 @@
 - `multiple=True` (click): the option may be given several times; the value is a tuple.
 - `is_flag=True` (click): a boolean flag, False unless given.
 - `separator=`: "Separator is only allowed for string parameters"; the text is split into a list.
-- `required=True`: "implies that the `default` is not used".
+- `required=True`: "Note that if a default is provide[d], the required flag is ignored" (Metaflow 2.19.39,
+  the pinned peer, whose run takes the default; older docstrings said the opposite).
 - a function as default: "implies that the parameter corresponds to a *deploy-time parameter*"; flowc
   cannot run it, so it is refused at its line unless the compiler can see the value (issue 14).
 
@@ -68,11 +69,11 @@ def test_parameter_kinds_in_the_ir(text, expected):
     assert param.has_default and not warnings
 
 
-def test_required_with_a_default_drops_the_default_with_a_warning():
-    param, warnings = parameter("Parameter('x', required=True, default='ignored')")
-    assert (param.required, param.has_default, param.default) == (True, False, None)
+def test_required_with_a_default_keeps_the_default_with_a_warning():
+    param, warnings = parameter("Parameter('x', required=True, default='kept')")
+    assert (param.required, param.has_default, param.default) == (False, True, "kept")
     (warning,) = warnings
-    assert str(warning).startswith(f"f.py:{LINE}:") and "implies that the default is not used" in str(warning)
+    assert str(warning).startswith(f"f.py:{LINE}:") and "required=True has no effect" in str(warning)
 
 
 @pytest.mark.parametrize(
@@ -120,11 +121,15 @@ def test_flowc_run_repeats_a_multiple_parameter(tmp_path):
     ) in result.stdout
 
 
-def test_required_parameter_with_a_default_must_be_given(tmp_path):
+def test_required_parameter_with_a_default_runs_with_the_default(tmp_path):
+    """As Metaflow 2.19.39's `run` does (checked with the peer): the start step sees the default."""
     path = tmp_path / "flow.py"
-    path.write_text(textwrap.dedent(source("Parameter('x', required=True, default='ignored')")))
+    path.write_text(textwrap.dedent(source("Parameter('x', required=True, default='kept')")))
     result = run_flowc("run", str(path), "--datastore", str(tmp_path / "ds"))
-    assert result.returncode == 2 and "parameter 'x' is required" in result.stderr
+    assert result.returncode == 0, result.stderr
+    from flowc.runtime.client import Flow
+
+    assert Flow("F", datastore=str(tmp_path / "ds")).latest_run["start"].task.data.p == "kept"
 
 
 def test_step_functions_gives_each_kind_the_same_value(tmp_path):

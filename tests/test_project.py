@@ -36,6 +36,7 @@ FLOW = textwrap.dedent(
                 for name in ("project_name", "branch_name", "is_user_branch", "is_production", "project_flow_name")
             }
             self.parallel = tuple(current.parallel)
+            self.who = current.username, current.namespace
             self.got = current.get("project_name"), current.get("nothing", "default"), "branch_name" in current
             self.next(self.end)
 
@@ -176,6 +177,7 @@ def test_current_in_a_local_run(tmp_path, flags, branch):
     start = Flow("TrainFlow", datastore=str(tmp_path / "ds")).latest_run["start"].task.data
     assert start.parallel[1:3] == (1, 0)  # num_nodes, node_index: one node
     assert start.got == ("fraud", "default", True)
+    assert start.who == ("erin", "user:erin")  # Metaflow's current.username and its namespace user:<name>
 
 
 def test_resume_keeps_the_origin_branch(tmp_path):

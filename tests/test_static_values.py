@@ -201,6 +201,15 @@ VALUES = [
         (("PY", {"2": "2.7.15", "3": "3.9.10"}[__import__("platform").python_version_tuple()[0]]),),
     ),
     (
+        # a subclass body does not see its base's names: `Base.X` is how Python (and Metaflow) reads them
+        "base-class-constants",
+        "class Defaults:\n    CPU = 3\n    MEMORY = CPU * 1024\n",
+        "@resources(cpu=Defaults.CPU, memory=Defaults.MEMORY)",
+        {},
+        lambda f: (start(f).resources.cpu, start(f).resources.memory_mib),
+        (3, 3072),
+    ),
+    (
         "subscript-of-constant",
         "QUEUES = {'gpu': 'q-gpu', 'cpu': 'q-cpu'}\nSIZES = [1, 2, 3]\n",
         "@batch(queue=QUEUES['gpu'], cpu=SIZES[-1])",
@@ -434,6 +443,14 @@ ERRORS = [
         {},
         "argument 'vars' of @environment must be a literal or a module-level constant, "
         "not a call of 'pick' (line 2), which flowc cannot follow: a function call",
+    ),
+    (
+        "class-attribute-not-bound",
+        "class Defaults:\n    CPU = 3\n",
+        "@resources(cpu=Defaults.GPU)",
+        {},
+        "argument 'cpu' of @resources must be a literal or a module-level constant, "
+        "not 'Defaults.GPU', which the class does not bind",
     ),
     (
         "subscript-missing-key",

@@ -34,6 +34,8 @@ class Parameter:
         **kwargs,
     ):
         self.name = name
+        # Metaflow 2.19: "if a default is provided, the required flag is ignored" (the compiler warns)
+        self.required = bool(required) and default is None
         self.multiple = bool(multiple)  # Metaflow's click option: the value is a tuple
         self.separator = separator  # Metaflow splits a str parameter's text with it
         if is_flag:
@@ -45,7 +47,6 @@ class Parameter:
             type = type if type is not None else (builtin_type(default[0]) if default else str)
         self.default = default
         self.type = type if type is not None else (builtin_type(default) if default is not None else str)
-        self.required = required
         self.help = help
         self.attribute = name
 

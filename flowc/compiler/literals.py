@@ -119,6 +119,17 @@ def _eval(node: ast.AST, constants: dict[str, Any], budget: list[int]) -> Any:
         return _eval_str_format(node, constants, budget)
     if is_python_major(node, constants):
         return "3"
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in getattr(constants, "classes", {})
+        and node.value.id not in constants
+    ):
+        members = constants.classes[node.value.id]
+        if node.attr in members:
+            return members[node.attr]
+        why = getattr(members, "unresolved", {}).get(node.attr, "which the class does not bind")
+        raise NotLiteral(node, f"'{node.value.id}.{node.attr}', {why}")
     if isinstance(node, ast.Subscript) and not _rooted_in_config(node, constants):
         return _eval_subscript(node, constants, budget)
     if isinstance(node, (ast.Attribute, ast.Subscript)) or configs.is_config_expr(node, constants):
@@ -269,6 +280,8 @@ def module_constants(body: list[ast.stmt], inherited: dict[str, Any] | None = No
             continue
         if is_static_function(stmt):
             visible.functions[stmt.name] = stmt
+        if isinstance(stmt, ast.ClassDef) and counts.get(stmt.name, 0) == 0:
+            visible.classes[stmt.name] = module_constants(stmt.body, visible)
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             counts[stmt.name] = counts.get(stmt.name, 0) + 2  # shadows any constant
             reasons[stmt.name] = f"which is a function or class (line {stmt.lineno}), not a value"
@@ -287,6 +300,8 @@ def module_constants(body: list[ast.stmt], inherited: dict[str, Any] | None = No
                     )
                     visible.pop(target.id, None)
     constants.os_names = visible.os_names
+    # a class bound once at this level (a second binding of its name makes it unknowable)
+    constants.classes = {n: c for n, c in visible.classes.items() if counts.get(n, 2) == 2}
     # a helper from an outer level, or defined here once (a second binding makes it unknowable)
     constants.functions = {n: f for n, f in visible.functions.items() if counts.get(n, 2) == 2}
     for name, count in counts.items():

@@ -88,12 +88,14 @@ def read_parameter(frontend, target: ast.expr, call: ast.Call) -> Parameter | No
     type_name, default, has_default, multiple = shape
     required = bool(evaluated.get("required", False))
     if required and has_default:
+        # Metaflow 2.19 (the pinned peer; its Parameter docstring and its run): "if a default is provided,
+        # the required flag is ignored" -- a run without the value takes the default.
         frontend.warn(
             values["default"],
-            f"parameter '{name}' is required, so its default is never used (as in Metaflow: required=True "
-            "implies that the default is not used); remove the default or required=True",
+            f"parameter '{name}' has a default, so required=True has no effect (as in Metaflow: "
+            "the required flag is ignored when a default is given); remove one of them",
         )
-        default, has_default = None, False
+        required = False
     return Parameter(
         name=name,
         attribute=attribute,

@@ -20,6 +20,9 @@ class Constants(dict):
         self.platform_names: set[str] = set(getattr(inherited, "platform_names", ()))  # by `import platform`
         # module-level functions made only of assignments and a return (Metaflow's `script_path`)
         self.functions: dict[str, ast.FunctionDef] = dict(getattr(inherited, "functions", {}))
+        # module-level classes -> their own constants: `Defaults.CPU`, the one way a subclass body reads a
+        # base's constant (a class body does not see its bases' names)
+        self.classes: dict[str, dict] = dict(getattr(inherited, "classes", {}))
         # Configs resolved at compile time (flowc/compiler/configs.py): by class attribute (`cfg.x`),
         # by config name (`config_expr("cfg.x")`), and the names `config_expr` is imported as.
         self.configs: dict = dict(getattr(inherited, "configs", {}))

@@ -100,8 +100,9 @@ def execute_step(context, where: str, started: float) -> int:
         max_attempts=max_attempts,
         pathspec=f"{context.flow}/{request.run_id}/{request.step}/{request.stored_task_id}",
         origin_run_id=None,
-        namespace=None,
-        username=os.environ.get("USER", "unknown"),
+        # Metaflow's: the user's namespace `user:<name>` and the name, never root (contract/project.py)
+        namespace=f"user:{project.user_from(os.environ)}",
+        username=project.user_from(os.environ),
         parameter_names=[p.name for p in flow_parameters(context.flow_class)],
         tags=set(),  # flowc runs carry no user tags
         parallel=Parallel(main_ip="127.0.0.1", num_nodes=1, node_index=0, control_task_id=request.stored_task_id),
