@@ -305,3 +305,31 @@ def test_catch_var_is_none_when_the_step_succeeds(tmp_path):
 
     data = Run("C/r", datastore=str(store))["end"].task.data
     assert data.divide_fail is None and data.ok is True
+
+
+def test_a_caught_exception_has_metaflows_wrapper_fields(tmp_path):
+    """Metaflow's @catch stores a MetaflowExceptionWrapper: `.type` ("module.Name"), `.exception` (the
+    message) and `.stacktrace`; flowc stores the exception itself with the same three fields."""
+    store = tmp_path / "ds"
+    folder = write_flow(
+        tmp_path,
+        """
+        class C(FlowSpec):
+            @catch(var="divide_fail", print_exception=False)
+            @step
+            def start(self):
+                self.x = 1 / 0
+                self.next(self.end)
+
+            @step
+            def end(self):
+                self.fields = (self.divide_fail.type, self.divide_fail.exception, "1 / 0" in self.divide_fail.stacktrace)
+        """,
+    )
+    assert step(folder, "f.py", "start", store).returncode == 0
+    result = step(folder, "f.py", "end", store)
+    assert result.returncode == 0, result.stderr
+    from flowc.runtime.client import Run
+
+    data = Run("C/r", datastore=str(store))["end"].task.data
+    assert data.fields == ("builtins.ZeroDivisionError", "division by zero", True)

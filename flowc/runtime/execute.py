@@ -134,6 +134,7 @@ def execute_step(context, where: str, started: float) -> int:
             print(f"flowc: {where} failed: {type(exc).__name__}: {exc}{retry_note}", file=sys.stderr)
             return EXIT_FAILED
         caught = exc
+        _add_metaflow_fields(exc)
         if catch.get("print_exception", True):
             _print_exc()
         print(
@@ -248,6 +249,19 @@ def record_attempt(
     if not_retried is not None:
         record["not_retried"] = not_retried
     store.write_text(layout.attempt_log_key(key, attempt, layout.ATTEMPT_RECORD), json.dumps(record, sort_keys=True))
+
+
+def _add_metaflow_fields(exc) -> None:
+    """The fields of Metaflow's MetaflowExceptionWrapper, which its @catch stores: `.type`
+    ("module.Name"), `.exception` (the message) and `.stacktrace`, so `self.err.type` reads the same."""
+    import traceback
+
+    try:
+        exc.type = f"{type(exc).__module__}.{type(exc).__name__}"
+        exc.exception = str(exc)
+        exc.stacktrace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    except (AttributeError, TypeError):
+        pass  # an exception type that takes no attributes keeps its own fields
 
 
 def _picklable_exception(exc):
