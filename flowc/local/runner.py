@@ -147,6 +147,8 @@ class LocalRun:
                 return str(attempt)
             if p.kind == command.PARAM:
                 return str(self.r.params.get(p.name, ""))
+            if p.kind == command.ORIGIN_RUN:
+                return ""  # a local resume reuses finished tasks itself, before it starts any (clone_task)
             raise ValueError(f"unknown placeholder {p}")
 
         if self.sky is not None and self.sky.launches(step):

@@ -44,6 +44,7 @@ FLAG_ENV = {
     c.PACKAGE_FLAG: "FLOWC_PACKAGE",
     c.ENVIRONMENT_FLAG: "FLOWC_ENVIRONMENT",
     c.CONFIG_VALUES_FLAG: "FLOWC_CONFIG_VALUES",
+    c.ORIGIN_RUN_FLAG: "FLOWC_ORIGIN_RUN",
 }
 # Placeholders whose value the launcher must supply; the others have a usable default.
 REQUIRED_AT_LAUNCH = (RUN_ID, TASK_ID)

@@ -6,7 +6,8 @@ templateDefaults; each step's template carries the rest as its args.
 
 from __future__ import annotations
 
-from flowc.compiler.command import ATTEMPT, ITERATION, PARAM, RUN_ID, TASK_ID, Placeholder, runtime_argv
+from flowc.compiler.command import ATTEMPT, ITERATION, ORIGIN_RUN, PARAM, RUN_ID, TASK_ID, Placeholder, runtime_argv
+from flowc.contract.command import ORIGIN_RUN_INPUT
 from flowc.compiler.ir import FlowGraph, Step
 from flowc.compiler.lower import kubernetes as k8s
 from flowc.compiler.options import Options
@@ -28,6 +29,8 @@ def argo_placeholder(p: Placeholder) -> str:
         return "{{workflow.parameters.%s}}" % p.name
     if p.kind == ITERATION:
         return "{{inputs.parameters.%s}}" % branches.ITERATION_INPUT
+    if p.kind == ORIGIN_RUN:
+        return "{{workflow.parameters.%s}}" % ORIGIN_RUN_INPUT
     raise ValueError(f"unknown placeholder {p.kind}")
 
 
