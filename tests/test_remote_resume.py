@@ -1,6 +1,6 @@
 """Remote resume, as the runtime sees it: each task of the new run, started with `--origin-run ORIGIN[/STEP]`,
 copies its finished twin from the origin run instead of running (flowc/runtime/reuse.py); and the CLI's
-`flowc resume RUN -t TARGET` (below, with the CLI).  The engines' own runs are in tests/test_remote_resume_engines.py."""
+`flowc resume RUN -t TARGET`.  The engines' own runs are in tests/test_remote_resume_engines.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, run_flowc
 from resume_support import FLOW_NAME, TASKS, UP_TO_CHECK, reused_and_ran, runs_of_code, task_meta, write_flow
 
 from flowc.contract.command import EXIT_USAGE, ORIGIN_RUN_FLAG
@@ -143,3 +143,56 @@ def test_a_bad_origin_is_a_usage_error_naming_it(tmp_path, origin, cause):
     assert result.returncode == EXIT_USAGE, result.stderr
     assert cause in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "x").exists() and not (o.store_root / FLOW_NAME / "runs" / "r").exists()
+
+
+# ---------------------------------------------------------------------------- flowc resume -t
+
+
+def test_remote_resume_refuses_what_it_cannot_start(tmp_path):
+    o = Orchestrator(tmp_path)
+    flow = str(o.code / "resume_flow.py")
+    ds = ["--datastore", str(o.store_root)]
+    missing = run_flowc("resume", "nope", "-t", "step-functions", "--flow", flow, *ds)
+    assert missing.returncode == EXIT_USAGE and "has no run record" in missing.stderr, missing.stderr
+    assert o.run("first") == "check"
+    bad_from = run_flowc("resume", "first", "-t", "argo", "--flow", flow, "--from", "nostep", *ds)
+    assert bad_from.returncode == EXIT_USAGE and "has no such step" in bad_from.stderr
+    bad_id = run_flowc("resume", "$(x)", "-t", "argo", "--flow", flow, *ds)
+    assert bad_id.returncode == EXIT_USAGE and "run id" in bad_id.stderr
+    no_flow = run_flowc("resume", "first", "-t", "argo", *ds)
+    assert no_flow.returncode == EXIT_USAGE and "--flow" in no_flow.stderr
+    local_flag = run_flowc("resume", "first", "-t", "argo", "--flow", flow, "--run-id", "x", *ds)
+    assert local_flag.returncode == EXIT_USAGE and "--run-id" in local_flag.stderr
+    # the record an orchestrated run's start task wrote names no flow file: resumed here only with --flow
+    here = run_flowc("resume", f"{FLOW_NAME}/first", *ds)
+    assert here.returncode == EXIT_USAGE and "started by an orchestrator" in here.stderr, here.stderr
+    remote_flag = run_flowc("resume", "first", "--param", "marks=x", *ds)
+    assert remote_flag.returncode == EXIT_USAGE and "-t TARGET" in remote_flag.stderr
+    for result in (missing, bad_from, bad_id, no_flow, local_flag, here, remote_flag):
+        assert "Traceback" not in result.stderr
+
+
+def test_remote_resume_asks_for_an_include_file_again(tmp_path):
+    o = Orchestrator(tmp_path)
+    record = o.store_root / FLOW_NAME / "runs" / "inc" / "run.json"
+    record.parent.mkdir(parents=True)
+    record.write_text(json.dumps({"params": {"marks": "flowc-include:" + "0" * 64}}))
+    flow = str(o.code / "resume_flow.py")
+    result = run_flowc("resume", "inc", "-t", "step-functions", "--flow", flow, "--datastore", str(o.store_root))
+    assert result.returncode == EXIT_USAGE and "--param NAME=PATH" in result.stderr, result.stderr
+
+
+def test_remote_resume_starts_the_run_through_the_targets_trigger(tmp_path):
+    """The CLI's whole path, up to what the orchestrator would get (a dry run prints the request)."""
+    import inspect
+
+    from flowc.deploy import step_functions
+
+    if "origin_run" not in inspect.signature(step_functions.trigger).parameters:
+        pytest.skip("the step-functions trigger has no origin_run keyword before the trigger work (wt-ops) is merged")
+    o = Orchestrator(tmp_path)
+    assert o.run("first") == "check"
+    flow, ds = str(o.code / "resume_flow.py"), ["--datastore", str(o.store_root)]
+    result = run_flowc("resume", "first", "-t", "step-functions", "--flow", flow, "--from", "gather", "--dry-run", *ds)
+    assert result.returncode == 0, result.stderr
+    assert "flowc-origin-run" in result.stdout and "first/gather" in result.stdout and str(o.marks) in result.stdout

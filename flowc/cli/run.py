@@ -297,6 +297,35 @@ flow_option = click.option(
 )
 
 
+def _remote_flags(func):
+    """-t and what only a remote resume reads: the deployers' own flags (flowc/cli/deploy.py), --param, --dry-run."""
+    from flowc.deploy import DEPLOYERS  # a table, standard library only
+
+    for flag in reversed(
+        [
+            click.option(
+                "--target",
+                "-t",
+                type=click.Choice(sorted(DEPLOYERS)),
+                help="Resume a run of the flow deployed there: a new orchestrator run (needs --flow).",
+            ),
+            click.option(
+                "--param",
+                "params",
+                multiple=True,
+                metavar="NAME=VALUE",
+                help="With -t: a parameter value instead of the origin run's.",
+            ),
+            click.option("--dry-run", is_flag=True, help="With -t: print what would be sent; send nothing."),
+            click.option("--argo-server", help="With -t argo: the Argo server URL; token from ARGO_TOKEN."),
+            click.option("--role-arn", help="With -t step-functions: the IAM role the state machine runs as."),
+            click.option("--dags-folder", help="With -t airflow: the dags folder."),
+        ]
+    ):
+        func = flag(func)
+    return func
+
+
 @click.command("resume")
 @click.argument("run_spec", metavar="[FLOW/]RUN_ID")
 @click.option("--from", "from_step", help="Re-run this step and everything after it (default: from what failed).")
@@ -306,9 +335,23 @@ flow_option = click.option(
 @click.option("--no-env", is_flag=True, help="Run @pypi/@conda steps in this Python (a warning names them).")
 @datastore_option
 @flow_option
+@_remote_flags
 @datastore_errors_in_one_line
-def resume(run_spec, from_step, run_id, max_workers, quiet, no_env, datastore, flow_path):
-    """Re-run a run from its failed step (or --from STEP), reusing finished tasks."""
+def resume(run_spec, from_step, run_id, max_workers, quiet, no_env, datastore, flow_path, target, params, **remote):
+    """Re-run a run from its failed step (or --from STEP), reusing finished tasks; with -t, on the orchestrator."""
+    if target is not None:
+        local_only = {"--run-id": run_id, "--max-workers": max_workers, "--quiet": quiet, "--no-env": no_env}
+        given = [flag for flag, value in local_only.items() if value]
+        if given:
+            fail(f"{', '.join(given)}: read by a local resume only, not with -t (the orchestrator names the run)")
+        from flowc.cli.remote_resume import resume_remotely
+
+        resume_remotely(run_spec, target, from_step, parse_params(params), flow_path, dict(remote, datastore=datastore))
+        return
+    remote_only = {"--param": params, **{f"--{k.replace('_', '-')}": v for k, v in remote.items()}}
+    given = [flag for flag, value in remote_only.items() if value]
+    if given:
+        fail(f"{', '.join(given)}: read by `flowc resume -t TARGET` only")
     # the local runner loads only for a run
     from flowc.local.runner import LocalRun, RunRequest, new_run_id
     from flowc.runtime.client import Run
@@ -318,7 +361,12 @@ def resume(run_spec, from_step, run_id, max_workers, quiet, no_env, datastore, f
     if origin_run.problem:
         fail(f"cannot resume {flow_name}/{origin}: {origin_run.problem}")
     record = origin_run.record
-    path = flow_path or record["flow_file"]
+    path = flow_path or record.get("flow_file")
+    if not path:  # its start task wrote the record: no local runner, so no flow file on this machine
+        fail(
+            f"run {flow_name}/{origin} was started by an orchestrator: resume it there with "
+            "`-t TARGET --flow FLOW.py`, or here with --flow FLOW.py"
+        )
     with_decorators = tuple(record.get("with_decorators") or ())
     flow = local_environments(load_or_exit(path, with_decorators), path, store.root, no_env)
     rerun = frozenset()
