@@ -22,6 +22,35 @@ from flowc.contract import layout
 from flowc.contract.command import INCLUDED_FILE_PREFIX
 
 
+def remote_flags(func):
+    """-t and what only a remote resume reads: the deployers' own flags (flowc/cli/deploy.py), --param, --dry-run."""
+    from flowc.deploy import DEPLOYERS  # a table, standard library only
+
+    for flag in reversed(
+        [
+            click.option(
+                "--target",
+                "-t",
+                type=click.Choice(sorted(DEPLOYERS)),
+                help="Resume a run of the flow deployed there: a new orchestrator run (needs --flow).",
+            ),
+            click.option(
+                "--param",
+                "params",
+                multiple=True,
+                metavar="NAME=VALUE",
+                help="With -t: a parameter value instead of the origin run's.",
+            ),
+            click.option("--dry-run", is_flag=True, help="With -t: print what would be sent; send nothing."),
+            click.option("--argo-server", help="With -t argo: the Argo server URL; token from ARGO_TOKEN."),
+            click.option("--role-arn", help="With -t step-functions: the IAM role the state machine runs as."),
+            click.option("--dags-folder", help="With -t airflow: the dags folder."),
+        ]
+    ):
+        func = flag(func)
+    return func
+
+
 def resume_remotely(run_spec: str, target: str, from_step: str | None, params: dict, flow_path: str | None, kwargs):
     """Start the resumed run on `target` and print its id; every refusal is one line, exit 2."""
     # the deploy side loads only when a remote run is resumed

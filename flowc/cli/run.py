@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from flowc.cli.compile import CONFIG_FLAG, config_files_for, fail, gc_paused, load_or_exit, options_for, report
+from flowc.cli.remote_resume import remote_flags, resume_remotely
 from flowc.contract.command import EXIT_USAGE
 from flowc.contract import layout
 
@@ -297,35 +298,6 @@ flow_option = click.option(
 )
 
 
-def _remote_flags(func):
-    """-t and what only a remote resume reads: the deployers' own flags (flowc/cli/deploy.py), --param, --dry-run."""
-    from flowc.deploy import DEPLOYERS  # a table, standard library only
-
-    for flag in reversed(
-        [
-            click.option(
-                "--target",
-                "-t",
-                type=click.Choice(sorted(DEPLOYERS)),
-                help="Resume a run of the flow deployed there: a new orchestrator run (needs --flow).",
-            ),
-            click.option(
-                "--param",
-                "params",
-                multiple=True,
-                metavar="NAME=VALUE",
-                help="With -t: a parameter value instead of the origin run's.",
-            ),
-            click.option("--dry-run", is_flag=True, help="With -t: print what would be sent; send nothing."),
-            click.option("--argo-server", help="With -t argo: the Argo server URL; token from ARGO_TOKEN."),
-            click.option("--role-arn", help="With -t step-functions: the IAM role the state machine runs as."),
-            click.option("--dags-folder", help="With -t airflow: the dags folder."),
-        ]
-    ):
-        func = flag(func)
-    return func
-
-
 @click.command("resume")
 @click.argument("run_spec", metavar="[FLOW/]RUN_ID")
 @click.option("--from", "from_step", help="Re-run this step and everything after it (default: from what failed).")
@@ -335,7 +307,7 @@ def _remote_flags(func):
 @click.option("--no-env", is_flag=True, help="Run @pypi/@conda steps in this Python (a warning names them).")
 @datastore_option
 @flow_option
-@_remote_flags
+@remote_flags
 @datastore_errors_in_one_line
 def resume(run_spec, from_step, run_id, max_workers, quiet, no_env, datastore, flow_path, target, params, **remote):
     """Re-run a run from its failed step (or --from STEP), reusing finished tasks; with -t, on the orchestrator."""
@@ -344,8 +316,6 @@ def resume(run_spec, from_step, run_id, max_workers, quiet, no_env, datastore, f
         given = [flag for flag, value in local_only.items() if value]
         if given:
             fail(f"{', '.join(given)}: read by a local resume only, not with -t (the orchestrator names the run)")
-        from flowc.cli.remote_resume import resume_remotely
-
         resume_remotely(run_spec, target, from_step, parse_params(params), flow_path, dict(remote, datastore=datastore))
         return
     remote_only = {"--param": params, **{f"--{k.replace('_', '-')}": v for k, v in remote.items()}}
