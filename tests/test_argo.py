@@ -240,7 +240,8 @@ class NastyFlow(FlowSpec):
     assert start["env"] == [{"name": "NASTY", "value": k8s.kubelet_literal(NASTY)}]
     assert "who={{workflow.parameters.who}}" in start["args"]
     command = doc["spec"]["templateDefaults"]["container"]["command"]
-    assert command == ["python", "-m", "flowc.runtime", "step", "flow.py"]
+    origin = ["--origin-run", "{{workflow.parameters.%s}}" % ORIGIN_RUN_INPUT]  # the same for every task
+    assert command == ["python", "-m", "flowc.runtime", "step", "flow.py", *origin]
     for template in templates.values():
         argv = template.get("container", {}).get("args", [])
         assert not any(NASTY in item for item in argv)
