@@ -26,6 +26,7 @@ from flowc.compiler.lower.skypilot import launch_mode
 from flowc.compiler.ir import StepKind
 from flowc.compiler.targets import airflow as airflow_target
 from flowc.compiler.targets import airflow_conditional
+from flowc.contract.command import ORIGIN_RUN_INPUT
 
 HELPERS = ROOT / "tests" / "airflow_helpers.py"
 AIRFLOW = Path(sys.executable).parent / "airflow"
@@ -101,7 +102,9 @@ def test_golden_dag_matches_the_ir(golden_dags, example):
     nested = [s.name for s in flow.steps if s.kind is StepKind.FOREACH and s.foreach_depth]
     plan = airflow_conditional.plan(flow)  # a recursive step is one task per iteration (test_conditional_airflow)
     assert set(tasks) == {t.task_id for s in flow.steps for t in plan[s.name]} | {f"{n}-task-ids" for n in nested}
-    assert sorted(dag["params"]) == sorted(p.name for p in flow.parameters)
+    # the flow's parameters, and the run a resume reuses ("" for a fresh run)
+    assert sorted(dag["params"]) == sorted([p.name for p in flow.parameters] + [ORIGIN_RUN_INPUT])
+    assert dag["params"][ORIGIN_RUN_INPUT] == ""
     for step, step_task in ((s, t) for s in flow.steps for t in plan[s.name]):
         task = tasks[step_task.task_id]
         innermost = flow.step(step.foreach_scope[-1]) if step.foreach_scope else None

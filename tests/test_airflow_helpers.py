@@ -107,6 +107,23 @@ def test_render_argv_fills_placeholders_and_drops_unset_parameters(helpers):
     ]
 
 
+@pytest.mark.parametrize(
+    "given, expected", [({}, ""), ({"flowc-origin-run": None}, ""), ({"flowc-origin-run": "r0/b"}, "r0/b")]
+)
+def test_render_argv_fills_the_origin_run_from_the_dag_param(helpers, given, expected):
+    """A DAG compiled before the param existed has none, a run triggered without it has "": a fresh run."""
+    context = {"run_id": "r1", "ti": types.SimpleNamespace(try_number=1), "params": given}
+    spec = ["--origin-run", {"placeholder": "origin_run"}]
+    assert helpers.render_argv(spec, context, "0") == ["--origin-run", expected]
+
+
+def test_origin_run_input_matches_the_contract(helpers):
+    """The DAG cannot import flowc, so it carries a copy of the contract's ORIGIN_RUN_INPUT: the two must agree."""
+    from flowc.contract.command import ORIGIN_RUN_INPUT
+
+    assert helpers.ORIGIN_RUN_INPUT == ORIGIN_RUN_INPUT
+
+
 def test_check_map_length_names_the_setting(helpers):
     helpers.check_map_length([1, 2, 3], "t")
     with pytest.raises(RuntimeError, match="AIRFLOW__CORE__MAX_MAP_LENGTH"):

@@ -22,6 +22,7 @@ from flowc.compiler import CompileError, Options, compile_flow, load_flow
 from flowc.compiler.lower import kubernetes as k8s
 from flowc.compiler.targets import argo_checks
 from flowc.compiler.targets import argo_names as names
+from flowc.contract.command import ORIGIN_RUN_INPUT
 
 SCHEMAS = ["argo-workflows.schema.json", "argo-workflows-v3.7.18.schema.json"]
 EXAMPLES = example_files()
@@ -234,13 +235,15 @@ class NastyFlow(FlowSpec):
 '''
     doc = compiled(source)[0]
     # "$(id)" would be expanded by the kubelet in the container's args: the runtime takes the default from the flow
-    assert doc["spec"]["arguments"]["parameters"] == [{"name": "who", "value": ""}]
+    arguments = doc["spec"]["arguments"]["parameters"]
+    assert [p for p in arguments if p["name"] != ORIGIN_RUN_INPUT] == [{"name": "who", "value": ""}]
     templates = templates_by_name(doc)
     start = templates["start"]["container"]
     assert start["env"] == [{"name": "NASTY", "value": k8s.kubelet_literal(NASTY)}]
     assert "who={{workflow.parameters.who}}" in start["args"]
     command = doc["spec"]["templateDefaults"]["container"]["command"]
-    assert command == ["python", "-m", "flowc.runtime", "step", "flow.py"]
+    origin = ["--origin-run", "{{workflow.parameters.%s}}" % ORIGIN_RUN_INPUT]  # the same for every task
+    assert command == ["python", "-m", "flowc.runtime", "step", "flow.py", *origin]
     for template in templates.values():
         argv = template.get("container", {}).get("args", [])
         assert not any(NASTY in item for item in argv)

@@ -136,7 +136,8 @@ def test_example_executes_on_argo_sim(example, sim, example_runs):
     result, report = example_runs[example]
     assert result.returncode == 0 and report.get("phase") == "Succeeded", _explain(result)
     run = sim.flow_run(example, report)
-    # No run record under an orchestrator (Argo owns the run's status): every task must have finished ok.
+    # The start task's run record holds no status under an orchestrator (Argo owns it): every task must have
+    # finished ok.
     tasks = [task for step in run for task in step]
     assert tasks and all(task.successful for task in tasks), [(t.pathspec, t.status) for t in tasks]
     EXPECTED[example](run["end"].task.data)

@@ -11,6 +11,7 @@ import yaml
 from test_argo_execution import _explain, _require_sim, sim  # noqa: F401 - the module-scoped sim fixture
 
 from flowc.compiler import CompileError, Options, compile_flow
+from flowc.contract.command import ORIGIN_RUN_INPUT
 
 OPTIONAL_PARAMETERS = textwrap.dedent('''\
     from flowc import FlowSpec, Parameter, step
@@ -41,7 +42,8 @@ def argo_docs(source: str, filename: str = "flow.py", options: Options = Options
 
 def test_optional_parameters_without_default_carry_an_empty_value():
     arguments = argo_docs(OPTIONAL_PARAMETERS)[0]["spec"]["arguments"]["parameters"]
-    assert {p["name"]: p.get("value") for p in arguments} == {"nothing": "", "none": ""}
+    # and the run a resume reuses, "" for a fresh run (docs/resume.md)
+    assert {p["name"]: p.get("value") for p in arguments} == {"nothing": "", "none": "", ORIGIN_RUN_INPUT: ""}
 
 
 def test_required_parameter_has_no_value_so_submit_asks_for_it():
@@ -204,7 +206,7 @@ DOLLAR_DEFAULT = textwrap.dedent('''\
 def test_a_default_the_kubelet_would_rewrite_is_read_from_the_flow_with_a_warning():
     artifact = compile_flow(DOLLAR_DEFAULT, "dollar.py", "argo", Options())
     arguments = yaml.safe_load(artifact.text)["spec"]["arguments"]["parameters"]
-    assert arguments == [{"name": "price", "value": ""}]
+    assert [p for p in arguments if p["name"] != ORIGIN_RUN_INPUT] == [{"name": "price", "value": ""}]
     assert [str(w).split(": warning: ")[0] for w in artifact.warnings] == ["dollar.py:5:13"]
     assert "argo submit -p" in str(artifact.warnings[0])
 

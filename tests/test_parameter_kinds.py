@@ -86,8 +86,10 @@ def test_required_with_a_default_keeps_the_default_with_a_warning():
         ("Parameter('x', multiple=True, type=int, default=['a'])", 57, "is not of type int"),
         ("Parameter('x', type=JSONType, default='{not json')", 47, "the JSONType default is not JSON"),
         ("Parameter('x', is_flag=True, default='yes')", 46, "is_flag=True is a bool"),
+        # the orchestrator input that carries a resume's origin (flowc/contract/command.py ORIGIN_RUN_INPUT)
+        ("Parameter('flowc-origin-run', default='')", 19, "is flowc's own"),
     ],
-    ids=["lambda", "function", "separator-int", "multiple-text", "multiple-type", "json-text", "flag-text"],
+    ids=["lambda", "function", "separator-int", "multiple-text", "multiple-type", "json-text", "flag-text", "origin"],
 )
 def test_refused_shapes_are_one_located_line(text, col, message):
     with pytest.raises(CompileError) as raised:

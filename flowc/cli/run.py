@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from flowc.cli.compile import CONFIG_FLAG, config_files_for, fail, gc_paused, load_or_exit, options_for, report
+from flowc.cli.remote_resume import remote_flags, resume_remotely
 from flowc.contract.command import EXIT_USAGE
 from flowc.contract import layout
 
@@ -333,9 +334,21 @@ flow_option = click.option(
 @click.option("--no-env", is_flag=True, help="Run @pypi/@conda steps in this Python (a warning names them).")
 @datastore_option
 @flow_option
+@remote_flags
 @datastore_errors_in_one_line
-def resume(run_spec, from_step, run_id, max_workers, quiet, no_env, datastore, flow_path):
-    """Re-run a run from its failed step (or --from STEP), reusing finished tasks."""
+def resume(run_spec, from_step, run_id, max_workers, quiet, no_env, datastore, flow_path, target, params, **remote):
+    """Re-run a run from its failed step (or --from STEP), reusing finished tasks; with -t, on the orchestrator."""
+    if target is not None:
+        local_only = {"--run-id": run_id, "--max-workers": max_workers, "--quiet": quiet, "--no-env": no_env}
+        given = [flag for flag, value in local_only.items() if value]
+        if given:
+            fail(f"{', '.join(given)}: read by a local resume only, not with -t (the orchestrator names the run)")
+        resume_remotely(run_spec, target, from_step, parse_params(params), flow_path, dict(remote, datastore=datastore))
+        return
+    remote_only = {"--param": params, **{f"--{k.replace('_', '-')}": v for k, v in remote.items()}}
+    given = [flag for flag, value in remote_only.items() if value]
+    if given:
+        fail(f"{', '.join(given)}: read by `flowc resume -t TARGET` only")
     # the local runner loads only for a run
     from flowc.local.runner import LocalRun, RunRequest, new_run_id
     from flowc.runtime.client import Run
@@ -345,7 +358,12 @@ def resume(run_spec, from_step, run_id, max_workers, quiet, no_env, datastore, f
     if origin_run.problem:
         fail(f"cannot resume {flow_name}/{origin}: {origin_run.problem}")
     record = origin_run.record
-    path = flow_path or record["flow_file"]
+    path = flow_path or record.get("flow_file")
+    if not path:  # its start task wrote the record: no local runner, so no flow file on this machine
+        fail(
+            f"run {flow_name}/{origin} was started by an orchestrator: resume it there with "
+            "`-t TARGET --flow FLOW.py`, or here with --flow FLOW.py"
+        )
     with_decorators = tuple(record.get("with_decorators") or ())
     flow = local_environments(load_or_exit(path, with_decorators), path, store.root, no_env)
     rerun = frozenset()

@@ -1,7 +1,7 @@
 """The runtime command every target renders, as an argv list with placeholders.
 
     python -m flowc.runtime step FLOW_FILE STEP --run-id RUN --task-id TASK
-        --datastore ROOT [--param NAME=VALUE ...] [--attempt N --max-attempts M]
+        --datastore ROOT --origin-run RUN[/STEP] [--param NAME=VALUE ...] [--attempt N --max-attempts M]
         [--decorator JSON ...] [--project-branch BRANCH] [--config-values B64] [--foreach-out PATH] [--branch-out PATH]
         [--iteration N [--next-iteration-out PATH]] [--package URL] [--environment SHA]
 
@@ -31,6 +31,9 @@ RUN_ID = "run_id"
 TASK_ID = "task_id"  # the task id of the enclosing foreach iteration, e.g. "3" or "3.7"
 ATTEMPT = "attempt"  # zero-based attempt number
 ITERATION = "iteration"  # a recursive step's zero-based iteration, counted by the orchestrator's loop
+# The run a remote resume reuses (contract ORIGIN_RUN_INPUT, "" for a fresh run): the orchestrator's input, read
+# at run time and validated by the runtime before it names anything.
+ORIGIN_RUN = "origin_run"
 PARAM = "param"
 
 # Decorators whose work happens inside the task.  When `--with` attached one,
@@ -80,6 +83,9 @@ def runtime_argv(
         (Placeholder(TASK_ID),) if step.foreach_depth else (FIRST_TASK_ID,),
         (c.DATASTORE_FLAG,),
         (options.datastore,),
+        # Every task: in a resumed run each one decides for itself whether the origin run already did its work.
+        (c.ORIGIN_RUN_FLAG,),
+        (Placeholder(ORIGIN_RUN),),
     ]
     if step.kind is StepKind.START or step.name == "start":
         for param in flow.parameters:

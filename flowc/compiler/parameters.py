@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from flowc.compiler.ir import Parameter
+from flowc.contract.command import ORIGIN_RUN_INPUT
 from flowc.contract.decorators import did_you_mean
 
 PARAMETER_ARGS = (
@@ -81,6 +82,12 @@ def read_parameter(frontend, target: ast.expr, call: ast.Call) -> Parameter | No
     name = evaluated["name"]
     if not isinstance(name, str) or not name.replace("-", "_").isidentifier():
         frontend.error(values["name"], f"parameter name {name!r} must be a string of letters, digits, _ or -")
+        return None
+    if name == ORIGIN_RUN_INPUT:
+        frontend.error(
+            values["name"],
+            f"parameter name {name!r} is flowc's own: every target's run takes it as the run a resume reuses",
+        )
         return None
     shape = _shape(frontend, kind, name, values, evaluated)
     if shape is None:

@@ -1,7 +1,7 @@
 """The runtime command every target renders, and what its exit code means.
 
     python -m flowc.runtime step FLOW_FILE STEP --run-id RUN --task-id TASK
-        --datastore ROOT [--param NAME=VALUE ...] [--attempt N --max-attempts M]
+        --datastore ROOT [--origin-run RUN[/STEP]] [--param NAME=VALUE ...] [--attempt N --max-attempts M]
         [--foreach-out PATH] [--branch-out PATH] [--iteration N [--next-iteration-out PATH]]
         [--decorator JSON ...] [--package URL] [--environment SHA] [--config-values B64]
         [--project-branch BRANCH]
@@ -64,7 +64,9 @@ ENVIRONMENT_FLAG = "--environment"
 # Base64 because its alphabet holds no syntax of any orchestrator ({{, $(, ', {}), whatever the values hold.
 CONFIG_VALUES_FLAG = "--config-values"
 # Remote resume (`flowc resume RUN -t TARGET`): the new run's tasks read this origin, "RUN" or "RUN/STEP"
-# (re-run STEP and everything after it); "" or absent is a fresh run.  ORIGIN_RUN_INPUT is the name of the
+# (re-run STEP and everything after it); "" or absent is a fresh run.  A task whose step runs again, or that
+# the origin did not finish intact, runs; any other is copied from the origin (flowc/runtime/reuse.py) and
+# exits as an already-done task does.  A bad value (not a run id, not a step, the run itself) is EXIT_USAGE.  ORIGIN_RUN_INPUT is the name of the
 # orchestrator input that carries it: an Argo workflow parameter, a Step Functions execution input key beside
 # "parameters", an Airflow dag-run conf key.  No Parameter can take this name.
 # @project (contract/project.py): the branch the run belongs to, "user.NAME", "test.NAME", "prod" or "prod.NAME";

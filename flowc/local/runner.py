@@ -30,9 +30,9 @@ from flowc.contract.layout import run_record_key, task_key
 from flowc.local.processes import TIMED_OUT, TaskProcesses
 from flowc.local.progress import Progress
 from flowc.local.remote_jobs import RemoteJobs
-from flowc.local.resume import clone_task
 from flowc.local.schedule import Schedule
 from flowc.runtime.datastore import DatastoreError, open_datastore
+from flowc.runtime.reuse import clone_task
 
 EXIT_INTERRUPTED = 130  # as a shell reports a process ended by Ctrl-C
 
@@ -149,6 +149,8 @@ class LocalRun:
                 return str(attempt)
             if p.kind == command.PARAM:
                 return str(self.r.params.get(p.name, ""))
+            if p.kind == command.ORIGIN_RUN:
+                return ""  # a local resume reuses finished tasks itself, before it starts any (clone_task)
             raise ValueError(f"unknown placeholder {p}")
 
         if self.sky is not None and self.sky.launches(step):
@@ -241,7 +243,7 @@ class LocalRun:
     # -- cloning on resume ---------------------------------------------------------
 
     def try_clone(self, step_name: str, task_id: str) -> bool:
-        """On resume: reuse the origin run's finished task by reference (flowc/local/resume.py)."""
+        """On resume: reuse the origin run's finished task by reference (flowc/runtime/reuse.py)."""
         origin = self.r.origin_run_id
         if origin is None or step_name in self.r.rerun_steps:
             return False

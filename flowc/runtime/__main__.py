@@ -16,6 +16,7 @@ from flowc.contract.project import BRANCH_RULE
 from flowc.contract import command as c
 from flowc.contract.command import EXIT_FAILED, EXIT_USAGE
 from flowc.contract.ids import is_run_id, is_task_id
+from flowc.runtime.reuse import parse_origin
 
 
 def parser() -> argparse.ArgumentParser:
@@ -38,6 +39,7 @@ def parser() -> argparse.ArgumentParser:
     step.add_argument(c.ENVIRONMENT_FLAG, dest="environment", default=None, metavar="SHA")
     step.add_argument(c.CONFIG_VALUES_FLAG, dest="config_values", default=None, metavar="B64")
     step.add_argument(c.PROJECT_BRANCH_FLAG, dest="project_branch", default=None, metavar="BRANCH")
+    step.add_argument(c.ORIGIN_RUN_FLAG, dest="origin_run", default="", metavar="RUN[/STEP]")
     step.add_argument(
         c.DECORATOR_FLAG,
         dest="decorator",
@@ -60,6 +62,11 @@ def main(argv=None) -> int:
             "starting with '.')",
             file=sys.stderr,
         )
+        return EXIT_USAGE
+    try:
+        origin = parse_origin(args.origin_run, args.run_id)
+    except ValueError as exc:
+        print(f"flowc.runtime: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.iteration is not None and args.iteration < 0:
         print(f"flowc.runtime: error: {c.ITERATION_FLAG} must be >= 0", file=sys.stderr)
@@ -143,6 +150,7 @@ def main(argv=None) -> int:
         decorators=decorators,
         configs=configs,
         project_branch=args.project_branch,
+        origin=origin,
     )
     return run_task(request)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from flowc.api.configs import set_config_values
 from flowc.contract import layout
-from flowc.contract.command import EXIT_CORRUPT, EXIT_FAILED, EXIT_OK, EXIT_USAGE, NOT_RETRIED
+from flowc.contract.command import EXIT_CORRUPT, EXIT_FAILED, EXIT_OK, EXIT_USAGE, NOT_RETRIED, ORIGIN_RUN_FLAG
 from flowc.contract.ids import iteration_task_id, parent_task_of_child
 from flowc.contract.layout import task_key
 from flowc.runtime import graph as g
@@ -21,6 +21,7 @@ from flowc.runtime.datastore import CorruptBlob, DatastoreError, open_datastore
 from flowc.runtime.execute import execute_step, record_attempt
 from flowc.runtime.logs import capture_output
 from flowc.runtime.parameters import convert_parameters, flow_parameters
+from flowc.runtime.reuse import Origin, clone_task, record_run, rerun_steps
 
 
 @dataclass
@@ -40,6 +41,7 @@ class TaskRequest:
     decorators: dict = field(default_factory=dict)  # attached by --with; the step's own win
     configs: dict = field(default_factory=dict)  # --config-values: the Configs as the compiler resolved them
     project_branch: str | None = None  # --project-branch: the @project branch the run belongs to
+    origin: Origin | None = None  # --origin-run: a remote resume reuses this run's finished tasks
 
     @property
     def stored_task_id(self) -> str:
@@ -230,9 +232,20 @@ def run_task(request: TaskRequest) -> int:
         if problem:
             print(f"flowc.runtime: error: {problem}", file=sys.stderr)
             return EXIT_USAGE
+        if request.origin and request.origin.from_step and request.origin.from_step not in steps:
+            print(
+                f"flowc.runtime: error: {ORIGIN_RUN_FLAG}: flow {flow_name} has no step "
+                f"{request.origin.from_step!r} to re-run from",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
         key = task_key(flow_name, request.run_id, request.step, request.stored_task_id)
         try:
+            if not request.iteration and not steps[request.step].parents:
+                record_run(store, flow_name, request.run_id, request.params, request.origin)
             if store.exists(f"{key}/{layout.DONE}"):
+                return already_done(store, key, request, where)
+            if reused_from_origin(store, flow_name, steps, request):
                 return already_done(store, key, request, where)
             if (earlier := earlier_final_failure(store, key, request.attempt)) is not None:
                 print(f"flowc: {where} failed: not run again: {earlier[1]}", file=sys.stderr)
@@ -289,6 +302,15 @@ def _execute(store, flow_name, flow_class, steps, request, where, started) -> in
         except DatastoreError:
             pass  # the datastore is what failed: the one line above is all that can be said
         return code
+
+
+def reused_from_origin(store, flow_name: str, steps: dict, request: TaskRequest) -> bool:
+    """A remote resume: the origin run's finished task, cloned into this run, unless its step runs again."""
+    origin = request.origin
+    if origin is None or request.step in rerun_steps(steps, origin.from_step):
+        return False
+    task = (request.step, request.stored_task_id)
+    return clone_task(store, flow_name, origin.run_id, request.run_id, task, lambda line: print(line, file=sys.stderr))
 
 
 def earlier_final_failure(store, key: str, attempt: int) -> tuple[int, str] | None:

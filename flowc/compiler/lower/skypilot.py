@@ -45,6 +45,7 @@ FLAG_ENV = {
     c.ENVIRONMENT_FLAG: "FLOWC_ENVIRONMENT",
     c.CONFIG_VALUES_FLAG: "FLOWC_CONFIG_VALUES",
     c.PROJECT_BRANCH_FLAG: "FLOWC_PROJECT_BRANCH",
+    c.ORIGIN_RUN_FLAG: "FLOWC_ORIGIN_RUN",
 }
 # Placeholders whose value the launcher must supply; the others have a usable default.
 REQUIRED_AT_LAUNCH = (RUN_ID, TASK_ID)

@@ -24,14 +24,15 @@ from __future__ import annotations
 import hashlib
 import re
 
-from flowc.compiler.command import ATTEMPT, ITERATION, PARAM, RUN_ID, TASK_ID, Placeholder, runtime_argv
 from flowc.compiler import project
+from flowc.compiler.command import ATTEMPT, ITERATION, ORIGIN_RUN, PARAM, RUN_ID, TASK_ID, Placeholder, runtime_argv
 from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.ir import FlowGraph, Step, StepKind
 from flowc.compiler.lower import kubernetes as k8s
 from flowc.compiler.lower.skypilot import launcher_argv, restarts_in_skypilot, step_problems
 from flowc.compiler.options import Options
 from flowc.compiler.targets import airflow_conditional as conditional
+from flowc.contract.command import ORIGIN_RUN_INPUT
 
 SUFFIX = ".airflow.py"
 TEMPLATE = "airflow_dag.py.j2"
@@ -43,6 +44,11 @@ POD_XCOM_FILE = "/airflow/xcom/return.json"
 # 250 characters), kept to ASCII: `\w` also takes non-ASCII letters, and its `$` a trailing newline.
 DAG_ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")
 DAG_ID_MAX = 250
+# The run a resume reuses: a DAG param (the dag-run conf key `flowc resume -t airflow` sets), "" for a fresh run.
+ORIGIN_RUN_PARAM = (
+    'Param("", type="string", description="flowc resume sets it: RUN or RUN/STEP, whose finished tasks this run '
+    'reuses")'
+)
 PARAM_JSON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "file": "string"}
 
 
@@ -128,7 +134,7 @@ def view_model(flow: FlowGraph, options: Options) -> dict:
         "dag_id": repr(dag_id(flow, options)),
         "doc": repr(flow.doc or f"{flow.name}, compiled by flowc from {flow.file}."),
         "schedule": _schedule(flow),
-        "params": [(repr(p.name), _param(p)) for p in flow.parameters],
+        "params": [(repr(p.name), _param(p)) for p in flow.parameters] + [(repr(ORIGIN_RUN_INPUT), ORIGIN_RUN_PARAM)],
         "max_active_tasks": repr(options.max_workers) if options.max_workers else None,
         "tags": repr(["flowc"] + _project_tags(flow, options)),
         "code_dir": repr(options.code_dir),
@@ -294,7 +300,7 @@ def _argv_item(item: tuple, parameter_types: dict[str, str]) -> object:
 
 def _placeholder(placeholder: Placeholder, parameter_types: dict[str, str]) -> dict:
     """What the DAG's render_argv fills in when the task runs; a parameter carries its type (json prints as JSON)."""
-    names = {RUN_ID: "run_id", TASK_ID: "task_id", ATTEMPT: "attempt", ITERATION: "iteration"}
+    names = {RUN_ID: "run_id", TASK_ID: "task_id", ATTEMPT: "attempt", ITERATION: "iteration", ORIGIN_RUN: "origin_run"}
     if placeholder.kind == PARAM:
         return {"placeholder": "param", "name": placeholder.name, "type": parameter_types[placeholder.name]}
     return {"placeholder": names[placeholder.kind]}

@@ -41,6 +41,7 @@ from flowc.compiler.targets.argo_argv import (
 )
 from flowc.compiler.targets import argo_checks
 from flowc.compiler.targets import argo_names as names
+from flowc.contract.command import ORIGIN_RUN_INPUT
 
 SUFFIX = ".argo.yaml"
 API_VERSION = "argoproj.io/v1alpha1"
@@ -301,10 +302,18 @@ def resource_requirements(quantities: dict[str, str]):
 
 
 def workflow_arguments(flow: FlowGraph, options: Options):
-    """The flow's parameters, then the code package's URL if a @skypilot step needs it (argo_names.PACKAGE_PARAMETER)."""
+    """The flow's parameters, the run a resume reuses (ORIGIN_RUN_INPUT, "" for a fresh run), then the code
+    package's URL if a @skypilot step needs it (argo_names.PACKAGE_PARAMETER)."""
     from hera.workflows import models as m
 
     parameters = [workflow_parameter(p) for p in flow.parameters]
+    parameters.append(
+        m.Parameter(
+            name=ORIGIN_RUN_INPUT,
+            value="",
+            description="`flowc resume RUN -t argo` sets it: RUN or RUN/STEP, whose finished tasks this run reuses",
+        )
+    )
     if any(s.compute.backend == "skypilot" for s in flow.steps):
         parameters.append(
             m.Parameter(
@@ -314,7 +323,7 @@ def workflow_arguments(flow: FlowGraph, options: Options):
                 "else `flowc package` prints one)",
             )
         )
-    return m.Arguments(parameters=parameters) if parameters else None
+    return m.Arguments(parameters=parameters)
 
 
 def workflow_parameter(param: Parameter):

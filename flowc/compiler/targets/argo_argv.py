@@ -6,7 +6,8 @@ templateDefaults; each step's template carries the rest as its args.
 
 from __future__ import annotations
 
-from flowc.compiler.command import ATTEMPT, ITERATION, PARAM, RUN_ID, TASK_ID, Placeholder, runtime_argv
+from flowc.compiler.command import ATTEMPT, ITERATION, ORIGIN_RUN, PARAM, RUN_ID, TASK_ID, Placeholder, runtime_argv
+from flowc.contract.command import ORIGIN_RUN_FLAG, ORIGIN_RUN_INPUT
 from flowc.compiler.ir import FlowGraph, Step
 from flowc.compiler.lower import kubernetes as k8s
 from flowc.compiler.options import Options
@@ -15,6 +16,7 @@ from flowc.compiler.targets import argo_branches as branches
 FOREACH_OUT = "/tmp/flowc-foreach.json"
 TASK_ID_INPUT = "task-id"
 COMMAND_LENGTH = 5  # python -m flowc.runtime step FLOW_FILE: shared in templateDefaults
+ORIGIN_ARGS = [ORIGIN_RUN_FLAG, "{{workflow.parameters.%s}}" % ORIGIN_RUN_INPUT]  # shared there too
 
 
 def argo_placeholder(p: Placeholder) -> str:
@@ -28,6 +30,8 @@ def argo_placeholder(p: Placeholder) -> str:
         return "{{workflow.parameters.%s}}" % p.name
     if p.kind == ITERATION:
         return "{{inputs.parameters.%s}}" % branches.ITERATION_INPUT
+    if p.kind == ORIGIN_RUN:
+        return "{{workflow.parameters.%s}}" % ORIGIN_RUN_INPUT
     raise ValueError(f"unknown placeholder {p.kind}")
 
 
@@ -66,11 +70,21 @@ def full_argv(flow: FlowGraph, step: Step, options: Options) -> list[str]:
 
 
 def shared_command(flow: FlowGraph, options: Options) -> list[str]:
-    """`python -m flowc.runtime step FLOW_FILE`: the argv head every step shares."""
-    return full_argv(flow, flow.steps[0], options)[:COMMAND_LENGTH]
+    """`python -m flowc.runtime step FLOW_FILE --origin-run {{workflow.parameters.flowc-origin-run}}`: the argv
+    head every step shares.  The origin is the same for every task of a workflow, so it sits here once rather
+    than in each of thousands of templates (Argo's size limits count every byte); the runtime's parser takes
+    the flag before STEP as well as after it."""
+    head, origin = _without_origin(full_argv(flow, flow.steps[0], options))
+    return head[:COMMAND_LENGTH] + origin
 
 
 def step_args(flow: FlowGraph, step: Step, options: Options) -> list[str]:
-    argv = full_argv(flow, step, options)
-    assert argv[:COMMAND_LENGTH] == shared_command(flow, options), "the runtime argv head changed shape"
+    argv, _ = _without_origin(full_argv(flow, step, options))
+    assert argv[:COMMAND_LENGTH] + ORIGIN_ARGS == shared_command(flow, options), "the runtime argv head changed shape"
     return argv[COMMAND_LENGTH:]
+
+
+def _without_origin(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(the argv without `--origin-run VALUE`, that pair)."""
+    at = argv.index(ORIGIN_RUN_FLAG)
+    return argv[:at] + argv[at + 2 :], argv[at : at + 2]

@@ -10,14 +10,16 @@ Mapping (see shared/DESIGN.md):
 - conditional     -> the switch's Task, an S3 read of its branch.json, a Choice on the chosen step; a
                      recursive step loops with its iteration counter in the state (step_functions_switch.py).
 - Parameter       -> execution input `{"parameters": {...}}`, defaults merged in by Pass states.
+- remote resume   -> execution input key ORIGIN_RUN_INPUT ("RUN" or "RUN/STEP"), "" when absent (input_states),
+                     passed to every task as --origin-run and into each Map iteration as `origin_run`.
 - @retry          -> a loop of states around the Task (step_functions_retry.py): a failed job is
                      retried after the @retry delay unless its exit code is one no retry can change
                      (usage, corrupt blob); anything left after the last retry -> a Fail state naming the step.
 - @skypilot step  -> a Task whose job runs flowc's SkyPilot launcher on `Options.skypilot_image`
                      (step_functions_skypilot.py); a managed job has no retry loop, SkyPilot restarts it.
 
-State carried between states is tiny: `{"parameters": ...}` at the top level and
-`{"run_id", "task_id"}` inside a Map iteration.  Every Task discards its result
+State carried between states is tiny: `{"parameters": ..., "flowc-origin-run": ...}` at the top level and
+`{"run_id", "task_id", "origin_run"}` inside a Map iteration.  Every Task discards its result
 (`ResultPath: null`), so the Batch job description never enters the state.
 
 Job queue: `@batch(queue=)`, else `Options.job_queue`, else the `${JobQueue}`
@@ -49,6 +51,7 @@ from flowc.compiler.lower.parameters import parameter_defaults
 from flowc.compiler.options import Options
 from flowc.compiler.targets import asl, step_functions_retry as retry_loop, step_functions_skypilot as launched
 from flowc.compiler.targets import step_functions_history as history, step_functions_switch as switch
+from flowc.contract.command import ORIGIN_RUN_INPUT
 from flowc.compiler.targets.step_functions_jobs import (  # the job definitions, which deploy registers
     container_environment,
     container_properties,
@@ -56,7 +59,9 @@ from flowc.compiler.targets.step_functions_jobs import (  # the job definitions,
     job_definitions,  # noqa: F401 - part of this target's interface: deploy registers them
 )
 from flowc.compiler.targets.step_functions_argv import (  # s3_location: deploy reads it from here
+    MAP_ORIGIN_RUN,
     MAP_RUN_ID,
+    TOP_LEVEL_ORIGIN_RUN,
     TOP_LEVEL_RUN_ID,
     branch_location,
     command_expression,
@@ -73,6 +78,7 @@ DEFINITION_LIMIT_BYTES = 1024 * 1024
 # A parameter is read as `$.parameters['NAME']` (bracket notation, so `num-docs` works); a quote, bracket,
 # backslash or non-ASCII letter could end or confuse that key, so names stay within these characters.
 _PARAMETER_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+INPUT_DEFAULTS, INPUT_MERGED = "input-defaults", "input-merged"  # the first two states (input_states)
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")  # AWS Secrets Manager's rule for names
 
 
@@ -105,9 +111,11 @@ def definition(flow: FlowGraph, options: Options) -> dict:
     """The state machine definition as a dict."""
     machine = _Machine(flow, options)
     body = machine.chain("start", stop=None, in_map=False, last_output_empty=False)
-    states = machine.parameter_states(body["StartAt"]) | body["States"] if flow.parameters else body["States"]
-    start_at = "parameters-given" if flow.parameters else body["StartAt"]
-    return {"Comment": f"{flow.name}, compiled by flowc", "StartAt": start_at, "States": states}
+    first = "parameters-merge" if flow.parameters else body["StartAt"]
+    states = machine.input_states(first)
+    if flow.parameters:
+        states |= machine.parameter_states(body["StartAt"])
+    return {"Comment": f"{flow.name}, compiled by flowc", "StartAt": INPUT_DEFAULTS, "States": states | body["States"]}
 
 
 def state_machine_name(flow: FlowGraph, options: Options) -> str:
@@ -240,7 +248,11 @@ class _Machine:
     def foreach_map(self, step: Step, in_map: bool, then: str | None, output_empty: bool) -> dict:
         bucket, key = foreach_list_location(self.flow, step, self.options, in_map)
         body = self.chain(step.next[0], step.matching_join, True, last_output_empty=True)
-        selector = {"run_id.$": MAP_RUN_ID if in_map else TOP_LEVEL_RUN_ID, "task_id.$": "$$.Map.Item.Value"}
+        selector = {
+            "run_id.$": MAP_RUN_ID if in_map else TOP_LEVEL_RUN_ID,
+            "task_id.$": "$$.Map.Item.Value",
+            "origin_run.$": MAP_ORIGIN_RUN if in_map else TOP_LEVEL_ORIGIN_RUN,
+        }
         return asl.distributed_map(
             body,
             bucket=bucket,
@@ -251,21 +263,36 @@ class _Machine:
             output_empty=output_empty,
         )
 
-    def parameter_states(self, first_step_state: str) -> dict[str, dict]:
-        """Execution input -> `{"parameters": defaults merged with the given ones}`."""
+    def input_states(self, then: str) -> dict[str, dict]:
+        """Execution input -> the input with `{"parameters": {}, ORIGIN_RUN_INPUT: ""}` for what it lacks.
+
+        An execution a schedule, an EventBridge rule or an older `flowc trigger` starts has neither key: a
+        fresh run with the flow's defaults.  (A shallow merge: given parameters replace `{}` whole, and
+        parameter_states merges them with the flow's defaults.)"""
+        defaults = {"parameters": {}, ORIGIN_RUN_INPUT: ""}
         return {
-            "parameters-given": asl.choice_is_present("$.parameters", "parameters-merge", "parameters-none-given"),
-            "parameters-none-given": {
-                "Type": "Pass",
-                "Result": {},
-                "ResultPath": "$.parameters",
-                "Next": "parameters-merge",
-            },
+            INPUT_DEFAULTS: asl.pass_state({"defaults": defaults, "given.$": "$"}, INPUT_MERGED),
+            INPUT_MERGED: asl.pass_state({"input.$": "States.JsonMerge($.defaults, $.given, false)"}, then)
+            | {"OutputPath": "$.input"},
+        }
+
+    def parameter_states(self, first_step_state: str) -> dict[str, dict]:
+        """`{"parameters": given}` -> `{"parameters": the flow's defaults merged with the given ones}`."""
+        return {
             "parameters-merge": asl.pass_state(
-                {"defaults": parameter_defaults(self.flow), "given.$": "$.parameters"}, "parameters-apply"
+                {
+                    "defaults": parameter_defaults(self.flow),
+                    "given.$": "$.parameters",
+                    "origin_run.$": TOP_LEVEL_ORIGIN_RUN,
+                },
+                "parameters-apply",
             ),
             "parameters-apply": asl.pass_state(
-                {"parameters.$": "States.JsonMerge($.defaults, $.given, false)"}, first_step_state
+                {
+                    "parameters.$": "States.JsonMerge($.defaults, $.given, false)",
+                    f"{ORIGIN_RUN_INPUT}.$": "$.origin_run",
+                },
+                first_step_state,
             ),
         }
 

@@ -19,12 +19,17 @@ from flowc.compiler.targets import asl, step_functions_retry as retry_loop, step
 from flowc.compiler.targets.step_functions_jobs import container_environment
 from flowc.compiler.targets.step_functions_switch import ITERATION_PATH
 from flowc.contract import ids, layout
+from flowc.contract.command import ORIGIN_RUN_INPUT
 
 TOP_LEVEL_RUN_ID = "$$.Execution.Name"
 # Inside a Distributed Map each iteration is its own child execution with its own
 # name, so the run id travels in the state from the Map's ItemSelector.
 MAP_RUN_ID = "$.run_id"
 TASK_ID_PATH = "$.task_id"
+# The run a resume reuses: the execution input's key at the top level (absent in an execution a schedule or an
+# older trigger started: input_states puts "" there), carried into each Map iteration by its ItemSelector.
+TOP_LEVEL_ORIGIN_RUN = f"$['{ORIGIN_RUN_INPUT}']"
+MAP_ORIGIN_RUN = "$.origin_run"
 _DOT_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -61,6 +66,8 @@ def _placeholder_path(placeholder: command.Placeholder, in_map: bool) -> str:
         return retry_loop.ATTEMPT_PATH
     if placeholder.kind == command.ITERATION:
         return ITERATION_PATH
+    if placeholder.kind == command.ORIGIN_RUN:
+        return MAP_ORIGIN_RUN if in_map else TOP_LEVEL_ORIGIN_RUN
     if placeholder.kind == command.PARAM:
         if _DOT_KEY.match(placeholder.name):
             return f"$.parameters.{placeholder.name}"
@@ -72,7 +79,7 @@ def intrinsic_item(parts: tuple, in_map: bool) -> str:
     """One argv item as an intrinsic-function argument that evaluates to a string."""
     if all(isinstance(p, str) for p in parts):
         return asl.literal("".join(parts))
-    if len(parts) == 1 and parts[0].kind in (command.RUN_ID, command.TASK_ID):
+    if len(parts) == 1 and parts[0].kind in (command.RUN_ID, command.TASK_ID, command.ORIGIN_RUN):
         return _placeholder_path(parts[0], in_map)
     return asl.format_call(
         [(asl.TEXT, p) if isinstance(p, str) else (asl.EXPRESSION, _placeholder_path(p, in_map)) for p in parts]
@@ -128,6 +135,8 @@ def worst_case_overrides_chars(flow: FlowGraph, step: Step, options: Options) ->
             return "99"
         if p.kind == command.ITERATION:
             return str(step.recursion_max)
+        if p.kind == command.ORIGIN_RUN:  # RUN/STEP
+            return "r" * ids.RUN_ID_MAX + "/" + max((s.name for s in flow.steps), key=len)
         return defaults.get(p.name, "")
 
     overrides = {

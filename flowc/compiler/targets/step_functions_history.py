@@ -37,7 +37,8 @@ FLOW_STATE_EVENTS = 2  # Pass, Choice, Wait, Succeed: Entered, Exited
 PARALLEL_EVENTS = 4  # Entered, Started, Succeeded, Exited
 MAP_EVENTS = 4  # Entered, MapRunStarted, MapRunSucceeded, Exited (its iterations are child executions)
 EXECUTION_EVENTS = 2  # ExecutionStarted, ExecutionSucceeded
-PARAMETER_STATES = 4  # parameters-given, -none-given, -merge, -apply
+INPUT_STATES = 2  # input-defaults, input-merged: every execution
+PARAMETER_STATES = 2  # parameters-merge, -apply: a flow with parameters
 
 
 @dataclass
@@ -119,7 +120,7 @@ def most_events(flow: FlowGraph, retries_fail: bool = True) -> list[_Count]:
     """The most events each execution can record: the top-level one first, then each foreach body's."""
     counter = _Counter(flow, retries_fail)
     top = counter.chain("start", None)
-    top.events += EXECUTION_EVENTS + (PARAMETER_STATES * FLOW_STATE_EVENTS if flow.parameters else 0)
+    top.events += EXECUTION_EVENTS + (INPUT_STATES + (PARAMETER_STATES if flow.parameters else 0)) * FLOW_STATE_EVENTS
     return [top, *counter.executions]
 
 

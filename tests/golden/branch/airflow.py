@@ -51,6 +51,8 @@ BASE_CONTAINER = "base"  # the KubernetesPodOperator's name for the container th
 # BRANCH_NEXT, copied for the same reason; tests/test_conditional_airflow.py keeps them equal).
 BRANCH_KEY = "{flow}/runs/{run_id}/{step}/{task_id}/branch.json"
 BRANCH_NEXT = "next"
+# The DAG param naming the run a resume reuses (flowc/contract/command.py ORIGIN_RUN_INPUT; tests keep them equal).
+ORIGIN_RUN_INPUT = "flowc-origin-run"
 
 
 def flowc_run_id(airflow_run_id: str) -> str:
@@ -85,6 +87,8 @@ def render_argv(argv_spec: list, context, flowc_task_id: str, iteration: Optiona
             return str(context["ti"].try_number - 1)
         if kind == "iteration":
             return str(iteration)
+        if kind == "origin_run":  # checked by the runtime before it names anything
+            return str(context["params"].get(ORIGIN_RUN_INPUT) or "")
         if kind == "param":
             return parameter_text(context["params"][part["name"]], part.get("type"))
         if kind == "python":
@@ -397,6 +401,9 @@ with DAG(
     description='BranchFlow, compiled by flowc from examples/branch.py.',
     schedule=None,
     catchup=False,
+    params={
+        'flowc-origin-run': Param("", type="string", description="flowc resume sets it: RUN or RUN/STEP, whose finished tasks this run reuses"),
+    },
     tags=['flowc'],
 ) as dag:
     # line 8
@@ -405,6 +412,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'branch.py', 'start', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
+            '--origin-run', {'placeholder': 'origin_run'},
         ],
         image='python:3.11-slim',
         pod_resources={'cpu': '1', 'memory': '4096Mi'},
@@ -415,6 +423,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'branch.py', 'count_words', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
+            '--origin-run', {'placeholder': 'origin_run'},
         ],
         image='python:3.11-slim',
         pod_resources={'cpu': '1', 'memory': '4096Mi'},
@@ -425,6 +434,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'branch.py', 'count_letters', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
+            '--origin-run', {'placeholder': 'origin_run'},
         ],
         image='python:3.11-slim',
         pod_resources={'cpu': '1', 'memory': '4096Mi'},
@@ -435,6 +445,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'branch.py', 'join', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
+            '--origin-run', {'placeholder': 'origin_run'},
         ],
         image='python:3.11-slim',
         pod_resources={'cpu': '1', 'memory': '4096Mi'},
@@ -444,7 +455,8 @@ with DAG(
         task_id='end',
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'branch.py', 'end', '--run-id', {'placeholder': 'run_id'},
-            '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
+            '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc', '--origin-run',
+            {'placeholder': 'origin_run'},
         ],
         image='python:3.11-slim',
         pod_resources={'cpu': '1', 'memory': '4096Mi'},

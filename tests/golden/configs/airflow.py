@@ -51,6 +51,8 @@ BASE_CONTAINER = "base"  # the KubernetesPodOperator's name for the container th
 # BRANCH_NEXT, copied for the same reason; tests/test_conditional_airflow.py keeps them equal).
 BRANCH_KEY = "{flow}/runs/{run_id}/{step}/{task_id}/branch.json"
 BRANCH_NEXT = "next"
+# The DAG param naming the run a resume reuses (flowc/contract/command.py ORIGIN_RUN_INPUT; tests keep them equal).
+ORIGIN_RUN_INPUT = "flowc-origin-run"
 
 
 def flowc_run_id(airflow_run_id: str) -> str:
@@ -85,6 +87,8 @@ def render_argv(argv_spec: list, context, flowc_task_id: str, iteration: Optiona
             return str(context["ti"].try_number - 1)
         if kind == "iteration":
             return str(iteration)
+        if kind == "origin_run":  # checked by the runtime before it names anything
+            return str(context["params"].get(ORIGIN_RUN_INPUT) or "")
         if kind == "param":
             return parameter_text(context["params"][part["name"]], part.get("type"))
         if kind == "python":
@@ -399,6 +403,7 @@ with DAG(
     catchup=False,
     params={
         'rate': Param(0.1, type='number'),
+        'flowc-origin-run': Param("", type="string", description="flowc resume sets it: RUN or RUN/STEP, whose finished tasks this run reuses"),
     },
     tags=['flowc'],
 ) as dag:
@@ -408,7 +413,8 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'configs.py', 'start', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--param', ['rate=', {'placeholder': 'param', 'name': 'rate', 'type': 'float'}], '--config-values',
+            '--origin-run', {'placeholder': 'origin_run'}, '--param',
+            ['rate=', {'placeholder': 'param', 'name': 'rate', 'type': 'float'}], '--config-values',
             'eyJjb25maWciOnsicmVzb3VyY2VzIjp7ImNwdSI6MiwibWVtb3J5Ijo4MTkyfSwic2NoZWR1bGUiOnsiY3JvbiI6IjAgMiAqICogKiJ9LCJ0cmFpbiI6eyJtb2RlbCI6InJpZGdlIiwicmF0ZSI6MC4xLCJ0aW1lb3V0IjozMDB9fX0=',
         ],
         execution_timeout=datetime.timedelta(seconds=300),
@@ -422,7 +428,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'configs.py', 'end', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--config-values',
+            '--origin-run', {'placeholder': 'origin_run'}, '--config-values',
             'eyJjb25maWciOnsicmVzb3VyY2VzIjp7ImNwdSI6MiwibWVtb3J5Ijo4MTkyfSwic2NoZWR1bGUiOnsiY3JvbiI6IjAgMiAqICogKiJ9LCJ0cmFpbiI6eyJtb2RlbCI6InJpZGdlIiwicmF0ZSI6MC4xLCJ0aW1lb3V0IjozMDB9fX0=',
         ],
         image='python:3.11-slim',

@@ -51,6 +51,8 @@ BASE_CONTAINER = "base"  # the KubernetesPodOperator's name for the container th
 # BRANCH_NEXT, copied for the same reason; tests/test_conditional_airflow.py keeps them equal).
 BRANCH_KEY = "{flow}/runs/{run_id}/{step}/{task_id}/branch.json"
 BRANCH_NEXT = "next"
+# The DAG param naming the run a resume reuses (flowc/contract/command.py ORIGIN_RUN_INPUT; tests keep them equal).
+ORIGIN_RUN_INPUT = "flowc-origin-run"
 
 
 def flowc_run_id(airflow_run_id: str) -> str:
@@ -85,6 +87,8 @@ def render_argv(argv_spec: list, context, flowc_task_id: str, iteration: Optiona
             return str(context["ti"].try_number - 1)
         if kind == "iteration":
             return str(iteration)
+        if kind == "origin_run":  # checked by the runtime before it names anything
+            return str(context["params"].get(ORIGIN_RUN_INPUT) or "")
         if kind == "param":
             return parameter_text(context["params"][part["name"]], part.get("type"))
         if kind == "python":
@@ -397,6 +401,9 @@ with DAG(
     description='DecoratedFlow, compiled by flowc from examples/decorators.py.',
     schedule=CronTriggerTimetable('30 2 * * *', timezone='Europe/Berlin'),
     catchup=False,
+    params={
+        'flowc-origin-run': Param("", type="string", description="flowc resume sets it: RUN or RUN/STEP, whose finished tasks this run reuses"),
+    },
     tags=['flowc', 'project:demo', 'project_branch:user.unknown'],
 ) as dag:
     # line 28
@@ -405,7 +412,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'decorators.py', 'start', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--project-branch', 'user.unknown',
+            '--origin-run', {'placeholder': 'origin_run'}, '--project-branch', 'user.unknown',
         ],
         env_vars={'MODE': 'full', 'THREADS': '4'},
         image='python:3.11-slim',
@@ -417,7 +424,8 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'decorators.py', 'prepare', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--attempt', {'placeholder': 'attempt'}, '--max-attempts', '2', '--project-branch', 'user.unknown',
+            '--origin-run', {'placeholder': 'origin_run'}, '--attempt', {'placeholder': 'attempt'},
+            '--max-attempts', '2', '--project-branch', 'user.unknown',
         ],
         retries=1,
         retry_delay=datetime.timedelta(seconds=120),
@@ -430,7 +438,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'decorators.py', 'train', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--project-branch', 'user.unknown', '--environment',
+            '--origin-run', {'placeholder': 'origin_run'}, '--project-branch', 'user.unknown', '--environment',
             '83484ea01672f875024f83590c4c8bfd52f9ddec0b7af156ec4e5f1158c6204c',
         ],
         execution_timeout=datetime.timedelta(seconds=7200),
@@ -448,7 +456,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'decorators.py', 'join', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--project-branch', 'user.unknown', '--environment',
+            '--origin-run', {'placeholder': 'origin_run'}, '--project-branch', 'user.unknown', '--environment',
             '1c522a33681ece7ce320b117af9adf49f96152a752aca821ca7c76b7684d5bb5',
         ],
         image='python:3.11-slim',
@@ -460,7 +468,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'decorators.py', 'end', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--project-branch', 'user.unknown',
+            '--origin-run', {'placeholder': 'origin_run'}, '--project-branch', 'user.unknown',
         ],
         image='python:3.11-slim',
         pod_resources={'cpu': '1', 'memory': '4096Mi'},

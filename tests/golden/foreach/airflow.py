@@ -51,6 +51,8 @@ BASE_CONTAINER = "base"  # the KubernetesPodOperator's name for the container th
 # BRANCH_NEXT, copied for the same reason; tests/test_conditional_airflow.py keeps them equal).
 BRANCH_KEY = "{flow}/runs/{run_id}/{step}/{task_id}/branch.json"
 BRANCH_NEXT = "next"
+# The DAG param naming the run a resume reuses (flowc/contract/command.py ORIGIN_RUN_INPUT; tests keep them equal).
+ORIGIN_RUN_INPUT = "flowc-origin-run"
 
 
 def flowc_run_id(airflow_run_id: str) -> str:
@@ -85,6 +87,8 @@ def render_argv(argv_spec: list, context, flowc_task_id: str, iteration: Optiona
             return str(context["ti"].try_number - 1)
         if kind == "iteration":
             return str(iteration)
+        if kind == "origin_run":  # checked by the runtime before it names anything
+            return str(context["params"].get(ORIGIN_RUN_INPUT) or "")
         if kind == "param":
             return parameter_text(context["params"][part["name"]], part.get("type"))
         if kind == "python":
@@ -397,6 +401,9 @@ with DAG(
     description='ForeachFlow, compiled by flowc from examples/foreach.py.',
     schedule=None,
     catchup=False,
+    params={
+        'flowc-origin-run': Param("", type="string", description="flowc resume sets it: RUN or RUN/STEP, whose finished tasks this run reuses"),
+    },
     tags=['flowc'],
 ) as dag:
     # line 8
@@ -405,7 +412,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'foreach.py', 'start', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--foreach-out', '/airflow/xcom/return.json',
+            '--origin-run', {'placeholder': 'origin_run'}, '--foreach-out', '/airflow/xcom/return.json',
         ],
         foreach=True,
         image='python:3.11-slim',
@@ -417,7 +424,8 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'foreach.py', 'train', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', {'placeholder': 'task_id'}, '--datastore',
-            's3://flowc-datastore/flowc', '--attempt', {'placeholder': 'attempt'}, '--max-attempts', '4',
+            's3://flowc-datastore/flowc', '--origin-run', {'placeholder': 'origin_run'}, '--attempt',
+            {'placeholder': 'attempt'}, '--max-attempts', '4',
         ],
         retries=3,
         retry_delay=datetime.timedelta(seconds=60),
@@ -431,6 +439,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'foreach.py', 'pick', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
+            '--origin-run', {'placeholder': 'origin_run'},
         ],
         image='python:3.11-slim',
         pod_resources={'cpu': '1', 'memory': '4096Mi'},
@@ -441,6 +450,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'foreach.py', 'end', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
+            '--origin-run', {'placeholder': 'origin_run'},
         ],
         image='python:3.11-slim',
         pod_resources={'cpu': '1', 'memory': '4096Mi'},

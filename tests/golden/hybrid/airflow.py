@@ -51,6 +51,8 @@ BASE_CONTAINER = "base"  # the KubernetesPodOperator's name for the container th
 # BRANCH_NEXT, copied for the same reason; tests/test_conditional_airflow.py keeps them equal).
 BRANCH_KEY = "{flow}/runs/{run_id}/{step}/{task_id}/branch.json"
 BRANCH_NEXT = "next"
+# The DAG param naming the run a resume reuses (flowc/contract/command.py ORIGIN_RUN_INPUT; tests keep them equal).
+ORIGIN_RUN_INPUT = "flowc-origin-run"
 
 
 def flowc_run_id(airflow_run_id: str) -> str:
@@ -85,6 +87,8 @@ def render_argv(argv_spec: list, context, flowc_task_id: str, iteration: Optiona
             return str(context["ti"].try_number - 1)
         if kind == "iteration":
             return str(iteration)
+        if kind == "origin_run":  # checked by the runtime before it names anything
+            return str(context["params"].get(ORIGIN_RUN_INPUT) or "")
         if kind == "param":
             return parameter_text(context["params"][part["name"]], part.get("type"))
         if kind == "python":
@@ -399,6 +403,7 @@ with DAG(
     catchup=False,
     params={
         'shards': Param(3, type='integer', description='how many Batch jobs score the data'),
+        'flowc-origin-run': Param("", type="string", description="flowc resume sets it: RUN or RUN/STEP, whose finished tasks this run reuses"),
     },
     tags=['flowc'],
 ) as dag:
@@ -408,7 +413,8 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'hybrid.py', 'start', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--param', ['shards=', {'placeholder': 'param', 'name': 'shards', 'type': 'int'}], '--foreach-out',
+            '--origin-run', {'placeholder': 'origin_run'}, '--param',
+            ['shards=', {'placeholder': 'param', 'name': 'shards', 'type': 'int'}], '--foreach-out',
             '/airflow/xcom/return.json',
         ],
         foreach=True,
@@ -421,7 +427,8 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'hybrid.py', 'score', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', {'placeholder': 'task_id'}, '--datastore',
-            's3://flowc-datastore/flowc', '--attempt', {'placeholder': 'attempt'}, '--max-attempts', '2',
+            's3://flowc-datastore/flowc', '--origin-run', {'placeholder': 'origin_run'}, '--attempt',
+            {'placeholder': 'attempt'}, '--max-attempts', '2',
         ],
         retries=1,
         retry_delay=datetime.timedelta(seconds=120),
@@ -435,6 +442,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'hybrid.py', 'join', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
+            '--origin-run', {'placeholder': 'origin_run'},
         ],
         image='python:3.11-slim',
         pod_resources={'cpu': '1', 'memory': '4096Mi'},
@@ -444,7 +452,8 @@ with DAG(
         task_id='end',
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'hybrid.py', 'end', '--run-id', {'placeholder': 'run_id'},
-            '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
+            '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc', '--origin-run',
+            {'placeholder': 'origin_run'},
         ],
         image='python:3.11-slim',
         pod_resources={'cpu': '1', 'memory': '4096Mi'},

@@ -51,6 +51,8 @@ BASE_CONTAINER = "base"  # the KubernetesPodOperator's name for the container th
 # BRANCH_NEXT, copied for the same reason; tests/test_conditional_airflow.py keeps them equal).
 BRANCH_KEY = "{flow}/runs/{run_id}/{step}/{task_id}/branch.json"
 BRANCH_NEXT = "next"
+# The DAG param naming the run a resume reuses (flowc/contract/command.py ORIGIN_RUN_INPUT; tests keep them equal).
+ORIGIN_RUN_INPUT = "flowc-origin-run"
 
 
 def flowc_run_id(airflow_run_id: str) -> str:
@@ -85,6 +87,8 @@ def render_argv(argv_spec: list, context, flowc_task_id: str, iteration: Optiona
             return str(context["ti"].try_number - 1)
         if kind == "iteration":
             return str(iteration)
+        if kind == "origin_run":  # checked by the runtime before it names anything
+            return str(context["params"].get(ORIGIN_RUN_INPUT) or "")
         if kind == "param":
             return parameter_text(context["params"][part["name"]], part.get("type"))
         if kind == "python":
@@ -399,6 +403,7 @@ with DAG(
     catchup=False,
     params={
         'bound': Param(4, type='integer', description='how many times `count` runs'),
+        'flowc-origin-run': Param("", type="string", description="flowc resume sets it: RUN or RUN/STEP, whose finished tasks this run reuses"),
     },
     tags=['flowc'],
 ) as dag:
@@ -408,7 +413,8 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'recursive.py', 'start', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--param', ['bound=', {'placeholder': 'param', 'name': 'bound', 'type': 'int'}],
+            '--origin-run', {'placeholder': 'origin_run'}, '--param',
+            ['bound=', {'placeholder': 'param', 'name': 'bound', 'type': 'int'}],
         ],
         image='python:3.11-slim',
         pod_resources={'cpu': '1', 'memory': '4096Mi'},
@@ -419,7 +425,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'recursive.py', 'count', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--iteration', {'placeholder': 'iteration'},
+            '--origin-run', {'placeholder': 'origin_run'}, '--iteration', {'placeholder': 'iteration'},
         ],
         branch=True,
         datastore='s3://flowc-datastore/flowc',
@@ -435,7 +441,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'recursive.py', 'count', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--iteration', {'placeholder': 'iteration'},
+            '--origin-run', {'placeholder': 'origin_run'}, '--iteration', {'placeholder': 'iteration'},
         ],
         branch=True,
         datastore='s3://flowc-datastore/flowc',
@@ -455,7 +461,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'recursive.py', 'count', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--iteration', {'placeholder': 'iteration'},
+            '--origin-run', {'placeholder': 'origin_run'}, '--iteration', {'placeholder': 'iteration'},
         ],
         branch=True,
         datastore='s3://flowc-datastore/flowc',
@@ -475,7 +481,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'recursive.py', 'count', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--iteration', {'placeholder': 'iteration'},
+            '--origin-run', {'placeholder': 'origin_run'}, '--iteration', {'placeholder': 'iteration'},
         ],
         branch=True,
         datastore='s3://flowc-datastore/flowc',
@@ -495,7 +501,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'recursive.py', 'count', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--iteration', {'placeholder': 'iteration'},
+            '--origin-run', {'placeholder': 'origin_run'}, '--iteration', {'placeholder': 'iteration'},
         ],
         branch=True,
         datastore='s3://flowc-datastore/flowc',
@@ -515,7 +521,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'recursive.py', 'count', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--iteration', {'placeholder': 'iteration'},
+            '--origin-run', {'placeholder': 'origin_run'}, '--iteration', {'placeholder': 'iteration'},
         ],
         branch=True,
         datastore='s3://flowc-datastore/flowc',
@@ -535,7 +541,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'recursive.py', 'count', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--iteration', {'placeholder': 'iteration'},
+            '--origin-run', {'placeholder': 'origin_run'}, '--iteration', {'placeholder': 'iteration'},
         ],
         branch=True,
         datastore='s3://flowc-datastore/flowc',
@@ -555,7 +561,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'recursive.py', 'count', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--iteration', {'placeholder': 'iteration'},
+            '--origin-run', {'placeholder': 'origin_run'}, '--iteration', {'placeholder': 'iteration'},
         ],
         branch=True,
         datastore='s3://flowc-datastore/flowc',
@@ -575,7 +581,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'recursive.py', 'count', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--iteration', {'placeholder': 'iteration'},
+            '--origin-run', {'placeholder': 'origin_run'}, '--iteration', {'placeholder': 'iteration'},
         ],
         branch=True,
         datastore='s3://flowc-datastore/flowc',
@@ -595,7 +601,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'recursive.py', 'count', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--iteration', {'placeholder': 'iteration'},
+            '--origin-run', {'placeholder': 'origin_run'}, '--iteration', {'placeholder': 'iteration'},
         ],
         branch=True,
         datastore='s3://flowc-datastore/flowc',
@@ -615,7 +621,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'recursive.py', 'count', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--iteration', {'placeholder': 'iteration'},
+            '--origin-run', {'placeholder': 'origin_run'}, '--iteration', {'placeholder': 'iteration'},
         ],
         branch=True,
         datastore='s3://flowc-datastore/flowc',
@@ -635,7 +641,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'recursive.py', 'count', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--iteration', {'placeholder': 'iteration'},
+            '--origin-run', {'placeholder': 'origin_run'}, '--iteration', {'placeholder': 'iteration'},
         ],
         branch=True,
         datastore='s3://flowc-datastore/flowc',
@@ -655,7 +661,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'recursive.py', 'count', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--iteration', {'placeholder': 'iteration'},
+            '--origin-run', {'placeholder': 'origin_run'}, '--iteration', {'placeholder': 'iteration'},
         ],
         branch=True,
         datastore='s3://flowc-datastore/flowc',
@@ -675,7 +681,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'recursive.py', 'count', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--iteration', {'placeholder': 'iteration'},
+            '--origin-run', {'placeholder': 'origin_run'}, '--iteration', {'placeholder': 'iteration'},
         ],
         branch=True,
         datastore='s3://flowc-datastore/flowc',
@@ -695,7 +701,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'recursive.py', 'count', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--iteration', {'placeholder': 'iteration'},
+            '--origin-run', {'placeholder': 'origin_run'}, '--iteration', {'placeholder': 'iteration'},
         ],
         branch=True,
         datastore='s3://flowc-datastore/flowc',
@@ -715,7 +721,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'recursive.py', 'count', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--iteration', {'placeholder': 'iteration'},
+            '--origin-run', {'placeholder': 'origin_run'}, '--iteration', {'placeholder': 'iteration'},
         ],
         branch=True,
         datastore='s3://flowc-datastore/flowc',
@@ -735,7 +741,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'recursive.py', 'count', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--iteration', {'placeholder': 'iteration'},
+            '--origin-run', {'placeholder': 'origin_run'}, '--iteration', {'placeholder': 'iteration'},
         ],
         branch=True,
         datastore='s3://flowc-datastore/flowc',
@@ -755,7 +761,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'recursive.py', 'count', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--iteration', {'placeholder': 'iteration'},
+            '--origin-run', {'placeholder': 'origin_run'}, '--iteration', {'placeholder': 'iteration'},
         ],
         branch=True,
         datastore='s3://flowc-datastore/flowc',
@@ -775,7 +781,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'recursive.py', 'count', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--iteration', {'placeholder': 'iteration'},
+            '--origin-run', {'placeholder': 'origin_run'}, '--iteration', {'placeholder': 'iteration'},
         ],
         branch=True,
         datastore='s3://flowc-datastore/flowc',
@@ -795,7 +801,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'recursive.py', 'count', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--iteration', {'placeholder': 'iteration'},
+            '--origin-run', {'placeholder': 'origin_run'}, '--iteration', {'placeholder': 'iteration'},
         ],
         branch=True,
         datastore='s3://flowc-datastore/flowc',
@@ -815,6 +821,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'recursive.py', 'end', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
+            '--origin-run', {'placeholder': 'origin_run'},
         ],
         run_if=[
             ('count-0', 'end', True), ('count-1', 'end', True), ('count-2', 'end', True),

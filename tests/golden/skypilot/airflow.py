@@ -51,6 +51,8 @@ BASE_CONTAINER = "base"  # the KubernetesPodOperator's name for the container th
 # BRANCH_NEXT, copied for the same reason; tests/test_conditional_airflow.py keeps them equal).
 BRANCH_KEY = "{flow}/runs/{run_id}/{step}/{task_id}/branch.json"
 BRANCH_NEXT = "next"
+# The DAG param naming the run a resume reuses (flowc/contract/command.py ORIGIN_RUN_INPUT; tests keep them equal).
+ORIGIN_RUN_INPUT = "flowc-origin-run"
 
 
 def flowc_run_id(airflow_run_id: str) -> str:
@@ -85,6 +87,8 @@ def render_argv(argv_spec: list, context, flowc_task_id: str, iteration: Optiona
             return str(context["ti"].try_number - 1)
         if kind == "iteration":
             return str(iteration)
+        if kind == "origin_run":  # checked by the runtime before it names anything
+            return str(context["params"].get(ORIGIN_RUN_INPUT) or "")
         if kind == "param":
             return parameter_text(context["params"][part["name"]], part.get("type"))
         if kind == "python":
@@ -399,6 +403,7 @@ with DAG(
     catchup=False,
     params={
         'rows': Param(1000, type='integer', description='rows to generate'),
+        'flowc-origin-run': Param("", type="string", description="flowc resume sets it: RUN or RUN/STEP, whose finished tasks this run reuses"),
     },
     tags=['flowc'],
 ) as dag:
@@ -408,7 +413,8 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'skypilot.py', 'start', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
-            '--param', ['rows=', {'placeholder': 'param', 'name': 'rows', 'type': 'int'}], '--foreach-out',
+            '--origin-run', {'placeholder': 'origin_run'}, '--param',
+            ['rows=', {'placeholder': 'param', 'name': 'rows', 'type': 'int'}], '--foreach-out',
             '/airflow/xcom/return.json',
         ],
         foreach=True,
@@ -420,9 +426,10 @@ with DAG(
         task_id='featurize',
         argv_spec=[
             'python', '-m', 'flowc.runtime.skypilot_launch', '--task-yaml',
-            '# SkyPilot task for step featurize of flow SkyFlow, compiled by flowc.  Launched by\n# `python -m flowc.runtime.skypilot_launch`; by hand: sky jobs launch FILE --env FLOWC_RUN_ID=<run>\n# (and --env FLOWC_PACKAGE=<code package URL> where it is null).\nname: featurize\nresources:\n  infra: aws/us-east-1\n  cpus: 4+\n  memory: 16+\n  disk_size: 64\n  use_spot: true\n  job_recovery:\n    max_restarts_on_errors: 2\nenvs:\n  FLOWC_PYTHON: python3\n  FLOWC_BOOTSTRAP: |\n    import hashlib,io,os,re,sys,tarfile,tempfile\n    def fetch(u):\n     if u.startswith(\'s3://\'):\n      import boto3;b,_,k=u[5:].partition(\'/\');return boto3.client(\'s3\').get_object(Bucket=b,Key=k)[\'Body\'].read()\n     with open(u[7:] if u.startswith(\'file://\') else u,\'rb\') as f:return f.read()\n    def extract(u):\n     m=re.search(r\'([0-9a-f]{64})\\.tar\\.gz$\',u)\n     if not m:raise ValueError(\'the package name must be <sha256>.tar.gz\')\n     s=m.group(1);c=os.environ.get(\'FLOWC_PACKAGE_CACHE\') or os.path.join(tempfile.gettempdir(),\'flowc-packages\')\n     d=os.path.join(c,s)\n     if os.path.isdir(d):return d\n     data=fetch(u)\n     if hashlib.sha256(data).hexdigest()!=s:raise ValueError(\'sha256 mismatch: the package content does not match its name\')\n     with tarfile.open(fileobj=io.BytesIO(data),mode=\'r:gz\') as z:\n      for e in z.getmembers():\n       if not e.isfile() or e.name.startswith((\'/\',\'..\')) or \'/../\' in e.name:raise ValueError(\'unsafe entry in package: %r\'%e.name)\n      os.makedirs(c,exist_ok=True);t=tempfile.mkdtemp(dir=c,prefix=\'.tmp-\')\n      z.extractall(t,**({\'filter\':\'data\'} if hasattr(tarfile,\'data_filter\') else {}))\n     try:os.rename(t,d)\n     except OSError:import shutil;shutil.rmtree(t,ignore_errors=True)\n     return d\n    a=sys.argv[1:]\n    try:d=extract(a[a.index(\'--package\')+1])\n    except Exception as x:\n     print(\'flowc bootstrap: error: cannot use the code package: %s\'%x,file=sys.stderr);sys.exit(1)\n    sys.path.insert(0,d);os.chdir(d);sys.argv=[\'flowc.runtime\']+a\n    import runpy;runpy.run_module(\'flowc.runtime\',run_name=\'__main__\',alter_sys=True)\n  FLOWC_FLOW: SkyFlow\n  FLOWC_FLOW_FILE: skypilot.py\n  FLOWC_STEP: featurize\n  FLOWC_RUN_ID: null\n  FLOWC_TASK_ID: null\n  FLOWC_DATASTORE: s3://flowc-datastore/flowc\n  FLOWC_ATTEMPT: \'0\'\n  FLOWC_MAX_ATTEMPTS: \'3\'\n  FLOWC_PACKAGE: null\nsetup: |\n  "$FLOWC_PYTHON" -c "import sys; assert sys.version_info >= (3, 9), sys.version"\nrun: |\n  exec "$FLOWC_PYTHON" -c "$FLOWC_BOOTSTRAP" step "$FLOWC_FLOW_FILE" "$FLOWC_STEP" --run-id "$FLOWC_RUN_ID" --task-id "$FLOWC_TASK_ID" --datastore "$FLOWC_DATASTORE" --attempt "$FLOWC_ATTEMPT" --max-attempts "$FLOWC_MAX_ATTEMPTS" --package "$FLOWC_PACKAGE"\n',
+            '# SkyPilot task for step featurize of flow SkyFlow, compiled by flowc.  Launched by\n# `python -m flowc.runtime.skypilot_launch`; by hand: sky jobs launch FILE --env FLOWC_RUN_ID=<run>\n# (and --env FLOWC_PACKAGE=<code package URL> where it is null).\nname: featurize\nresources:\n  infra: aws/us-east-1\n  cpus: 4+\n  memory: 16+\n  disk_size: 64\n  use_spot: true\n  job_recovery:\n    max_restarts_on_errors: 2\nenvs:\n  FLOWC_PYTHON: python3\n  FLOWC_BOOTSTRAP: |\n    import hashlib,io,os,re,sys,tarfile,tempfile\n    def fetch(u):\n     if u.startswith(\'s3://\'):\n      import boto3;b,_,k=u[5:].partition(\'/\');return boto3.client(\'s3\').get_object(Bucket=b,Key=k)[\'Body\'].read()\n     with open(u[7:] if u.startswith(\'file://\') else u,\'rb\') as f:return f.read()\n    def extract(u):\n     m=re.search(r\'([0-9a-f]{64})\\.tar\\.gz$\',u)\n     if not m:raise ValueError(\'the package name must be <sha256>.tar.gz\')\n     s=m.group(1);c=os.environ.get(\'FLOWC_PACKAGE_CACHE\') or os.path.join(tempfile.gettempdir(),\'flowc-packages\')\n     d=os.path.join(c,s)\n     if os.path.isdir(d):return d\n     data=fetch(u)\n     if hashlib.sha256(data).hexdigest()!=s:raise ValueError(\'sha256 mismatch: the package content does not match its name\')\n     with tarfile.open(fileobj=io.BytesIO(data),mode=\'r:gz\') as z:\n      for e in z.getmembers():\n       if not e.isfile() or e.name.startswith((\'/\',\'..\')) or \'/../\' in e.name:raise ValueError(\'unsafe entry in package: %r\'%e.name)\n      os.makedirs(c,exist_ok=True);t=tempfile.mkdtemp(dir=c,prefix=\'.tmp-\')\n      z.extractall(t,**({\'filter\':\'data\'} if hasattr(tarfile,\'data_filter\') else {}))\n     try:os.rename(t,d)\n     except OSError:import shutil;shutil.rmtree(t,ignore_errors=True)\n     return d\n    a=sys.argv[1:]\n    try:d=extract(a[a.index(\'--package\')+1])\n    except Exception as x:\n     print(\'flowc bootstrap: error: cannot use the code package: %s\'%x,file=sys.stderr);sys.exit(1)\n    sys.path.insert(0,d);os.chdir(d);sys.argv=[\'flowc.runtime\']+a\n    import runpy;runpy.run_module(\'flowc.runtime\',run_name=\'__main__\',alter_sys=True)\n  FLOWC_FLOW: SkyFlow\n  FLOWC_FLOW_FILE: skypilot.py\n  FLOWC_STEP: featurize\n  FLOWC_RUN_ID: null\n  FLOWC_TASK_ID: null\n  FLOWC_DATASTORE: s3://flowc-datastore/flowc\n  FLOWC_ORIGIN_RUN: \'\'\n  FLOWC_ATTEMPT: \'0\'\n  FLOWC_MAX_ATTEMPTS: \'3\'\n  FLOWC_PACKAGE: null\nsetup: |\n  "$FLOWC_PYTHON" -c "import sys; assert sys.version_info >= (3, 9), sys.version"\nrun: |\n  exec "$FLOWC_PYTHON" -c "$FLOWC_BOOTSTRAP" step "$FLOWC_FLOW_FILE" "$FLOWC_STEP" --run-id "$FLOWC_RUN_ID" --task-id "$FLOWC_TASK_ID" --datastore "$FLOWC_DATASTORE" --origin-run "$FLOWC_ORIGIN_RUN" --attempt "$FLOWC_ATTEMPT" --max-attempts "$FLOWC_MAX_ATTEMPTS" --package "$FLOWC_PACKAGE"\n',
             '--mode', 'managed', '--env', ['FLOWC_RUN_ID=', {'placeholder': 'run_id'}], '--env',
-            ['FLOWC_TASK_ID=', {'placeholder': 'task_id'}],
+            ['FLOWC_TASK_ID=', {'placeholder': 'task_id'}], '--env',
+            ['FLOWC_ORIGIN_RUN=', {'placeholder': 'origin_run'}],
         ],
         image='berkeleyskypilot/skypilot:0.14.1',
     ).expand(flowc_task_id=step_start.output)
@@ -432,6 +439,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'skypilot.py', 'gather', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
+            '--origin-run', {'placeholder': 'origin_run'},
         ],
         image='python:3.11-slim',
         pod_resources={'cpu': '1', 'memory': '4096Mi'},
@@ -441,9 +449,10 @@ with DAG(
         task_id='train',
         argv_spec=[
             'python', '-m', 'flowc.runtime.skypilot_launch', '--task-yaml',
-            '# SkyPilot task for step train of flow SkyFlow, compiled by flowc.  Launched by\n# `python -m flowc.runtime.skypilot_launch`; by hand: sky jobs launch FILE --env FLOWC_RUN_ID=<run>\n# (and --env FLOWC_PACKAGE=<code package URL> where it is null).\nname: train\nresources:\n  cpus: 1+\n  memory: 24+\n  accelerators: A10G:1\nenvs:\n  FLOWC_PYTHON: python3\n  FLOWC_BOOTSTRAP: |\n    import hashlib,io,os,re,sys,tarfile,tempfile\n    def fetch(u):\n     if u.startswith(\'s3://\'):\n      import boto3;b,_,k=u[5:].partition(\'/\');return boto3.client(\'s3\').get_object(Bucket=b,Key=k)[\'Body\'].read()\n     with open(u[7:] if u.startswith(\'file://\') else u,\'rb\') as f:return f.read()\n    def extract(u):\n     m=re.search(r\'([0-9a-f]{64})\\.tar\\.gz$\',u)\n     if not m:raise ValueError(\'the package name must be <sha256>.tar.gz\')\n     s=m.group(1);c=os.environ.get(\'FLOWC_PACKAGE_CACHE\') or os.path.join(tempfile.gettempdir(),\'flowc-packages\')\n     d=os.path.join(c,s)\n     if os.path.isdir(d):return d\n     data=fetch(u)\n     if hashlib.sha256(data).hexdigest()!=s:raise ValueError(\'sha256 mismatch: the package content does not match its name\')\n     with tarfile.open(fileobj=io.BytesIO(data),mode=\'r:gz\') as z:\n      for e in z.getmembers():\n       if not e.isfile() or e.name.startswith((\'/\',\'..\')) or \'/../\' in e.name:raise ValueError(\'unsafe entry in package: %r\'%e.name)\n      os.makedirs(c,exist_ok=True);t=tempfile.mkdtemp(dir=c,prefix=\'.tmp-\')\n      z.extractall(t,**({\'filter\':\'data\'} if hasattr(tarfile,\'data_filter\') else {}))\n     try:os.rename(t,d)\n     except OSError:import shutil;shutil.rmtree(t,ignore_errors=True)\n     return d\n    a=sys.argv[1:]\n    try:d=extract(a[a.index(\'--package\')+1])\n    except Exception as x:\n     print(\'flowc bootstrap: error: cannot use the code package: %s\'%x,file=sys.stderr);sys.exit(1)\n    sys.path.insert(0,d);os.chdir(d);sys.argv=[\'flowc.runtime\']+a\n    import runpy;runpy.run_module(\'flowc.runtime\',run_name=\'__main__\',alter_sys=True)\n  FLOWC_FLOW: SkyFlow\n  FLOWC_FLOW_FILE: skypilot.py\n  FLOWC_STEP: train\n  FLOWC_RUN_ID: null\n  FLOWC_TASK_ID: \'0\'\n  FLOWC_DATASTORE: s3://flowc-datastore/flowc\n  FLOWC_PACKAGE: null\nsetup: |\n  "$FLOWC_PYTHON" -c "import sys; assert sys.version_info >= (3, 9), sys.version"\nrun: |\n  exec "$FLOWC_PYTHON" -c "$FLOWC_BOOTSTRAP" step "$FLOWC_FLOW_FILE" "$FLOWC_STEP" --run-id "$FLOWC_RUN_ID" --task-id "$FLOWC_TASK_ID" --datastore "$FLOWC_DATASTORE" --package "$FLOWC_PACKAGE"\n',
+            '# SkyPilot task for step train of flow SkyFlow, compiled by flowc.  Launched by\n# `python -m flowc.runtime.skypilot_launch`; by hand: sky jobs launch FILE --env FLOWC_RUN_ID=<run>\n# (and --env FLOWC_PACKAGE=<code package URL> where it is null).\nname: train\nresources:\n  cpus: 1+\n  memory: 24+\n  accelerators: A10G:1\nenvs:\n  FLOWC_PYTHON: python3\n  FLOWC_BOOTSTRAP: |\n    import hashlib,io,os,re,sys,tarfile,tempfile\n    def fetch(u):\n     if u.startswith(\'s3://\'):\n      import boto3;b,_,k=u[5:].partition(\'/\');return boto3.client(\'s3\').get_object(Bucket=b,Key=k)[\'Body\'].read()\n     with open(u[7:] if u.startswith(\'file://\') else u,\'rb\') as f:return f.read()\n    def extract(u):\n     m=re.search(r\'([0-9a-f]{64})\\.tar\\.gz$\',u)\n     if not m:raise ValueError(\'the package name must be <sha256>.tar.gz\')\n     s=m.group(1);c=os.environ.get(\'FLOWC_PACKAGE_CACHE\') or os.path.join(tempfile.gettempdir(),\'flowc-packages\')\n     d=os.path.join(c,s)\n     if os.path.isdir(d):return d\n     data=fetch(u)\n     if hashlib.sha256(data).hexdigest()!=s:raise ValueError(\'sha256 mismatch: the package content does not match its name\')\n     with tarfile.open(fileobj=io.BytesIO(data),mode=\'r:gz\') as z:\n      for e in z.getmembers():\n       if not e.isfile() or e.name.startswith((\'/\',\'..\')) or \'/../\' in e.name:raise ValueError(\'unsafe entry in package: %r\'%e.name)\n      os.makedirs(c,exist_ok=True);t=tempfile.mkdtemp(dir=c,prefix=\'.tmp-\')\n      z.extractall(t,**({\'filter\':\'data\'} if hasattr(tarfile,\'data_filter\') else {}))\n     try:os.rename(t,d)\n     except OSError:import shutil;shutil.rmtree(t,ignore_errors=True)\n     return d\n    a=sys.argv[1:]\n    try:d=extract(a[a.index(\'--package\')+1])\n    except Exception as x:\n     print(\'flowc bootstrap: error: cannot use the code package: %s\'%x,file=sys.stderr);sys.exit(1)\n    sys.path.insert(0,d);os.chdir(d);sys.argv=[\'flowc.runtime\']+a\n    import runpy;runpy.run_module(\'flowc.runtime\',run_name=\'__main__\',alter_sys=True)\n  FLOWC_FLOW: SkyFlow\n  FLOWC_FLOW_FILE: skypilot.py\n  FLOWC_STEP: train\n  FLOWC_RUN_ID: null\n  FLOWC_TASK_ID: \'0\'\n  FLOWC_DATASTORE: s3://flowc-datastore/flowc\n  FLOWC_ORIGIN_RUN: \'\'\n  FLOWC_PACKAGE: null\nsetup: |\n  "$FLOWC_PYTHON" -c "import sys; assert sys.version_info >= (3, 9), sys.version"\nrun: |\n  exec "$FLOWC_PYTHON" -c "$FLOWC_BOOTSTRAP" step "$FLOWC_FLOW_FILE" "$FLOWC_STEP" --run-id "$FLOWC_RUN_ID" --task-id "$FLOWC_TASK_ID" --datastore "$FLOWC_DATASTORE" --origin-run "$FLOWC_ORIGIN_RUN" --package "$FLOWC_PACKAGE"\n',
             '--mode', 'cluster', '--cluster', 'flowc-train', '--autostop-minutes', '30', '--env',
-            ['FLOWC_RUN_ID=', {'placeholder': 'run_id'}],
+            ['FLOWC_RUN_ID=', {'placeholder': 'run_id'}], '--env',
+            ['FLOWC_ORIGIN_RUN=', {'placeholder': 'origin_run'}],
         ],
         image='berkeleyskypilot/skypilot:0.14.1',
     )
@@ -453,6 +462,7 @@ with DAG(
         argv_spec=[
             'python', '-m', 'flowc.runtime', 'step', 'skypilot.py', 'end', '--run-id',
             {'placeholder': 'run_id'}, '--task-id', '0', '--datastore', 's3://flowc-datastore/flowc',
+            '--origin-run', {'placeholder': 'origin_run'},
         ],
         image='python:3.11-slim',
         pod_resources={'cpu': '1', 'memory': '4096Mi'},
