@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, Iterator
 
+from flowc.contract.events import deployment_name
 from flowc.contract.graph import (  # Structure: validate.py reads it from here
     Node,
     Structure,
@@ -266,6 +267,39 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class EventTrigger:
+    """@trigger: start the flow when the event `name` is published; each (parameter, payload field) maps a value."""
+
+    name: str  # the event's name, checked against EVENT_NAME in normalize_triggers.py
+    parameters: tuple[tuple[str, str], ...] = ()  # sorted (declared Parameter, payload field)
+
+
+@dataclass(frozen=True)
+class FinishTrigger:
+    """@trigger_on_finish: start the flow when a run of the upstream deployment succeeds."""
+
+    flow: str  # the upstream flow's class name
+    project: str | None = None  # its @project; None when the upstream has none
+
+    @property
+    def deployment(self) -> str:
+        """The upstream's deployed name as every target spells it: `[project-]Flow`."""
+        return deployment_name(self.flow, self.project)
+
+
+@dataclass(frozen=True)
+class Triggers:
+    """What starts the deployed flow besides a user: events and upstream flows (at most one @trigger, one @trigger_on_finish)."""
+
+    events: tuple[EventTrigger, ...] = ()
+    finishes: tuple[FinishTrigger, ...] = ()
+    location: Location | None = None  # the first of the two decorators
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.finishes)
+
+
+@dataclass(frozen=True)
 class FlowGraph:
     name: str
     file: str
@@ -278,6 +312,7 @@ class FlowGraph:
     decorators: tuple[DecoratorUse, ...] = ()
     doc: str | None = None
     configs: tuple[FlowConfig, ...] = ()
+    triggers: Triggers = Triggers()
 
     def __post_init__(self):
         object.__setattr__(self, "_by_name", {s.name: s for s in self.steps})
@@ -330,6 +365,8 @@ class FlowGraph:
         # a flow without configs, multiple or separator parameters reads as it did before they existed
         if not self.configs:
             del plain["configs"]
+        if not self.triggers:
+            del plain["triggers"]
         for param in plain["parameters"]:
             for key in ("multiple", "separator"):
                 if not param[key]:
