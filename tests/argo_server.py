@@ -1,8 +1,9 @@
 """A stand-in for the Argo Server's REST API on 127.0.0.1 (no Argo server runs here).
 
-It serves workflow templates and cron workflows: GET (404 when absent), POST
-(create), PUT (update, checking resourceVersion); checks the bearer token and
-each body against Argo's JSON schema, and records every request.
+It serves workflow templates, cron workflows and (as the Argo Server does when Argo
+Events is installed) sensors: GET (404 when absent), POST (create), PUT (update,
+checking resourceVersion); checks the bearer token and each body against Argo's
+JSON schema (a Sensor: argo_schema.sensor_errors), and records every request.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from argo_schema import schema_errors
+from argo_schema import schema_errors, sensor_errors
 
 
 class StandInArgoServer:
     COLLECTIONS = {
         "workflow-templates": ("template", "WorkflowTemplate"),
         "cron-workflows": ("cronWorkflow", "CronWorkflow"),
+        "sensors": ("sensor", "Sensor"),
     }
 
     def __init__(self, schema_file: Path, token: str):
@@ -53,7 +55,7 @@ class StandInArgoServer:
                     found = server.objects.get((parts[2], namespace, name))
                     return self.reply(200, found) if found else self.reply(404, {"code": 5, "message": "not found"})
                 manifest = body[key_name]
-                errors = schema_errors(schema_file, manifest)
+                errors = (sensor_errors if kind == "Sensor" else schema_errors)(schema_file, manifest)
                 if errors:
                     server.problems += errors
                     return self.reply(400, {"code": 3, "message": "; ".join(errors[:3])})
