@@ -88,7 +88,9 @@ def _strict_model_errors(model, value, where: str = "") -> list[str]:
         for inner in _model_types(field.annotation, typing):
             items = item if isinstance(item, list) else [item]
             for n, element in enumerate(items):
-                errors += _strict_model_errors(inner, element, f"{where}/{key}" + (f"/{n}" if isinstance(item, list) else ""))
+                errors += _strict_model_errors(
+                    inner, element, f"{where}/{key}" + (f"/{n}" if isinstance(item, list) else "")
+                )
     return errors
 
 

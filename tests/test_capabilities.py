@@ -359,10 +359,10 @@ EFFECTS = {
     },
     **{
         ("trigger", a): {
-            "argo": lambda x: list(yaml.safe_load_all(x.text))[-1]["spec"]["dependencies"][0]["filters"]["data"][0][
-                "value"
-            ]
-            == ["data.ready"],
+            "argo": lambda x: (
+                list(yaml.safe_load_all(x.text))[-1]["spec"]["dependencies"][0]["filters"]["data"][0]["value"]
+                == ["data.ready"]
+            ),
             # deploy's EventBridge rule (test_triggers.py); the mapping's states are in the definition
             "step-functions": lambda x: x.flow.triggers.events[0].name == "data.ready",
             "airflow": lambda x: "schedule=[Asset('flowc://events/data.ready')]" in x.text,
@@ -371,9 +371,9 @@ EFFECTS = {
     },
     **{
         ("trigger_on_finish", a): {
-            "argo": (lambda name: lambda x: name.lower() in str(list(yaml.safe_load_all(x.text))[-1]["spec"]["dependencies"]))(
-                name
-            ),
+            "argo": (
+                lambda name: lambda x: name.lower() in str(list(yaml.safe_load_all(x.text))[-1]["spec"]["dependencies"])
+            )(name),
             "step-functions": (lambda name: lambda x: x.flow.triggers.finishes[0].deployment == name)(name),
             "airflow": (lambda name: lambda x: f"schedule=[Asset('flowc://flows/{name}')]" in x.text)(name),
         }

@@ -100,7 +100,10 @@ REFUSALS = {
         '@schedule(daily=True)\n@trigger(event="e")',
         "4:2: error: @trigger and @schedule on one flow",
     ),
-    "finish-with-schedule": ('@trigger_on_finish(flow="Up")\n@schedule(hourly=True)', "3:2: error: @trigger_on_finish and @schedule"),
+    "finish-with-schedule": (
+        '@trigger_on_finish(flow="Up")\n@schedule(hourly=True)',
+        "3:2: error: @trigger_on_finish and @schedule",
+    ),
     "unknown-parameter": (
         '@trigger(event={"name": "e", "parameters": {"beta": "x"}})',
         "3:2: error: @trigger: event 'e' maps to 'beta', which is not a Parameter of the flow (it has: alpha, count, notes)",
@@ -112,9 +115,18 @@ REFUSALS = {
     "event-name-space": ('@trigger(event="data updated")', "event name 'data updated' must be 1-128 of letters"),
     "event-name-template": ('@trigger(event="{{x}}")', "event name '{{x}}' must be"),
     "event-name-expression": ('@trigger(event="$(x)")', "event name '$(x)' must be"),
-    "field-path": ('@trigger(event={"name": "e", "parameters": {"alpha": "a.b"}})', "payload field 'a.b' must be a name"),
-    "field-gjson": ('@trigger(event={"name": "e", "parameters": {"alpha": "a|@reverse"}})', "payload field 'a|@reverse'"),
-    "event-extra-key": ('@trigger(event={"name": "e", "when": 1})', "an event has keys name and parameters, not 'when'"),
+    "field-path": (
+        '@trigger(event={"name": "e", "parameters": {"alpha": "a.b"}})',
+        "payload field 'a.b' must be a name",
+    ),
+    "field-gjson": (
+        '@trigger(event={"name": "e", "parameters": {"alpha": "a|@reverse"}})',
+        "payload field 'a|@reverse'",
+    ),
+    "event-extra-key": (
+        '@trigger(event={"name": "e", "when": 1})',
+        "an event has keys name and parameters, not 'when'",
+    ),
     "duplicate-event": ('@trigger(events=["e", "e"])', "@trigger names the event 'e' twice"),
     "qualified-flow": (
         '@trigger_on_finish(flow="proj.branch.prod.Up")',
@@ -147,7 +159,9 @@ def test_step_functions_refuses_waiting_for_several_triggers_at_the_line():
     for decorators in ('@trigger(events=["a", "b"])', '@trigger(event="a")\n@trigger_on_finish(flow="Up")'):
         with pytest.raises(CompileError) as raised:
             compile_flow(FLOW.format(decorators=decorators), "events.py", "step-functions", Options())
-        assert str(raised.value.diagnostics[0]).startswith("events.py:3:2: error: step-functions: a flow triggered by several")
+        assert str(raised.value.diagnostics[0]).startswith(
+            "events.py:3:2: error: step-functions: a flow triggered by several"
+        )
         for target in ("argo", "airflow"):  # all of them, as Argo Events' and Airflow's defaults mean
             compile_flow(FLOW.format(decorators=decorators), "events.py", target, Options())
 
@@ -166,8 +180,12 @@ def test_flowc_run_says_triggers_apply_when_deployed(tmp_path):
 
 
 def sfn_definition(example: str, datastore: str) -> dict:
-    text = compile_flow((EXAMPLES / f"{example}.py").read_bytes(), f"{example}.py", "step-functions",
-                        Options(datastore=datastore, python=sys.executable)).text
+    text = compile_flow(
+        (EXAMPLES / f"{example}.py").read_bytes(),
+        f"{example}.py",
+        "step-functions",
+        Options(datastore=datastore, python=sys.executable),
+    ).text
     return json.loads(text)
 
 
@@ -192,7 +210,7 @@ def test_the_state_machine_takes_its_parameters_from_the_event_payload(tmp_path)
 SFN_FLAGS = ("-t", "step-functions", "--role-arn", "arn:aws:iam::123456789012:role/flowc", "--job-queue", "queue")
 
 
-def test_deploy_creates_the_rules_and_publish_reaches_them(aws_env, s3_datastore, tmp_path):
+def test_deploy_creates_the_rules_and_publish_reaches_them(aws_env, s3_datastore, tmp_path):  # noqa: F811
     import boto3
 
     flags = (*SFN_FLAGS, "--datastore", s3_datastore)
@@ -200,13 +218,18 @@ def test_deploy_creates_the_rules_and_publish_reaches_them(aws_env, s3_datastore
         deployed = run_flowc("deploy", str(EXAMPLES / f"{example}.py"), *flags, env=aws_env)
         assert deployed.returncode == 0, deployed.stderr
     events = boto3.client("events")
-    machines = {m["name"]: m["stateMachineArn"] for m in boto3.client("stepfunctions").list_state_machines()["stateMachines"]}
+    machines = {
+        m["name"]: m["stateMachineArn"] for m in boto3.client("stepfunctions").list_state_machines()["stateMachines"]
+    }
 
     on_event = events.describe_rule(Name="flowc-TriggerEventFlow-on-data.updated")
     assert json.loads(on_event["EventPattern"]) == {"source": ["flowc"], "detail-type": ["data.updated"]}
     (target,) = events.list_targets_by_rule(Rule="flowc-TriggerEventFlow-on-data.updated")["Targets"]
     assert target["Arn"] == machines["TriggerEventFlow"] and target["RoleArn"].endswith("role/flowc")
-    assert target["InputTransformer"] == {"InputPathsMap": {"detail": "$.detail"}, "InputTemplate": '{"flowc_event": <detail>}'}
+    assert target["InputTransformer"] == {
+        "InputPathsMap": {"detail": "$.detail"},
+        "InputTemplate": '{"flowc_event": <detail>}',
+    }
 
     after = events.describe_rule(Name="flowc-TriggerDownstreamFlow-after-TriggerUpstreamFlow")
     pattern = json.loads(after["EventPattern"])
@@ -221,15 +244,21 @@ def test_deploy_creates_the_rules_and_publish_reaches_them(aws_env, s3_datastore
     status = {"Source": "aws.states", "DetailType": "Step Functions Execution Status Change"}
     upstream, other = machines["TriggerUpstreamFlow"], machines["TriggerEventFlow"]
     for status_name, machine in (("FAILED", upstream), ("SUCCEEDED", other), ("SUCCEEDED", upstream)):
-        events.put_events(Entries=[status | {"Detail": json.dumps({"status": status_name, "stateMachineArn": machine})}])
+        events.put_events(
+            Entries=[status | {"Detail": json.dumps({"status": status_name, "stateMachineArn": machine})}]
+        )
     for source, detail_type in (("flowc", "data.updated.v2"), ("other", "data.updated")):
         events.put_events(Entries=[{"Source": source, "DetailType": detail_type, "Detail": "{}"}])
     # only the upstream's success matched (moto delivers the event itself: it ignores a constant Input, checked above)
-    assert [m["detail"] for m in received(probes[after["Name"]])] == [{"status": "SUCCEEDED", "stateMachineArn": upstream}]
+    assert [m["detail"] for m in received(probes[after["Name"]])] == [
+        {"status": "SUCCEEDED", "stateMachineArn": upstream}
+    ]
     assert received(probes[on_event["Name"]]) == []
 
     payload = {"table": 'o"rders', "rows": 7}
-    published = run_flowc("event", "publish", "data.updated", "--payload", json.dumps(payload), "-t", "step-functions", env=aws_env)
+    published = run_flowc(
+        "event", "publish", "data.updated", "--payload", json.dumps(payload), "-t", "step-functions", env=aws_env
+    )
     assert published.returncode == 0, published.stderr
     assert published.stdout.startswith("published data.updated to EventBridge: event ")
     (delivered,) = received(probes[on_event["Name"]])
@@ -265,7 +294,9 @@ def received(queue: str) -> list:
 
 
 def test_deploy_dry_run_prints_the_rules(tmp_path):
-    result = run_flowc("deploy", str(EXAMPLES / "trigger_downstream.py"), *SFN_FLAGS, "--datastore", "s3://b/r", "--dry-run")
+    result = run_flowc(
+        "deploy", str(EXAMPLES / "trigger_downstream.py"), *SFN_FLAGS, "--datastore", "s3://b/r", "--dry-run"
+    )
     assert result.returncode == 0, result.stderr
     assert '"Name": "flowc-TriggerDownstreamFlow-after-TriggerUpstreamFlow"' in result.stdout
     assert "arn:aws:states:::stateMachine:TriggerUpstreamFlow" in result.stdout
@@ -360,7 +391,9 @@ def test_publish_posts_the_event_to_the_webhook():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/flowc"
-        result = run_flowc("event", "publish", "data.updated", "--payload", '{"table": "x"}', "-t", "argo", "--argo-events-url", url)
+        result = run_flowc(
+            "event", "publish", "data.updated", "--payload", '{"table": "x"}', "-t", "argo", "--argo-events-url", url
+        )
     finally:
         server.shutdown()
         server.server_close()

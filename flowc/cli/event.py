@@ -19,10 +19,15 @@ def event_group():
 
 @event_group.command("publish")
 @click.argument("name")
-@click.option("--payload", default="{}", show_default=True, help="A JSON object: the fields @trigger maps to parameters.")
+@click.option(
+    "--payload", default="{}", show_default=True, help="A JSON object: the fields @trigger maps to parameters."
+)
 @click.option("--target", "-t", required=True, type=click.Choice(["airflow", "argo", "step-functions"]))
-@click.option("--airflow-url", help="Airflow's api-server URL (airflow); token from AIRFLOW_TOKEN, "
-              "or FLOWC_AIRFLOW_USER and FLOWC_AIRFLOW_PASSWORD.")
+@click.option(
+    "--airflow-url",
+    help="Airflow's api-server URL (airflow); token from AIRFLOW_TOKEN, "
+    "or FLOWC_AIRFLOW_USER and FLOWC_AIRFLOW_PASSWORD.",
+)
 @click.option("--argo-events-url", help="The URL of the webhook EventSource flowc's Sensors listen to (argo).")
 def publish_command(name, payload, target, airflow_url, argo_events_url):
     """Publish the event NAME with PAYLOAD on TARGET (step-functions: EventBridge's default bus, AWS_* settings)."""

@@ -220,14 +220,22 @@ _DECORATOR_DECISIONS: dict[str, dict[str, Decision]] = {
         "local": Decision(NOTE, "`flowc run` runs the flow once, now; the schedule applies when deployed"),
     },
     "trigger": {
-        "argo": Decision(HONOUR, "an Argo Events Sensor that submits the WorkflowTemplate, parameters from the payload"),
-        "step-functions": Decision(HONOUR, "an EventBridge rule on flowc's events, its input transformer maps the payload"),
-        "airflow": Decision(HONOUR, "the DAG is scheduled on the event's Asset; parameters from the asset event's extra"),
+        "argo": Decision(
+            HONOUR, "an Argo Events Sensor that submits the WorkflowTemplate, parameters from the payload"
+        ),
+        "step-functions": Decision(
+            HONOUR, "an EventBridge rule on flowc's events; the state machine's first states map the payload"
+        ),
+        "airflow": Decision(
+            HONOUR, "the DAG is scheduled on the event's Asset; parameters from the asset event's extra"
+        ),
         "skypilot": Decision(WARN, _SKYPILOT_NOT_DEPLOYED),
         "local": Decision(NOTE, "`flowc run` runs the flow once, now; events start it only when deployed"),
     },
     "trigger_on_finish": {
-        "argo": Decision(HONOUR, "an Argo Events Sensor on the upstream's succeeded Workflows that submits the template"),
+        "argo": Decision(
+            HONOUR, "an Argo Events Sensor on the upstream's succeeded Workflows that submits the template"
+        ),
         "step-functions": Decision(HONOUR, "an EventBridge rule on the upstream state machine's SUCCEEDED executions"),
         "airflow": Decision(HONOUR, "the DAG is scheduled on the upstream DAG's Asset, which its end task updates"),
         "skypilot": Decision(WARN, _SKYPILOT_NOT_DEPLOYED),

@@ -38,7 +38,12 @@ def normalize_triggers(
     schedule = flow_decorators.get("schedule")
     for use in (on_event, on_finish):
         if use is not None and schedule is not None:
-            problems.append((use, f"@{use.name} and @schedule on one flow: a deployed flow starts on events or on a schedule, not both; remove one"))
+            problems.append(
+                (
+                    use,
+                    f"@{use.name} and @schedule on one flow: a deployed flow starts on events or on a schedule, not both; remove one",
+                )
+            )
     events = _events(on_event, {p.name: p for p in parameters}, problems) if on_event else ()
     finishes = _finishes(on_finish, project, problems) if on_finish else ()
     diagnostics.extend(Diagnostic(use.location, message) for use, message in problems)
@@ -83,7 +88,10 @@ def _event(use: DecoratorUse, value: Any, parameters: dict[str, Parameter], prob
     name = value.get("name")
     if not isinstance(name, str) or not EVENT_NAME.fullmatch(name):
         problems.append(
-            (use, f"@trigger: event name {name!r} must be 1-128 of letters, digits and . _ - (starting with a letter or digit)")
+            (
+                use,
+                f"@trigger: event name {name!r} must be 1-128 of letters, digits and . _ - (starting with a letter or digit)",
+            )
         )
         return None
     mapping = _parameter_mapping(use, name, value.get("parameters") or {}, parameters, problems)
@@ -102,7 +110,12 @@ def _parameter_mapping(use, event: str, given: Any, parameters: dict[str, Parame
             elif isinstance(item, (list, tuple)) and len(item) == 2:
                 pairs.append((item[0], item[1]))
             else:
-                problems.append((use, f"@trigger: event {event!r}: a parameter is a name or a (parameter, field) pair, got {item!r}"))
+                problems.append(
+                    (
+                        use,
+                        f"@trigger: event {event!r}: a parameter is a name or a (parameter, field) pair, got {item!r}",
+                    )
+                )
                 return None
     else:
         problems.append((use, f"@trigger: event {event!r}: parameters must be a dict or a list, got {given!r}"))
@@ -111,14 +124,27 @@ def _parameter_mapping(use, event: str, given: Any, parameters: dict[str, Parame
     for param, field in pairs:
         if param not in parameters:
             known = ", ".join(sorted(parameters)) or "none"
-            problems.append((use, f"@trigger: event {event!r} maps to {param!r}, which is not a Parameter of the flow (it has: {known})"))
+            problems.append(
+                (
+                    use,
+                    f"@trigger: event {event!r} maps to {param!r}, which is not a Parameter of the flow (it has: {known})",
+                )
+            )
             ok = False
         elif parameters[param].type == "file":
-            problems.append((use, f"@trigger: event {event!r} maps to the IncludeFile {param!r}: a file is read where the run is launched, not from an event"))
+            problems.append(
+                (
+                    use,
+                    f"@trigger: event {event!r} maps to the IncludeFile {param!r}: a file is read where the run is launched, not from an event",
+                )
+            )
             ok = False
         elif not isinstance(field, str) or not PAYLOAD_FIELD.fullmatch(field):
             problems.append(
-                (use, f"@trigger: event {event!r}: payload field {field!r} must be a name of letters, digits and _ (not starting with a digit)")
+                (
+                    use,
+                    f"@trigger: event {event!r}: payload field {field!r} must be a name of letters, digits and _ (not starting with a digit)",
+                )
             )
             ok = False
     return tuple(sorted(pairs)) if ok else None
@@ -137,19 +163,28 @@ def _finish(use: DecoratorUse, value: Any, project: str | None, problems) -> Fin
     if isinstance(value, str):
         if "." in value:
             problems.append(
-                (use, f"@trigger_on_finish: {value!r}: flowc has no project branches; name the flow, "
-                 "with {'name': 'Flow', 'project': 'p'} for another project's")
+                (
+                    use,
+                    f"@trigger_on_finish: {value!r}: flowc has no project branches; name the flow, "
+                    "with {'name': 'Flow', 'project': 'p'} for another project's",
+                )
             )
             return None
         value = {"name": value}
     if not isinstance(value, dict) or set(value) - {"name", "project"}:
-        problems.append((use, f"@trigger_on_finish: a flow is a name or {{'name': ..., 'project': ...}}, got {value!r}"))
+        problems.append(
+            (use, f"@trigger_on_finish: a flow is a name or {{'name': ..., 'project': ...}}, got {value!r}")
+        )
         return None
     name, upstream_project = value.get("name"), value.get("project", project)
     if not isinstance(name, str) or not FLOW_NAME.fullmatch(name):
         problems.append((use, f"@trigger_on_finish: flow name {name!r} must be a Python class name"))
         return None
-    if upstream_project is not None and (not isinstance(upstream_project, str) or not PROJECT_NAME.fullmatch(upstream_project)):
-        problems.append((use, f"@trigger_on_finish: project {upstream_project!r} must be lowercase letters, digits and _"))
+    if upstream_project is not None and (
+        not isinstance(upstream_project, str) or not PROJECT_NAME.fullmatch(upstream_project)
+    ):
+        problems.append(
+            (use, f"@trigger_on_finish: project {upstream_project!r} must be lowercase letters, digits and _")
+        )
         return None
     return FinishTrigger(name, upstream_project)

@@ -96,14 +96,20 @@ def _publish_airflow(request: EventRequest) -> str:
             f"Airflow has no Asset {uri}: it knows one once a deployed DAG triggers on it; deploy a flow with "
             f"@trigger(event={request.name!r}) first"
         )
-    event = _http_json("POST", f"{base}/api/v2/assets/events", {"asset_id": assets[0]["id"], "extra": request.payload}, token)
+    event = _http_json(
+        "POST", f"{base}/api/v2/assets/events", {"asset_id": assets[0]["id"], "extra": request.payload}, token
+    )
     return f"published {request.name} to Airflow: asset event {event.get('id')} on {uri}"
 
 
 def _airflow_token(base: str, request: EventRequest) -> str:
     if not (request.airflow_user and request.airflow_password):
-        raise DeployError("airflow needs a token (AIRFLOW_TOKEN) or a user and password (FLOWC_AIRFLOW_USER, FLOWC_AIRFLOW_PASSWORD)")
-    answer = _http_json("POST", f"{base}/auth/token", {"username": request.airflow_user, "password": request.airflow_password}, None)
+        raise DeployError(
+            "airflow needs a token (AIRFLOW_TOKEN) or a user and password (FLOWC_AIRFLOW_USER, FLOWC_AIRFLOW_PASSWORD)"
+        )
+    answer = _http_json(
+        "POST", f"{base}/auth/token", {"username": request.airflow_user, "password": request.airflow_password}, None
+    )
     if "access_token" not in answer:
         raise DeployError(f"Airflow's /auth/token gave no access_token: {answer}")
     return answer["access_token"]
@@ -112,7 +118,9 @@ def _airflow_token(base: str, request: EventRequest) -> str:
 def _publish_argo(request: EventRequest) -> str:
     if not request.argo_events_url:
         raise DeployError("argo needs --argo-events-url: the webhook EventSource's URL (docs/events.md)")
-    _http_json("POST", request.argo_events_url, {"name": request.name, "payload": request.payload}, None, expect_json=False)
+    _http_json(
+        "POST", request.argo_events_url, {"name": request.name, "payload": request.payload}, None, expect_json=False
+    )
     return f"published {request.name} to {request.argo_events_url}"
 
 
@@ -132,7 +140,9 @@ def _http_json(method: str, url: str, body, token: str | None, expect_json: bool
         with urllib.request.urlopen(call, timeout=HTTP_TIMEOUT_S) as response:
             text = response.read()
     except urllib.error.HTTPError as exc:
-        raise DeployError(f"{method} {url} failed: HTTP {exc.code}: {exc.read()[:300].decode(errors='replace')}") from None
+        raise DeployError(
+            f"{method} {url} failed: HTTP {exc.code}: {exc.read()[:300].decode(errors='replace')}"
+        ) from None
     except OSError as exc:
         raise DeployError(f"{method} {url} failed: {exc}") from None
     if not expect_json:

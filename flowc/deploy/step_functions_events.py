@@ -66,9 +66,7 @@ def trigger_rules(flow, own_arn: str, upstream_name) -> list[tuple[str, dict, di
     rules = []
     for event in flow.triggers.events:
         target = (
-            {"InputTransformer": input_transformer()}
-            if event.parameters
-            else {"Input": json.dumps({"parameters": {}})}
+            {"InputTransformer": input_transformer()} if event.parameters else {"Input": json.dumps({"parameters": {}})}
         )
         rules.append((rule_name(own_name, f"on-{event.name}"), event_pattern(event.name), target))
     for upstream in flow.triggers.finishes:

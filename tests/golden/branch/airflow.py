@@ -117,10 +117,7 @@ def render_argv(argv_spec: list, context, flowc_task_id: str, iteration: Optiona
     argv = []
     for item in argv_spec:
         parts = item if isinstance(item, list) else [item]
-        if any(
-            isinstance(p, dict) and p["placeholder"] == "param" and params.get(p["name"]) is None
-            for p in parts
-        ):
+        if any(isinstance(p, dict) and p["placeholder"] == "param" and params.get(p["name"]) is None for p in parts):
             argv.pop()  # an unset parameter: drop its "--param" too, the runtime uses the flow's default
             continue
         argv.append("".join(fill(part) for part in parts))
