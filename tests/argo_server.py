@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from argo_schema import schema_errors, sensor_errors
+from argo_schema import schema_errors
 
 
 class StandInArgoServer:
@@ -55,7 +55,7 @@ class StandInArgoServer:
                     found = server.objects.get((parts[2], namespace, name))
                     return self.reply(200, found) if found else self.reply(404, {"code": 5, "message": "not found"})
                 manifest = body[key_name]
-                errors = (sensor_errors if kind == "Sensor" else schema_errors)(schema_file, manifest)
+                errors = schema_errors(schema_file, manifest)
                 if errors:
                     server.problems += errors
                     return self.reply(400, {"code": 3, "message": "; ".join(errors[:3])})

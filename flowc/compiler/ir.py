@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, Iterator
 
-from flowc.contract.events import deployment_name
+from flowc.compiler.ir_triggers import EventTrigger, FinishTrigger, Triggers  # noqa: F401  (part of the IR)
 from flowc.contract.graph import (  # Structure: validate.py reads it from here
     Node,
     Structure,
@@ -264,39 +264,6 @@ class Schedule:
     cron: str
     timezone: str | None
     location: Location
-
-
-@dataclass(frozen=True)
-class EventTrigger:
-    """@trigger: start the flow when the event `name` is published; each (parameter, payload field) maps a value."""
-
-    name: str  # the event's name, checked against EVENT_NAME in normalize_triggers.py
-    parameters: tuple[tuple[str, str], ...] = ()  # sorted (declared Parameter, payload field)
-
-
-@dataclass(frozen=True)
-class FinishTrigger:
-    """@trigger_on_finish: start the flow when a run of the upstream deployment succeeds."""
-
-    flow: str  # the upstream flow's class name
-    project: str | None = None  # its @project; None when the upstream has none
-
-    @property
-    def deployment(self) -> str:
-        """The upstream's deployed name as every target spells it: `[project-]Flow`."""
-        return deployment_name(self.flow, self.project)
-
-
-@dataclass(frozen=True)
-class Triggers:
-    """What starts the deployed flow besides a user: events and upstream flows (at most one @trigger, one @trigger_on_finish)."""
-
-    events: tuple[EventTrigger, ...] = ()
-    finishes: tuple[FinishTrigger, ...] = ()
-    location: Location | None = None  # the first of the two decorators
-
-    def __bool__(self) -> bool:
-        return bool(self.events or self.finishes)
 
 
 @dataclass(frozen=True)
