@@ -131,7 +131,15 @@ def run(spec_path: str) -> list:
             for ti in dag_run.get_task_instances():
                 tasks.setdefault(ti.task_id, []).append(str(ti.state))
                 tries.setdefault(ti.task_id, []).append(ti.try_number)
-            results.append({"state": str(dag_run.state), "run_id": dag_run.run_id, "tasks": tasks, "tries": tries})
+            results.append(
+                {
+                    "state": str(dag_run.state),
+                    "run_id": dag_run.run_id,
+                    "tasks": tasks,
+                    "tries": tries,
+                    "asset_events": _asset_events(dag_run.run_id),
+                }
+            )
         except Exception as exc:  # noqa: BLE001 - reported to the test, which fails with it
             results.append({"state": "exception", "error": f"{type(exc).__name__}: {exc}"})
         finally:
@@ -141,6 +149,16 @@ def run(spec_path: str) -> list:
                 else:
                     os.environ[key] = value
     return results
+
+
+def _asset_events(run_id: str) -> list:
+    """The asset events the run's tasks emitted (their outlets), as [asset URI, task id]."""
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        found = session.query(AssetEvent).filter(AssetEvent.source_run_id == run_id).all()
+        return sorted([event.asset.uri, event.source_task_id] for event in found)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """A stand-in for the Argo Server's REST API on 127.0.0.1 (no Argo server runs here).
 
-It serves workflow templates and cron workflows: GET (404 when absent), POST
-(create), PUT (update, checking resourceVersion); checks the bearer token and
-each body against Argo's JSON schema, and records every request.
+It serves workflow templates, cron workflows and (as the Argo Server does when Argo
+Events is installed) sensors: GET (404 when absent), POST (create), PUT (update,
+checking resourceVersion); checks the bearer token and each body against Argo's
+JSON schema (a Sensor: argo_schema.sensor_errors), and records every request.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ class StandInArgoServer:
     COLLECTIONS = {
         "workflow-templates": ("template", "WorkflowTemplate"),
         "cron-workflows": ("cronWorkflow", "CronWorkflow"),
+        "sensors": ("sensor", "Sensor"),
     }
 
     def __init__(self, schema_file: Path, token: str):

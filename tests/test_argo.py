@@ -82,6 +82,8 @@ def test_golden_loads_into_hera_model_without_loss(example):
     from hera.workflows import models as m
 
     for doc in golden_docs(example):
+        if doc["kind"] == "Sensor":  # Argo Events': hera.workflows has no model of it (argo_schema.sensor_errors)
+            continue
         model = getattr(m, doc["kind"]).model_validate(doc)
         assert model.model_dump(exclude_none=True, by_alias=True) == doc  # nothing dropped or renamed
 

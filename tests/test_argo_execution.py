@@ -72,6 +72,8 @@ class Sim:
         """Compile `source` (found in the pods' working dir as `filename`) and run it; (sim result, report)."""
         options = options or Options(image=IMAGE, datastore=str(self.store))
         text = compile_flow(source, filename, "argo", options, with_decorators).text
+        # an Argo Events Sensor (@trigger) is no Argo Workflows object: argo_sim runs the template it submits
+        text = "---\n".join(doc for doc in text.split("---\n") if not re.search(r"^kind: Sensor$", doc, re.M))
         tag = f"{re.sub(r'[^A-Za-z0-9_-]', '_', Path(filename).stem[:20])}-{time.monotonic_ns()}"
         manifest, report = self.root / f"{tag}.argo.yaml", self.root / f"{tag}.report.json"
         manifest.write_text(text)

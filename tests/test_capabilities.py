@@ -114,6 +114,10 @@ SAMPLES = {
     ("schedule", "weekly"): "True",
     ("schedule", "timezone"): "'Europe/Berlin'",
     ("project", "name"): "'demo'",
+    ("trigger", "event"): "'data.ready'",  # parameter mapping: tests/test_triggers.py
+    ("trigger", "events"): "['data.ready']",
+    ("trigger_on_finish", "flow"): "'UpstreamFlow'",
+    ("trigger_on_finish", "flows"): "[{'name': 'UpstreamFlow', 'project': 'other'}]",
     ("conda_base", "packages"): "{'numpy': '2.1'}",
     ("conda_base", "libraries"): "{'scipy': '1.14'}",
     ("conda_base", "python"): "'3.11'",
@@ -353,6 +357,28 @@ EFFECTS = {
             ("daily", "0 0 * * *"),
             ("weekly", "0 0 * * 0"),
         )
+    },
+    **{
+        ("trigger", a): {
+            "argo": lambda x: (
+                list(yaml.safe_load_all(x.text))[-1]["spec"]["dependencies"][0]["filters"]["data"][0]["value"]
+                == ["data.ready"]
+            ),
+            # deploy's EventBridge rule (test_triggers.py); the mapping's states are in the definition
+            "step-functions": lambda x: x.flow.triggers.events[0].name == "data.ready",
+            "airflow": lambda x: "schedule=[Asset('flowc://events/data.ready')]" in x.text,
+        }
+        for a in ("event", "events")
+    },
+    **{
+        ("trigger_on_finish", a): {
+            "argo": (
+                lambda name: lambda x: name.lower() in str(list(yaml.safe_load_all(x.text))[-1]["spec"]["dependencies"])
+            )(name),
+            "step-functions": (lambda name: lambda x: x.flow.triggers.finishes[0].deployment == name)(name),
+            "airflow": (lambda name: lambda x: f"schedule=[Asset('flowc://flows/{name}')]" in x.text)(name),
+        }
+        for a, name in (("flow", "UpstreamFlow"), ("flows", "other-UpstreamFlow"))
     },
     ("project", "name"): {
         "argo": lambda a: next(yaml.safe_load_all(a.text))["metadata"]["name"].startswith("demo-"),

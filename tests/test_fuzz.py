@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from conftest import run_flowc
 from flowgen import BENIGN, HOSTILE_TEXT, HostileFlow, generated_flows, hostile_flows
@@ -226,3 +227,57 @@ def test_hostile_values_reach_the_airflow_dag_only_as_data(flow):
     plain_calls, plain_names = _call_sites(plain.text, plain_values["step"])
     assert calls <= plain_calls, calls - plain_calls
     assert names <= plain_names, names - plain_names
+
+
+TRIGGER_FLOW = """from flowc import FlowSpec, Parameter, step, trigger
+
+
+@trigger(event={{"name": {name!r}, "parameters": {{"alpha": {field!r}}}}})
+class TriggeredFlow(FlowSpec):
+    alpha = Parameter("alpha", default="a")
+
+    @step
+    def start(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+"""
+TRIGGER_TEXT = st.one_of(
+    st.sampled_from(HOSTILE_TEXT + ["data.updated", "a_b", "x" * 129, "a|@this", "a.b"]), st.text()
+)
+
+
+@FUZZ
+@given(name=TRIGGER_TEXT, field=TRIGGER_TEXT)
+@example(name="data.updated", field="table")
+@example(name="{{x}}", field="$(HOME)")
+def test_event_names_and_payload_fields_reach_each_orchestrator_only_as_checked_names(name, field):
+    """An event name or payload field is refused at the decorator's line, or it reaches the Argo Sensor's filter and
+    dataKey, the Step Functions states' paths and the Airflow Asset URI exactly as written, within the alphabets
+    no orchestrator expression gives a meaning to."""
+    import json
+
+    import yaml
+
+    from flowc.compiler.normalize_triggers import EVENT_NAME, PAYLOAD_FIELD
+    from flowc.contract.events import event_asset_uri
+
+    source = TRIGGER_FLOW.format(name=name, field=field)
+    try:
+        argo = compile_flow(source, "triggered.py", "argo", Options()).text
+    except CompileError as exc:
+        assert exc.errors and all(str(e).startswith("triggered.py:4:2: error: @trigger") for e in exc.errors)
+        assert not (EVENT_NAME.fullmatch(name) and PAYLOAD_FIELD.fullmatch(field))
+        return
+    assert EVENT_NAME.fullmatch(name) and PAYLOAD_FIELD.fullmatch(field)
+    sensor = list(yaml.safe_load_all(argo))[-1]
+    assert sensor["spec"]["dependencies"][0]["filters"]["data"][0]["value"] == [name]
+    (mapping,) = sensor["spec"]["triggers"][0]["template"]["argoWorkflow"]["parameters"]
+    assert mapping["src"]["dataKey"] == f"body.payload.{field}"
+    states = json.loads(compile_flow(source, "triggered.py", "step-functions", Options()).text)["States"]
+    assert states["event-copy-0"]["InputPath"] == f"$.flowc_event.{field}"
+    dag = compile_flow(source, "triggered.py", "airflow", Options()).text
+    compile(dag, "dag.py", "exec")
+    assert f"schedule=[Asset({event_asset_uri(name)!r})]" in dag

@@ -66,6 +66,10 @@ EXPECTED = {
     "skypilot": lambda d: (d.total, d.score) == (2997000, 88) or pytest.fail(f"{d.total} {d.score}"),
     # three shards of i * i over 1000 numbers each: the sum of squares below 3000
     "hybrid": lambda d: d.total == 8995500500 or pytest.fail(f"total {d.total}"),
+    # run by hand (or by flowc run): the triggers apply when deployed, the parameters keep their defaults
+    "trigger_event": lambda d: d.summary == "events:100" or pytest.fail(str(d.summary)),
+    "trigger_upstream": lambda d: d.numbers == [0, 1, 2] or pytest.fail(str(d.numbers)),
+    "trigger_downstream": lambda d: None,  # no artifacts: it ran to its end
 }
 
 

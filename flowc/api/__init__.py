@@ -21,6 +21,8 @@ from flowc.api.decorators import (
     secrets,
     skypilot,
     timeout,
+    trigger,
+    trigger_on_finish,
 )
 from flowc.api.configs import Config, ConfigValue, config_expr
 from flowc.api.flowspec import FlowSpec, IncludeFile, JSONType, Parameter, current, step
@@ -49,6 +51,8 @@ __all__ = [
     "pypi",
     "skypilot",
     "schedule",
+    "trigger",
+    "trigger_on_finish",
     "project",
     "conda_base",
     "pypi_base",

@@ -29,6 +29,7 @@ LAZY_COMMANDS = {
     "report": "flowc.cli.report",
     "diff": "flowc.cli.diff",
     "lock": "flowc.cli.lock",
+    "event": "flowc.cli.event",
 }
 
 

@@ -219,6 +219,28 @@ _DECORATOR_DECISIONS: dict[str, dict[str, Decision]] = {
         "skypilot": Decision(WARN, _SKYPILOT_NOT_DEPLOYED),
         "local": Decision(NOTE, "`flowc run` runs the flow once, now; the schedule applies when deployed"),
     },
+    "trigger": {
+        "argo": Decision(
+            HONOUR, "an Argo Events Sensor that submits the WorkflowTemplate, parameters from the payload"
+        ),
+        "step-functions": Decision(
+            HONOUR, "an EventBridge rule on flowc's events; the state machine's first states map the payload"
+        ),
+        "airflow": Decision(
+            HONOUR, "the DAG is scheduled on the event's Asset; parameters from the asset event's extra"
+        ),
+        "skypilot": Decision(WARN, _SKYPILOT_NOT_DEPLOYED),
+        "local": Decision(NOTE, "`flowc run` runs the flow once, now; events start it only when deployed"),
+    },
+    "trigger_on_finish": {
+        "argo": Decision(
+            HONOUR, "an Argo Events Sensor on the upstream's succeeded Workflows that submits the template"
+        ),
+        "step-functions": Decision(HONOUR, "an EventBridge rule on the upstream state machine's SUCCEEDED executions"),
+        "airflow": Decision(HONOUR, "the DAG is scheduled on the upstream DAG's Asset, which its end task updates"),
+        "skypilot": Decision(WARN, _SKYPILOT_NOT_DEPLOYED),
+        "local": Decision(NOTE, "`flowc run` runs the flow once, now; the upstream's runs start it only when deployed"),
+    },
     "project": {
         "argo": Decision(HONOUR, "the WorkflowTemplate named project-branch-flow; every task's current.branch_name"),
         "step-functions": Decision(HONOUR, "the state machine named project-branch-Flow; every task's branch"),
@@ -306,6 +328,11 @@ _ARGUMENT_DECISIONS: dict[tuple[str, str], dict[str, Decision]] = {
         ),
     },
     ("project", "name"): {t: _DECORATOR_DECISIONS["project"][t] for t in ORCHESTRATORS},
+    **{
+        (d, a): {t: _DECORATOR_DECISIONS[d][t] for t in ORCHESTRATORS}
+        for d, names in (("trigger", ("event", "events")), ("trigger_on_finish", ("flow", "flows")))
+        for a in names
+    },
     **{(d, a): _cells(HONOUR, _PACKAGE_ARGUMENTS[a]) for d in _PACKAGE_DECORATORS for a in _PACKAGE_ARGUMENTS},
     **{(d, "packages"): _cells(HONOUR, _CONDA_PACKAGES) for d in ("conda", "conda_base")},
     **{(d, "libraries"): _cells(HONOUR, _CONDA_PACKAGES) for d in ("conda", "conda_base")},

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, Iterator
 
+from flowc.compiler.ir_triggers import EventTrigger, FinishTrigger, Triggers  # noqa: F401  (part of the IR)
 from flowc.contract.graph import (  # Structure: validate.py reads it from here
     Node,
     Structure,
@@ -278,6 +279,7 @@ class FlowGraph:
     decorators: tuple[DecoratorUse, ...] = ()
     doc: str | None = None
     configs: tuple[FlowConfig, ...] = ()
+    triggers: Triggers = Triggers()
 
     def __post_init__(self):
         object.__setattr__(self, "_by_name", {s.name: s for s in self.steps})
@@ -330,6 +332,8 @@ class FlowGraph:
         # a flow without configs, multiple or separator parameters reads as it did before they existed
         if not self.configs:
             del plain["configs"]
+        if not self.triggers:
+            del plain["triggers"]
         for param in plain["parameters"]:
             for key in ("multiple", "separator"):
                 if not param[key]:

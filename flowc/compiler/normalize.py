@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from flowc.compiler.normalize_compute import normalize_kubernetes, normalize_skypilot
+from flowc.compiler.normalize_triggers import normalize_triggers
 from flowc.compiler.command import WITH_FILE
 from flowc.compiler.diagnostics import Diagnostic
 from flowc.compiler.frontend import RawFlow, RawStep
@@ -85,6 +86,7 @@ def build_graph(raw: RawFlow, filename: str, with_decorators: tuple[DecoratorUse
         decorators = _with_attached(raw_step.decorators, with_decorators)
         steps.append(_build_step(raw_step, decorators, flow_packages, diagnostics))
     structure = derive_structure(steps)
+    project = flow_decorators["project"].get("name") if "project" in flow_decorators else None
     flow = FlowGraph(
         name=raw.name,
         file=filename,
@@ -92,11 +94,12 @@ def build_graph(raw: RawFlow, filename: str, with_decorators: tuple[DecoratorUse
         steps=tuple(with_structure(steps, structure)),
         parameters=tuple(raw.parameters),
         schedule=_schedule(flow_decorators.get("schedule"), diagnostics),
-        project=(flow_decorators["project"].get("name") if "project" in flow_decorators else None),
+        project=project,
         packages=flow_packages,
         decorators=tuple(raw.decorators),
         doc=raw.doc,
         configs=tuple(raw.configs),
+        triggers=normalize_triggers(flow_decorators, tuple(raw.parameters), project, diagnostics),
     )
     return flow, structure, diagnostics
 

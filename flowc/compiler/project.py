@@ -25,6 +25,15 @@ def deployed_name(flow: FlowGraph, options: Options) -> str:
     return flow.name if found is None else rules.project_flow_name(flow.project, found, flow.name)
 
 
+def upstream_name(flow: FlowGraph, upstream, options: Options) -> str:
+    """A @trigger_on_finish upstream's deployed name: `project.branch.Flow` in the branch this deployment is
+    in (Metaflow's rule: a project's flows trigger each other within one branch), else the flow's name."""
+    if upstream.project is None:
+        return upstream.flow
+    own = rules.branch_name(options.branch, bool(options.production), options.user)
+    return rules.project_flow_name(upstream.project, own, upstream.flow)
+
+
 def problems(flow: FlowGraph, options: Options, names_deployment: bool = True) -> list[Diagnostic]:
     """A bad project or branch name, --branch/--production without @project, --name with @project."""
     use = next((d for d in flow.decorators if d.name == "project"), None)

@@ -186,6 +186,20 @@ DECORATORS: dict[str, DecoratorSpec] = {
             ),
             "run the deployed flow on a schedule",
         ),
+        DecoratorSpec(
+            "trigger",
+            "flow",
+            # Metaflow's shapes: "name", {"name": ..., "parameters": {param: field} or [name, (param, field)]}
+            (Arg("event", (str, dict)), Arg("events", (list,))),
+            "start the deployed flow when a named event is published",
+        ),
+        DecoratorSpec(
+            "trigger_on_finish",
+            "flow",
+            # "Flow" or {"name": "Flow", "project": "p"}: the upstream deployment that must succeed
+            (Arg("flow", (str, dict)), Arg("flows", (list,))),
+            "start the deployed flow when another deployed flow finishes successfully",
+        ),
         DecoratorSpec("project", "flow", (Arg("name", (str,)),), "namespace deployments by project"),
         DecoratorSpec(
             "conda_base",
@@ -218,8 +232,6 @@ FOREIGN_DECORATORS: dict[str, str] = {
     "pytorch_parallel": "error",
     "tensorflow": "error",
     "ray_parallel": "error",
-    "trigger": "error",
-    "trigger_on_finish": "error",
     "exit_hook": "error",
     "airflow_s3_key_sensor": "error",
     "airflow_external_task_sensor": "error",

@@ -4,7 +4,10 @@ deploy(request):
   1. compile with the code package's URL and upload the package (flowc.deploy.compile_for_deploy):
      the manifests are `flowc compile --target argo --package-url URL`, byte for byte;
   2. create the WorkflowTemplate, or update it (with its resourceVersion) when it exists;
-  3. the same for the CronWorkflow of a flow with @schedule.
+  3. the same for the CronWorkflow of a flow with @schedule, and for the Argo Events
+     Sensor of a flow with @trigger/@trigger_on_finish (the Argo Server serves
+     Sensors at /api/v1/sensors when Argo Events is installed; sent as JSON, see
+     _put_sensor; the EventSources it listens to are the cluster's, docs/events.md).
 
 The server is `--argo-server URL` (or FLOWC_ARGO_SERVER, `argo-server` in
 pyproject, ARGO_SERVER), the token ARGO_TOKEN.  The namespace is the
@@ -34,7 +37,10 @@ def deploy(request: DeployRequest) -> str:
         return docs[0]["metadata"]["name"]
     service = _service(request, namespace)
     for doc in docs:
-        _create_or_update(service, doc, namespace, request.echo)
+        if doc["kind"] == "Sensor":
+            _put_sensor(request, doc, namespace)
+        else:
+            _create_or_update(service, doc, namespace, request.echo)
     return docs[0]["metadata"]["name"]
 
 
@@ -53,7 +59,9 @@ def _show(request: DeployRequest, doc: dict, namespace: str) -> None:
     # The target's own dumper (yaml, loaded only here), so the shown manifest reads like `flowc compile`'s.
     from flowc.compiler.lower.yaml import dump_yaml
 
-    collection = "workflow-templates" if doc["kind"] == "WorkflowTemplate" else "cron-workflows"
+    collection = {"WorkflowTemplate": "workflow-templates", "CronWorkflow": "cron-workflows", "Sensor": "sensors"}[
+        doc["kind"]
+    ]
     request.echo(
         f"# would create or update {doc['kind']} {doc['metadata']['name']} in namespace {namespace}: "
         f"POST (or PUT when it exists) {request.argo_server or 'ARGO_SERVER'}/api/v1/{collection}/{namespace}"
@@ -71,6 +79,46 @@ def _service(request: DeployRequest, namespace: str):
     return WorkflowsService(
         host=server, token=request.argo_token, namespace=namespace, verify_ssl=not server.startswith("http://")
     )
+
+
+def _put_sensor(request: DeployRequest, doc: dict, namespace: str) -> None:
+    """GET the Sensor; POST it when absent, else PUT it with the current resourceVersion.
+
+    Plain JSON over the standard library: hera 7.1's events models type the trigger's `source.resource`
+    as an encoded string, so a Sensor does not round-trip through them.
+    """
+    import urllib.error
+    import urllib.request
+
+    base = f"{request.argo_server.rstrip('/')}/api/v1/sensors/{namespace}"
+    name = doc["metadata"]["name"]
+
+    def call(method: str, url: str, body: dict | None = None) -> dict | None:
+        headers = {"Content-Type": "application/json"}
+        if request.argo_token:
+            token = request.argo_token
+            headers["Authorization"] = token if token.startswith("Bearer ") else f"Bearer {token}"
+        data = None if body is None else json.dumps(body).encode()
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, data, headers, method=method), timeout=30) as r:
+                return json.loads(r.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            if method == "GET" and exc.code == 404:
+                return None
+            message = exc.read()[:300].decode(errors="replace")
+            raise DeployError(f"Argo Server refused Sensor {namespace}/{name}: HTTP {exc.code}: {message}") from None
+        except OSError as exc:
+            raise DeployError(f"cannot reach the Argo Server at {request.argo_server}: {exc}") from None
+
+    existing = call("GET", f"{base}/{name}")
+    if existing is None:
+        call("POST", base, {"namespace": namespace, "sensor": doc})
+        request.echo(f"created Sensor {namespace}/{name}")
+        return
+    sent = json.loads(json.dumps(doc))
+    sent["metadata"]["resourceVersion"] = existing.get("metadata", {}).get("resourceVersion")
+    call("PUT", f"{base}/{name}", {"name": name, "namespace": namespace, "sensor": sent})
+    request.echo(f"updated Sensor {namespace}/{name}")
 
 
 def _create_or_update(service, doc: dict, namespace: str, echo) -> None:

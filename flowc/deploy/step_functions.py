@@ -7,7 +7,8 @@ deploy(request):
   2. register, or reuse when an ACTIVE revision has the same content, one Batch
      job definition per distinct set of container properties (target.job_definitions);
   3. create or update the state machine (tags: flow name, code package sha);
-  4. for @schedule, create or update an EventBridge rule that starts it.
+  4. for @schedule, create or update an EventBridge rule that starts it; for @trigger and
+     @trigger_on_finish, the rules of flowc/deploy/step_functions_events.py.
 trigger(request, params) starts an execution and returns its ARN.
 
 With `request.dry_run` nothing is sent: each API call that would be made (on an
@@ -105,6 +106,19 @@ def deploy(request: DeployRequest) -> str:
         aws.call("stepfunctions", "tag_resource", resourceArn=arn, tags=tags)
     if flow.schedule is not None:
         _schedule(aws, request, flow, arn, name)
+    if flow.triggers:
+        # The rule builder, and the state machine naming rule the upstream was deployed under.
+        from flowc.compiler.project import upstream_name
+        from flowc.compiler.targets.asl import safe_name
+        from flowc.deploy.step_functions_events import put_trigger_rules
+
+        put_trigger_rules(
+            aws,
+            request,
+            flow,
+            arn,
+            lambda upstream: safe_name(upstream_name(flow, upstream, request.options).replace(".", "-")),
+        )
     request.echo(f"{'would deploy' if request.dry_run else 'deployed'} state machine {name}: {arn}")
     return arn
 

@@ -54,8 +54,31 @@ def parameter_text(value, parameter_type: Optional[str]) -> str:
     return str(value)
 
 
+# @trigger's parameter mapping: asset URI -> {parameter: payload field}.  The DAG file rebinds it below
+# this module's text when its flow maps event payloads to parameters.
+EVENT_PARAMETERS: dict = {}
+
+
+def run_params(context) -> dict:
+    """The run's params, with the values the triggering asset events' extra maps to parameters (the last event wins).
+
+    Every task of a run reads the same triggering events, so every task sees the same values.
+    """
+    params = dict(context["params"])
+    if not EVENT_PARAMETERS:
+        return params
+    for asset, events in (context.get("triggering_asset_events") or {}).items():
+        mapping = EVENT_PARAMETERS.get(getattr(asset, "uri", None))
+        extra = (events[-1].extra or {}) if mapping and events else {}
+        for parameter, field in (mapping or {}).items():
+            if field in extra:
+                params[parameter] = extra[field]
+    return params
+
+
 def render_argv(argv_spec: list, context, flowc_task_id: str, iteration: Optional[int] = None) -> List[str]:
     """Each argv item as one string; placeholders filled from the run (values never pass through a template)."""
+    params = run_params(context)
 
     def fill(part):
         if isinstance(part, str):
@@ -72,7 +95,7 @@ def render_argv(argv_spec: list, context, flowc_task_id: str, iteration: Optiona
         if kind == "origin_run":  # checked by the runtime before it names anything
             return str(context["params"].get(ORIGIN_RUN_INPUT) or "")
         if kind == "param":
-            return parameter_text(context["params"][part["name"]], part.get("type"))
+            return parameter_text(params[part["name"]], part.get("type"))
         if kind == "python":
             return sys.executable
         raise ValueError(f"unknown placeholder {part!r}")
@@ -80,10 +103,7 @@ def render_argv(argv_spec: list, context, flowc_task_id: str, iteration: Optiona
     argv = []
     for item in argv_spec:
         parts = item if isinstance(item, list) else [item]
-        if any(
-            isinstance(p, dict) and p["placeholder"] == "param" and context["params"].get(p["name"]) is None
-            for p in parts
-        ):
+        if any(isinstance(p, dict) and p["placeholder"] == "param" and params.get(p["name"]) is None for p in parts):
             argv.pop()  # an unset parameter: drop its "--param" too, the runtime uses the flow's default
             continue
         argv.append("".join(fill(part) for part in parts))

@@ -33,6 +33,7 @@ from flowc.compiler.lower.skypilot import launcher_argv, restarts_in_skypilot, s
 from flowc.compiler.options import Options
 from flowc.compiler.targets import airflow_conditional as conditional
 from flowc.contract.command import ORIGIN_RUN_INPUT
+from flowc.contract.events import event_asset_uri, flow_asset_uri
 
 SUFFIX = ".airflow.py"
 TEMPLATE = "airflow_dag.py.j2"
@@ -133,7 +134,8 @@ def view_model(flow: FlowGraph, options: Options) -> dict:
         "local": local,
         "dag_id": repr(dag_id(flow, options)),
         "doc": repr(flow.doc or f"{flow.name}, compiled by flowc from {flow.file}."),
-        "schedule": _schedule(flow),
+        "schedule": _schedule(flow, options),
+        "event_parameters": _event_parameters(flow),
         "params": [(repr(p.name), _param(p)) for p in flow.parameters] + [(repr(ORIGIN_RUN_INPUT), ORIGIN_RUN_PARAM)],
         "max_active_tasks": repr(options.max_workers) if options.max_workers else None,
         "tags": repr(["flowc"] + _project_tags(flow, options)),
@@ -251,6 +253,8 @@ def _task(flow: FlowGraph, step: Step, step_task: conditional.StepTask, options:
         ]
     if step.timeout_seconds:
         kwargs.append(("execution_timeout", f"datetime.timedelta(seconds={step.timeout_seconds!r})"))
+    if step.kind is StepKind.END:  # a run that reaches its end updates the flow's Asset: @trigger_on_finish's signal
+        kwargs.append(("outlets", f"[Asset({flow_asset_uri(project.deployed_name(flow, options))!r})]"))
     if step.environment and not launcher:  # a @skypilot step's environment is in its task's envs
         kwargs.append(("env_vars", repr(dict(step.environment))))
     if launcher and not local:
@@ -335,7 +339,17 @@ def _param(parameter) -> str:
     return f"Param({', '.join(kwargs)})"
 
 
-def _schedule(flow: FlowGraph) -> str:
+def _schedule(flow: FlowGraph, options: Options) -> str:
+    if flow.triggers:  # a list of Assets: the DAG runs once every one of them has been updated (all, as Argo's Sensor)
+        uris = [event_asset_uri(e.name) for e in flow.triggers.events]
+        uris += [flow_asset_uri(project.upstream_name(flow, u, options)) for u in flow.triggers.finishes]
+        return "[" + ", ".join(f"Asset({uri!r})" for uri in uris) + "]"
     if flow.schedule is None:
         return "None"
     return f"CronTriggerTimetable({flow.schedule.cron!r}, timezone={flow.schedule.timezone or 'UTC'!r})"
+
+
+def _event_parameters(flow: FlowGraph) -> str | None:
+    """{asset URI: {parameter: payload field}}: what render_argv reads from the triggering asset events' extra."""
+    mapping = {event_asset_uri(e.name): dict(e.parameters) for e in flow.triggers.events if e.parameters}
+    return repr(mapping) if mapping else None

@@ -28,6 +28,7 @@ from flowc.compiler import project
 from flowc.compiler.ir import FlowGraph, Parameter, Step, StepKind
 from flowc.compiler.lower import kubernetes as k8s
 from flowc.compiler.lower.parameters import parameter_text
+from flowc.compiler.targets import argo_events
 from flowc.compiler.lower.skypilot import launcher_argv, restarts_in_skypilot
 from flowc.compiler.lower.yaml import dump_yaml, ordered
 from flowc.compiler.options import Options
@@ -80,8 +81,13 @@ def unsupported(flow: FlowGraph, options: Options) -> list:
 
 
 def lower(flow: FlowGraph, options: Options) -> list[dict]:
-    """The manifests as plain dicts, in print order: the WorkflowTemplate, then the CronWorkflow if scheduled."""
-    return [ordered(m.model_dump(exclude_none=True, by_alias=True), KEY_ORDER) for m in build_models(flow, options)]
+    """The manifests as plain dicts, in print order: the WorkflowTemplate, then the CronWorkflow if scheduled
+    or the Argo Events Sensor if triggered (flowc/compiler/targets/argo_events.py)."""
+    docs = [ordered(m.model_dump(exclude_none=True, by_alias=True), KEY_ORDER) for m in build_models(flow, options)]
+    if flow.triggers:
+        defaults = {p.name: workflow_parameter(p).value for p in flow.parameters}
+        docs.append(argo_events.sensor(flow, options, docs[0]["metadata"], defaults))
+    return docs
 
 
 def check(flow: FlowGraph, docs: list[dict], options: Options) -> list:

@@ -49,6 +49,7 @@ from flowc.compiler import project
 from flowc.compiler.ir import FlowGraph, Step, StepKind
 from flowc.compiler.lower.parameters import parameter_defaults
 from flowc.compiler.options import Options
+from flowc.compiler.targets import step_functions_events
 from flowc.compiler.targets import asl, step_functions_retry as retry_loop, step_functions_skypilot as launched
 from flowc.compiler.targets import step_functions_history as history, step_functions_switch as switch
 from flowc.contract.command import ORIGIN_RUN_INPUT
@@ -115,7 +116,11 @@ def definition(flow: FlowGraph, options: Options) -> dict:
     states = machine.input_states(first)
     if flow.parameters:
         states |= machine.parameter_states(body["StartAt"])
-    return {"Comment": f"{flow.name}, compiled by flowc", "StartAt": INPUT_DEFAULTS, "States": states | body["States"]}
+    start_at = INPUT_DEFAULTS
+    if step_functions_events.mapped_fields(flow):  # @trigger maps payload fields to parameters, first
+        states = step_functions_events.event_states(flow, start_at) | states
+        start_at = step_functions_events.START
+    return {"Comment": f"{flow.name}, compiled by flowc", "StartAt": start_at, "States": states | body["States"]}
 
 
 def state_machine_name(flow: FlowGraph, options: Options) -> str:
@@ -304,6 +309,14 @@ def _state_name(step_name: str, suffix: str = "") -> str:
 def unsupported(flow: FlowGraph, options: Options) -> list[Diagnostic]:
     """What this target cannot express for `flow`, each located."""
     problems = launched.problems(flow, options)
+    if len(flow.triggers.events) + len(flow.triggers.finishes) > 1:
+        problems.append(
+            Diagnostic(
+                flow.triggers.location,
+                "step-functions: a flow triggered by several events or flows runs once all of them have happened "
+                "(as on argo and airflow); EventBridge starts a run per event and cannot wait for all: trigger on one",
+            )
+        )
     for param in flow.parameters:
         if not _PARAMETER_NAME.match(param.name):
             problems.append(
