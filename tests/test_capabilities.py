@@ -120,6 +120,11 @@ SAMPLES = {
     ("pypi_base", "packages"): "{'numpy': '2.1'}",
     ("pypi_base", "python"): "'3.11'",
     ("pypi_base", "disabled"): "True",
+    ("card", "type"): "'blank'",
+    ("card", "id"): "'summary'",
+    ("card", "options"): "{'rows': 5}",
+    ("card", "timeout"): "10",
+    ("card", "save_errors"): "False",
 }
 ROWS = [(d, a.name) for d, spec in DECORATORS.items() for a in spec.args]
 COLUMNS = ("argo", "step-functions", "airflow", "skypilot")
@@ -499,6 +504,9 @@ EFFECTS[("timeout", "hours")].update({"airflow": airflow_timeout(3600), "skypilo
 EFFECTS[("environment", "vars")]["skypilot"] = lambda a: sky_task(a.text)["envs"]["MODE"] == "fast"
 for _arg in ("var", "print_exception"):
     EFFECTS[("catch", _arg)] = {t: runs_in_the_runtime(t) for t in COLUMNS}
+# @card is rendered by the runtime from the flow file itself (test_cards.py runs it locally and on argo_sim).
+for _arg in ("type", "id", "options", "timeout", "save_errors"):
+    EFFECTS[("card", _arg)] = {t: runs_in_the_runtime(t) for t in COLUMNS}
 # The runtime counts the iterations (max from the flow file); the state machine loops while it chooses itself.
 EFFECTS[("recursion", "max")] = {
     "step-functions": lambda a: (

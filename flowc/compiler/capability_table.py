@@ -78,6 +78,10 @@ _RESOURCES = {
     "local": "flowc run warns when this machine has less",
 }
 _RUNTIME = "the runtime applies it inside the step's process, the same on every target"
+_CARD = (
+    "the runtime renders the card after the step, in the task's own process, and stores it beside the task "
+    "(cards/<id or type>.html): the same page on every target, read with `flowc card`"
+)
 
 
 def _resource_row(
@@ -219,6 +223,7 @@ _DECORATOR_DECISIONS: dict[str, dict[str, Decision]] = {
         "skypilot": Decision(WARN, _SKYPILOT_NOT_DEPLOYED),
         "local": Decision(NOTE, "`flowc run` runs the flow once, now; the schedule applies when deployed"),
     },
+    "card": _cells(HONOUR, _CARD),
     "project": {
         "argo": Decision(HONOUR, "the WorkflowTemplate's name prefix and annotation"),
         "step-functions": Decision(HONOUR, "the state machine's name prefix"),
@@ -306,6 +311,7 @@ _ARGUMENT_DECISIONS: dict[tuple[str, str], dict[str, Decision]] = {
         ),
     },
     ("project", "name"): {t: _DECORATOR_DECISIONS["project"][t] for t in ORCHESTRATORS},
+    **{("card", a): _cells(HONOUR, _CARD) for a in ("type", "id", "options", "timeout", "save_errors")},
     **{(d, a): _cells(HONOUR, _PACKAGE_ARGUMENTS[a]) for d in _PACKAGE_DECORATORS for a in _PACKAGE_ARGUMENTS},
     **{(d, "packages"): _cells(HONOUR, _CONDA_PACKAGES) for d in ("conda", "conda_base")},
     **{(d, "libraries"): _cells(HONOUR, _CONDA_PACKAGES) for d in ("conda", "conda_base")},
