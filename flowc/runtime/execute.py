@@ -7,6 +7,7 @@ import os
 import sys
 import time
 
+from flowc.api.cards import CardCollector
 from flowc.api.flowspec import current
 from flowc.contract import layout
 from flowc.contract.command import EXIT_FAILED, EXIT_OK
@@ -15,6 +16,7 @@ from flowc.contract.layout import task_key
 from flowc.contract.settings import env_name
 from flowc.runtime.artifacts import ArtifactError, TaskFailure, dump
 from flowc.runtime.branching import choose, write_branch
+from flowc.runtime.card_page import render_cards, task_cards
 from flowc.runtime.datastore import DatastoreError
 from flowc.runtime.logs import StepTimeout, timeout_alarm
 from flowc.runtime.parameters import flow_parameters
@@ -93,6 +95,7 @@ def execute_step(context, where: str, started: float) -> int:
         namespace=None,
         username=os.environ.get("USER", "unknown"),
         parameter_names=[p.name for p in flow_parameters(context.flow_class)],
+        card=CardCollector(task_cards(func, request.decorators), request.step),
     )
     apply_environment(settings, request.step)
     # The client inside a step (`Flow(current.flow_name)[current.run_id]`, `Run(...)`) reads the run's own
@@ -177,6 +180,7 @@ def execute_step(context, where: str, started: float) -> int:
         "package": request.package,
     }
     record_attempt(context.store, key, request.attempt, meta["status"], started, caught)
+    render_cards(context, flow, meta, current.card, key)  # before DONE: a finished task has its cards
     context.store.write_text(f"{key}/{layout.META}", json.dumps(meta, indent=1, sort_keys=True))
     context.store.write_text(f"{key}/{layout.DONE}", "")
     return EXIT_OK
