@@ -75,7 +75,8 @@ def card(target=None, **kwargs):
         raise TypeError(problem)
 
     def apply(func):
-        func._flowc_cards = [*getattr(func, "_flowc_cards", []), dict(kwargs)]
+        # Decorators apply bottom-up: putting each in front keeps the cards in the order they are written.
+        func._flowc_cards = [dict(kwargs), *getattr(func, "_flowc_cards", [])]
         return func
 
     if target is not None and callable(target) and not kwargs:
