@@ -38,11 +38,14 @@ svg.graph .arrowhead { fill: #7a8396; }
 
 
 def task_cards(func, attached: dict) -> list[dict]:
-    """The step's @card arguments, one dict per card; `flowc run --with card` attaches one to every step."""
+    """The step's @card arguments, one dict per card.  `--with card` adds one to every step, beside the
+    step's own as in Metaflow, unless the step already writes a page of that name (it keeps its own)."""
     own = list(getattr(func, "_flowc_cards", []))
-    if own or "card" not in attached:
-        return own
-    return [dict(attached["card"] or {})]
+    if "card" in attached:
+        extra = dict(attached["card"] or {})
+        if page_name(extra) not in {page_name(c) for c in own}:
+            own.append(extra)
+    return own
 
 
 def render_cards(context, flow, meta: dict, collector: CardCollector, key: str) -> None:
