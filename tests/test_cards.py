@@ -40,6 +40,7 @@ class ReportFlow(FlowSpec):
     @step
     def start(self):
         self.accuracy = 0.9375
+        self.api_token = "sk-very-secret-value"
         self.hostile = {hostile!r}
         current.card.append(Markdown("# Training report\\n\\nThe model reached **93.75%**."))
         current.card.append(Table([["alpha", 0.1], ["beta", 0.2]], headers=["name", "weight"]))
@@ -199,6 +200,7 @@ def test_the_default_card_in_chromium_shows_artifacts_graph_and_components_and_l
     for shown in ("Training report", "93.75%", "alpha", "0.2", "weight", "accuracy", "0.9375", "loss curve"):
         assert shown in text, shown
     assert 'data-step="start"' in dom and 'data-step="end"' in dom  # the flow's graph
+    assert "api_token" in text and "sk-very-secret-value" not in dom  # a credential's name only, as flowc report
     assert 'src="data:image/png;base64,' in dom
     # the hostile artifact is text: no element came of it, no script ran (the title is the card's)
     assert "<title>start · default</title>" in dom and "pwned" not in re.sub(r"&[^;]+;|'[^']*'", "", text.split("hostile")[0])

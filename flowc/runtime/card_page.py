@@ -12,6 +12,7 @@ the card's page says what went wrong instead.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from html import escape
@@ -21,6 +22,8 @@ from flowc.contract import layout
 from flowc.runtime import graph_svg
 from flowc.runtime.logs import StepTimeout, timeout_alarm
 
+# An artifact whose name looks like it holds a credential is never shown by value, here or in `flowc report`.
+SECRET_NAME = re.compile(r"secret|token|passw|credential|api_?key|private_?key", re.IGNORECASE)
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #1d2330; }
@@ -122,7 +125,10 @@ def _artifacts_section(context, flow, meta: dict) -> str:
     """The artifacts this step set (and its parameters) by repr; the ones it carries on from its parents by name."""
     own = {n: v for n, v in vars(flow).items() if not n.startswith("_")}
     own.update(context.parameter_values)
-    rows = "".join(f"<tr><td>{Artifact(value, name).html()}</td></tr>" for name, value in sorted(own.items()))
+    rows = "".join(
+        f"<tr><td>{_hidden(name) if SECRET_NAME.search(name) else Artifact(value, name).html()}</td></tr>"
+        for name, value in sorted(own.items())
+    )
     inherited = sorted(n for n in meta.get("artifacts", {}) if n not in own)
     carried = (
         f"<p class='note'>carried on from the parents, not loaded for the card: {escape(', '.join(inherited))}</p>"
@@ -130,6 +136,10 @@ def _artifacts_section(context, flow, meta: dict) -> str:
         else ""
     )
     return f"<h2>Artifacts</h2><table class='artifacts'>{rows}</table>{carried}"
+
+
+def _hidden(name: str) -> str:
+    return f"<div class='artifact'><div class='name'>{escape(name)}</div><p class='note'>(not shown: the name looks like a credential)</p></div>"
 
 
 class _GraphStep:
