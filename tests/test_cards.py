@@ -236,6 +236,8 @@ def test_flowc_card_names_what_is_missing(card_run):
 
 
 FAILING_CARD = '''
+import time
+
 from flowc import FlowSpec, card, current, step
 from flowc.cards import MetaflowCardComponent, Markdown
 
@@ -245,13 +247,21 @@ class Broken(MetaflowCardComponent):
         raise ValueError("cannot draw this")
 
 
+class Slow(MetaflowCardComponent):
+    def html(self):
+        time.sleep(30)
+        return "never"
+
+
 class BrokenCardFlow(FlowSpec):
     @card(id="kept")
     @card(id="dropped", save_errors=False)
+    @card(id="slow", timeout=1)
     @step
     def start(self):
         current.card["kept"].append(Broken())
         current.card["dropped"].append(Broken())
+        current.card["slow"].append(Slow())
         self.value = 7
         self.next(self.end)
 
@@ -267,8 +277,9 @@ def test_a_card_that_fails_never_fails_its_task(tmp_path):
     result = run_flowc("run", "broken.py", "--datastore", str(tmp_path / "ds"), "--run-id", "r1", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     cards = tmp_path / "ds" / layout.task_key("BrokenCardFlow", "r1", "start", "0") / layout.CARDS
-    assert [p.name for p in cards.iterdir()] == ["kept.html"]  # save_errors=False: no page, only the warning
+    assert sorted(p.name for p in cards.iterdir()) == ["kept.html", "slow.html"]  # save_errors=False: none
     assert "ValueError: cannot draw this" in (cards / "kept.html").read_text()
+    assert "rendering took longer than the card&#x27;s timeout of 1 s" in (cards / "slow.html").read_text()
     log = (cards.parent / layout.LOGS / "attempt-0.stderr").read_text()
     assert "card 'dropped' failed to render: ValueError: cannot draw this" in log
 

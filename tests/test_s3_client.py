@@ -155,6 +155,11 @@ def test_s3_run_self_on_a_local_datastore_is_a_folder_with_the_same_api(tmp_path
     assert "model [1, 2, 3] shards ['shard 0', 'shard 1', 'shard 2', 'shard 3'] missing False" in output
     assert (store / "S3RunFlow" / "s3" / "r1" / "shards" / "3").read_text() == "shard 3"
     assert f"url file://{store}/S3RunFlow/s3/r1/model.pkl" in output
+    from flowc import S3
+    from flowc.runtime.client import Run
+
+    with S3(run=Run("S3RunFlow/r1", datastore=str(store))) as s3:  # a client Run: that run's folder, after it
+        assert sorted(o.key for o in s3.list_recursive()) == ["model.pkl", *[f"shards/{i}" for i in range(4)]]
 
 
 def test_a_local_key_cannot_leave_the_runs_folder(tmp_path, monkeypatch):

@@ -56,10 +56,14 @@ def render_cards(context, flow, meta: dict, collector: CardCollector, key: str) 
     for card in collector.cards:
         name = page_name(card)
         page_key = layout.card_page_key(key, name)
+        seconds = float(card.get("timeout", 45) or 0)
         try:
-            with timeout_alarm(float(card.get("timeout", 45) or 0), context.request.step):
-                page = _page(context, flow, meta, card, collector.components_of(card))
-        except (Exception, StepTimeout) as exc:  # noqa: BLE001 - a component's or value's own code failed
+            try:
+                with timeout_alarm(seconds, context.request.step):
+                    page = _page(context, flow, meta, card, collector.components_of(card))
+            except StepTimeout:
+                raise TimeoutError(f"rendering took longer than the card's timeout of {seconds:g} s") from None
+        except Exception as exc:  # noqa: BLE001 - a component's or value's own code failed
             print(
                 f"flowc.runtime: warning: step '{context.request.step}': card '{name}' failed to render: "
                 f"{type(exc).__name__}: {exc}",
