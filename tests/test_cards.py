@@ -79,7 +79,9 @@ def test_every_component_escapes_what_it_shows():
 
 
 def test_markdown_subset():
-    html = markdown_html("# Title\n\nSome **bold** and *it* and `code`.\n\n- one\n- two\n\n```\nx < 1\n```\n[out](https://e.x) [in](#top)")
+    html = markdown_html(
+        "# Title\n\nSome **bold** and *it* and `code`.\n\n- one\n- two\n\n```\nx < 1\n```\n[out](https://e.x) [in](#top)"
+    )
     assert "<h1>Title</h1>" in html and "<strong>bold</strong>" in html and "<em>it</em>" in html
     assert "<code>code</code>" in html and "<ul><li>one</li><li>two</li></ul>" in html
     assert "<pre><code>x &lt; 1</code></pre>" in html
@@ -203,7 +205,9 @@ def test_the_default_card_in_chromium_shows_artifacts_graph_and_components_and_l
     assert "api_token" in text and "sk-very-secret-value" not in dom  # a credential's name only, as flowc report
     assert 'src="data:image/png;base64,' in dom
     # the hostile artifact is text: no element came of it, no script ran (the title is the card's)
-    assert "<title>start · default</title>" in dom and "pwned" not in re.sub(r"&[^;]+;|'[^']*'", "", text.split("hostile")[0])
+    assert "<title>start · default</title>" in dom and "pwned" not in re.sub(
+        r"&[^;]+;|'[^']*'", "", text.split("hostile")[0]
+    )
     assert "<img src=\"x\"" not in dom and "<img src=x" not in dom and dom.count("<script") == 0
 
 

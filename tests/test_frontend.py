@@ -271,7 +271,10 @@ def test_several_cards_on_a_step_each_with_its_own_page():
     "decorators, message",
     [
         ("@card\n    @card", "5:6: error: @card 'default' is given twice on step 'start': give each one its own id="),
-        ("@card(id='a/b')", "4:6: error: @card(id='a/b'): an id is letters, digits and '_' only (it names the card's page)"),
+        (
+            "@card(id='a/b')",
+            "4:6: error: @card(id='a/b'): an id is letters, digits and '_' only (it names the card's page)",
+        ),
         ("@card(type='html')", "4:16: error: argument 'type' of @card must be one of default, blank, got 'html'"),
         ("@card(refresh=3)", "4:11: error: @card has no argument 'refresh'"),
     ],

@@ -57,7 +57,12 @@ def test_put_get_and_the_objects_documented_fields(bucket, tmp_path):
         with pytest.raises(MetaflowS3NotFound, match=f"s3://{bucket}/data/nope does not exist"):
             s3.get("nope")
         missing = s3.get("nope", return_missing=True)
-        assert (missing.exists, missing.blob, missing.text, missing.url) == (False, None, None, f"s3://{bucket}/data/nope")
+        assert (missing.exists, missing.blob, missing.text, missing.url) == (
+            False,
+            None,
+            None,
+            f"s3://{bucket}/data/nope",
+        )
     assert not os.path.exists(kept)  # close() removed the downloads
 
 

@@ -109,8 +109,7 @@ def _with_attached(own: list[DecoratorUse], attached: tuple[DecoratorUse, ...]) 
         for d in attached
         # a repeatable one (@card) is added beside the step's own, as Metaflow's --with adds a decorator
         # whose allow_multiple is set; the runtime drops it if its page is one the step already writes
-        if (d.name not in names or DECORATORS[d.name].repeatable)
-        and not (has_compute and d.name in COMPUTE_DECORATORS)
+        if (d.name not in names or DECORATORS[d.name].repeatable) and not (has_compute and d.name in COMPUTE_DECORATORS)
     ]
     return tuple(own) + tuple(extra)
 

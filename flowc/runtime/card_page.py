@@ -72,7 +72,9 @@ def render_cards(context, flow, meta: dict, collector: CardCollector, key: str) 
             if not card.get("save_errors", True):
                 continue
             page = _document(
-                f"card '{name}' failed", _where(context), f"<p class='error'>{escape(f'{type(exc).__name__}: {exc}')}</p>"
+                f"card '{name}' failed",
+                _where(context),
+                f"<p class='error'>{escape(f'{type(exc).__name__}: {exc}')}</p>",
             )
         try:
             context.store.write_text(page_key, page)

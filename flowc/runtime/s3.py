@@ -219,7 +219,9 @@ class S3:
             backend, rel, given = self._locate(key)
             objects, prefixes = backend.list(rel, recursive=False)
             found += [S3Object(backend.url(k), self._key_for(given, rel, k), None, _size(s)) for k, s in objects]
-            found += [S3Object(backend.url(p), self._key_for(given, rel, p), prefix=True, head=_size(0)) for p in prefixes]
+            found += [
+                S3Object(backend.url(p), self._key_for(given, rel, p), prefix=True, head=_size(0)) for p in prefixes
+            ]
         return found
 
     def list_recursive(self, keys=None) -> list[S3Object]:

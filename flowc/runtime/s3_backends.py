@@ -191,7 +191,9 @@ class LocalBackend:
         for root, dirs, files in os.walk(base):
             rel = os.path.relpath(root, self.folder).replace(os.sep, "/")
             rel = "" if rel == "." else rel + "/"
-            objects += [(rel + f, os.path.getsize(os.path.join(root, f))) for f in sorted(files) if not f.startswith(TEMPORARY)]
+            objects += [
+                (rel + f, os.path.getsize(os.path.join(root, f))) for f in sorted(files) if not f.startswith(TEMPORARY)
+            ]
             if not recursive:
                 prefixes += [rel + d + "/" for d in sorted(dirs)]
                 break
