@@ -331,3 +331,33 @@ def test_cards_land_in_the_datastore_on_argo_sim(sim, tmp_path):
     dom, asked = render(page, tmp_path)
     assert "Training report" in dom and "0.9375" in dom and asked == set()
     assert json.loads((task / layout.META).read_text())["status"] == "ok"
+
+
+CAUGHT_CARD = '''
+from flowc import FlowSpec, card, catch, step
+
+
+class CaughtCardFlow(FlowSpec):
+    @card
+    @catch(var="failure", print_exception=False)
+    @step
+    def start(self):
+        if self.late():
+            raise RuntimeError("the data was late")
+        self.next(self.end)
+
+    def late(self):
+        return True
+
+    @step
+    def end(self):
+        pass
+'''
+
+
+def test_a_caught_failure_still_gets_its_card_and_shows_the_exception(tmp_path):
+    (tmp_path / "caught.py").write_text(CAUGHT_CARD)
+    result = run_flowc("run", "caught.py", "--datastore", str(tmp_path / "ds"), "--run-id", "r1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    page = tmp_path / "ds" / layout.task_key("CaughtCardFlow", "r1", "start", "0") / layout.CARDS / "default.html"
+    assert "RuntimeError: the data was late" in page.read_text()
