@@ -200,3 +200,19 @@ def test_import_flowc_loads_neither_s3_nor_boto3():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_parallel_gets_leave_no_download_folder_after_close(tmp_path):
+    """get_many's threads share one download folder: all of it goes with close() (two made at once leaked one)."""
+    from flowc.runtime.s3 import S3
+    from flowc.runtime.s3_backends import LocalBackend
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    for trial in range(20):
+        s3 = S3(tmproot=str(downloads))
+        s3._backend = LocalBackend(str(tmp_path / "root"))  # S3(run=self)'s local folder, without a running task
+        s3.put_many([(f"k{i}", str(i)) for i in range(16)])
+        assert [o.text for o in s3.get_many([f"k{i}" for i in range(16)])] == [str(i) for i in range(16)]
+        s3.close()
+        assert list(downloads.iterdir()) == [], trial

@@ -20,6 +20,7 @@ import itertools
 import os
 import shutil
 import tempfile
+import threading
 
 from flowc.runtime.s3_backends import (
     BotoBackend,
@@ -113,6 +114,7 @@ class S3:
 
     def __init__(self, tmproot: str = ".", bucket=None, prefix=None, run=None, s3root=None, **kwargs):
         self._tmproot, self._tmpdir = tmproot, None
+        self._tmpdir_lock = threading.Lock()
         self._numbers = itertools.count()  # next() on a count is atomic under the GIL: threads get distinct names
         self._buckets: dict[str, BotoBackend] = {}
         self._backend = None
@@ -141,8 +143,9 @@ class S3:
             self._tmpdir = None
 
     def _download_path(self) -> str:
-        if self._tmpdir is None:
-            self._tmpdir = tempfile.mkdtemp(prefix="metaflow.s3.", dir=self._tmproot)
+        with self._tmpdir_lock:  # get_many's threads: two folders made at once would leak one past close()
+            if self._tmpdir is None:
+                self._tmpdir = tempfile.mkdtemp(prefix="metaflow.s3.", dir=self._tmproot)
         return os.path.join(self._tmpdir, f"object-{next(self._numbers)}")  # in our own fresh 0700 folder
 
     # -- keys --------------------------------------------------------------------------------------
