@@ -159,7 +159,8 @@ def test_decorated_pod_settings(golden_dags):
 # End to end: --operator local, dag.test(), artifacts read back from the datastore
 
 INJECTION = "$(touch INJECTED); `touch INJECTED` {{ 7 * 7 }} ; rm -rf / && echo"
-SOURCES = {"jinja_flow": JINJA_SOURCE, "usage_flow": USAGE_SOURCE}  # written next to the examples' copies
+CARD_SOURCE = (ROOT / "tests" / "compat" / "card_training_metrics.py").read_text()  # @card in a foreach and a join
+SOURCES = {"jinja_flow": JINJA_SOURCE, "usage_flow": USAGE_SOURCE, "card_flow": CARD_SOURCE}  # beside the examples
 # key -> (example or SOURCES key, extra flags, run conf, env)
 LOCAL_RUNS = {
     "linear": ("linear", (), {}, {}),
@@ -185,6 +186,7 @@ LOCAL_RUNS = {
     "jinja": ("jinja_flow", (), {}, {}),
     # a JSON parameter that is not JSON: the runtime's usage error (exit 2), which no retry can change
     "usage_not_retried": ("usage_flow", (), {"config": "{not json"}, {}),
+    "cards": ("card_flow", (), {}, {}),
 }
 
 
@@ -300,6 +302,16 @@ def test_jinja_in_user_values_is_never_rendered(local_runs):
 
     start = Run(f"JinjaFlow/{_only_run(work, 'jinja')}", datastore=str(work / "datastore" / "jinja"))["start"].task
     assert (start.data.mode, start.data.seen) == (JINJA, JINJA)
+
+
+def test_cards_land_in_the_datastore_under_airflow(local_runs):
+    """The runtime renders @card in each task Airflow runs: one page per foreach task, the join's blank card."""
+    _, work, _ = local_runs
+    (run_dir,) = (work / "datastore" / "cards" / "TrainingReportFlow" / "runs").iterdir()
+    for step, task in (("train", "0"), ("train", "1"), ("train", "2")):
+        page = (run_dir / step / task / "cards" / "default.html").read_text()
+        assert "Learning rate" in page and "Content-Security-Policy" in page
+    assert "Best model" in (run_dir / "join" / "0" / "cards" / "blank.html").read_text()
 
 
 def _only_run(work: Path, key: str) -> str:

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from conftest import run_flowc
 
-from flowc.compiler import CompileError, Options, compile_flow
+from flowc.compiler import CompileError, Options, compile_flow, project
 from flowc.compiler.capabilities import FEATURES, HONOUR, NOTE, REFUSE, WARN, all_constructs, check, missing_decisions
 from flowc.contract.command import ORIGIN_RUN_INPUT
 from flowc.contract.decorators import DECORATORS
@@ -125,6 +125,11 @@ SAMPLES = {
     ("pypi_base", "packages"): "{'numpy': '2.1'}",
     ("pypi_base", "python"): "'3.11'",
     ("pypi_base", "disabled"): "True",
+    ("card", "type"): "'blank'",
+    ("card", "id"): "'summary'",
+    ("card", "options"): "{'rows': 5}",
+    ("card", "timeout"): "10",
+    ("card", "save_errors"): "False",
 }
 ROWS = [(d, a.name) for d, spec in DECORATORS.items() for a in spec.args]
 COLUMNS = ("argo", "step-functions", "airflow", "skypilot")
@@ -373,12 +378,21 @@ EFFECTS = {
     **{
         ("trigger_on_finish", a): {
             "argo": (
-                lambda name: lambda x: name.lower() in str(list(yaml.safe_load_all(x.text))[-1]["spec"]["dependencies"])
+                lambda name: (
+                    lambda x: (
+                        name.replace(".", "-").lower()
+                        in str(list(yaml.safe_load_all(x.text))[-1]["spec"]["dependencies"])
+                    )
+                )
             )(name),
-            "step-functions": (lambda name: lambda x: x.flow.triggers.finishes[0].deployment == name)(name),
+            # deploy's EventBridge rule names the upstream's state machine by this name
+            "step-functions": (
+                lambda name: lambda x: project.upstream_name(x.flow, x.flow.triggers.finishes[0], Options()) == name
+            )(name),
             "airflow": (lambda name: lambda x: f"schedule=[Asset('flowc://flows/{name}')]" in x.text)(name),
         }
-        for a, name in (("flow", "UpstreamFlow"), ("flows", "other-UpstreamFlow"))
+        # an upstream in another project: project.branch.Flow in this deployment's branch (user.unknown: Options())
+        for a, name in (("flow", "UpstreamFlow"), ("flows", "other.user.unknown.UpstreamFlow"))
     },
     ("project", "name"): {
         "argo": lambda a: next(yaml.safe_load_all(a.text))["metadata"]["name"].startswith("demo-"),
@@ -527,6 +541,9 @@ EFFECTS[("timeout", "hours")].update({"airflow": airflow_timeout(3600), "skypilo
 EFFECTS[("environment", "vars")]["skypilot"] = lambda a: sky_task(a.text)["envs"]["MODE"] == "fast"
 for _arg in ("var", "print_exception"):
     EFFECTS[("catch", _arg)] = {t: runs_in_the_runtime(t) for t in COLUMNS}
+# @card is rendered by the runtime from the flow file itself (test_cards.py runs it locally and on argo_sim).
+for _arg in ("type", "id", "options", "timeout", "save_errors"):
+    EFFECTS[("card", _arg)] = {t: runs_in_the_runtime(t) for t in COLUMNS}
 # The runtime counts the iterations (max from the flow file); the state machine loops while it chooses itself.
 EFFECTS[("recursion", "max")] = {
     "step-functions": lambda a: (

@@ -1,4 +1,4 @@
-"""Flows written for Metaflow, in the shapes real projects use, run unchanged (issue 14, items 2, 3, 8).
+"""Flows written for Metaflow, in the shapes real projects use, run unchanged (issue 14, items 2, 3, 6, 7, 8).
 
 Each file in tests/compat/ passes `flowc check`, compiles for every orchestrator target, and runs
 with `flowc run` to the output Metaflow documents for it (its docstring names the source).  Adding a
@@ -179,6 +179,37 @@ RUNS = {
             ["audit parameters ['alpha', 'window'] steps ['end', 'start']", "smoothed [10, 11.0, 11.0, 13.0] window 7"],
         )
     ],
+    # item 6: cards (the pages themselves: CARD_PAGES below, and tests/test_cards.py in Chromium)
+    "card_default_report": [
+        ((), 0, ["scaled [0.5, 1.0, 1.5, 2.0] keys ['first_key', 'second_key']"]),
+        (("--param", "alpha=2"), 0, ["scaled [2.0, 4.0, 6.0, 8.0]"]),
+    ],
+    "card_training_metrics": [((), 0, ["best rate 0.1 loss 0.05"])],
+    "card_several_ids": [((), 0, ["config layers [64, 32]"])],
+    "card_without_decorator": [((), 0, ["end ran after current.card without @card"])],
+    "card_vega_chart": [((), 0, ["last loss 0.2"]), (("--with", "card"), 0, ["last loss 0.2"])],
+    # item 7: metaflow.S3 with S3(run=self) (a local datastore: the run's folder; tests/test_s3_client.py on S3)
+    "s3_run_checkpoint": [((), 0, ["weights [0.5, 0.25] bias 1.0 other exists False"])],
+    "s3_foreach_shards": [
+        (
+            (),
+            0,
+            [
+                "listed ['shards/alpha.csv', 'shards/beta.csv', 'shards/gamma.csv']",
+                "rows ['alpha,5', 'beta,4', 'gamma,5']",
+            ],
+        )
+    ],
+}
+
+# file stem -> (step, task, card page) each run must leave in the datastore
+CARD_PAGES = {
+    "card_default_report": [("start", "0", "default")],
+    "card_training_metrics": [("train", "0", "default"), ("train", "2", "default"), ("join", "0", "blank")],
+    "card_several_ids": [("start", "0", "overview"), ("start", "0", "plots")],
+    "card_without_decorator": [("start", "0", "default")],
+    # --with card (the second run) adds a default card to every step, beside start's own, as Metaflow's does
+    "card_vega_chart": [("start", "0", "chart"), ("start", "0", "default"), ("end", "0", "default")],
 }
 
 
@@ -213,3 +244,5 @@ def test_compat_flow_runs_to_its_documented_output(flow, tmp_path):
         assert result.returncode == code, output
         for line in lines:
             assert line in output, output
+    for step, task, page in CARD_PAGES.get(flow.stem, []):
+        assert list((tmp_path / "ds").glob(f"*/runs/*/{step}/{task}/cards/{page}.html")), (step, task, page)

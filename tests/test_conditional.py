@@ -248,7 +248,7 @@ def test_graph_labels_conditional_edges_with_escaped_values():
 
 
 def test_report_svg_draws_a_recursive_step():
-    from flowc.report.graph_svg import layers, render
+    from flowc.runtime.graph_svg import layers, render
     from flowc.report.facts import StepFacts
 
     flow = compile_ir(RECURSIVE)

@@ -248,7 +248,7 @@ def test_with_does_not_add_a_second_compute_decorator():
     assert flow.step("end").compute.backend == "batch"
 
 
-def test_card_is_a_warning_and_user_decorators_are_noted():
+def test_card_is_known_and_user_decorators_are_noted():
     source = (
         HEAD
         + "from metaflow import card\nimport functools\n"
@@ -256,10 +256,34 @@ def test_card_is_a_warning_and_user_decorators_are_noted():
     )
     flow, warnings = load_flow(source, "flow.py")
     messages = [str(w) for w in warnings]
-    assert any("@card is not supported by flowc and is ignored" in m for m in messages)
+    assert not any("@card" in m for m in messages)  # issue 14: the runtime renders it on every target
     assert any("@functools.lru_cache is not a flowc decorator" in m for m in messages)
     assert all(w.severity == "warning" for w in warnings)
-    assert flow.step("start").decorators == ()
+    assert [d.name for d in flow.step("start").decorators] == ["card"]
+
+
+def test_several_cards_on_a_step_each_with_its_own_page():
+    flow = flow_of(LINEAR.replace("{decorators}", "@card\n    @card(type='blank', id='summary')"))
+    assert [dict(d.args).get("id") for d in flow.step("start").decorators] == [None, "summary"]
+
+
+@pytest.mark.parametrize(
+    "decorators, message",
+    [
+        ("@card\n    @card", "5:6: error: @card 'default' is given twice on step 'start': give each one its own id="),
+        (
+            "@card(id='a/b')",
+            "4:6: error: @card(id='a/b'): an id is letters, digits and '_' only (it names the card's page)",
+        ),
+        ("@card(type='html')", "4:16: error: argument 'type' of @card must be one of default, blank, got 'html'"),
+        ("@card(refresh=3)", "4:11: error: @card has no argument 'refresh'"),
+    ],
+    ids=["same page twice", "id with a slash", "unknown type", "unknown argument"],
+)
+def test_bad_cards_are_located_errors(decorators, message):
+    with pytest.raises(CompileError) as caught:
+        flow_of(LINEAR.replace("{decorators}", decorators))
+    assert any(message in str(d) for d in caught.value.diagnostics), [str(d) for d in caught.value.diagnostics]
 
 
 @pytest.mark.parametrize(

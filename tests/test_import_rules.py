@@ -15,8 +15,8 @@ otherwise every submodule and its package `__init__` would make a "cycle".
   compiler only reads the lock file and the container only unpacks an archive, so neither imports it;
 - `flowc.api` imports only `flowc.api` and `flowc.contract`;
 - the package root `flowc/__init__.py` re-exports the authoring API: at module level it imports
-  only `flowc.api` and `flowc.contract`; inside a function (its lazy `Run`/`Flow`) also
-  `flowc.runtime.client`, which is what the import-time test below checks stays lazy.
+  only `flowc.api` and `flowc.contract`; inside a function (its lazy `Run`/`Flow`/`S3`) also
+  `flowc.runtime.client` and `flowc.runtime.s3`, which is what the import-time test below checks stays lazy.
 
 Cycles: a cycle among flowc's modules, counting function-local imports, is
 refused too.  A package `__init__` that imports its own submodule lazily is
@@ -50,7 +50,7 @@ ONLY = {
     "flowc.api": ("flowc.api", "flowc.contract"),
 }
 ROOT_MODULE_LEVEL = ("flowc.api", "flowc.contract")
-ROOT_LAZY = ROOT_MODULE_LEVEL + ("flowc.runtime.client",)
+ROOT_LAZY = ROOT_MODULE_LEVEL + ("flowc.runtime.client", "flowc.runtime.s3")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flowc.contract.decorators import DECORATORS, DecoratorSpec, did_you_mean
+from flowc.contract.decorators import DECORATORS, DecoratorSpec, card_id_problem, check_value, did_you_mean
 
 if TYPE_CHECKING:
     from typing import Callable
@@ -61,14 +61,26 @@ conda_base = _make_decorator(DECORATORS["conda_base"])
 pypi_base = _make_decorator(DECORATORS["pypi_base"])
 
 
-def _make_ignored(name: str) -> Callable:
-    def decorator(target=None, **kwargs):
-        if target is not None and callable(target) and not kwargs:
-            return target
-        return lambda obj: obj
+def card(target=None, **kwargs):
+    """@card: an HTML report of the task, rendered after the step (current.card). Arguments: type, id, options,
+    timeout, save_errors.  Repeatable: one page per card, named by its id (else its type)."""
+    spec = DECORATORS["card"]
+    for name, value in kwargs.items():
+        arg = spec.arg(name)
+        if arg is None:
+            raise TypeError(f"@card has no argument '{name}'" + did_you_mean(name, spec.arg_names))
+        problem = check_value(spec, arg, value)
+        if problem:
+            raise TypeError(problem)
+    problem = card_id_problem(kwargs.get("id"))
+    if problem:
+        raise TypeError(problem)
 
-    decorator.__name__ = name
-    return decorator
+    def apply(func):
+        # Decorators apply bottom-up: putting each in front keeps the cards in the order they are written.
+        func._flowc_cards = [dict(kwargs), *getattr(func, "_flowc_cards", [])]
+        return func
 
-
-card = _make_ignored("card")
+    if target is not None and callable(target) and not kwargs:
+        return apply(target)  # used bare: @card
+    return apply

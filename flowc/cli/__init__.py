@@ -27,6 +27,7 @@ LAZY_COMMANDS = {
     "runs": "flowc.cli.runs",
     "package": "flowc.cli.runs",
     "report": "flowc.cli.report",
+    "card": "flowc.cli.card",
     "diff": "flowc.cli.diff",
     "lock": "flowc.cli.lock",
     "event": "flowc.cli.event",

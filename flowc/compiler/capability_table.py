@@ -78,6 +78,10 @@ _RESOURCES = {
     "local": "flowc run warns when this machine has less",
 }
 _RUNTIME = "the runtime applies it inside the step's process, the same on every target"
+_CARD = (
+    "the runtime renders the card after the step, in the task's own process, and stores it beside the task "
+    "(cards/<id or type>.html): the same page on every target, read with `flowc card`"
+)
 
 
 def _resource_row(
@@ -219,6 +223,7 @@ _DECORATOR_DECISIONS: dict[str, dict[str, Decision]] = {
         "skypilot": Decision(WARN, _SKYPILOT_NOT_DEPLOYED),
         "local": Decision(NOTE, "`flowc run` runs the flow once, now; the schedule applies when deployed"),
     },
+    "card": _cells(HONOUR, _CARD),
     "trigger": {
         "argo": Decision(
             HONOUR, "an Argo Events Sensor that submits the WorkflowTemplate, parameters from the payload"
@@ -333,6 +338,7 @@ _ARGUMENT_DECISIONS: dict[tuple[str, str], dict[str, Decision]] = {
         for d, names in (("trigger", ("event", "events")), ("trigger_on_finish", ("flow", "flows")))
         for a in names
     },
+    **{("card", a): _cells(HONOUR, _CARD) for a in ("type", "id", "options", "timeout", "save_errors")},
     **{(d, a): _cells(HONOUR, _PACKAGE_ARGUMENTS[a]) for d in _PACKAGE_DECORATORS for a in _PACKAGE_ARGUMENTS},
     **{(d, "packages"): _cells(HONOUR, _CONDA_PACKAGES) for d in ("conda", "conda_base")},
     **{(d, "libraries"): _cells(HONOUR, _CONDA_PACKAGES) for d in ("conda", "conda_base")},

@@ -38,7 +38,7 @@ PARAM = "param"
 
 # Decorators whose work happens inside the task.  When `--with` attached one,
 # the runtime cannot see it on the imported function, so the command carries it.
-RUNTIME_DECORATORS = ("catch", "timeout", "environment")
+RUNTIME_DECORATORS = ("catch", "timeout", "environment", "card")  # card: `--with card`, rendered by the runtime
 WITH_FILE = "<--with>"
 
 

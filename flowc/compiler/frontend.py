@@ -23,7 +23,7 @@ from flowc.compiler.parameters import MISSING, read_parameter
 from flowc.compiler.sibling_modules import imported_constants
 from flowc.compiler.next_calls import LINE_BREAK, is_next_call, next_calls, read_plain_next
 from flowc.compiler.switch_call import is_switch_call, read_switch
-from flowc.contract.decorators import DECORATORS, FOREIGN_DECORATORS, check_value, did_you_mean
+from flowc.contract.decorators import DECORATORS, FOREIGN_DECORATORS, card_id_problem, check_value, did_you_mean
 
 
 @dataclass
@@ -199,7 +199,7 @@ class Frontend:
 
     def _decorators(self, nodes: list[ast.expr], level: str, owner: str) -> list[DecoratorUse]:
         uses = []
-        seen: set[str] = set()
+        seen: set = set()  # decorator names, and ("page", name, page) of repeatable ones
         for node in nodes:
             name = self.names.resolve(node)
             if name == "step":
@@ -236,11 +236,23 @@ class Frontend:
                 where = "a step" if spec.level == "step" else "the flow class"
                 self.error(node, f"@{name} belongs on {where}, not on {owner}")
                 continue
-            if name in seen:
+            if name in seen and not spec.repeatable:
                 self.error(node, f"@{name} is given twice on {owner}")
                 continue
             seen.add(name)
             use = self._decorator_use(name, node)
+            if use is not None and name == "card":
+                # One file per card, named by its id (else its type): two that share a name would overwrite.
+                args = dict(use.args)
+                page = args.get("id") or args.get("type") or "default"
+                problem = card_id_problem(args.get("id"))
+                if problem:
+                    self.error(node, problem)
+                    continue
+                if ("page", name, page) in seen:
+                    self.error(node, f"@{name} {page!r} is given twice on {owner}: give each one its own id=")
+                    continue
+                seen.add(("page", name, page))
             if use is not None:
                 uses.append(use)
         return uses

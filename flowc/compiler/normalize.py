@@ -107,7 +107,13 @@ def build_graph(raw: RawFlow, filename: str, with_decorators: tuple[DecoratorUse
 def _with_attached(own: list[DecoratorUse], attached: tuple[DecoratorUse, ...]) -> tuple[DecoratorUse, ...]:
     names = {d.name for d in own}
     has_compute = bool(names & set(COMPUTE_DECORATORS))
-    extra = [d for d in attached if d.name not in names and not (has_compute and d.name in COMPUTE_DECORATORS)]
+    extra = [
+        d
+        for d in attached
+        # a repeatable one (@card) is added beside the step's own, as Metaflow's --with adds a decorator
+        # whose allow_multiple is set; the runtime drops it if its page is one the step already writes
+        if (d.name not in names or DECORATORS[d.name].repeatable) and not (has_compute and d.name in COMPUTE_DECORATORS)
+    ]
     return tuple(own) + tuple(extra)
 
 

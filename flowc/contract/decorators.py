@@ -39,6 +39,7 @@ class DecoratorSpec:
     level: str  # "step" or "flow"
     args: tuple[Arg, ...] = ()
     summary: str = ""
+    repeatable: bool = False  # may be written more than once on a step (@card, one per card id)
 
     def arg(self, name: str) -> Arg | None:
         for a in self.args:
@@ -200,6 +201,19 @@ DECORATORS: dict[str, DecoratorSpec] = {
             (Arg("flow", (str, dict)), Arg("flows", (list,))),
             "start the deployed flow when another deployed flow finishes successfully",
         ),
+        DecoratorSpec(
+            "card",
+            "step",
+            (
+                Arg("type", (str,), "default", choices=("default", "blank")),
+                Arg("id", (str,)),
+                Arg("options", (dict,)),
+                Arg("timeout", NUMBER, 45, minimum=0),
+                Arg("save_errors", (bool,), True),
+            ),
+            "an HTML report of the task, rendered by the runtime after the step (current.card)",
+            repeatable=True,
+        ),
         DecoratorSpec("project", "flow", (Arg("name", (str,)),), "namespace deployments by project"),
         DecoratorSpec(
             "conda_base",
@@ -224,7 +238,6 @@ DECORATORS: dict[str, DecoratorSpec] = {
 # Metaflow decorators flowc does not implement.  A warning where ignoring the
 # decorator changes nothing a target emits; an error where it would.
 FOREIGN_DECORATORS: dict[str, str] = {
-    "card": "warning",
     "checkpoint": "warning",
     "model": "warning",
     "huggingface_hub": "warning",
@@ -236,6 +249,17 @@ FOREIGN_DECORATORS: dict[str, str] = {
     "airflow_s3_key_sensor": "error",
     "airflow_external_task_sensor": "error",
 }
+
+
+def card_id_problem(card_id) -> str | None:
+    """Why `card_id` cannot name a card's page (a datastore key), or None.  Metaflow allows letters, digits, _."""
+    if card_id is None:
+        return None
+    import re
+
+    if not isinstance(card_id, str) or not re.fullmatch(r"[A-Za-z0-9_]+", card_id):
+        return f"@card(id={card_id!r}): an id is letters, digits and '_' only (it names the card's page)"
+    return None
 
 
 def did_you_mean(word: str, candidates) -> str:

@@ -8,6 +8,8 @@
     ROOT/<Flow>/runs/<run>/<step>/<task>/branch.json  a conditional's choice: {"value": ..., "next": "<step>"}
     ROOT/<Flow>/runs/<run>/<step>/<task>/DONE          written last: a task is done iff present
     ROOT/<Flow>/runs/<run>/<step>/<task>/logs/attempt-<n>.{stdout,stderr,json}
+    ROOT/<Flow>/runs/<run>/<step>/<task>/cards/<id or type>.html   @card pages, written before DONE
+    ROOT/<Flow>/s3/<run>/<key>                         objects put through metaflow.S3(run=self)
     ROOT/envs/<lock sha256>/<platform>.json            which archive holds that locked environment, built for it
     ROOT/envs/<sha256>.tar.gz                          a built environment (site/ + flowc-environment.json)
 
@@ -112,9 +114,25 @@ def attempt_of_log_name(name: str) -> int | None:
     return int(number) if number.isdigit() else None
 
 
-CARDS = "cards"  # a task's card pages (HTML), linked from `flowc report`; nothing writes them yet
+CARDS = "cards"  # a task's card pages (HTML): the runtime writes them before DONE; `flowc report` links them
+CARD_SUFFIX = ".html"
 
 
 def cards_key(task: str) -> str:
     """The folder of card pages of the task whose key is `task`."""
     return f"{task}/{CARDS}"
+
+
+def card_page_key(task: str, page: str) -> str:
+    """One card page of the task whose key is `task`: `page` is the card's id, else its type."""
+    return f"{task}/{CARDS}/{page}{CARD_SUFFIX}"
+
+
+# metaflow.S3(run=self): the objects a run puts.  Beside runs/, not inside the run's folder, whose
+# children are read as the run's steps.
+S3_FOLDER = "s3"
+
+
+def run_s3_key(flow: str, run_id: str) -> str:
+    """The folder `S3(run=self)` is rooted at: ROOT/<Flow>/s3/<run>."""
+    return f"{flow}/{S3_FOLDER}/{run_id}"

@@ -19,7 +19,7 @@ from flowc.contract.layout import package_key
 
 # What a container needs of flowc: the authoring API, the contract and the runtime (an allowlist, so
 # nothing that imports the compiler, the CLI or the deployers is ever shipped).
-PACKAGED_FLOWC = ("__init__.py", "api", "contract", "runtime")
+PACKAGED_FLOWC = ("__init__.py", "cards.py", "api", "contract", "runtime")  # cards.py: `from flowc.cards import ...`
 
 
 def _imported_names(path: str) -> set[str]:

@@ -1,1 +1,1 @@
-"""`flowc report`: one self-contained HTML page about a run (facts.py reads it, graph_svg.py and page.py draw it)."""
+"""`flowc report`: one self-contained HTML page about a run (facts.py reads it, page.py draws it with the runtime's graph_svg.py)."""

@@ -9,16 +9,15 @@ Environment variable values and secrets are not read at all.
 from __future__ import annotations
 
 import pickle
-import re
 import reprlib
 from dataclasses import dataclass, field
 
 from flowc.contract import layout
+from flowc.runtime.card_page import SECRET_NAME  # one rule for the report and the default card
 
 REPR_CHARS = 120
 LOAD_LIMIT_BYTES = 8 * 1024 * 1024
 MAX_TASKS = 2000  # tasks listed in full; a bigger run says how many more there are
-SECRET_NAME = re.compile(r"secret|token|passw|credential|api_?key|private_?key", re.IGNORECASE)
 
 
 @dataclass

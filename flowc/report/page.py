@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from html import escape
 
-from flowc.report import graph_svg
+from flowc.runtime import graph_svg
 from flowc.report.facts import RunFacts, TaskFacts
 
 STYLE = """

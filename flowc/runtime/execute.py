@@ -7,6 +7,7 @@ import os
 import sys
 import time
 
+from flowc.api.cards import CardCollector
 from flowc.api.flowspec import Parallel, current
 from flowc.contract import layout, project
 from flowc.contract.command import EXIT_FAILED, EXIT_OK
@@ -15,6 +16,7 @@ from flowc.contract.layout import task_key
 from flowc.contract.settings import env_name
 from flowc.runtime.artifacts import ArtifactError, TaskFailure, dump
 from flowc.runtime.branching import choose, write_branch
+from flowc.runtime.card_page import render_cards, task_cards
 from flowc.runtime.datastore import DatastoreError
 from flowc.runtime.logs import StepTimeout, timeout_alarm
 from flowc.runtime.parameters import flow_parameters
@@ -106,6 +108,7 @@ def execute_step(context, where: str, started: float) -> int:
         parameter_names=[p.name for p in flow_parameters(context.flow_class)],
         tags=set(),  # flowc runs carry no user tags
         parallel=Parallel(main_ip="127.0.0.1", num_nodes=1, node_index=0, control_task_id=request.stored_task_id),
+        card=CardCollector(task_cards(func, request.decorators), request.step),
         **project_facts(context.flow_class, context.flow, request.project_branch),
     )
     apply_environment(settings, request.step)
@@ -190,6 +193,7 @@ def execute_step(context, where: str, started: float) -> int:
         "package": request.package,
     }
     record_attempt(context.store, key, request.attempt, meta["status"], started, caught)
+    render_cards(context, flow, meta, current.card, key)  # before DONE: a finished task has its cards
     context.store.write_text(f"{key}/{layout.META}", json.dumps(meta, indent=1, sort_keys=True))
     context.store.write_text(f"{key}/{layout.DONE}", "")
     return EXIT_OK

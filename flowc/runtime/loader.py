@@ -30,9 +30,9 @@ def install_metaflow_shim() -> bool:
 
     shim = types.ModuleType("metaflow", "flowc's stand-in for Metaflow's API (Metaflow is not installed)")
     for name in flowc.__all__:
-        if name not in ("Run", "Flow"):
+        if name not in ("Run", "Flow", "S3"):
             setattr(shim, name, getattr(flowc, name))
-    shim.__getattr__ = flowc.__getattr__  # Run, Flow: the client loads on first use
+    shim.__getattr__ = flowc.__getattr__  # Run, Flow, S3: load on first use
     from flowc.runtime import shims
 
     shims.install(shim)  # namespace, get_metadata, metaflow_version...: safe no-ops

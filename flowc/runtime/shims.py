@@ -1,4 +1,5 @@
 """Metaflow names that have no meaning under flowc, made safe to call: `namespace`, `get_metadata`, ...
+and the `metaflow.cards` module (flowc's card components).
 
 Real flows call them around the client (`namespace(None)` before `Flow(...)`, logging
 `get_metadata()`, `metaflow_version.get_version()`).  flowc has one datastore per run and
@@ -57,3 +58,7 @@ def install(shim: types.ModuleType) -> None:
     shim.metaflow_version = _version_module()
     shim.__version__ = shim.metaflow_version.get_version()
     sys.modules["metaflow.metaflow_version"] = shim.metaflow_version
+    import flowc.cards  # `from metaflow.cards import Markdown, ...`: the card components (stdlib only)
+
+    shim.cards = flowc.cards
+    sys.modules["metaflow.cards"] = flowc.cards

@@ -3,6 +3,10 @@
 Steps are placed in layers (a step sits one layer below its deepest parent)
 and drawn top to bottom; edges are straight lines with an arrow head.
 Every name is escaped: a step name comes from the flow file.
+
+It lives in the runtime because both draw it: `flowc report` (on the user's
+machine) and the default @card (inside the task's container, where only the
+api, contract and runtime are packaged).
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ def layers(steps) -> dict[str, int]:
     return layer
 
 
-def render(steps, task_counts: dict[str, int]) -> str:
-    """SVG of `steps` (StepFacts: name, status, next, foreach_var); task_counts: step -> number of tasks."""
+def render(steps, task_counts: dict[str, int], details: bool = True) -> str:
+    """SVG of `steps` (StepFacts: name, status, next, foreach_var); task_counts: step -> number of tasks.
+
+    Without `details` (a card, drawn while its run goes on) each box says only its status."""
     layer = layers(steps)
     rows: dict[int, list] = {}
     for step in steps:
@@ -60,7 +66,7 @@ def render(steps, task_counts: dict[str, int]) -> str:
         x, y = where[step.name]
         status_class = "status-" + "".join(c if c.isalnum() else "-" for c in step.status)
         count = task_counts.get(step.name, 0)
-        detail = f"{step.status} · {count} task{'s' if count != 1 else ''}"
+        detail = f"{step.status} · {count} task{'s' if count != 1 else ''}" if details else step.status
         if step.foreach_var:
             detail += f" · foreach {step.foreach_var}"
         if step.name in step.next:
