@@ -652,7 +652,9 @@ def test_deploy_and_trigger_against_moto(aws_env, s3_datastore, tmp_path):
     triggered = run_flowc("trigger", path, *flags, env=aws_env)
     assert triggered.returncode == 0, triggered.stderr
     executions = boto3.client("stepfunctions").list_executions(stateMachineArn=arn)["executions"]
-    assert [e["executionArn"] for e in executions] == [triggered.stdout.strip()]
+    # the printed id is the execution's name: the run id the tasks take from $$.Execution.Name
+    assert [e["name"] for e in executions] == [triggered.stdout.strip()]
+    assert triggered.stdout.strip().startswith("demo-BatchSettingsFlow-")
 
 
 WIDE_FLOW = '''from flowc import FlowSpec, step
@@ -743,7 +745,10 @@ class IncludeFlow(FlowSpec):
         args = ["--param", f"notes={given}"] if given else []
         triggered = run_flowc("trigger", str(path), *flags, *args, env=aws_env, cwd=tmp_path)
         assert triggered.returncode == 0, triggered.stderr
-        execution = boto3.client("stepfunctions").describe_execution(executionArn=triggered.stdout.strip())
+        machines = boto3.client("stepfunctions").list_state_machines()["stateMachines"]
+        machine = next(m["stateMachineArn"] for m in machines if m["name"] == "IncludeFlow")
+        execution_arn = machine.replace(":stateMachine:", ":execution:") + ":" + triggered.stdout.strip()
+        execution = boto3.client("stepfunctions").describe_execution(executionArn=execution_arn)
         reference = json.loads(execution["input"])["parameters"]["notes"]
         assert reference.startswith("flowc-include:")
         blob = s3.get_object(Bucket=bucket, Key=f"{prefix}/IncludeFlow/data/{reference.split(':')[1]}")["Body"].read()
