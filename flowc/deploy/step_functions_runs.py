@@ -7,7 +7,7 @@ trigger(request, params, origin_run=None) -> run id
   `{"parameters": {NAME: TEXT}}` (the text the runtime parses), plus
   `{ORIGIN_RUN_INPUT: RUN}` beside it for a remote resume.
 
-status(target, run_id) -> RunView
+status(request, run_id) -> RunView
   DescribeExecution (status, error, cause) and GetExecutionHistory: each Task
   state (named by its step) with what happened to it last, so a Batch job
   submitted but never started (queue stuck) shows as SUBMITTED, and the state
@@ -17,11 +17,9 @@ status(target, run_id) -> RunView
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-
 from flowc.contract.command import ORIGIN_RUN_INPUT
 from flowc.deploy import DeployError, DeployRequest
-from flowc.deploy.run_parameters import new_run_id, prepare_run
+from flowc.deploy.run_parameters import load_run_flow, new_run_id, prepare_run
 from flowc.deploy.run_view import NodeView, RunView
 from flowc.deploy.step_functions import _Aws, _state_machine_arn
 
@@ -63,21 +61,17 @@ def trigger(request: DeployRequest, params: dict[str, str], origin_run: str | No
     return run_id
 
 
-@dataclass(frozen=True)
-class ExecutionRef:
-    """Which execution `status` reads: the state machine's name (as deploy named it) and the run id."""
-
-    state_machine: str
-    run_id: str
-
-
-def status(ref: ExecutionRef, request: DeployRequest) -> RunView:
+def status(request: DeployRequest, run_id: str) -> RunView:
     """The execution's status and each Task state's last event; DeployError when it cannot be read."""
+    # the state machine's name, as deploy named it
+    from flowc.compiler.targets import step_functions as target
+
+    name = target.state_machine_name(load_run_flow(request), request.options)
     aws = _Aws(request)
-    machine = _state_machine_arn(aws, ref.state_machine)
+    machine = _state_machine_arn(aws, name)
     if machine is None:
-        raise DeployError(f"no state machine named {ref.state_machine}: is the flow deployed (--name)?")
-    arn = machine.replace(":stateMachine:", ":execution:", 1) + ":" + ref.run_id
+        raise DeployError(f"no state machine named {name}: is the flow deployed (--name)?")
+    arn = machine.replace(":stateMachine:", ":execution:", 1) + ":" + run_id
     execution = aws.call("stepfunctions", "describe_execution", executionArn=arn)
     events = []
     token = None
