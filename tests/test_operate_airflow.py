@@ -15,6 +15,9 @@ import sys
 import pytest
 from conftest import run_flowc
 
+from flowc.contract.command import ORIGIN_RUN_INPUT
+from flowc.deploy import airflow_runs
+
 FLOW = '''from flowc import FlowSpec, JSONType, Parameter, step
 
 
@@ -52,6 +55,20 @@ def deployed(airflow_server, tmp_path_factory):
     env = {"FLOWC_AIRFLOW_PASSWORD": airflow_server.password}
     login = ["--airflow-url", airflow_server.url, "--airflow-user", airflow_server.user]
     return {"flow": flow, "datastore": datastore, "common": common, "env": env, "login": login}
+
+
+def deployed_request(airflow_server, deployed):
+    from flowc.compiler.options import Options
+    from flowc.deploy import DeployRequest
+
+    return DeployRequest(
+        flow_path=str(deployed["flow"]),
+        target="airflow",
+        options=Options(datastore=str(deployed["datastore"])),
+        airflow_url=airflow_server.url,
+        airflow_token=airflow_server.token(),
+        echo=lambda line: None,
+    )
 
 
 def trigger(deployed, *params):
@@ -124,6 +141,10 @@ def test_a_run_airflow_has_not_started_is_visible_as_never_started(airflow_serve
         assert seen.returncode == 0, seen.stderr
         assert "datastore: no record of this run (no task has started)" in seen.stdout
         assert "airflow: queued" in seen.stdout
+        # what `flowc resume -t airflow` sends: the origin as a conf key beside the parameters
+        resumed = airflow_runs.trigger(deployed_request(airflow_server, deployed), {"epochs": "2"}, "OperatedFlow-old")
+        conf = airflow_server.api("GET", f"/dags/OperatedFlow/dagRuns/{resumed}")["conf"]
+        assert conf == {"epochs": 2, ORIGIN_RUN_INPUT: "OperatedFlow-old"}
         logs = run_flowc(
             "logs",
             f"OperatedFlow/{run_id}/start",

@@ -182,3 +182,27 @@ def test_a_bad_value_is_refused_before_any_request(argo, deployed, param, named)
     result = trigger(deployed, param)
     assert result.returncode == 2 and named in result.stderr, result.stderr
     assert len(argo.requests) == before and "Traceback" not in result.stderr
+
+
+def test_origin_run_is_an_extra_workflow_argument(argo, deployed, monkeypatch):
+    """What `flowc resume -t argo` sends: the origin as the argument ORIGIN_RUN_INPUT; nothing extra without it."""
+    from flowc.compiler.options import Options
+    from flowc.contract.command import ORIGIN_RUN_INPUT
+    from flowc.deploy import DeployRequest
+    from flowc.deploy.argo_runs import trigger as submit
+
+    request = DeployRequest(
+        flow_path=str(EXAMPLES / "parameters.py"),
+        target="argo",
+        options=Options(datastore=str(deployed["store"])),
+        argo_server=argo.url,
+        argo_token=TOKEN,
+        echo=lambda line: None,
+    )
+    resumed = submitted(argo, submit(request, {"epochs": "2"}, origin_run="parameterflow-old/end"))
+    assert resumed["spec"]["arguments"]["parameters"] == [
+        {"name": "epochs", "value": "2"},
+        {"name": ORIGIN_RUN_INPUT, "value": "parameterflow-old/end"},
+    ]
+    fresh = submitted(argo, submit(request, {}))
+    assert "arguments" not in fresh["spec"] and argo.problems == []
