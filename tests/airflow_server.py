@@ -64,7 +64,7 @@ class AirflowServer:
         request = urllib.request.Request(
             f"{self.url}/auth/token", data=body, headers={"Content-Type": "application/json"}, method="POST"
         )
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=120) as response:
             return json.loads(response.read())["access_token"]
 
     def api(self, method: str, path: str, body: dict | None = None) -> dict:
@@ -75,7 +75,8 @@ class AirflowServer:
             headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token()}"},
             method=method,
         )
-        with urllib.request.urlopen(request, timeout=30) as response:
+        # generous: on two cores shared with other test runs the api-server can stall for tens of seconds
+        with urllib.request.urlopen(request, timeout=120) as response:
             return json.loads(response.read() or b"{}")
 
     def wait_for_dag(self, dag_id: str, timeout_s: float = 60) -> dict:
@@ -92,7 +93,7 @@ class AirflowServer:
                     raise AssertionError(f"DAG {dag_id} not parsed in {timeout_s} s:\n{self.log_tail()}") from exc
             time.sleep(1)
 
-    def wait_for_run(self, dag_id: str, run_id: str, timeout_s: float = 120) -> dict:
+    def wait_for_run(self, dag_id: str, run_id: str, timeout_s: float = 300) -> dict:
         """Block until the dag run is finished (success or failed); its REST record."""
         from urllib.parse import quote
 

@@ -30,7 +30,15 @@ def deployed(aws_env):
     common = ["-t", "step-functions", "--datastore", datastore, *FLAGS]
     result = run_flowc("deploy", str(EXAMPLES / "parameters.py"), *common, env=aws_env)
     assert result.returncode == 0, result.stderr
-    return {"common": common, "env": aws_env, "datastore": datastore}
+    yield {"common": common, "env": aws_env, "datastore": datastore}
+    # moto's server lives for the session: leave no state machine for the next module's tests to find
+    client = boto3.client("stepfunctions")
+    for machine in client.list_state_machines()["stateMachines"]:
+        if machine["name"] == "ParameterFlow":
+            client.delete_state_machine(stateMachineArn=machine["stateMachineArn"])
+    events = boto3.client("events")
+    for rule in events.list_rules(NamePrefix="flowc-ParameterFlow").get("Rules", []):
+        events.delete_rule(Name=rule["Name"])
 
 
 def execution_arn(name: str) -> str:

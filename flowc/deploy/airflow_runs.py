@@ -34,7 +34,7 @@ from flowc.deploy.run_parameters import load_run_flow, new_run_id, prepare_run
 from flowc.deploy.run_view import NodeView, RunView
 
 DAG_RUN_ID_MAX = 100  # well inside Airflow's 250; the run id also names a datastore folder
-TIMEOUT_S = 30
+TIMEOUT_S = 60  # an api-server under load answers slowly; a dead one fails sooner (connection refused)
 
 
 class AirflowApi:
