@@ -1,9 +1,19 @@
-"""A stand-in for the Argo Server's REST API on 127.0.0.1 (no Argo server runs here).
+"""A stand-in for the Argo Server's REST API on 127.0.0.1: no Argo server (and no Kubernetes) runs here.
 
 It serves workflow templates, cron workflows and (as the Argo Server does when Argo
 Events is installed) sensors: GET (404 when absent), POST (create), PUT (update,
-checking resourceVersion); checks the bearer token and each body against Argo's
-JSON schema (a Sensor: argo_schema.sensor_errors), and records every request.
+checking resourceVersion; a Sensor is checked by argo_schema.sensor_errors); and workflows: POST (submit;
+what `flowc trigger -t argo` sends) and GET (what `flowc status -t argo`
+reads).  It checks the bearer token and each body against Argo's JSON schema
+(tests/argo_schema.py: unknown keys refused) and, for a submitted Workflow,
+against hera's models too; a Workflow must name, with `workflowTemplateRef`, a
+template it holds in its namespace, and its name must be new (409), as the real
+server answers.  It records every request.
+
+What it does not do: run anything.  A submitted Workflow keeps the `status` a
+test gives it (`set_workflow_status`), standing in for the controller; the
+tests prove a submitted Workflow would run by executing its template with its
+arguments on ../shared/tools/argo_sim.py.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ class StandInArgoServer:
         "workflow-templates": ("template", "WorkflowTemplate"),
         "cron-workflows": ("cronWorkflow", "CronWorkflow"),
         "sensors": ("sensor", "Sensor"),
+        "workflows": ("workflow", "Workflow"),
     }
 
     def __init__(self, schema_file: Path, token: str):
@@ -55,11 +66,13 @@ class StandInArgoServer:
                     found = server.objects.get((parts[2], namespace, name))
                     return self.reply(200, found) if found else self.reply(404, {"code": 5, "message": "not found"})
                 manifest = body[key_name]
-                errors = schema_errors(schema_file, manifest)
+                errors = schema_errors(schema_file, manifest) + server.workflow_problems(parts[2], namespace, manifest)
                 if errors:
                     server.problems += errors
                     return self.reply(400, {"code": 3, "message": "; ".join(errors[:3])})
                 key = (parts[2], namespace, manifest["metadata"]["name"])
+                if parts[2] == "workflows" and key in server.objects:
+                    return self.reply(409, {"code": 6, "message": f"workflows {key[2]!r} already exists"})
                 if self.command == "PUT":
                     current = server.objects[key]["metadata"]["resourceVersion"]
                     if manifest["metadata"].get("resourceVersion") != current:
@@ -75,6 +88,26 @@ class StandInArgoServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
+
+    def workflow_problems(self, collection: str, namespace: str, manifest: dict) -> list[str]:
+        """What the server refuses in a submitted Workflow beyond the schema: hera's model, the template it names."""
+        if collection != "workflows":
+            return []
+        from hera.workflows import models as m
+        from pydantic import ValidationError
+
+        try:
+            m.Workflow.model_validate(manifest)
+        except ValidationError as exc:
+            return [f"hera: {exc}"[:300]]
+        ref = (manifest.get("spec") or {}).get("workflowTemplateRef") or {}
+        if ("workflow-templates", namespace, ref.get("name")) not in self.objects:
+            return [f'workflowtemplates.argoproj.io "{ref.get("name")}" not found in {namespace}']
+        return []
+
+    def set_workflow_status(self, namespace: str, name: str, status: dict) -> None:
+        """Stand in for the controller: the status a later GET of the workflow returns."""
+        self.objects[("workflows", namespace, name)]["status"] = status
 
     def close(self):
         self.httpd.shutdown()

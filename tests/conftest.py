@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 GOLDEN = ROOT / "tests" / "golden"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Fixtures other modules define: airflow_server (a real Airflow 3 on 127.0.0.1, started only when a test asks)
+pytest_plugins = ["airflow_server"]
 
 
 def pytest_addoption(parser):

@@ -253,3 +253,22 @@ def test_pod_task_exiting_with_a_usage_code_is_not_retried(helpers):
 
 def test_operators_render_no_template_fields(helpers):
     assert helpers.FlowcLocalOperator.template_fields == () == helpers.FlowcKubernetesPodOperator.template_fields
+
+
+@pytest.mark.parametrize(
+    "dag_run_id",
+    [
+        "manual__2026-11-30T11:36:11+00:00",
+        "asset_triggered__2026-11-30T11:36:11.157619+00:00_x201QDbC",
+        "scheduled__2026-11-30T00:00:00+00:00",
+        "OperatedFlow-20261130100253-ccecbd",
+        ".hidden/../x",
+    ],
+)
+def test_the_dags_run_folder_rule_is_the_cli_s(helpers, dag_run_id):
+    """`flowc status -t airflow` finds a dag run flowc did not name (asset-triggered, scheduled) where its tasks
+    wrote: by the same mapping the DAG applies (contract/ids.py airflow_run_folder)."""
+    from flowc.contract.ids import airflow_run_folder, is_run_id
+
+    assert helpers.flowc_run_id(dag_run_id) == airflow_run_folder(dag_run_id)
+    assert is_run_id(airflow_run_folder(dag_run_id))

@@ -184,12 +184,6 @@ def test_remote_resume_asks_for_an_include_file_again(tmp_path):
 
 def test_remote_resume_starts_the_run_through_the_targets_trigger(tmp_path):
     """The CLI's whole path, up to what the orchestrator would get (a dry run prints the request)."""
-    import inspect
-
-    from flowc.deploy import step_functions
-
-    if "origin_run" not in inspect.signature(step_functions.trigger).parameters:
-        pytest.skip("the step-functions trigger has no origin_run keyword before the trigger work (wt-ops) is merged")
     o = Orchestrator(tmp_path)
     assert o.run("first") == "check"
     flow, ds = str(o.code / "resume_flow.py"), ["--datastore", str(o.store_root)]

@@ -648,12 +648,18 @@ def test_deploy_and_trigger_against_moto(aws_env, s3_datastore, tmp_path):
     assert dry.returncode == 0, dry.stderr
     assert "create_state_machine" in dry.stdout and "put_rule" in dry.stdout
     assert dry.stdout.count("register_job_definition") == 2 and '"sharedMemorySize": 256' in dry.stdout
-    assert not boto3.client("stepfunctions").list_state_machines()["stateMachines"]
+    # moto's server is shared by the session: only this test's own deployment counts
+    ours = lambda: [
+        m
+        for m in boto3.client("stepfunctions").list_state_machines()["stateMachines"]
+        if "BatchSettingsFlow" in m["name"]
+    ]  # noqa: E731
+    assert not ours()
     for _ in range(2):  # the second deploy updates and reuses
         deployed = run_flowc("deploy", path, *flags, env=aws_env)
         assert deployed.returncode == 0, deployed.stderr
     assert deployed.stdout.count("reusing job definition") == 2
-    machines = boto3.client("stepfunctions").list_state_machines()["stateMachines"]
+    machines = ours()
     # @project namespaces the deployment: project.branch.Flow, with the deploying user's branch
     assert [m["name"] for m in machines] == ["demo-user-alice-BatchSettingsFlow"]
     arn = machines[0]["stateMachineArn"]
@@ -668,7 +674,9 @@ def test_deploy_and_trigger_against_moto(aws_env, s3_datastore, tmp_path):
     triggered = run_flowc("trigger", path, *flags, env=aws_env)
     assert triggered.returncode == 0, triggered.stderr
     executions = boto3.client("stepfunctions").list_executions(stateMachineArn=arn)["executions"]
-    assert [e["executionArn"] for e in executions] == [triggered.stdout.strip()]
+    # the printed id is the execution's name: the run id the tasks take from $$.Execution.Name
+    assert [e["name"] for e in executions] == [triggered.stdout.strip()]
+    assert triggered.stdout.strip().startswith("demo-user-alice-BatchSettingsFlow-")
 
 
 WIDE_FLOW = '''from flowc import FlowSpec, step
@@ -759,7 +767,10 @@ class IncludeFlow(FlowSpec):
         args = ["--param", f"notes={given}"] if given else []
         triggered = run_flowc("trigger", str(path), *flags, *args, env=aws_env, cwd=tmp_path)
         assert triggered.returncode == 0, triggered.stderr
-        execution = boto3.client("stepfunctions").describe_execution(executionArn=triggered.stdout.strip())
+        machines = boto3.client("stepfunctions").list_state_machines()["stateMachines"]
+        machine = next(m["stateMachineArn"] for m in machines if m["name"] == "IncludeFlow")
+        execution_arn = machine.replace(":stateMachine:", ":execution:") + ":" + triggered.stdout.strip()
+        execution = boto3.client("stepfunctions").describe_execution(executionArn=execution_arn)
         reference = json.loads(execution["input"])["parameters"]["notes"]
         assert reference.startswith("flowc-include:")
         blob = s3.get_object(Bucket=bucket, Key=f"{prefix}/IncludeFlow/data/{reference.split(':')[1]}")["Body"].read()

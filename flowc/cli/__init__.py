@@ -23,6 +23,7 @@ LAZY_COMMANDS = {
     "run": "flowc.cli.run",
     "resume": "flowc.cli.run",
     "show": "flowc.cli.runs",
+    "status": "flowc.cli.status",
     "logs": "flowc.cli.runs",
     "runs": "flowc.cli.runs",
     "package": "flowc.cli.runs",

@@ -1,8 +1,8 @@
 """`flowc deploy` and `flowc trigger`: compile, package the code, hand it to the orchestrator.
 
 Each target's deployer lives in `flowc/deploy/<target>.py` and provides
-`deploy(request: DeployRequest)` (and, for the targets in TRIGGERS,
-`trigger(request, params) -> str`).  This module only resolves settings
+`deploy(request: DeployRequest)`; `flowc/deploy/<target>_runs.py` (TRIGGERS)
+provides `trigger(request, params, origin_run=None) -> run id` and `status`.  This module only resolves settings
 (flowc/cli/options.py, the same resolver as compile) and reports errors: a
 check that fails is the same located errors as `flowc compile`, exit 2.
 """
@@ -33,6 +33,9 @@ def deploy_request(flow_path, target, kwargs, dry_run) -> DeployRequest:
         argo_token=os.environ.get("ARGO_TOKEN"),
         role_arn=settings.deploy.get("role_arn"),
         dags_folder=settings.deploy.get("dags_folder"),
+        airflow_url=settings.deploy.get("airflow_url"),
+        airflow_token=kwargs.get("airflow_token"),
+        airflow_user=kwargs.get("airflow_user"),
         echo=click.echo,
         **(
             {"env_platforms": env_platforms(settings.deploy["env_platform"])}
@@ -71,6 +74,9 @@ DEPLOY_FLAGS = {
     "argo_server": click.option("--argo-server", help="Argo server URL (argo); token from ARGO_TOKEN."),
     "role_arn": click.option("--role-arn", help="IAM role the state machine runs as (step-functions)."),
     "dags_folder": click.option("--dags-folder", help="Airflow dags folder: a path or s3://bucket/dags/ (airflow)."),
+    "airflow_url": click.option(
+        "--airflow-url", help="Airflow's API server, http://HOST:8080 (airflow: trigger, status)."
+    ),
     "env_platform": click.option(
         "--env-platform",
         help="The images' platforms, comma-separated: @pypi/@conda environments are built for each "
@@ -106,19 +112,42 @@ def deploy_command(flow, target, dry_run, **kwargs):
     run_deployer(module.deploy, deploy_request(flow, target, kwargs, dry_run))
 
 
-@click.command("trigger")
-@click.argument("flow", type=click.Path(dir_okay=False))
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A parameter value (repeatable).")
-@deploy_flags(TRIGGERS)
-def trigger_command(flow, target, dry_run, params, **kwargs):
-    """Start a run of a deployed FLOW and print its id."""
+airflow_login_flags = [
+    click.option("--airflow-token", help="Airflow API bearer token (airflow; else FLOWC_AIRFLOW_TOKEN)."),
+    click.option(
+        "--airflow-user",
+        help="Log in to Airflow as this user through POST /auth/token, the password from FLOWC_AIRFLOW_PASSWORD "
+        "(airflow; else FLOWC_AIRFLOW_USER).",
+    ),
+]
+
+
+def airflow_login(func):
+    for flag in reversed(airflow_login_flags):
+        func = flag(func)
+    return func
+
+
+def parse_params(params) -> dict[str, str]:
+    """--param NAME=VALUE items as a dict (the value is text; the deployer checks it against the flow)."""
     values = {}
     for item in params:
         name, eq, value = item.partition("=")
-        if not eq:
+        if not eq or not name:
             raise click.UsageError(f"--param {item!r}: expected NAME=VALUE")
         values[name] = value
-    module = importlib.import_module(DEPLOYERS[target])
+    return values
+
+
+@click.command("trigger")
+@click.argument("flow", type=click.Path(dir_okay=False))
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A parameter value (repeatable).")
+@airflow_login
+@deploy_flags(TRIGGERS)
+def trigger_command(flow, target, dry_run, params, **kwargs):
+    """Start a run of a deployed FLOW and print its run id (what show, logs and status take)."""
+    values = parse_params(params)
+    module = importlib.import_module(TRIGGERS[target])
     click.echo(run_deployer(module.trigger, deploy_request(flow, target, kwargs, dry_run), values))
 
 

@@ -45,6 +45,15 @@ def remote_flags(func):
             click.option("--argo-server", help="With -t argo: the Argo server URL; token from ARGO_TOKEN."),
             click.option("--role-arn", help="With -t step-functions: the IAM role the state machine runs as."),
             click.option("--dags-folder", help="With -t airflow: the dags folder."),
+            click.option("--branch", help="With -t: the @project branch the flow is deployed in (test.BRANCH)."),
+            click.option(
+                "--production", is_flag=True, default=None, help="With -t: the @project's production deployment."
+            ),
+            click.option(
+                "--airflow-url",
+                help="With -t airflow: Airflow's API server (login: FLOWC_AIRFLOW_USER and FLOWC_AIRFLOW_PASSWORD, "
+                "or FLOWC_AIRFLOW_TOKEN).",
+            ),
         ]
     ):
         func = flag(func)
@@ -56,7 +65,7 @@ def resume_remotely(run_spec: str, target: str, from_step: str | None, params: d
     # the deploy side loads only when a remote run is resumed
     from flowc.cli.deploy import deploy_request, run_deployer
     from flowc.contract.ids import run_id_problem
-    from flowc.deploy import DEPLOYERS
+    from flowc.deploy import TRIGGERS
     from flowc.runtime.datastore import open_datastore
 
     if not flow_path:
@@ -84,7 +93,7 @@ def resume_remotely(run_spec: str, target: str, from_step: str | None, params: d
     included = sorted(n for n, v in values.items() if v.startswith(INCLUDED_FILE_PREFIX) and n not in params)
     if included:
         fail(f"IncludeFile parameter(s) {', '.join(included)}: give the file again with --param NAME=PATH")
-    module = importlib.import_module(DEPLOYERS[target])
+    module = importlib.import_module(TRIGGERS[target])
     trigger = getattr(module, "trigger", None)
     if trigger is None or "origin_run" not in inspect.signature(trigger).parameters:
         fail(f"the {target} deployer cannot start a run with an origin yet (flowc/deploy: trigger(..., origin_run=))")

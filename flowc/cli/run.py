@@ -301,16 +301,23 @@ def _locate(run_spec: str, datastore: str | None, flow_path: str | None):
     if flow_name and not flow_name.isidentifier():
         fail(f"{flow_name!r} is not a flow name (a flow is a Python class)")
     if not flow_name:
-        flows = [f for f in store.children("") if store.exists(layout.run_record_key(f, run_id))]
+        flows = [f for f in store.children("") if run_in_datastore(store, f, run_id)]
         if len(flows) != 1:
             raise click.UsageError(
                 f"run {run_id!r} {'not found' if not flows else 'is ambiguous'} in "
                 f"{store.root}; name it as FLOW/RUN_ID or pass --datastore"
             )
         flow_name = flows[0]
-    if not store.exists(layout.run_record_key(flow_name, run_id)):
+    if not run_in_datastore(store, flow_name, run_id):
         raise click.UsageError(f"run {flow_name}/{run_id} not found in {store.root}")
     return store, flow_name, run_id
+
+
+def run_in_datastore(store, flow_name: str, run_id: str) -> bool:
+    """The datastore knows the run: its record (flowc run/resume write one), or a task an orchestrator ran."""
+    return store.exists(layout.run_record_key(flow_name, run_id)) or bool(
+        store.children(layout.run_key(flow_name, run_id))
+    )
 
 
 datastore_option = click.option(

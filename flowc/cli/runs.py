@@ -8,6 +8,7 @@ import click
 
 from flowc.cli.compile import load_or_exit
 from flowc.cli.run import _locate, datastore_errors_in_one_line, datastore_option, default_datastore, flow_option
+from flowc.cli.status import locate_run, orchestrator_address_flags, orchestrator_view
 from flowc.contract import layout
 
 
@@ -45,9 +46,10 @@ def show(run_spec, datastore, flow_path):
 @click.option("--attempt", type=int, default=None, help="One attempt (default: every attempt).")
 @datastore_option
 @flow_option
+@orchestrator_address_flags
 @datastore_errors_in_one_line
-def logs(pathspec, want_stderr, attempt, datastore, flow_path):
-    """Print the saved logs of a step's tasks (every attempt)."""
+def logs(pathspec, want_stderr, attempt, datastore, flow_path, target, **orchestrator):
+    """Print the saved logs of a step's tasks (every attempt); with --target, the orchestrator's view of the step."""
     parts = pathspec.split("/")
     if len(parts) < 2:
         raise click.UsageError("expected RUN_ID/STEP[/TASK] or FLOW/RUN_ID/STEP[/TASK]")
@@ -55,9 +57,24 @@ def logs(pathspec, want_stderr, attempt, datastore, flow_path):
     if len(parts) >= 3 and (parts[-1][:1].isdigit()):
         task_id = parts.pop()
     step_name = parts.pop()
+    if target is not None:  # the orchestrator's view first: it holds what never reached the datastore
+        store, flow_name, run_id, known = locate_run("/".join(parts), datastore, flow_path)
+        view = orchestrator_view(target, run_id, flow_path, store.root, orchestrator)
+        nodes = [n for n in view.nodes if n.step == step_name]
+        click.echo(f"--- {step_name} at {target} ({view.where}, {view.state})")
+        for node in nodes or ():
+            click.echo(f"{node.name} {node.state}" + (f" ({node.detail})" if node.detail else ""))
+        if not nodes:
+            click.echo(f"(no {target} node runs {step_name})")
+        if not known:
+            click.echo(f"(run {flow_name}/{run_id} has no record in {store.root}: no task has started)")
+            return
     store, flow_name, run_id = _locate("/".join(parts), datastore, flow_path)
     base = layout.run_key(flow_name, run_id, step_name)
     tasks = [task_id] if task_id else store.children(base)
+    if not tasks and target is not None:
+        click.echo(f"(no task of {step_name} in the datastore: it never started)")
+        return
     if not tasks:
         raise click.UsageError(f"no tasks of step {step_name!r} in run {flow_name}/{run_id}")
     streams = ["stdout", "stderr"] if want_stderr is None else (["stderr"] if want_stderr else ["stdout"])

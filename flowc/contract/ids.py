@@ -83,3 +83,17 @@ def task_sort_key(task_id: str) -> tuple:
     """Orders task ids as numbers ('2' before '10', '3.2' before '3.10')."""
     base, iteration = split_iteration(task_id)
     return tuple(int(p) if p.isdigit() else p for p in base.split(".")) + ((-1 if iteration is None else iteration),)
+
+
+def airflow_run_folder(airflow_run_id: str) -> str:
+    """The datastore run id of an Airflow dag run: the dag run id, or (for ids with characters a datastore path
+    must not hold, e.g. an asset-triggered run's `+00:00`) a cleaned copy tagged with its sha256.  The generated
+    DAG's helper module (flowc/templates/airflow_helpers.py flowc_run_id) spells the same rule; a test keeps
+    them equal."""
+    import hashlib
+    import re
+
+    if re.fullmatch(r"[A-Za-z0-9_:-][A-Za-z0-9_.:-]*", airflow_run_id):
+        return airflow_run_id
+    cleaned = re.sub(r"[^A-Za-z0-9_.:-]", "_", airflow_run_id).lstrip(".")
+    return f"{cleaned}-{hashlib.sha256(airflow_run_id.encode()).hexdigest()[:8]}"

@@ -20,8 +20,13 @@ DEPLOYERS: dict[str, str] = {
     "step-functions": "flowc.deploy.step_functions",
     "airflow": "flowc.deploy.airflow",
 }
-# Targets whose deployer can also start a run (`flowc trigger`).
-TRIGGERS: tuple[str, ...] = ("step-functions",)
+# Target -> the module that starts (`trigger`) and inspects (`status`) its runs: `flowc trigger`, `flowc status`,
+# and `flowc resume -t`, which calls `trigger(request, params, origin_run=RUN)`.
+TRIGGERS: dict[str, str] = {
+    "argo": "flowc.deploy.argo_runs",
+    "step-functions": "flowc.deploy.step_functions_runs",
+    "airflow": "flowc.deploy.airflow_runs",
+}
 
 # The deployers' own settings -> the targets that read them (the CLI's resolver refuses
 # one given explicitly for another target, as it does an Options field; see flowc/cli/options.py).
@@ -29,6 +34,7 @@ DEPLOY_READ_BY: dict[str, frozenset[str]] = {
     "argo_server": frozenset({"argo"}),
     "role_arn": frozenset({"step-functions"}),
     "dags_folder": frozenset({"airflow"}),
+    "airflow_url": frozenset({"airflow"}),
     "env_platform": frozenset({"argo", "step-functions", "airflow"}),
 }
 
@@ -49,6 +55,9 @@ class DeployRequest:
     argo_token: str | None = None
     role_arn: str | None = None
     dags_folder: str | None = None
+    airflow_url: str | None = None  # Airflow's API server (trigger, status)
+    airflow_token: str | None = None
+    airflow_user: str | None = None  # logs in through POST /auth/token with FLOWC_AIRFLOW_PASSWORD
     echo: Callable[[str], None] = print
     # the platforms each @pypi/@conda environment is built for: the images' (flowc/contract/platforms.py)
     env_platforms: tuple[str, ...] = ("linux-x86_64",)

@@ -9,7 +9,7 @@ deploy(request):
   3. create or update the state machine (tags: flow name, code package sha);
   4. for @schedule, create or update an EventBridge rule that starts it; for @trigger and
      @trigger_on_finish, the rules of flowc/deploy/step_functions_events.py.
-trigger(request, params) starts an execution and returns its ARN.
+Starting and inspecting runs: flowc/deploy/step_functions_runs.py.
 
 With `request.dry_run` nothing is sent: each API call that would be made (on an
 account where nothing exists yet) is printed instead.
@@ -121,54 +121,6 @@ def deploy(request: DeployRequest) -> str:
         )
     request.echo(f"{'would deploy' if request.dry_run else 'deployed'} state machine {name}: {arn}")
     return arn
-
-
-def trigger(request: DeployRequest, params: dict[str, str]) -> str:
-    """Start an execution with `{"parameters": params}` as input; returns the execution ARN."""
-    # The compiler for the flow's parameters and the state machine's name, as deploy named it.
-    from flowc.compiler import load_flow, read_source
-    from flowc.compiler.targets import step_functions as target
-
-    flow, _ = load_flow(
-        read_source(request.flow_path), request.flow_path, request.with_decorators, request.config_files
-    )
-    known = {p.name for p in flow.parameters}
-    unknown = sorted(set(params) - known)
-    if unknown:
-        raise DeployError(
-            f"unknown parameter(s) {', '.join(unknown)}; {flow.name} has: {', '.join(sorted(known)) or 'none'}"
-        )
-    missing = [p.name for p in flow.parameters if p.required and not p.has_default and p.name not in params]
-    if missing:
-        raise DeployError(f"required parameter(s) missing: {', '.join(missing)}; pass --param NAME=VALUE")
-    aws = _Aws(request)
-    name = target.state_machine_name(flow, request.options)
-    params = _include_files(request, flow, params)
-    execution_input = json.dumps({"parameters": params}, sort_keys=True)
-    if request.dry_run:
-        aws.call("stepfunctions", "start_execution", stateMachineArn=f"<arn of {name}>", input=execution_input)
-        return f"(dry run) would start {name}"
-    arn = _state_machine_arn(aws, name)
-    if arn is None:
-        raise DeployError(f"no state machine named {name}; run flowc deploy --target step-functions first")
-    return aws.call("stepfunctions", "start_execution", stateMachineArn=arn, input=execution_input)["executionArn"]
-
-
-def _include_files(request: DeployRequest, flow, params: dict[str, str]) -> dict[str, str]:
-    """IncludeFile parameters read here, where the run is launched, and stored in the run's datastore."""
-    if not any(p.type == "file" for p in flow.parameters):
-        return params
-    # The launcher's reader, and the datastore the tasks will read the file from.
-    from flowc.local.includes import IncludeError, include_files
-    from flowc.runtime.datastore import DatastoreError, open_datastore
-
-    if request.dry_run:
-        request.echo("would include the IncludeFile parameters' files in " + request.options.datastore)
-        return params
-    try:
-        return include_files(flow, request.flow_path, params, open_datastore(request.options.datastore))
-    except (IncludeError, DatastoreError) as exc:
-        raise DeployError(str(exc)) from None
 
 
 def _register_job_definition(aws: _Aws, name: str, wanted: dict) -> None:

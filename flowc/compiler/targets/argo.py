@@ -107,11 +107,17 @@ def render(docs: list[dict], options: Options) -> str:
 # Building the models
 
 
+def template_name(flow: FlowGraph, options: Options) -> str:
+    """`--name`, else the flow's name lowercased; with @project `project-branch-flow` (Metaflow's
+    project.branch.Flow with `-` for `.`); deploy, trigger and status name the template by it."""
+    return names.flow_resource_name(project.deployed_name(flow, options).replace(".", "-"), None, options.name)
+
+
 def build_models(flow: FlowGraph, options: Options) -> list:
     """[WorkflowTemplate] or [WorkflowTemplate, CronWorkflow], as hera models."""
     from hera.workflows import models as m
 
-    name = names.flow_resource_name(project.deployed_name(flow, options).replace(".", "-"), None, options.name)
+    name = template_name(flow, options)
     templates = [m.Template(name=names.MAIN_TEMPLATE, dag=m.DAGTemplate(tasks=dag_tasks(flow, ())))]
     templates += [body_template(flow, s) for s in flow.steps if s.kind is StepKind.FOREACH]
     templates += [
