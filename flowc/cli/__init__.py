@@ -21,7 +21,7 @@ LAZY_COMMANDS = {
     "deploy": "flowc.cli.deploy",
     "trigger": "flowc.cli.deploy",
     "run": "flowc.cli.run",
-    "resume": "flowc.cli.run",
+    "resume": "flowc.cli.resume",
     "show": "flowc.cli.runs",
     "status": "flowc.cli.status",
     "logs": "flowc.cli.runs",

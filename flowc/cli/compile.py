@@ -47,6 +47,9 @@ def target_option(default: str | None = None):
 
 # The flags of Options fields every compiling command shares (compile, check, deploy, trigger); each
 # target reads only some (flowc/compiler/options.py READ_BY) and refuses the others.
+# @project's branch (flowc/contract/project.py): the same two flags on compile, deploy, trigger, run and resume -t
+BRANCH_FLAG = click.option("--branch", help="@project: the branch test.BRANCH (prod.BRANCH with --production).")
+PRODUCTION_FLAG = click.option("--production", is_flag=True, default=None, help="@project: the production branch.")
 OPTION_FLAGS = [
     click.option("--image", help="Container image for steps that do not name one."),
     click.option("--datastore", help="Datastore root, e.g. s3://bucket/prefix."),
@@ -62,8 +65,8 @@ OPTION_FLAGS = [
     click.option("--job-queue", help="AWS Batch job queue (step-functions)."),
     click.option("--job-definition", help="AWS Batch job definition (step-functions; default one per image)."),
     click.option("--skypilot-image", help="The @skypilot launcher's image (argo, airflow)."),
-    click.option("--branch", help="@project: deploy as test.BRANCH (prod.BRANCH with --production)."),
-    click.option("--production", is_flag=True, default=None, help="@project: deploy the production branch."),
+    BRANCH_FLAG,
+    PRODUCTION_FLAG,
 ]
 WITH_FLAG = click.option(
     "--with",

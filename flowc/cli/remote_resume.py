@@ -23,8 +23,13 @@ from flowc.contract.command import INCLUDED_FILE_PREFIX
 
 
 def remote_flags(func):
-    """-t and what only a remote resume reads: the deployers' own flags (flowc/cli/deploy.py), --param, --dry-run."""
+    """-t and what only a remote resume reads: the deployers' address flags (flowc/cli/deploy.py, the same as
+    trigger's), @project's --branch/--production, --param, --dry-run."""
+    from flowc.cli.compile import BRANCH_FLAG, PRODUCTION_FLAG
+    from flowc.cli.deploy import DEPLOY_FLAGS
     from flowc.deploy import DEPLOYERS  # a table, standard library only
+
+    addresses = [flag for name, flag in DEPLOY_FLAGS.items() if name != "env_platform"]  # resume builds nothing
 
     for flag in reversed(
         [
@@ -42,18 +47,9 @@ def remote_flags(func):
                 help="With -t: a parameter value instead of the origin run's.",
             ),
             click.option("--dry-run", is_flag=True, help="With -t: print what would be sent; send nothing."),
-            click.option("--argo-server", help="With -t argo: the Argo server URL; token from ARGO_TOKEN."),
-            click.option("--role-arn", help="With -t step-functions: the IAM role the state machine runs as."),
-            click.option("--dags-folder", help="With -t airflow: the dags folder."),
-            click.option("--branch", help="With -t: the @project branch the flow is deployed in (test.BRANCH)."),
-            click.option(
-                "--production", is_flag=True, default=None, help="With -t: the @project's production deployment."
-            ),
-            click.option(
-                "--airflow-url",
-                help="With -t airflow: Airflow's API server (login: FLOWC_AIRFLOW_USER and FLOWC_AIRFLOW_PASSWORD, "
-                "or FLOWC_AIRFLOW_TOKEN).",
-            ),
+            *addresses,
+            BRANCH_FLAG,
+            PRODUCTION_FLAG,
         ]
     ):
         func = flag(func)

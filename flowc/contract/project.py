@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import re
 
-NAME_RULE = re.compile(r"^[a-z0-9_]{1,128}$")
-USER_RULE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # a login name, as it appears in `user.<user>`
-BRANCH_RULE = re.compile(r"^(user\.[A-Za-z0-9_.-]{1,64}|test\.[a-z0-9_]{1,128}|prod(\.[a-z0-9_]{1,128})?)$")
+_NAME = r"[a-z0-9_]{1,128}"  # a project or branch name (Metaflow's rule)
+_USER = r"[A-Za-z0-9_.-]{1,64}"  # a login name, as it appears in `user.<user>`
+NAME_RULE = re.compile(rf"^{_NAME}$")
+USER_RULE = re.compile(rf"^{_USER}$")
+BRANCH_RULE = re.compile(rf"^(user\.{_USER}|test\.{_NAME}|prod(\.{_NAME})?)$")
 UNKNOWN_USER = "unknown"
 
 

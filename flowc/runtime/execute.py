@@ -68,13 +68,13 @@ def apply_environment(settings: dict, step: str) -> None:
         )
 
 
-def project_facts(flow_class, flow_name: str, branch: str | None) -> dict:
-    """`current.project_name`, `branch_name`, ... for a @project flow: the branch the task was given, else
-    (a task started without one) `user.<user>`, as Metaflow's run picks it; nothing without @project."""
+def project_facts(flow_class, flow_name: str, branch: str) -> dict:
+    """`current.project_name`, `branch_name`, ... for a @project flow in `branch` (the one the task was given,
+    else `user.<user>`, as Metaflow's run picks it); nothing without @project."""
     decorator = getattr(flow_class, "_flow_decorators", {}).get("project")
     if not decorator or not decorator.get("name"):
         return {}
-    return project.facts(decorator["name"], branch or f"user.{project.user_from(os.environ)}", flow_name)
+    return project.facts(decorator["name"], branch, flow_name)
 
 
 # Raised inside the step's code by the runtime's own machinery (reading an input, an artifact, a split
@@ -93,6 +93,7 @@ def execute_step(context, where: str, started: float) -> int:
     inputs = context.build_inputs()
     flow = context.flow_class(use_cli=False)
     object.__setattr__(flow, "_flowc_task", context)
+    user = project.user_from(os.environ)
     current._set(
         flow_name=context.flow,
         run_id=request.run_id,
@@ -103,13 +104,14 @@ def execute_step(context, where: str, started: float) -> int:
         pathspec=f"{context.flow}/{request.run_id}/{request.step}/{request.stored_task_id}",
         origin_run_id=None,
         # Metaflow's: the user's namespace `user:<name>` and the name, never root (contract/project.py)
-        namespace=f"user:{project.user_from(os.environ)}",
-        username=project.user_from(os.environ),
+        namespace=f"user:{user}",
+        username=user,
         parameter_names=[p.name for p in flow_parameters(context.flow_class)],
         tags=set(),  # flowc runs carry no user tags
         parallel=Parallel(main_ip="127.0.0.1", num_nodes=1, node_index=0, control_task_id=request.stored_task_id),
         card=CardCollector(task_cards(func, request.decorators), request.step),
-        **project_facts(context.flow_class, context.flow, request.project_branch),
+        # the branch the task was given, else `user.<user>`, as Metaflow's run picks it
+        **project_facts(context.flow_class, context.flow, request.project_branch or f"user.{user}"),
     )
     apply_environment(settings, request.step)
     # The client inside a step (`Flow(current.flow_name)[current.run_id]`, `Run(...)`) reads the run's own
